@@ -1,0 +1,123 @@
+import type { MachineState } from '../core/state.js'
+import type { OptionSpec, OptionValue } from './options.js'
+
+/** What a driver tells the SSH layer about reaching its host. */
+export interface SshInfo {
+  host: string
+  port: number
+  user: string
+  /** Private key file the client authenticates with. */
+  keyPath: string
+  /**
+   * OpenSSH public host keys ("ssh-ed25519 AAAA…") the driver injected or learned out of band.
+   * When given, the very first connection is verified against them; when absent the host key
+   * is trusted on first use (or checked against `hostKeyFingerprint`) and pinned afterwards.
+   */
+  hostKeys?: string[]
+  /** "SHA256:…" fingerprint the user supplied to verify from the very first connection. */
+  hostKeyFingerprint?: string
+}
+
+/** One resource a driver made (or is about to make), recorded before it is created. */
+export interface JournalEntry {
+  /** Resource kind, driver-defined: 'instance', 'security-group', 'disk', 'process', … */
+  kind: string
+  /** Identifier the driver needs to delete it (instance id, resource id, file path, pid). */
+  id: string
+  /** Anything else the driver wants back at delete time (region, zone, resource group…). */
+  data?: Record<string, unknown>
+}
+
+/**
+ * The machine's journal (`journal.json` in its store directory). `record` is awaited BEFORE the
+ * resource is created, so an interrupted create can always be rolled back; `forget` after the
+ * resource is gone.
+ */
+export interface Journal {
+  record(entry: JournalEntry): Promise<void>
+  /** Merge extra data into the entry of this kind+id (e.g. the id the cloud assigned). */
+  update(kind: string, id: string, data: Record<string, unknown>): Promise<void>
+  forget(kind: string, id: string): Promise<void>
+  /** Entries in creation order. */
+  entries(): readonly JournalEntry[]
+}
+
+export interface DriverLogger {
+  /** A user-facing progress line ("Waiting for the instance to run…"). */
+  info(message: string): void
+  /** Shown with --debug only. Never pass secrets. */
+  debug(message: string): void
+}
+
+/** What every driver instance gets. */
+export interface DriverContext {
+  machineName: string
+  /** Store root ($MACHINE_STORAGE_PATH). */
+  storePath: string
+  /** This machine's directory in the store: keys, disks, known_hosts live here. */
+  machineDir: string
+  /**
+   * The saved driver config (config.json "Driver"): docker-machine's base fields (IPAddress,
+   * MachineName, SSHUser, SSHPort, SSHKeyPath, StorePath, …) plus this driver's option values
+   * under their config keys. Drivers update it (instance id, IP…) and the caller saves it.
+   */
+  config: Record<string, unknown>
+  /** Option values given for this invocation, by option name (includes secrets). */
+  options: Record<string, OptionValue>
+  log: DriverLogger
+  /** Aborted on Ctrl-C / step timeout; long waits should honour it. */
+  signal: AbortSignal
+  /** Environment to read credentials from (tests inject fakes). */
+  env: NodeJS.ProcessEnv
+}
+
+export interface Driver {
+  /** Validate credentials, quotas, names: nothing is created before this passes. */
+  preCreateCheck(): Promise<void>
+  /** Create the host. Record each resource in the journal before making it. */
+  create(journal: Journal): Promise<void>
+  /** Delete what the journal lists (and the host itself); idempotent, missing things are fine. */
+  remove(journal: Journal): Promise<void>
+  start(): Promise<void>
+  stop(): Promise<void>
+  restart(): Promise<void>
+  kill(): Promise<void>
+  state(): Promise<MachineState>
+  /** Address the engine URL and the server certificate use. */
+  ip(): Promise<string>
+  sshInfo(): Promise<SshInfo>
+  /** Engine URL; default `tcp://<ip>:<enginePort()>`. */
+  engineUrl?(): Promise<string>
+  /** Port dockerd listens on inside the host (may differ from the URL's port behind a forward). */
+  enginePort?(): number
+  /** Extra names/IPs the server certificate must cover (e.g. 127.0.0.1 behind a forward). */
+  certSans?(): Promise<string[]>
+}
+
+export interface DriverModule {
+  createDriver(ctx: DriverContext): Driver
+}
+
+export interface DriverDefinition {
+  name: string
+  description: string
+  options: OptionSpec[]
+  /**
+   * False for drivers whose host is not provisioned over SSH (`none`): create stops after the
+   * driver's create and no certificates are copied.
+   */
+  provisions?: boolean
+  /** Dynamic import of the lifecycle code: the only path that loads an SDK or hypervisor code. */
+  load(): Promise<DriverModule>
+}
+
+/** Identity helper that type-checks a driver definition. */
+export const defineDriver = (d: DriverDefinition): DriverDefinition => d
+
+/** Thrown by drivers for operations their kind of host cannot do (generic start/stop…). */
+export class NotSupportedError extends Error {
+  constructor(driver: string, op: string) {
+    super(`the ${driver} driver cannot ${op} a machine`)
+    this.name = 'NotSupportedError'
+  }
+}
