@@ -1,0 +1,193 @@
+/**
+ * The shared driver conformance suite. Every built-in driver runs it, and plugin authors can run
+ * it on theirs. It does not import a test framework: pass vitest's (or node:test's) functions.
+ *
+ * The harness arranges the backend before each step (nock interceptors for clouds, a real or shim
+ * hypervisor for local drivers) and may verify after it (e.g. `nock.isDone()`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Driver, DriverContext, DriverDefinition } from './contract.js'
+import { NotSupportedError } from './contract.js'
+import { MemoryJournal } from './memory-journal.js'
+import { flagName, resolveOptions } from './options.js'
+
+export type ConformanceStep =
+  | 'preCreateCheck'
+  | 'create'
+  | 'state:running'
+  | 'ip'
+  | 'sshInfo'
+  | 'stop'
+  | 'state:stopped'
+  | 'start'
+  | 'restart'
+  | 'kill'
+  | 'remove'
+  | 'remove:again'
+  | 'create:failing'
+  | 'rollback'
+
+export interface ConformanceHarness {
+  definition: DriverDefinition
+  /** Flags as a user would give them (flag name without dashes → value). */
+  flags: Record<string, unknown>
+  env?: NodeJS.ProcessEnv
+  /** Which lifecycle operations the driver supports; unsupported ones must throw NotSupportedError. */
+  supports: { start: boolean; stop: boolean; restart: boolean; kill: boolean }
+  /** Set up the fake/real backend for a step. */
+  arrange?: (step: ConformanceStep, ctx: DriverContext) => void | Promise<void>
+  /** Check the backend after a step (e.g. every interceptor used). */
+  verify?: (step: ConformanceStep, ctx: DriverContext) => void | Promise<void>
+  /** When true, also run create with `arrange('create:failing')` expected to throw, then rollback via remove. */
+  failingCreate?: boolean
+  /** Generous per-step timeout in ms for real hypervisors. */
+  timeoutMs?: number
+}
+
+interface TestApi {
+  describe: (name: string, fn: () => void) => void
+  it: (name: string, fn: () => Promise<void> | void, timeout?: number) => void
+  expect: (v: unknown, message?: string) => any
+  beforeAll: (fn: () => Promise<void> | void, timeout?: number) => void
+  afterAll: (fn: () => Promise<void> | void, timeout?: number) => void
+}
+
+export async function makeDriverContext(
+  definition: DriverDefinition,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  storePath: string,
+  machineName: string,
+): Promise<DriverContext> {
+  const resolved = resolveOptions(definition.name, definition.options, flags, env)
+  const machineDir = join(storePath, 'machines', machineName)
+  const { mkdir } = await import('node:fs/promises')
+  await mkdir(machineDir, { recursive: true, mode: 0o700 })
+  return {
+    machineName,
+    storePath,
+    machineDir,
+    config: { MachineName: machineName, StorePath: storePath, ...resolved.config },
+    options: resolved.values,
+    log: { info: () => {}, debug: () => {} },
+    signal: new AbortController().signal,
+    env,
+  }
+}
+
+export function driverConformance(h: ConformanceHarness, t: TestApi): void {
+  const { describe, it, expect, beforeAll, afterAll } = t
+  const timeout = h.timeoutMs ?? 30_000
+  const def = h.definition
+
+  describe(`driver conformance: ${def.name}`, () => {
+    let store = ''
+    let ctx: DriverContext
+    let driver: Driver
+    const journal = new MemoryJournal()
+    const step = async (s: ConformanceStep, fn: () => Promise<void>) => {
+      await h.arrange?.(s, ctx)
+      await fn()
+      await h.verify?.(s, ctx)
+    }
+    const expectNotSupported = async (p: Promise<unknown>) => {
+      await expect(p).rejects.toBeInstanceOf(NotSupportedError)
+    }
+
+    beforeAll(async () => {
+      store = await mkdtemp(join(tmpdir(), `conformance-${def.name}-`))
+      ctx = await makeDriverContext(def, h.flags, h.env ?? {}, store, `conf-${def.name}`)
+      driver = (await def.load()).createDriver(ctx)
+    }, timeout)
+    afterAll(async () => {
+      if (store) await rm(store, { recursive: true, force: true })
+    })
+
+    it('declares options with unique flags, help text and a lower-case name', () => {
+      expect(def.name).toMatch(/^[a-z][a-z0-9]*$/)
+      expect(def.description.length).toBeGreaterThan(0)
+      const flags = def.options.map((o) => flagName(def.name, o))
+      expect(new Set(flags).size).toBe(flags.length)
+      for (const o of def.options) expect(o.description.length, o.name).toBeGreaterThan(0)
+    })
+
+    it('never puts a secret option into the saved config', () => {
+      const secrets = def.options.filter((o) => o.secret)
+      const saved = JSON.stringify(ctx.config)
+      for (const o of secrets) {
+        const v = ctx.options[o.name]
+        if (typeof v === 'string' && v.length > 0) expect(saved).not.toContain(v)
+      }
+    })
+
+    it('passes its pre-create check', async () => {
+      await step('preCreateCheck', () => driver.preCreateCheck())
+    }, timeout)
+
+    it('creates the host, journaling what it makes', async () => {
+      await step('create', () => driver.create(journal))
+      expect(JSON.stringify(ctx.config)).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/)
+    }, timeout)
+
+    it('reports Running after create', async () => {
+      await step('state:running', async () => expect(await driver.state()).toBe('Running'))
+    }, timeout)
+
+    it('has an IP address and SSH details', async () => {
+      await step('ip', async () => expect((await driver.ip()).length).toBeGreaterThan(0))
+      await step('sshInfo', async () => {
+        const s = await driver.sshInfo()
+        expect(s.host.length).toBeGreaterThan(0)
+        expect(s.port).toBeGreaterThan(0)
+        expect(s.user.length).toBeGreaterThan(0)
+        expect(s.keyPath.length).toBeGreaterThan(0)
+      })
+    }, timeout)
+
+    it('stops (or says it cannot)', async () => {
+      if (!h.supports.stop) return expectNotSupported(driver.stop())
+      await step('stop', () => driver.stop())
+      await step('state:stopped', async () => expect(await driver.state()).toBe('Stopped'))
+    }, timeout)
+
+    it('starts (or says it cannot)', async () => {
+      if (!h.supports.start) return expectNotSupported(driver.start())
+      await step('start', () => driver.start())
+      await step('state:running', async () => expect(await driver.state()).toBe('Running'))
+    }, timeout)
+
+    it('restarts (or says it cannot)', async () => {
+      if (!h.supports.restart) return expectNotSupported(driver.restart())
+      await step('restart', () => driver.restart())
+    }, timeout)
+
+    it('kills (or says it cannot)', async () => {
+      if (!h.supports.kill) return expectNotSupported(driver.kill())
+      await step('kill', () => driver.kill())
+      await step('state:stopped', async () => expect(await driver.state()).toBe('Stopped'))
+    }, timeout)
+
+    it('removes everything it journaled, and removing again is harmless', async () => {
+      await step('remove', () => driver.remove(journal))
+      expect(journal.entries()).toEqual([])
+      await step('remove:again', () => driver.remove(journal))
+    }, timeout)
+
+    if (h.failingCreate) {
+      it('rolls back what a failing create made', async () => {
+        const failing = new MemoryJournal()
+        const fctx = await makeDriverContext(def, h.flags, h.env ?? {}, store, `conf-${def.name}-fail`)
+        const d = (await def.load()).createDriver(fctx)
+        await h.arrange?.('create:failing', fctx)
+        await expect(d.create(failing)).rejects.toBeTruthy()
+        await h.verify?.('create:failing', fctx)
+        await h.arrange?.('rollback', fctx)
+        await d.remove(failing)
+        expect(failing.entries()).toEqual([])
+        await h.verify?.('rollback', fctx)
+      }, timeout)
+    }
+  })
+}
