@@ -1,0 +1,190 @@
+/**
+ * A real OpenSSH sshd for tests: 127.0.0.1 only, a free port, a temp sshd_config, its own host
+ * key and an authorized user key, both made with ssh-keygen. Runs as the current user (root in
+ * CI, hence PermitRootLogin prohibit-password) and is stopped by `stop()`.
+ *
+ * `extraPath` is prepended to PATH in every session (sshd's SetEnv), so provisioner tests can
+ * put stub `systemctl` / `docker` commands in front of the real ones.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, existsSync } from 'node:fs'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export interface StartSshdOptions {
+  /** Directory put first on PATH of sessions (stub commands). */
+  extraPath?: string
+  /** Listen on this port instead of a free one (e.g. to start sshd late on a port a client already polls). */
+  port?: number
+  /** Host key type made by ssh-keygen (default ed25519). */
+  hostKeyType?: 'ed25519' | 'rsa' | 'ecdsa'
+  /** Authorize this existing private key (its .pub beside it) instead of making a new one. */
+  userKeyPath?: string
+  /** Extra sshd_config lines. */
+  extraConfig?: string[]
+}
+
+export interface Sshd {
+  port: number
+  /** The server's public host key line ("ssh-ed25519 AAAA… comment"). */
+  hostKeyPub: string
+  /** Private key (OpenSSH format, 0600) whose public half is authorized. */
+  userKeyPath: string
+  user: string
+  /** Temp directory holding config, keys, logs; removed by stop(). */
+  dir: string
+  /** Everything sshd wrote to stderr so far (-e): useful when a test fails. */
+  log(): string
+  /** Stop and start again on the same port; with newHostKey a fresh host key replaces the old one. */
+  restart(opts?: { newHostKey?: boolean }): Promise<void>
+  stop(): Promise<void>
+}
+
+const SSHD = existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : 'sshd'
+const STD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** A TCP port nobody listens on right now (bind :0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr ? addr.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** ssh-keygen a key pair without passphrase; returns the private key path. */
+export async function makeKey(path: string, type: 'ed25519' | 'rsa' | 'ecdsa' = 'ed25519', comment = 'test'): Promise<string> {
+  await rm(path, { force: true })
+  await rm(`${path}.pub`, { force: true })
+  const args = ['-q', '-t', type, '-N', '', '-C', comment, '-f', path]
+  if (type === 'rsa') args.push('-b', '2048')
+  await run('ssh-keygen', args)
+  await chmod(path, 0o600)
+  return path
+}
+
+export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
+  const dir = await mkdtemp(join(tmpdir(), 'machine-sshd-'))
+  const user = userInfo().username
+  const hostKeyType = opts.hostKeyType ?? 'ed25519'
+  const hostKeyPath = join(dir, 'ssh_host_key')
+  const userKeyPath = opts.userKeyPath ?? join(dir, 'id_user')
+  const authorizedKeys = join(dir, 'authorized_keys')
+  const configPath = join(dir, 'sshd_config')
+
+  // As root, sshd insists on its privilege-separation directory (systemd's RuntimeDirectory
+  // makes it on a real host; containers often lack it).
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true })
+
+  await makeKey(hostKeyPath, hostKeyType, 'test-host')
+  if (!opts.userKeyPath) await makeKey(userKeyPath, 'ed25519', 'test-user')
+  await writeFile(authorizedKeys, await readFile(`${userKeyPath}.pub`), { mode: 0o600 })
+
+  const port = opts.port ?? (await freePort())
+  const path = opts.extraPath ? `${opts.extraPath}:${STD_PATH}` : STD_PATH
+  const config = [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKeyPath}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${authorizedKeys}`,
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'UsePAM no',
+    'StrictModes no',
+    'UseDNS no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'X11Forwarding no',
+    'LogLevel VERBOSE',
+    'Subsystem sftp internal-sftp',
+    `SetEnv PATH=${path}`,
+    ...(opts.extraConfig ?? []),
+    '',
+  ].join('\n')
+  await writeFile(configPath, config, { mode: 0o600 })
+
+  let child: ChildProcess | undefined
+  let logText = ''
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+    child = proc
+    await new Promise<void>((resolve, reject) => {
+      let done = false
+      const timer = setTimeout(() => finish(new Error(`sshd did not start within 10s:\n${logText}`)), 10_000)
+      const finish = (err?: Error): void => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        if (err) {
+          proc.kill('SIGKILL')
+          reject(err)
+        } else resolve()
+      }
+      proc.stderr?.setEncoding('utf8')
+      proc.stderr?.on('data', (s: string) => {
+        logText += s
+        if (logText.includes(`Server listening on 127.0.0.1 port ${port}`)) finish()
+      })
+      proc.on('error', (e) => finish(e))
+      proc.on('exit', (code, sig) => finish(new Error(`sshd exited (${code ?? sig}) before listening:\n${logText}`)))
+    })
+  }
+
+  const halt = async (): Promise<void> => {
+    const proc = child
+    child = undefined
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000)
+      proc.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      proc.kill('SIGTERM')
+    })
+  }
+
+  try {
+    await launch()
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true })
+    throw e
+  }
+
+  const hostKeyPub = async (): Promise<string> => (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim()
+  const sshd: Sshd = {
+    port,
+    hostKeyPub: await hostKeyPub(),
+    userKeyPath,
+    user,
+    dir,
+    log: () => logText,
+    async restart(r = {}) {
+      await halt()
+      if (r.newHostKey) {
+        await makeKey(hostKeyPath, hostKeyType, 'test-host-rebuilt')
+        sshd.hostKeyPub = await hostKeyPub()
+      }
+      await launch()
+    },
+    async stop() {
+      await halt()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+  return sshd
+}
