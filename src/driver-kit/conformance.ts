@@ -35,7 +35,7 @@ export interface ConformanceHarness {
   flags: Record<string, unknown>
   env?: NodeJS.ProcessEnv
   /** Which lifecycle operations the driver supports; unsupported ones must throw NotSupportedError. */
-  supports: { start: boolean; stop: boolean; restart: boolean; kill: boolean }
+  supports: { start: boolean; stop: boolean; restart: boolean; kill: boolean; ssh?: boolean }
   /** Set up the fake/real backend for a step. */
   arrange?: (step: ConformanceStep, ctx: DriverContext) => void | Promise<void>
   /** Check the backend after a step (e.g. every interceptor used). */
@@ -137,6 +137,7 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
 
     it('has an IP address and SSH details', async () => {
       await step('ip', async () => expect((await driver.ip()).length).toBeGreaterThan(0))
+      if (h.supports.ssh === false) return expectNotSupported(driver.sshInfo())
       await step('sshInfo', async () => {
         const s = await driver.sshInfo()
         expect(s.host.length).toBeGreaterThan(0)

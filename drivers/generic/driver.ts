@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs'
+import { copyFile, chmod } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { homedir } from 'node:os'
+import { basename, join } from 'node:path'
+import { MachineError } from '../../src/core/errors.js'
+import type { MachineState } from '../../src/core/state.js'
+import type { Driver, DriverContext, SshInfo } from '../../src/driver-kit/contract.js'
+import { NotSupportedError } from '../../src/driver-kit/contract.js'
+
+/** TCP connect to the SSH port, as docker-machine's generic driver decides Running/Stopped. */
+function portOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(timeoutMs, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+function defaultKey(): string | undefined {
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(homedir(), '.ssh', k)).find((p) => existsSync(p))
+}
+
+export function createDriver(ctx: DriverContext): Driver {
+  const c = ctx.config
+  const host = () => String(c.IPAddress)
+  const sshPort = () => Number(c.SSHPort ?? 22)
+  const probeMs = Number(ctx.env.MACHINE_GENERIC_PROBE_TIMEOUT_MS ?? 10_000)
+
+  const sshInfo = async (): Promise<SshInfo> => ({
+    host: host(),
+    port: sshPort(),
+    user: String(c.SSHUser ?? 'root'),
+    keyPath: String(c.SSHKeyPath ?? ''),
+    ...(c.SSHHostKeyFingerprint ? { hostKeyFingerprint: String(c.SSHHostKeyFingerprint) } : {}),
+  })
+
+  return {
+    async preCreateCheck() {
+      const key = (c.SSHKey as string | undefined) || defaultKey()
+      if (!key) {
+        throw new MachineError('missing-option', 'No SSH key for the generic driver', { hint: 'pass --generic-ssh-key <private key file>' })
+      }
+      if (!existsSync(key)) {
+        throw new MachineError('invalid-option', `--generic-ssh-key: file ${key} does not exist`, { hint: 'give the path of the private key that logs in to the host' })
+      }
+      c.SSHKey = key
+    },
+    async create() {
+      // docker-machine copies the key under its own name into the machine directory, so the
+      // machine keeps working if the user's file moves.
+      const key = String(c.SSHKey)
+      const dest = join(ctx.machineDir, basename(key))
+      await copyFile(key, dest)
+      await chmod(dest, 0o600)
+      c.SSHKeyPath = dest
+    },
+    async remove() {
+      // Nothing was created remotely: the host stays as it is.
+    },
+    start: () => Promise.reject(new NotSupportedError('generic', 'start')),
+    stop: () => Promise.reject(new NotSupportedError('generic', 'stop')),
+    kill: () => Promise.reject(new NotSupportedError('generic', 'kill')),
+    async restart() {
+      const { connectSsh } = await import('../../src/ssh/index.js')
+      const info = await sshInfo()
+      const session = await connectSsh({ ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts'), trustOnFirstUse: true }, { timeoutMs: probeMs })
+      try {
+        // The connection drops as the host goes down: an error here is the expected outcome.
+        await session.exec(`${info.user === 'root' ? '' : 'sudo '}shutdown -r now`, { timeoutMs: 10_000 }).catch(() => undefined)
+      } finally {
+        session.close()
+      }
+    },
+    async state(): Promise<MachineState> {
+      return (await portOpen(host(), sshPort(), probeMs)) ? 'Running' : 'Stopped'
+    },
+    ip: async () => host(),
+    sshInfo,
+    enginePort: () => Number(c.EnginePort ?? 2376),
+    engineUrl: async () => `tcp://${host().includes(':') ? `[${host()}]` : host()}:${Number(c.EnginePort ?? 2376)}`,
+  }
+}

@@ -1,0 +1,27 @@
+import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
+import { NotSupportedError } from '../../src/driver-kit/contract.js'
+
+export function createDriver(ctx: DriverContext): Driver {
+  const url = () => String(ctx.config.URL ?? '')
+  const hostPort = () => {
+    const u = new URL(url())
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname
+  }
+  const unsupported = (op: string) => Promise.reject(new NotSupportedError('none', op))
+  return {
+    preCreateCheck: async () => {},
+    create: async () => {
+      ctx.config.IPAddress = new URL(url()).hostname.replace(/^\[|\]$/g, '')
+    },
+    remove: async () => {},
+    start: () => unsupported('start'),
+    stop: () => unsupported('stop'),
+    restart: () => unsupported('restart'),
+    kill: () => unsupported('kill'),
+    state: async () => 'Running',
+    // docker-machine's none driver answers host:port here.
+    ip: async () => hostPort(),
+    sshInfo: () => unsupported('open an SSH connection to'),
+    engineUrl: async () => url(),
+  }
+}

@@ -1,0 +1,107 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { driverFlags } from '../cli/driver-flags.js'
+import { programName } from '../cli/program.js'
+import { interrupted } from '../cli/progress.js'
+import { DEFAULT_INSTALL_URL } from '../core/host-config.js'
+import { BUILTIN_DRIVERS } from '../registry/builtin.js'
+import { getDriverDefinition } from '../registry/index.js'
+import { createMachine } from '../services/create.js'
+
+// Built-in drivers' option lists (no SDK is imported by these) become create's flags, so
+// `create --help` documents them and parsing is strict.
+const builtinDefs = await Promise.all(Object.values(BUILTIN_DRIVERS).map((load) => load()))
+const builtinDriverFlags = Object.assign({}, ...builtinDefs.map(driverFlags)) as Record<string, any>
+
+const sharedFlags = {
+  driver: Flags.string({ char: 'd', env: 'MACHINE_DRIVER', default: 'qemu', description: `driver: ${Object.keys(BUILTIN_DRIVERS).join(', ')} or a plugin's` }),
+  'engine-install-url': Flags.string({ env: 'MACHINE_DOCKER_INSTALL_URL', default: DEFAULT_INSTALL_URL, description: 'script that installs Docker when the host has none ("none": never install)' }),
+  'engine-opt': Flags.string({ multiple: true, description: 'extra dockerd flag, name=value (repeatable)' }),
+  'engine-insecure-registry': Flags.string({ multiple: true, description: 'insecure registry for the engine (repeatable)' }),
+  'engine-registry-mirror': Flags.string({ multiple: true, env: 'ENGINE_REGISTRY_MIRROR', description: 'registry mirror for the engine (repeatable)' }),
+  'engine-label': Flags.string({ multiple: true, description: 'engine label key=value (repeatable)' }),
+  'engine-storage-driver': Flags.string({ description: 'engine storage driver [default: the engine’s own choice]' }),
+  'engine-env': Flags.string({ multiple: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
+  'tls-san': Flags.string({ multiple: true, description: 'extra name or IP for the server certificate (repeatable)' }),
+  'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
+}
+
+/** `-d X` / `--driver X` / `--driver=X` from raw argv, before flags are parsed. */
+function driverFromArgv(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') break
+    if (a === '-d' || a === '--driver') return argv[i + 1]
+    if (a.startsWith('--driver=')) return a.slice(9)
+    if (a.startsWith('-d') && a.length > 2) return a.slice(2)
+  }
+  return undefined
+}
+
+export default class Create extends BaseCommand {
+  static override summary = 'Create a machine: a VM or host with a TLS-secured Docker engine'
+  static override description =
+    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again.'
+  static override examples = [
+    '<%= config.bin %> create -d qemu dev',
+    '<%= config.bin %> create -d generic --generic-ip-address 203.0.113.7 --generic-ssh-user ubuntu --generic-ssh-key ~/.ssh/id_ed25519 web1',
+    '<%= config.bin %> create -d none --url tcp://127.0.0.1:2376 existing',
+  ]
+  static override args = { name: Args.string({ required: true, description: 'machine name (letters, digits, "." and "-")' }) }
+  static override flags = { ...sharedFlags, ...builtinDriverFlags }
+
+  async run(): Promise<unknown> {
+    // A plugin driver's flags are only known once we know which driver is asked for.
+    const wanted = driverFromArgv(this.argv) ?? process.env.MACHINE_DRIVER ?? 'qemu'
+    let cmd = Create
+    if (!(wanted in BUILTIN_DRIVERS)) {
+      const def = await getDriverDefinition(wanted, this.config)
+      cmd = class extends Create {
+        static override flags = { ...Create.flags, ...driverFlags(def) }
+      }
+    }
+    const { args, flags } = await this.parseArgs(cmd)
+    const f = flags as Record<string, unknown> & typeof flags
+    const controller = new AbortController()
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130)
+      this.out.note('Interrupted: rolling back (press Ctrl-C again to quit at once)')
+      controller.abort(interrupted())
+    }
+    process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
+    try {
+      const result = await createMachine(this.store, {
+        name: args.name,
+        driver: f.driver,
+        flags: f,
+        engine: {
+          InstallURL: f['engine-install-url'],
+          ArbitraryFlags: f['engine-opt'] ?? [],
+          InsecureRegistry: f['engine-insecure-registry'] ?? [],
+          RegistryMirror: f['engine-registry-mirror'] ?? [],
+          Labels: f['engine-label'] ?? [],
+          StorageDriver: f['engine-storage-driver'] ?? '',
+          Env: f['engine-env'] ?? [],
+        },
+        tlsSans: f['tls-san'] ?? [],
+        auth: {
+          CaCertPath: f['tls-ca-cert'],
+          CaPrivateKeyPath: f['tls-ca-key'],
+          ClientCertPath: f['tls-client-cert'],
+          ClientKeyPath: f['tls-client-key'],
+        },
+        keepOnFailure: f['keep-on-failure'],
+        config: this.config,
+        out: this.out,
+        signal: controller.signal,
+      })
+      if (this.jsonEnabled()) return result
+      this.out.info(`To point your Docker client at it, run: eval "$(${programName()} env ${args.name})"`)
+      return undefined
+    } finally {
+      process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigint)
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { forEachMachine } from '../services/lifecycle.js'
+
+export default class Ip extends BaseCommand {
+  static override summary = 'Print the IP address of one or more machines'
+  static override strict = false
+  static override args = { names: Args.string({ description: 'machine names (default: "default")' }) }
+
+  async run(): Promise<unknown> {
+    const { argv } = await this.parseArgs(Ip)
+    const ips = await forEachMachine(this.store, argv as string[], { config: this.config, out: this.out }, async (m) => m.driver.ip())
+    if (this.jsonEnabled()) return ips.map(({ name, result }) => ({ name, ip: result }))
+    for (const { result } of ips) this.out.info(result)
+    return undefined
+  }
+}

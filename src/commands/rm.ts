@@ -1,0 +1,37 @@
+import { Args, Flags } from '@oclif/core'
+import { createInterface } from 'node:readline/promises'
+import { BaseCommand } from '../cli/base.js'
+import { MachineError } from '../core/errors.js'
+import { removeMachine } from '../services/remove.js'
+
+export default class Rm extends BaseCommand {
+  static override summary = 'Remove machines: the host and everything the driver made, then the local entry'
+  static override strict = false
+  static override args = { names: Args.string({ description: 'machine names', required: true }) }
+  static override flags = {
+    force: Flags.boolean({ char: 'f', description: 'remove the local entry even if the driver fails to remove the host' }),
+    y: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+  }
+
+  async run(): Promise<unknown> {
+    const { argv, flags } = await this.parseArgs(Rm)
+    const names = argv as string[]
+    for (const n of names) if (!(await this.store.exists(n))) throw new MachineError('machine-not-found', `Machine "${n}" does not exist`, { hint: 'run "machine ls" to list machines' })
+    if (!flags.y && !flags.force) {
+      if (!process.stdin.isTTY || this.jsonEnabled()) {
+        throw new MachineError('confirmation-needed', `Refusing to remove ${names.join(', ')} without confirmation`, { hint: 'pass -y to confirm' })
+      }
+      this.out.info(`About to remove ${names.join(', ')}`)
+      this.out.info('WARNING: This action will delete both local reference and remote instance.')
+      const rl = createInterface({ input: process.stdin, output: process.stdout })
+      const answer = await rl.question('Are you sure? (y/n): ')
+      rl.close()
+      if (!/^y/i.test(answer.trim())) return undefined
+    }
+    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, out: this.out, config: this.config })))
+    const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${(r.reason as Error).message}`] : []))
+    for (const [i, r] of results.entries()) if (r.status === 'fulfilled') this.out.info(`Successfully removed ${names[i]}`)
+    if (errors.length) throw new MachineError('remove-failed', errors.join('; '), { hint: 'fix the cause, or pass -f to remove the local entry anyway' })
+    return this.jsonEnabled() ? { removed: names } : undefined
+  }
+}

@@ -1,0 +1,19 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { machineState } from '../services/lifecycle.js'
+import { nameOrDefault } from '../services/machine.js'
+
+export default class Status extends BaseCommand {
+  static override summary = 'Print the state of a machine (Running, Stopped, …)'
+  static override args = { name: Args.string({ description: 'machine name (default: "default")' }) }
+
+  async run(): Promise<unknown> {
+    const { args } = await this.parseArgs(Status)
+    const name = await nameOrDefault(this.store, args.name)
+    const host = await this.store.load(name)
+    const state = await machineState(this.store, host, this.config)
+    if (this.jsonEnabled()) return { name, state }
+    this.out.info(state)
+    return undefined
+  }
+}

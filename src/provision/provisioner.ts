@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto'
+import { MachineError } from '../core/errors.js'
+import type { EngineOptions } from '../core/host-config.js'
+import type { SshSession } from '../ssh/index.js'
+import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY, renderDropIn } from './engine-config.js'
+import { describeOs, osFamily, parseOsRelease } from './os-release.js'
+
+export interface ProvisionInput {
+  machineName: string
+  driverName: string
+  sshUser: string
+  /** Port dockerd listens on inside the host. */
+  enginePort: number
+  engine: EngineOptions
+  /** PEM contents to install on the host. */
+  caCert: string
+  serverCert: string
+  serverKey: string
+  /** Called with each step's name as it starts. */
+  onStep?: (title: string) => void
+  log?: (line: string) => void
+}
+
+export interface ProvisionResult {
+  os: string
+  /** True when anything on the host was changed (files written, engine installed, restarted). */
+  changed: boolean
+  installedEngine: boolean
+  restartedEngine: boolean
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+
+/**
+ * Provision a Debian/Ubuntu host over ONE SSH session: hostname, engine (only if missing),
+ * TLS certificates and the dockerd drop-in (only when they differ), restart only when
+ * something changed. Running it again on a correct host changes nothing.
+ */
+export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promise<ProvisionResult> {
+  const step = (t: string) => i.onStep?.(t)
+  const sudo = i.sshUser === 'root' ? '' : 'sudo '
+  let changed = false
+
+  step('Detecting the operating system')
+  const os = parseOsRelease(await ssh.run('cat /etc/os-release'))
+  if (osFamily(os) !== 'debian') {
+    throw new MachineError('unsupported-os', `Unsupported operating system on "${i.machineName}": found ${describeOs(os)} (ID=${os.ID ?? '?'})`, {
+      hint: 'use a Debian or Ubuntu image',
+    })
+  }
+
+  step('Setting the hostname')
+  const current = (await ssh.run('cat /etc/hostname 2>/dev/null || hostname')).trim()
+  const hostsLine = (await ssh.exec(`grep -qE '^127\\.0\\.1\\.1[[:space:]].*\\b${i.machineName}\\b' /etc/hosts`)).code === 0
+  if (current !== i.machineName || !hostsLine) {
+    await ssh.run(
+      `${sudo}sh -c ${shq(
+        `hostname ${i.machineName} && echo ${i.machineName} > /etc/hostname && ` +
+          `if grep -q '^127.0.1.1' /etc/hosts; then sed -i 's/^127.0.1.1.*/127.0.1.1 ${i.machineName}/' /etc/hosts; ` +
+          `else echo '127.0.1.1 ${i.machineName}' >> /etc/hosts; fi`,
+      )}`,
+    )
+    changed = true
+  }
+
+  step('Installing the Docker engine if missing')
+  let installedEngine = false
+  if ((await ssh.exec('command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1')).code !== 0) {
+    const url = i.engine.InstallURL
+    if (!url || url === 'none') {
+      throw new MachineError('engine-missing', `Docker is not installed on "${i.machineName}" and --engine-install-url is "none"`, {
+        hint: 'install Docker on the host, or drop --engine-install-url none to install it from https://get.docker.com',
+      })
+    }
+    await ssh.run(`command -v curl >/dev/null 2>&1 || (${sudo}apt-get update -qq && ${sudo}DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl)`, { timeoutMs: 600_000 })
+    await ssh.run(`curl -fsSL ${shq(url)} | ${sudo}sh -`, { timeoutMs: 900_000 })
+    installedEngine = true
+    changed = true
+  }
+  // Debian's dockerd lives in /usr/sbin, Docker's packages put it in /usr/bin: ask the host.
+  const dockerd = (await ssh.run('command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n1')).trim().split('\n')[0]
+  if (!dockerd) throw new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
+
+  step('Configuring the engine with TLS')
+  const dropIn = renderDropIn({ machineName: i.machineName, driverName: i.driverName, dockerd, port: i.enginePort, engine: i.engine })
+  const wanted: Array<{ path: string; content: string; mode: number }> = [
+    { path: REMOTE_CA, content: i.caCert, mode: 0o644 },
+    { path: REMOTE_CERT, content: i.serverCert, mode: 0o644 },
+    { path: REMOTE_KEY, content: i.serverKey, mode: 0o600 },
+    { path: DROP_IN, content: dropIn, mode: 0o644 },
+  ]
+  const sums = await ssh.exec(`${sudo}sha256sum ${wanted.map((w) => w.path).join(' ')} 2>/dev/null`)
+  const remote = new Map(
+    sums.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((p) => p.length === 2)
+      .map(([h, p]) => [p!, h!]),
+  )
+  const stale = wanted.filter((w) => remote.get(w.path) !== sha256(w.content))
+  if (stale.length > 0) {
+    // Upload over SFTP into a private temp dir, then move into place as root: the key never
+    // appears on a command line (docker-machine piped it through printf | tee).
+    const tmp = (await ssh.run('mktemp -d')).trim()
+    try {
+      for (const [n, w] of stale.entries()) await ssh.upload(`${tmp}/${n}`, w.content, 0o600)
+      await ssh.run(
+        stale
+          .map((w, n) => `${sudo}install -D -m ${w.mode.toString(8)} -o root -g root ${tmp}/${n} ${w.path}`)
+          .join(' && '),
+      )
+    } finally {
+      await ssh.exec(`rm -rf ${shq(tmp)}`)
+    }
+    changed = true
+  }
+
+  let restartedEngine = false
+  const active = (await ssh.exec(`${sudo}systemctl is-active docker`)).stdout.trim() === 'active'
+  if (stale.length > 0 || !active) {
+    step('Restarting the engine')
+    // docker0 can hold an address from a previous config; dockerd recreates it.
+    await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl enable docker >/dev/null 2>&1; ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
+    restartedEngine = true
+    changed = true
+  }
+  return { os: describeOs(os), changed, installedEngine, restartedEngine }
+}

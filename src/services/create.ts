@@ -1,0 +1,141 @@
+import type { Config } from '@oclif/core'
+import type { Output } from '../cli/output.js'
+import { interrupted, Progress } from '../cli/progress.js'
+import { MachineError, messageOf } from '../core/errors.js'
+import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
+import { validateMachineName } from '../core/names.js'
+import { resolveOptions } from '../driver-kit/options.js'
+import { getDriverDefinition } from '../registry/index.js'
+import { FileJournal } from '../store/journal.js'
+import { lockMachine } from '../store/lock.js'
+import type { Store } from '../store/store.js'
+import { ensureCertsFor } from './certs.js'
+import type { OpenMachine } from './machine.js'
+import { engineUrlFromDriver, provisionMachine } from './provision.js'
+
+export interface CreateInput {
+  name: string
+  driver: string
+  /** Every parsed flag by name (driver flags included). */
+  flags: Record<string, unknown>
+  engine: Partial<EngineOptions>
+  tlsSans: string[]
+  auth: { CaCertPath?: string; CaPrivateKeyPath?: string; ClientCertPath?: string; ClientKeyPath?: string }
+  keepOnFailure: boolean
+  config?: Config
+  out: Output
+  signal: AbortSignal
+  env?: NodeJS.ProcessEnv
+}
+
+export interface CreateResult {
+  name: string
+  driver: string
+  url: string
+  rolledBack?: boolean
+}
+
+/**
+ * `machine create`: everything a user can get wrong is checked before anything is made; then
+ * the name is reserved, the driver creates (journaling each resource), the host is provisioned
+ * over one SSH connection, and the config saved. Failure or Ctrl-C removes what was made and
+ * the half-made store entry (unless --keep-on-failure).
+ */
+export async function createMachine(store: Store, i: CreateInput): Promise<CreateResult> {
+  const env = i.env ?? process.env
+  const log = (l: string) => i.out.info(l)
+  validateMachineName(i.name)
+  const def = await getDriverDefinition(i.driver, i.config)
+  const resolved = resolveOptions(def.name, def.options, i.flags, env)
+  if (await store.exists(i.name)) {
+    throw new MachineError('machine-exists', `Machine "${i.name}" already exists`, { hint: `choose another name, or remove it first with "machine rm ${i.name}"` })
+  }
+
+  const lock = await lockMachine(store.path, i.name)
+  let dir: string
+  try {
+    dir = await store.reserve(i.name)
+  } catch (e) {
+    await lock.release()
+    throw e
+  }
+  const host: HostConfig = {
+    ConfigVersion: CONFIG_VERSION,
+    Driver: {
+      IPAddress: '',
+      MachineName: i.name,
+      SSHUser: '',
+      SSHPort: 0,
+      SSHKeyPath: '',
+      StorePath: store.path,
+      SwarmMaster: false,
+      SwarmHost: '',
+      SwarmDiscovery: '',
+      ...resolved.config,
+    },
+    DriverName: def.name,
+    HostOptions: {
+      Driver: '',
+      Memory: 0,
+      Disk: 0,
+      EngineOptions: { ...defaultEngineOptions(), ...i.engine },
+      SwarmOptions: defaultSwarmOptions(),
+      AuthOptions: { ...authOptionsFor(store.path, dir, i.auth), ServerCertSANs: i.tlsSans },
+    },
+    Name: i.name,
+  }
+  const progress = new Progress(i.out, i.signal)
+  const journal = await FileJournal.open(dir)
+  const driverLog = { info: log, debug: (l: string) => i.out.debug(l) }
+  const ctx = { machineName: i.name, storePath: store.path, machineDir: dir, config: host.Driver, options: resolved.values, log: driverLog, signal: i.signal, env }
+  let m: OpenMachine | undefined
+  try {
+    const driver = (await def.load()).createDriver(ctx)
+    m = { host, def, ctx, driver }
+    try {
+      await progress.step('Running pre-create checks', 120_000, () => driver.preCreateCheck())
+    } catch (e) {
+      throw e instanceof MachineError
+        ? new MachineError(e.code, `Pre-create check failed: ${e.message}`, { hint: e.hint, exitCode: 3 })
+        : new MachineError('pre-create-check', `Pre-create check failed: ${messageOf(e)}`, { exitCode: 3 })
+    }
+    if (def.provisions !== false) await ensureCertsFor(store, host, log)
+    await store.save(host)
+    await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
+    host.Driver.EngineURL = await engineUrlFromDriver(m)
+    await store.save(host)
+    if (def.provisions !== false) {
+      await provisionMachine(store, m, { progress, log: (l) => i.out.debug(l) })
+      await store.save(host)
+      log('Docker is up and running!')
+    }
+    if (i.signal.aborted) throw interrupted()
+    return { name: i.name, driver: def.name, url: String(host.Driver.EngineURL ?? '') }
+  } catch (e) {
+    if (i.keepOnFailure) {
+      await store.save(host).catch(() => undefined)
+      i.out.note(`Keeping the half-made machine "${i.name}" (--keep-on-failure); remove it with "machine rm -y ${i.name}"`)
+      throw e
+    }
+    await rollback(store, i.name, m, journal, i.out)
+    throw e
+  } finally {
+    await lock.release()
+  }
+}
+
+async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, out: Output): Promise<void> {
+  const made = journal.entries().map((e) => `${e.kind} ${e.id}`)
+  if (m && made.length > 0) {
+    out.note(`Rolling back: removing ${made.join(', ')}`)
+    try {
+      await m.driver.remove(journal)
+    } catch (e) {
+      const left = journal.entries().map((x) => `${x.kind} ${x.id}`)
+      out.note(`Could not remove everything (${messageOf(e)}). Left: ${left.join(', ') || 'nothing'}; the machine directory is kept so "machine rm -f ${name}" can retry`)
+      await store.save(m.host).catch(() => undefined)
+      return
+    }
+  }
+  await store.remove(name)
+}

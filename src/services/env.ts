@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { certCoversHost } from '../certs/certs.js'
+import { dockerEnvVars } from '../core/env-render.js'
+import { MachineError } from '../core/errors.js'
+import type { Store } from '../store/store.js'
+import { parseEngineUrl } from './engine.js'
+import { engineUrlOf, machineTlsFiles } from './machine.js'
+
+export interface EnvTarget {
+  url: string
+  host: string
+  vars: Array<readonly [string, string]>
+}
+
+/**
+ * What `env`/`config` point at, from the saved config only (no driver code, no network), with a
+ * local check that the server certificate covers the address, so a changed IP is caught here
+ * with its fix instead of as an x509 error inside docker.
+ */
+export async function checkEnvTarget(store: Store, name: string, o: { swarm?: boolean } = {}): Promise<EnvTarget> {
+  const host = await store.load(name)
+  let url = engineUrlOf(host)
+  if (!url) {
+    throw new MachineError('no-url', `Machine "${name}" has no engine address yet`, { hint: `it may still be creating; check "machine ls", or re-create it` })
+  }
+  if (o.swarm) {
+    const sw = host.HostOptions.SwarmOptions
+    if (!sw.Master) throw new MachineError('not-swarm-master', `"${name}" is not a swarm master`, { hint: 'the --swarm flag is for swarm masters only' })
+    const port = new URL(sw.Host.replace(/^tcp:/, 'http:')).port || '3376'
+    url = `tcp://${parseEngineUrl(url).host}:${port}`
+  }
+  const tls = machineTlsFiles(store, name)
+  let h = url
+  if (url.startsWith('tcp://')) {
+    h = parseEngineUrl(url).host
+    if (host.DriverName !== 'none' && existsSync(tls.server) && !certCoversHost(readFileSync(tls.server, 'utf8'), h)) {
+      throw new MachineError('cert-mismatch', `The server certificate of "${name}" does not cover its address ${h} (the IP has probably changed)`, {
+        hint: `run "machine regenerate-certs -f ${name}"`,
+      })
+    }
+  }
+  return { url, host: h, vars: dockerEnvVars({ url, certPath: store.dir(name), name }) }
+}

@@ -1,0 +1,87 @@
+import type { Config } from '@oclif/core'
+import { existsSync } from 'node:fs'
+import { goDuration, matchesFilters, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
+import { messageOf } from '../core/errors.js'
+import type { HostConfig } from '../core/host-config.js'
+import type { Store } from '../store/store.js'
+import { engineVersion, readTls } from './engine.js'
+import { machineState } from './lifecycle.js'
+import { engineUrlOf, machineTlsFiles } from './machine.js'
+
+function baseRow(name: string, host?: HostConfig): LsRow {
+  return {
+    Name: name,
+    Active: '-',
+    ActiveHost: false,
+    ActiveSwarm: false,
+    DriverName: host?.DriverName ?? 'not found',
+    State: '',
+    URL: '',
+    Swarm: '',
+    DockerVersion: '',
+    Error: '',
+    ResponseTime: '',
+    SwarmOptions: host ? JSON.stringify(host.HostOptions.SwarmOptions) : '',
+    EngineOptions: host ? JSON.stringify(host.HostOptions.EngineOptions) : '',
+    labels: host?.HostOptions.EngineOptions.Labels ?? [],
+  }
+}
+
+/** Client TLS files for probing: the machine's copies, else its AuthOptions (none machines). */
+function tlsFilesFor(store: Store, host: HostConfig) {
+  const own = machineTlsFiles(store, host.Name)
+  if (existsSync(own.ca) && existsSync(own.cert) && existsSync(own.key)) return own
+  const a = host.HostOptions.AuthOptions
+  return { ca: a.CaCertPath, cert: a.ClientCertPath, key: a.ClientKeyPath }
+}
+
+async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, dockerHost: string | undefined): Promise<LsRow> {
+  const row = baseRow(host.Name, host)
+  const started = performance.now()
+  row.State = await machineState(store, host, config, timeoutMs)
+  if (row.State === 'Running') {
+    row.URL = engineUrlOf(host)
+    row.ActiveHost = !!dockerHost && row.URL === dockerHost
+    row.Active = row.ActiveHost ? '*' : '-'
+    if (row.URL.startsWith('tcp://')) {
+      try {
+        row.DockerVersion = `v${await engineVersion(row.URL, await readTls(tlsFilesFor(store, host)), timeoutMs)}`
+      } catch (e) {
+        row.DockerVersion = 'Unknown'
+        row.Error = messageOf(e).replace(/\s*\n\s*/g, ' ')
+      }
+    }
+  }
+  row.ResponseTime = goDuration(performance.now() - started)
+  return row
+}
+
+/**
+ * Every machine probed at once, each bounded by `timeoutMs`: an unreachable or slow machine
+ * shows its error (or Timeout) in its own row and never fails the listing.
+ */
+export async function listMachines(
+  store: Store,
+  o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; probe: boolean },
+): Promise<LsRow[]> {
+  const entries = await store.loadAll()
+  const rows = await Promise.all(
+    entries.map(async ({ name, host, error }): Promise<LsRow> => {
+      if (!host) return { ...baseRow(name), State: 'Error', Error: messageOf(error).replace(/\s*\n\s*/g, ' '), Active: '', loadError: true }
+      if (!o.probe) return baseRow(name, host)
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<LsRow>((resolve) => {
+        timer = setTimeout(() => resolve({ ...baseRow(name, host), State: 'Timeout', Active: '', SwarmOptions: '', EngineOptions: '' }), o.timeoutMs)
+      })
+      try {
+        return await Promise.race([
+          probe(store, host, o.config, o.timeoutMs, o.dockerHost).catch((e: unknown) => ({ ...baseRow(name, host), State: 'Error', Error: messageOf(e) })),
+          timeout,
+        ])
+      } finally {
+        clearTimeout(timer)
+      }
+    }),
+  )
+  return sortRows(rows.filter((r) => matchesFilters(r, o.filters)))
+}

@@ -1,0 +1,97 @@
+import { join } from 'node:path'
+import type { Config } from '@oclif/core'
+import { MachineError } from '../core/errors.js'
+import type { HostConfig } from '../core/host-config.js'
+import type { Driver, DriverContext, DriverDefinition, DriverLogger } from '../driver-kit/contract.js'
+import { configKey, type OptionValue } from '../driver-kit/options.js'
+import { getDriverDefinition } from '../registry/index.js'
+import type { Store } from '../store/store.js'
+
+/**
+ * Option values for an existing machine: saved config for ordinary options, the environment
+ * for secrets (they were never saved), defaults for anything older configs lack.
+ */
+export function optionsFromConfig(def: DriverDefinition, driverConfig: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {}
+  for (const o of def.options) {
+    const saved = driverConfig[configKey(o)]
+    if (!o.secret && saved !== undefined && saved !== null) out[o.name] = saved as OptionValue
+    else {
+      const envName = o.env?.find((e) => env[e])
+      if (envName) out[o.name] = env[envName]!
+      else if (o.default !== undefined) out[o.name] = o.default
+    }
+  }
+  return out
+}
+
+export interface OpenOptions {
+  config?: Config
+  log: DriverLogger
+  signal?: AbortSignal
+  env?: NodeJS.ProcessEnv
+}
+
+export interface OpenMachine {
+  host: HostConfig
+  def: DriverDefinition
+  ctx: DriverContext
+  driver: Driver
+}
+
+/** Load a machine and its driver (this imports the driver's lifecycle code, and its SDK). */
+export async function openMachine(store: Store, name: string, o: OpenOptions): Promise<OpenMachine> {
+  const host = await store.load(name)
+  return openLoaded(store, host, o)
+}
+
+export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions): Promise<OpenMachine> {
+  const def = await getDriverDefinition(host.DriverName, o.config).catch((e: unknown) => {
+    if (e instanceof MachineError && e.code === 'unknown-driver') {
+      throw new MachineError('unknown-driver', `Machine "${host.Name}" uses driver "${host.DriverName}", which is not installed`, {
+        hint: `install the plugin that provides it (see "machine drivers")`,
+      })
+    }
+    throw e
+  })
+  const env = o.env ?? process.env
+  const ctx: DriverContext = {
+    machineName: host.Name,
+    storePath: store.path,
+    machineDir: store.dir(host.Name),
+    config: host.Driver,
+    options: optionsFromConfig(def, host.Driver, env),
+    log: o.log,
+    signal: o.signal ?? new AbortController().signal,
+    env,
+  }
+  const mod = await def.load()
+  return { host, def, ctx, driver: mod.createDriver(ctx) }
+}
+
+/**
+ * The engine URL from the saved config alone (no driver code, no network): what `env`,
+ * `config` and `url` print. Drivers' engineUrl() results are saved as Driver.EngineURL when
+ * the machine is created or started; docker-machine stores (no EngineURL) fall back to its rule.
+ */
+export function engineUrlOf(host: HostConfig): string {
+  const d = host.Driver
+  if (host.DriverName === 'none') return String(d.URL ?? '')
+  if (typeof d.EngineURL === 'string' && d.EngineURL) return d.EngineURL
+  const ip = String(d.IPAddress ?? '')
+  if (!ip) return ''
+  return `tcp://${ip.includes(':') ? `[${ip}]` : ip}:${Number(d.EnginePort ?? 2376)}`
+}
+
+/** The client-side TLS files `docker` uses for this machine (copies in its directory). */
+export function machineTlsFiles(store: Store, name: string): { ca: string; cert: string; key: string; server: string } {
+  const dir = store.dir(name)
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), server: join(dir, 'server.pem') }
+}
+
+/** Commands without a name use the machine "default", as docker-machine does. */
+export async function nameOrDefault(store: Store, name: string | undefined): Promise<string> {
+  if (name) return name
+  if (await store.exists('default')) return 'default'
+  throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: 'pass the machine name, e.g. "machine env NAME"' })
+}

@@ -1,0 +1,32 @@
+import type { Config } from '@oclif/core'
+import type { Output } from '../cli/output.js'
+import { MachineError, messageOf } from '../core/errors.js'
+import { FileJournal } from '../store/journal.js'
+import { lockMachine } from '../store/lock.js'
+import type { Store } from '../store/store.js'
+import { openMachine } from './machine.js'
+
+/**
+ * Remove a machine: the driver deletes what its journal lists (and the host), then the local
+ * directory goes. With `force` the local entry goes even if the config cannot be read or the
+ * driver fails (what could not be deleted is named).
+ */
+export async function removeMachine(store: Store, name: string, o: { force?: boolean; out: Output; config?: Config }): Promise<void> {
+  const lock = await lockMachine(store.path, name, 30_000)
+  try {
+    try {
+      const m = await openMachine(store, name, { config: o.config, log: { info: (l) => o.out.info(l), debug: (l) => o.out.debug(l) } })
+      const journal = await FileJournal.open(store.dir(name))
+      await m.driver.remove(journal)
+    } catch (e) {
+      if (!o.force) throw e
+      const left = await FileJournal.open(store.dir(name)).then((j) => j.entries().map((x) => `${x.kind} ${x.id}`), () => [])
+      o.out.note(`Warning: ${messageOf(e)}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
+    }
+    await store.remove(name)
+  } catch (e) {
+    throw e instanceof MachineError ? e : new MachineError('remove-failed', messageOf(e))
+  } finally {
+    await lock.release()
+  }
+}
