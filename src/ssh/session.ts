@@ -42,13 +42,15 @@ export interface SshSession {
 function exitStatus(code: number | null | undefined, signal: string | undefined): number | undefined {
   if (typeof code === 'number') return code
   if (signal) {
-    const n = (osConstants.signals as Record<string, number | undefined>)[`SIG${signal}`]
+    // ssh2 reports "SIGTERM" (it prefixes the protocol's "TERM").
+    const n = (osConstants.signals as Record<string, number | undefined>)[signal.startsWith('SIG') ? signal : `SIG${signal}`]
     return n === undefined ? 255 : 128 + n
   }
   return undefined
 }
 
 const SFTP_WRITE_CHUNK = 32 * 1024
+const SFTP_WRITES_IN_FLIGHT = 8
 
 export class Ssh2Session implements SshSession {
   private sftpPromise: Promise<SFTPWrapper> | undefined
@@ -195,10 +197,18 @@ export class Ssh2Session implements SshSession {
       // open's mode only applies to a new file: set it before the data lands so a key never
       // sits readable in an existing, more open file.
       await call<void>((cb) => sftp.fchmod(handle, mode, cb))
-      for (let off = 0; off < buf.length; off += SFTP_WRITE_CHUNK) {
-        const len = Math.min(SFTP_WRITE_CHUNK, buf.length - off)
-        await call<void>((cb) => sftp.write(handle, buf, off, len, off, cb))
+      // Keep a few writes in flight: one round trip per chunk would make larger files slow
+      // over a long-latency link.
+      const offsets: number[] = []
+      for (let off = 0; off < buf.length; off += SFTP_WRITE_CHUNK) offsets.push(off)
+      const worker = async (): Promise<void> => {
+        for (let off = offsets.shift(); off !== undefined; off = offsets.shift()) {
+          const at = off
+          const len = Math.min(SFTP_WRITE_CHUNK, buf.length - at)
+          await call<void>((cb) => sftp.write(handle, buf, at, len, at, cb))
+        }
       }
+      await Promise.all(Array.from({ length: Math.min(SFTP_WRITES_IN_FLIGHT, offsets.length) }, worker))
     } finally {
       await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined)
     }

@@ -8,7 +8,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, existsSync } from 'node:fs'
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -38,6 +38,8 @@ export interface Sshd {
   user: string
   /** Temp directory holding config, keys, logs; removed by stop(). */
   dir: string
+  /** $HOME of sessions (an empty directory under dir). */
+  home: string
   /** Everything sshd wrote to stderr so far (-e): useful when a test fails. */
   log(): string
   /** Stop and start again on the same port; with newHostKey a fresh host key replaces the old one. */
@@ -81,6 +83,8 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   const userKeyPath = opts.userKeyPath ?? join(dir, 'id_user')
   const authorizedKeys = join(dir, 'authorized_keys')
   const configPath = join(dir, 'sshd_config')
+  const home = join(dir, 'home')
+  await mkdir(home, { mode: 0o700 })
 
   // As root, sshd insists on its privilege-separation directory (systemd's RuntimeDirectory
   // makes it on a real host; containers often lack it).
@@ -110,7 +114,10 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     'X11Forwarding no',
     'LogLevel VERBOSE',
     'Subsystem sftp internal-sftp',
-    `SetEnv PATH=${path}`,
+    // HOME is an empty temp dir so the test user's dotfiles (a slow ~/.bashrc, which bash runs
+    // for ssh sessions on Debian) neither slow nor change the sessions. SFTP's relative paths
+    // still start at the passwd home directory.
+    `SetEnv PATH=${path} HOME=${home}`,
     ...(opts.extraConfig ?? []),
     '',
   ].join('\n')
@@ -172,6 +179,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     userKeyPath,
     user,
     dir,
+    home,
     log: () => logText,
     async restart(r = {}) {
       await halt()
