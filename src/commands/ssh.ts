@@ -27,6 +27,7 @@ export default class Ssh extends BaseCommand {
     if (command.length === 0 && process.stdin.isTTY && hasSystemSsh()) {
       // The system client gives the best interactive session (escape keys, agent, resize);
       // it is pinned to the same known_hosts with strict checking.
+      await ssh.ensurePinnedForSystemSsh(target, { timeoutMs: 20_000 })
       const r = spawnSync('ssh', ssh.systemSshArgs(target), { stdio: 'inherit' })
       process.exitCode = r.status ?? 255
       return undefined

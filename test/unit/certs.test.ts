@@ -1,0 +1,47 @@
+import { X509Certificate } from 'node:crypto'
+import { mkdtemp, readFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { certCoversHost, certSans, createCA, createClientCert, createServerCert, ensureClientCerts } from '../../src/certs/certs.js'
+
+describe('certificates', () => {
+  it('makes a CA, a client cert for clientAuth and a server cert whose SANs are the machine addresses', async () => {
+    const ca = await createCA({ USER: 'alice' })
+    const caX = new X509Certificate(ca.cert)
+    expect(caX.ca).toBe(true)
+    expect(caX.subject).toContain('O=alice')
+
+    const client = await createClientCert(ca, { USER: 'alice' })
+    const clientX = new X509Certificate(client.cert)
+    expect(clientX.checkIssued(caX)).toBe(true)
+    expect(clientX.ca).toBe(false)
+    expect(clientX.subject).toMatch(/O=alice\.\\?<bootstrap\\?>/)
+
+    const server = await createServerCert(ca, 'web1', ['127.0.0.1', 'localhost', 'web1', '::1'], { USER: 'alice' })
+    const serverX = new X509Certificate(server.cert)
+    expect(serverX.checkIssued(caX)).toBe(true)
+    expect(serverX.verify(caX.publicKey)).toBe(true)
+    expect(certSans(server.cert)).toEqual({ ips: ['127.0.0.1', '0:0:0:0:0:0:0:1'], dns: ['localhost', 'web1'] })
+    expect(certCoversHost(server.cert, '127.0.0.1')).toBe(true)
+    expect(certCoversHost(server.cert, '127.0.0.2')).toBe(false)
+    expect(serverX.checkHost('web1')).toBe('web1')
+    expect(serverX.checkIP('127.0.0.1')).toBe('127.0.0.1')
+    // 1080 days, like docker-machine
+    const days = (new Date(serverX.validTo).getTime() - Date.now()) / 86_400_000
+    expect(Math.round(days)).toBe(1080)
+    expect(server.key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/)
+  })
+
+  it('bootstraps the store CA and client cert once, keys 0600', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'certs-'))
+    const p = { caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), clientCert: join(dir, 'cert.pem'), clientKey: join(dir, 'key.pem') }
+    expect(await ensureClientCerts(p)).toEqual({ createdCA: true, createdClient: true })
+    const first = await readFile(p.caCert, 'utf8')
+    expect(await ensureClientCerts(p)).toEqual({ createdCA: false, createdClient: false })
+    expect(await readFile(p.caCert, 'utf8')).toBe(first)
+    expect((await stat(p.caKey)).mode & 0o777).toBe(0o600)
+    expect((await stat(p.clientKey)).mode & 0o777).toBe(0o600)
+    expect(await ensureClientCerts(p, { force: true })).toEqual({ createdCA: false, createdClient: true })
+  })
+})
