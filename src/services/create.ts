@@ -99,7 +99,9 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
         ? new MachineError(e.code, `Pre-create check failed: ${e.message}`, { hint: e.hint, exitCode: 3 })
         : new MachineError('pre-create-check', `Pre-create check failed: ${messageOf(e)}`, { exitCode: 3 })
     }
-    if (def.provisions !== false) await ensureCertsFor(store, host, log)
+    // Every machine gets the CA + client certificate (docker-machine does the same for none):
+    // DOCKER_CERT_PATH points at the machine directory for all drivers.
+    await ensureCertsFor(store, host, log)
     await store.save(host)
     await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
     host.Driver.EngineURL = await engineUrlFromDriver(m)
