@@ -1,0 +1,115 @@
+/**
+ * The only file of the google driver that touches @google-cloud/compute. It builds the REST
+ * clients with Application Default Credentials and exposes the few calls the driver makes, as
+ * plain functions on plain objects. Errors are thrown as the library throws them; the driver
+ * classifies and retries them (errors.ts).
+ */
+import type { protos } from '@google-cloud/compute'
+
+export type Instance = protos.google.cloud.compute.v1.IInstance
+export type Operation = protos.google.cloud.compute.v1.IOperation
+export type Firewall = protos.google.cloud.compute.v1.IFirewall
+export type Image = protos.google.cloud.compute.v1.IImage
+export type Disk = protos.google.cloud.compute.v1.IDisk
+export type Address = protos.google.cloud.compute.v1.IAddress
+export type Metadata = protos.google.cloud.compute.v1.IMetadata
+
+export interface GceApi {
+  getInstance(project: string, zone: string, name: string): Promise<Instance>
+  insertInstance(project: string, zone: string, body: Instance, requestId: string): Promise<Operation>
+  deleteInstance(project: string, zone: string, name: string, requestId: string): Promise<Operation>
+  startInstance(project: string, zone: string, name: string, requestId: string): Promise<Operation>
+  resumeInstance(project: string, zone: string, name: string, requestId: string): Promise<Operation>
+  stopInstance(project: string, zone: string, name: string, requestId: string, opts?: { discardLocalSsd?: boolean }): Promise<Operation>
+  resetInstance(project: string, zone: string, name: string, requestId: string): Promise<Operation>
+  setTags(project: string, zone: string, name: string, items: string[], fingerprint: string, requestId: string): Promise<Operation>
+  setLabels(project: string, zone: string, name: string, labels: Record<string, string>, fingerprint: string, requestId: string): Promise<Operation>
+  setMetadata(project: string, zone: string, name: string, metadata: Metadata, requestId: string): Promise<Operation>
+  /** Instances in every zone of the project whose label `key` equals `value`. */
+  listInstancesByLabel(project: string, key: string, value: string): Promise<Array<{ zone: string; instance: Instance }>>
+  getImage(project: string, image: string): Promise<Image>
+  getImageFromFamily(project: string, family: string): Promise<Image>
+  getAddress(project: string, region: string, name: string): Promise<Address>
+  getDisk(project: string, zone: string, name: string): Promise<Disk>
+  deleteDisk(project: string, zone: string, name: string, requestId: string): Promise<Operation>
+  getFirewall(project: string, name: string): Promise<Firewall>
+  insertFirewall(project: string, body: Firewall, requestId: string): Promise<Operation>
+  deleteFirewall(project: string, name: string, requestId: string): Promise<Operation>
+  /** One `operations/…/wait` call: returns when the operation is DONE or after about two minutes. */
+  waitZoneOperation(project: string, zone: string, name: string): Promise<Operation>
+  waitGlobalOperation(project: string, name: string): Promise<Operation>
+}
+
+export interface ConnectOptions {
+  env: NodeJS.ProcessEnv
+  /** --google-endpoint: URL or host of a Compute Engine API endpoint. */
+  endpoint?: string
+}
+
+/**
+ * The credential chain is Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS,
+ * then `gcloud auth application-default login`'s file, then the metadata server. The library
+ * reads process.env itself; when the driver's environment names a different key file (tests,
+ * or an embedding program), that file is passed explicitly.
+ */
+export async function connect(o: ConnectOptions): Promise<GceApi> {
+  // The v1 entry point alone: the package index also loads the v1beta and v1small surfaces
+  // (about 1.5 s more on every command). The package has no "exports" map, so this path is public.
+  const c = await import('@google-cloud/compute/build/src/v1/index.js')
+  const base: Record<string, unknown> = { fallback: true }
+  if (o.endpoint) {
+    const u = new URL(o.endpoint.includes('://') ? o.endpoint : `https://${o.endpoint}`)
+    base.apiEndpoint = u.hostname
+    base.protocol = u.protocol.replace(':', '')
+    if (u.port) base.port = Number(u.port)
+  }
+  const keyFile = o.env.GOOGLE_APPLICATION_CREDENTIALS
+  const first = new c.InstancesClient({ ...base, ...(keyFile && keyFile !== process.env.GOOGLE_APPLICATION_CREDENTIALS ? { keyFilename: keyFile } : {}) })
+  // One credential object for every client: loaded (and refreshed) once.
+  const opts = { ...base, auth: first.auth }
+  const instances = first
+  const images = new c.ImagesClient(opts)
+  const firewalls = new c.FirewallsClient(opts)
+  const disks = new c.DisksClient(opts)
+  const addresses = new c.AddressesClient(opts)
+  const zoneOps = new c.ZoneOperationsClient(opts)
+  const globalOps = new c.GlobalOperationsClient(opts)
+  const op = async (p: Promise<[{ latestResponse?: unknown }, ...unknown[]]>): Promise<Operation> => (await p)[0].latestResponse as Operation
+  // The operation waits are bounded by the API (about 2 minutes); the library's own default is 10.
+  const waitCall = { timeout: 180_000 }
+
+  return {
+    getInstance: async (project, zone, instance) => (await instances.get({ project, zone, instance }))[0],
+    insertInstance: (project, zone, instanceResource, requestId) => op(instances.insert({ project, zone, instanceResource, requestId })),
+    deleteInstance: (project, zone, instance, requestId) => op(instances.delete({ project, zone, instance, requestId })),
+    startInstance: (project, zone, instance, requestId) => op(instances.start({ project, zone, instance, requestId })),
+    resumeInstance: (project, zone, instance, requestId) => op(instances.resume({ project, zone, instance, requestId })),
+    stopInstance: (project, zone, instance, requestId, s) =>
+      op(instances.stop({ project, zone, instance, requestId, ...(s?.discardLocalSsd ? { discardLocalSsd: true } : {}) })),
+    resetInstance: (project, zone, instance, requestId) => op(instances.reset({ project, zone, instance, requestId })),
+    setTags: (project, zone, instance, items, fingerprint, requestId) =>
+      op(instances.setTags({ project, zone, instance, requestId, tagsResource: { items, fingerprint } })),
+    setLabels: (project, zone, instance, labels, labelFingerprint, requestId) =>
+      op(instances.setLabels({ project, zone, instance, requestId, instancesSetLabelsRequestResource: { labels, labelFingerprint } })),
+    setMetadata: (project, zone, instance, metadataResource, requestId) => op(instances.setMetadata({ project, zone, instance, requestId, metadataResource })),
+    async listInstancesByLabel(project, key, value) {
+      const out: Array<{ zone: string; instance: Instance }> = []
+      // Label values are [a-z0-9_-]: nothing to escape inside the quotes.
+      const filter = `labels.${key} = "${value}"`
+      for await (const [scope, list] of instances.aggregatedListAsync({ project, filter }, { autoPaginate: false })) {
+        for (const instance of list.instances ?? []) out.push({ zone: scope.replace(/^zones\//, ''), instance })
+      }
+      return out
+    },
+    getImage: async (project, image) => (await images.get({ project, image }))[0],
+    getImageFromFamily: async (project, family) => (await images.getFromFamily({ project, family }))[0],
+    getAddress: async (project, region, address) => (await addresses.get({ project, region, address }))[0],
+    getDisk: async (project, zone, disk) => (await disks.get({ project, zone, disk }))[0],
+    deleteDisk: (project, zone, disk, requestId) => op(disks.delete({ project, zone, disk, requestId })),
+    getFirewall: async (project, firewall) => (await firewalls.get({ project, firewall }))[0],
+    insertFirewall: (project, firewallResource, requestId) => op(firewalls.insert({ project, firewallResource, requestId })),
+    deleteFirewall: (project, firewall, requestId) => op(firewalls.delete({ project, firewall, requestId })),
+    waitZoneOperation: async (project, zone, operation) => (await zoneOps.wait({ project, zone, operation }, waitCall))[0],
+    waitGlobalOperation: async (project, operation) => (await globalOps.wait({ project, operation }, waitCall))[0],
+  }
+}
