@@ -1,0 +1,356 @@
+/**
+ * Everything that runs QEMU's programs or looks at its process: finding qemu-system/qemu-img,
+ * probing KVM, making overlays, launching the daemonized VM, and checking that its process is
+ * alive (and not a zombie) and really ours. The only file of this driver that spawns them.
+ */
+import { spawn } from 'node:child_process'
+import { constants, existsSync, openSync, closeSync } from 'node:fs'
+import { access, mkdtemp, readFile, rm, writeFile, copyFile, stat, truncate } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { MachineError } from '../../src/core/errors.js'
+import { firmwareRan } from './accel.js'
+import type { GuestArch } from './settings.js'
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Run a program to completion (bounded), capturing its output. */
+export function run(cmd: string, args: readonly string[], o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000)
+    const onAbort = () => child.kill('SIGKILL')
+    o.signal?.addEventListener('abort', onAbort, { once: true })
+    child.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      o.signal?.removeEventListener('abort', onAbort)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name)
+
+/** Where QEMU is installed when it is not on PATH (Homebrew, the Windows installer). */
+function extraDirs(): string[] {
+  if (process.platform === 'darwin') return ['/opt/homebrew/bin', '/usr/local/bin', '/opt/local/bin']
+  if (process.platform === 'win32') return [join(process.env.ProgramFiles ?? 'C:\\Program Files', 'qemu')]
+  return ['/usr/bin', '/usr/local/bin', '/usr/libexec']
+}
+
+export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = [...(env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean), ...extraDirs()]
+  for (const d of dirs) {
+    const p = join(d, exe(name))
+    if (existsSync(p)) return p
+  }
+  return undefined
+}
+
+const installHint = (): string => {
+  switch (process.platform) {
+    case 'darwin':
+      return 'install it with "brew install qemu"'
+    case 'win32':
+      return 'install it with "choco install qemu" (or winget install SoftwareFreedomConservancy.QEMU) or pass --qemu-binary'
+    default:
+      return 'install it, e.g. "sudo apt-get install qemu-system-x86 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-kvm qemu-img" (Fedora), or pass --qemu-binary'
+  }
+}
+
+/** The qemu-system-<arch> binary: --qemu-binary, else PATH and the usual install locations. */
+export function qemuSystemBinary(arch: GuestArch, explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new MachineError('qemu-not-found', `--qemu-binary ${explicit} does not exist`)
+    return explicit
+  }
+  const found = which(`qemu-system-${arch}`, env)
+  if (!found) throw new MachineError('qemu-not-found', `qemu-system-${arch} was not found`, { hint: installHint() })
+  return found
+}
+
+/** qemu-img next to the system binary first (same installation), else from PATH. */
+export function qemuImgBinary(systemBinary: string, env: NodeJS.ProcessEnv = process.env): string {
+  const sibling = join(dirname(systemBinary), exe('qemu-img'))
+  if (existsSync(sibling)) return sibling
+  const found = which('qemu-img', env)
+  if (!found) throw new MachineError('qemu-not-found', 'qemu-img was not found', { hint: installHint() })
+  return found
+}
+
+export async function qemuVersion(bin: string): Promise<string> {
+  const r = await run(bin, ['--version'], { timeoutMs: 20_000 }).catch((e: unknown) => {
+    throw new MachineError('qemu-not-found', `${bin} does not run: ${(e as Error).message}`, { hint: installHint() })
+  })
+  if (r.code !== 0) throw new MachineError('qemu-not-found', `${bin} --version failed: ${r.stderr.trim() || `exit ${r.code}`}`)
+  return /version\s+([\d.]+)/.exec(r.stdout)?.[1] ?? r.stdout.split('\n')[0]?.trim() ?? ''
+}
+
+export async function imageInfo(qemuImg: string, path: string): Promise<{ format: string; virtualSize: number }> {
+  const r = await run(qemuImg, ['info', '--output=json', path], { timeoutMs: 60_000 })
+  if (r.code !== 0) throw new MachineError('bad-image', `qemu-img cannot read ${path}: ${r.stderr.trim()}`)
+  const j = JSON.parse(r.stdout) as { format?: string; 'virtual-size'?: number }
+  return { format: j.format ?? 'raw', virtualSize: j['virtual-size'] ?? 0 }
+}
+
+/** A copy-on-write qcow2 overlay over the (read-only, shared) base image. */
+export async function createOverlay(qemuImg: string, base: string, baseFormat: string, overlay: string, sizeBytes: number): Promise<void> {
+  const r = await run(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', base, overlay, String(sizeBytes)], { timeoutMs: 120_000 })
+  if (r.code !== 0) throw new MachineError('overlay-failed', `qemu-img could not create ${overlay}: ${r.stderr.trim()}`)
+}
+
+// ---- KVM / HVF probes ---------------------------------------------------------------------
+
+const probeMemo = new Map<string, Promise<{ usable: boolean; reason: string }>>()
+
+/**
+ * Does KVM really run a guest? /dev/kvm can exist while every VM aborts or hangs (nested
+ * virtualisation without VMX/SVM). Boot an empty x86 VM for a moment and watch SeaBIOS print on
+ * the debug port: output means the vCPU ran guest code under KVM.
+ */
+export function probeKvm(bin: string, arch: GuestArch, timeoutMs = 5000): Promise<{ usable: boolean; reason: string }> {
+  const key = `${bin}\0${arch}`
+  let p = probeMemo.get(key)
+  if (!p) {
+    p = probeKvmOnce(bin, arch, timeoutMs)
+    probeMemo.set(key, p)
+  }
+  return p
+}
+
+async function probeKvmOnce(bin: string, arch: GuestArch, timeoutMs: number): Promise<{ usable: boolean; reason: string }> {
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return {
+      usable: false,
+      reason: code === 'ENOENT' ? '/dev/kvm does not exist (no KVM module, or virtualisation is off in the firmware)' : 'no read/write access to /dev/kvm (add your user to the "kvm" group)',
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'machine-kvm-probe-'))
+  const log = join(dir, 'debug.log')
+  const args =
+    arch === 'x86_64'
+      ? ['-accel', 'kvm', '-cpu', 'host', '-machine', 'q35', '-m', '64', '-nodefaults', '-no-user-config', '-display', 'none',
+         '-chardev', `file,id=dbg,path=${log}`, '-device', 'isa-debugcon,iobase=0x402,chardev=dbg']
+      : ['-accel', 'kvm', '-cpu', 'host', '-machine', 'virt,gic-version=max', '-m', '64', '-nodefaults', '-no-user-config', '-display', 'none']
+  try {
+    return await new Promise((resolve) => {
+      const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      let settled = false
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      const finish = (r: { usable: boolean; reason: string }) => {
+        if (settled) return
+        settled = true
+        clearInterval(poll)
+        clearTimeout(timer)
+        if (child.exitCode === null) child.kill('SIGKILL')
+        resolve(r)
+      }
+      child.on('error', (e) => finish({ usable: false, reason: `the KVM probe could not start ${bin}: ${e.message}` }))
+      child.on('exit', (code, sig) => {
+        const why = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${code ?? sig}`
+        finish({ usable: false, reason: `/dev/kvm exists but a test VM under KVM failed: ${why}` })
+      })
+      const started = Date.now()
+      const poll = setInterval(() => {
+        void readFile(log, 'utf8')
+          .catch(() => '')
+          .then((out) => {
+            if (arch === 'x86_64' && firmwareRan(out)) finish({ usable: true, reason: 'a test VM ran guest code under KVM' })
+            // No firmware on the aarch64 probe: surviving the start-up is the best evidence.
+            if (arch === 'aarch64' && Date.now() - started > 1500) finish({ usable: true, reason: 'a test VM started under KVM' })
+          })
+      }, 100)
+      const timer = setTimeout(
+        () => finish({ usable: false, reason: `/dev/kvm exists but a test VM under KVM ran no guest code within ${timeoutMs / 1000} s (nested virtualisation without VMX/SVM?)` }),
+        timeoutMs,
+      )
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export async function hvfSupported(): Promise<boolean> {
+  if (process.platform !== 'darwin') return false
+  const r = await run('sysctl', ['-n', 'kern.hv_support'], { timeoutMs: 5000 }).catch(() => undefined)
+  return r?.stdout.trim() === '1'
+}
+
+// ---- UEFI firmware (aarch64) --------------------------------------------------------------
+
+/** pflash code + vars template for aarch64, from the usual packages (AAVMF, edk2, Homebrew, Windows). */
+export function findAarch64Firmware(systemBinary: string): { code: string; varsTemplate?: string } | undefined {
+  const share = join(dirname(systemBinary), '..', 'share', 'qemu')
+  const winShare = join(dirname(systemBinary), 'share')
+  const pairs: Array<[string, string | undefined]> = [
+    ['/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF_VARS.fd'],
+    ['/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw', '/usr/share/edk2/aarch64/vars-template-pflash.raw'],
+    ['/usr/share/edk2/aarch64/QEMU_EFI-silent-pflash.raw', '/usr/share/edk2/aarch64/vars-template-pflash.raw'],
+    [join(share, 'edk2-aarch64-code.fd'), join(share, 'edk2-arm-vars.fd')],
+    [join(winShare, 'edk2-aarch64-code.fd'), join(winShare, 'edk2-arm-vars.fd')],
+    ['/usr/share/qemu/edk2-aarch64-code.fd', '/usr/share/qemu/edk2-arm-vars.fd'],
+  ]
+  for (const [code, vars] of pairs) {
+    if (existsSync(code)) return { code, ...(vars && existsSync(vars) ? { varsTemplate: vars } : {}) }
+  }
+  return undefined
+}
+
+/** The machine's writable UEFI variable store: a copy of the template, or zeros of the code's size. */
+export async function makeVarsFile(fw: { code: string; varsTemplate?: string }, dest: string): Promise<void> {
+  if (fw.varsTemplate) {
+    await copyFile(fw.varsTemplate, dest)
+    return
+  }
+  await writeFile(dest, '')
+  await truncate(dest, (await stat(fw.code)).size)
+}
+
+// ---- the VM process ------------------------------------------------------------------------
+
+export interface LaunchResult {
+  pid: number
+  warnings: string
+}
+
+/**
+ * Start QEMU in the background. With -daemonize (Linux, macOS) QEMU itself forks after the VM is
+ * set up and the parent exits 0, so errors (bad image, port taken) are reported here; on Windows
+ * the process is detached by us and given a moment to fail.
+ */
+export async function launchQemu(bin: string, args: readonly string[], o: { daemonize: boolean; pidFile: string; logFile: string }): Promise<LaunchResult> {
+  if (o.daemonize) {
+    // detached: the VM must not die with this CLI process or its terminal's Ctrl-C.
+    const r = await new Promise<RunResult>((resolve, reject) => {
+      const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      child.on('error', reject)
+      // 'exit', not 'close': the daemon keeps the pipes until it redirects its stdio.
+      child.on('exit', (code) => setTimeout(() => resolve({ code, stdout, stderr }), 50))
+    })
+    if (r.code !== 0) throw new LaunchError(r.stderr.trim() || r.stdout.trim() || `qemu exited with ${r.code}`)
+    const pid = await waitForPid(o.pidFile, 5000)
+    if (!pid) throw new LaunchError(`qemu started but wrote no pid file ${o.pidFile}`)
+    return { pid, warnings: r.stderr.trim() }
+  }
+  const fd = openSync(o.logFile, 'a')
+  try {
+    const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached: true, windowsHide: true })
+    const early = await new Promise<number | null | 'running'>((resolve) => {
+      child.once('error', () => resolve(-1))
+      child.once('exit', (code) => resolve(code))
+      setTimeout(() => resolve('running'), 2000)
+    })
+    if (early !== 'running' || !child.pid) {
+      const out = await readFile(o.logFile, 'utf8').catch(() => '')
+      throw new LaunchError(out.trim().split('\n').slice(-3).join(' ') || `qemu exited with ${String(early)}`)
+    }
+    child.unref()
+    await writeFile(o.pidFile, `${child.pid}\n`)
+    return { pid: child.pid, warnings: '' }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export class LaunchError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'LaunchError'
+  }
+  /** slirp could not bind a forwarded host port (someone took it since we picked it). */
+  get portTaken(): boolean {
+    return /host ?forwarding rule|hostfwd|Could not set up host forwarding/i.test(this.message)
+  }
+}
+
+async function waitForPid(pidFile: string, ms: number): Promise<number | undefined> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const pid = await readPid(pidFile)
+    if (pid) return pid
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return undefined
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  try {
+    const n = Number((await readFile(pidFile, 'utf8')).trim())
+    return Number.isInteger(n) && n > 0 ? n : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export type ProcState = 'alive' | 'zombie' | 'gone'
+
+/**
+ * Is the process there? On Linux /proc/PID/stat tells a zombie apart (a daemonized QEMU whose
+ * reaper never waited for it lingers as one after it exits): a zombie is not a running VM.
+ */
+export async function processState(pid: number): Promise<ProcState> {
+  if (process.platform === 'linux') {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+      const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      return st === 'Z' || st === 'X' ? 'zombie' : 'alive'
+    } catch {
+      return 'gone'
+    }
+  }
+  try {
+    process.kill(pid, 0)
+    return 'alive'
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'gone'
+  }
+}
+
+/**
+ * Is `pid` the QEMU of this machine (and not an unrelated process that reused the pid)? Checked
+ * by its command line naming this machine's pid file. Where the command line cannot be read
+ * (Windows), the pid file is trusted.
+ */
+export async function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
+  if (process.platform === 'linux') {
+    try {
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+      return cmd.includes(pidFile)
+    } catch {
+      return false
+    }
+  }
+  if (process.platform === 'darwin') {
+    const r = await run('ps', ['-p', String(pid), '-o', 'command='], { timeoutMs: 5000 }).catch(() => undefined)
+    return !!r && r.stdout.includes(pidFile)
+  }
+  return true
+}
+
+export function killHard(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The QEMU command line, built from a plain description of the VM (pure: unit-tested per
+ * accelerator and architecture).
+ */
+import type { Accel, GuestArch, PortForward } from './settings.js'
+
+export type QmpEndpoint = { path: string } | { host: string; port: number }
+
+export interface LaunchSpec {
+  name: string
+  arch: GuestArch
+  accel: Accel
+  cpus: number
+  memoryMb: number
+  /** The machine's qcow2 overlay: first virtio disk (/dev/vda). */
+  disk: string
+  /** NoCloud seed image: second virtio disk, read-only. */
+  seed?: string
+  kernel?: string
+  initrd?: string
+  append?: string
+  /** aarch64 UEFI firmware as two pflash drives (code read-only, per-machine vars). */
+  firmware?: { code: string; vars: string }
+  /** Host ports on 127.0.0.1 forwarded to the guest's SSH (22) and engine (2376). */
+  sshPort: number
+  engineHostPort: number
+  engineGuestPort: number
+  forwards: readonly PortForward[]
+  consoleLog: string
+  pidFile: string
+  qmp: QmpEndpoint
+  /** -daemonize (not available on Windows, where the process is detached by the caller). */
+  daemonize: boolean
+}
+
+/** -accel/-cpu for an accelerator. */
+export function accelArgs(accel: Accel): string[] {
+  switch (accel) {
+    case 'kvm':
+      return ['-accel', 'kvm', '-cpu', 'host']
+    case 'hvf':
+      return ['-accel', 'hvf', '-cpu', 'host']
+    case 'whpx':
+      // WHPX cannot emulate the interrupt controller in the kernel on many Windows builds, and
+      // when WHPX fails to initialise QEMU falls back to the next -accel (TCG) instead of exiting.
+      return ['-accel', 'whpx,kernel-irqchip=off', '-accel', 'tcg,thread=multi', '-cpu', 'max']
+    case 'tcg':
+      return ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+  }
+}
+
+export function machineArgs(arch: GuestArch, accel: Accel): string[] {
+  if (arch === 'x86_64') return ['-machine', 'q35']
+  // GICv3 where the accelerator offers it; HVF picks its own.
+  return ['-machine', accel === 'hvf' ? 'virt' : 'virt,gic-version=max']
+}
+
+/** slirp's hostfwd list: SSH, the engine, then the user's extra forwards; all on 127.0.0.1 only. */
+export function netdevArg(s: Pick<LaunchSpec, 'sshPort' | 'engineHostPort' | 'engineGuestPort' | 'forwards'>): string {
+  const fwd = [
+    `hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+    `hostfwd=tcp:127.0.0.1:${s.engineHostPort}-:${s.engineGuestPort}`,
+    ...s.forwards.map((f) => `hostfwd=${f.proto}:127.0.0.1:${f.host}-:${f.guest}`),
+  ]
+  return ['user', 'id=net0', ...fwd].join(',')
+}
+
+export const qmpArg = (q: QmpEndpoint): string =>
+  'path' in q ? `unix:${q.path},server=on,wait=off` : `tcp:${q.host}:${q.port},server=on,wait=off`
+
+/** QEMU's option parser splits on commas: a literal comma in a value is written twice. */
+const esc = (v: string): string => v.replace(/,/g, ',,')
+
+export function qemuArgs(s: LaunchSpec): string[] {
+  const a: string[] = ['-name', `${esc(s.name)},process=qemu-machine-${esc(s.name)}`]
+  a.push(...machineArgs(s.arch, s.accel), ...accelArgs(s.accel))
+  a.push('-smp', String(s.cpus), '-m', String(s.memoryMb))
+  a.push('-nodefaults', '-no-user-config', '-display', 'none')
+  a.push('-serial', `file:${s.consoleLog}`)
+  a.push('-qmp', qmpArg(s.qmp))
+  a.push('-pidfile', s.pidFile)
+  if (s.daemonize) a.push('-daemonize')
+  if (s.firmware && !s.kernel) {
+    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${esc(s.firmware.code)}`)
+    a.push('-drive', `if=pflash,format=raw,unit=1,file=${esc(s.firmware.vars)}`)
+  }
+  if (s.kernel) {
+    a.push('-kernel', s.kernel)
+    if (s.initrd) a.push('-initrd', s.initrd)
+    if (s.append) a.push('-append', s.append)
+  }
+  // Root disk first so it is /dev/vda (direct kernel boot passes root=/dev/vda); the seed is vdb.
+  a.push('-drive', `file=${esc(s.disk)},if=virtio,format=qcow2,discard=unmap`)
+  if (s.seed) a.push('-drive', `file=${esc(s.seed)},if=virtio,format=raw,readonly=on`)
+  a.push('-netdev', netdevArg(s), '-device', 'virtio-net-pci,netdev=net0')
+  // Entropy for sshd and cloud-init early in boot.
+  a.push('-device', 'virtio-rng-pci')
+  return a
+}

@@ -1,0 +1,505 @@
+/**
+ * The qemu driver's lifecycle. Each machine is a daemonized QEMU process with:
+ *   <machineDir>/disk.qcow2   copy-on-write overlay over the (cached, shared) base image
+ *   <machineDir>/seed.iso     cloud-init NoCloud seed: our user + key, the pinned host key
+ *   <machineDir>/qemu.pid     written by QEMU, removed by it on a clean exit
+ *   <machineDir>/qmp.sock     QMP control socket (state, power-off, quit)
+ *   <machineDir>/console.log  the guest's serial console (kernel + boot messages)
+ * User-mode networking forwards two free ports on 127.0.0.1 to the guest's SSH and engine.
+ */
+import { randomUUID, createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
+import { MachineError } from '../../src/core/errors.js'
+import type { MachineState } from '../../src/core/state.js'
+import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import type { Driver, DriverContext, Journal, SshInfo } from '../../src/driver-kit/contract.js'
+import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { chooseAccel } from './accel.js'
+import {
+  createOverlay,
+  findAarch64Firmware,
+  hvfSupported,
+  imageInfo,
+  isOurQemu,
+  killHard,
+  launchQemu,
+  LaunchError,
+  makeVarsFile,
+  probeKvm,
+  processState,
+  qemuImgBinary,
+  qemuSystemBinary,
+  qemuVersion,
+  readPid,
+} from './client.js'
+import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
+import { resolveImage } from './image.js'
+import { freePorts, isPortFree, reusePorts } from './ports.js'
+import { qmpExecute, qmpStatus } from './qmp.js'
+import { buildNoCloudSeed } from './seed-image.js'
+import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type AccelRequest, type GuestArch, type PortForward } from './settings.js'
+import { defaultImageUrl, hostGuestArch } from './index.js'
+
+export const ENGINE_GUEST_PORT = 2376
+
+/** File names inside the machine directory; all of them are removed by `rm`. */
+export const FILES = {
+  overlay: 'disk.qcow2',
+  seed: 'seed.iso',
+  vars: 'efi-vars.fd',
+  pid: 'qemu.pid',
+  qmp: 'qmp.sock',
+  console: 'console.log',
+  launchLog: 'qemu.log',
+} as const
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+
+export function createDriver(ctx: DriverContext): Driver {
+  return new QemuDriver(ctx)
+}
+
+export class QemuDriver implements Driver {
+  constructor(private readonly ctx: DriverContext) {}
+
+  // ---- settings ------------------------------------------------------------------------------
+
+  private str(name: string): string {
+    const v = this.ctx.options[name]
+    return v === undefined || v === null ? '' : String(v)
+  }
+  private num(name: string, dflt: number): number {
+    const v = Number(this.ctx.options[name])
+    return Number.isFinite(v) && v > 0 ? v : dflt
+  }
+  private get arch(): GuestArch {
+    const a = this.str('arch') || String(this.ctx.config.Arch ?? '')
+    return a === 'aarch64' || a === 'x86_64' ? a : hostGuestArch()
+  }
+  private get forwards(): PortForward[] {
+    const v = this.ctx.options.port
+    return (Array.isArray(v) ? v : v ? [String(v)] : []).map(parsePortForward)
+  }
+  private envMs(name: string, dflt: number): number {
+    const v = Number(this.ctx.env[name])
+    return Number.isFinite(v) && v > 0 ? v : dflt
+  }
+  /** Poll interval for waits (short in tests). */
+  private get pollMs(): number {
+    return this.envMs('MACHINE_POLL_INTERVAL_MS', 1000)
+  }
+  private path(f: keyof typeof FILES): string {
+    return join(this.ctx.machineDir, FILES[f])
+  }
+  /** Absolute path for a user-given file (QEMU -daemonize changes to / before opening some). */
+  private abs(p: string): string {
+    return isAbsolute(p) ? p : resolve(p)
+  }
+  private get binary(): string {
+    return qemuSystemBinary(this.arch, this.str('binary') || undefined, this.ctx.env)
+  }
+
+  /**
+   * QMP endpoint: a unix socket in the machine directory, or (paths too long for a socket
+   * address, ~104 bytes on macOS) one in the temp directory named after the machine directory.
+   * Windows QEMU gets a TCP port on 127.0.0.1.
+   */
+  private qmp(): QmpEndpoint {
+    if (process.platform === 'win32') return { host: '127.0.0.1', port: Number(this.ctx.config.QmpPort ?? 0) }
+    const p = this.path('qmp')
+    if (Buffer.byteLength(p) < 100) return { path: p }
+    const h = createHash('sha256').update(this.ctx.machineDir).digest('hex').slice(0, 16)
+    return { path: join(tmpdir(), `machine-qmp-${h}.sock`) }
+  }
+
+  // ---- Driver --------------------------------------------------------------------------------
+
+  async preCreateCheck(): Promise<void> {
+    const bin = this.binary
+    const version = await qemuVersion(bin)
+    qemuImgBinary(bin, this.ctx.env)
+    this.ctx.log.debug(`${bin} (QEMU ${version})`)
+    if (process.platform !== 'linux' && process.platform !== 'darwin' && process.platform !== 'win32') {
+      throw new MachineError('unsupported-platform', `the qemu driver does not support ${process.platform}`)
+    }
+    const kernel = this.str('kernel')
+    const initrd = this.str('initrd')
+    if (!kernel && (initrd || this.str('append'))) {
+      throw new MachineError('invalid-option', '--qemu-initrd and --qemu-append need --qemu-kernel (direct kernel boot)')
+    }
+    for (const [flag, p] of [['--qemu-kernel', kernel], ['--qemu-initrd', initrd]] as const) {
+      if (p && !existsSync(this.abs(p))) throw new MachineError('invalid-option', `${flag} ${p} does not exist`)
+    }
+    const image = this.str('image')
+    if (image && !/^https?:\/\//i.test(image)) {
+      const p = image.startsWith('file:') ? new URL(image).pathname : this.abs(image)
+      if (!existsSync(p)) throw new MachineError('image-not-found', `--qemu-image ${image} does not exist`)
+    }
+    if (this.arch === 'aarch64' && !kernel && !findAarch64Firmware(bin)) {
+      throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found', {
+        hint: 'install it (Debian/Ubuntu: "sudo apt-get install qemu-efi-aarch64"; Fedora: edk2-aarch64; Homebrew includes it) or boot a kernel with --qemu-kernel',
+      })
+    }
+    parseDiskSize(this.str('disk-size') || '20G')
+    const seen = new Set<string>()
+    for (const f of this.forwards) {
+      const k = `${f.proto}:${f.host}`
+      if (seen.has(k)) throw new MachineError('invalid-option', `--qemu-port forwards host port ${f.host}/${f.proto} twice`)
+      seen.add(k)
+      if (f.proto === 'tcp' && !(await isPortFree(f.host))) {
+        throw new MachineError('port-in-use', `--qemu-port ${f.host}:${f.guest}: port ${f.host} on 127.0.0.1 is already in use`)
+      }
+    }
+  }
+
+  async create(journal: Journal): Promise<void> {
+    const { ctx } = this
+    const signal = ctx.signal
+    const bin = this.binary
+    const qemuImg = qemuImgBinary(bin, ctx.env)
+    const arch = this.arch
+    const user = this.str('ssh-user') || 'docker'
+
+    const key = await ensureMachineSshKey(ctx.machineDir, `machine-${ctx.machineName}`)
+    ctx.config.SSHKeyPath = key.path
+    ctx.config.SSHUser = user
+    ctx.config.Arch = arch
+    signal.throwIfAborted()
+
+    // 1. base image (downloaded + verified once, shared by machines)
+    const image = await resolveImage({
+      image: this.str('image') || defaultImageUrl(arch),
+      checksum: this.str('image-checksum'),
+      cacheDir: join(ctx.storePath, 'cache'),
+      log: ctx.log,
+      signal,
+    })
+    const info = await imageInfo(qemuImg, image.path)
+    if (info.format !== 'qcow2' && info.format !== 'raw') {
+      throw new MachineError('bad-image', `${image.path} is a ${info.format} image; qcow2 or raw is needed`)
+    }
+    ctx.config.BaseImage = image.path
+    signal.throwIfAborted()
+
+    // 2. the machine's overlay, grown to --qemu-disk-size
+    let size = parseDiskSize(this.str('disk-size') || '20G')
+    if (size < info.virtualSize) {
+      ctx.log.info(`The image is ${formatSize(info.virtualSize)}, larger than --qemu-disk-size ${formatSize(size)}: using ${formatSize(info.virtualSize)}`)
+      size = info.virtualSize
+    }
+    const overlay = this.path('overlay')
+    await journal.record({ kind: 'file', id: overlay })
+    await createOverlay(qemuImg, image.path, info.format, overlay, size)
+    ctx.config.DiskPath = overlay
+    signal.throwIfAborted()
+
+    // 3. cloud-init seed: our user and key, and an SSH host key pinned before the first connection
+    const hostKey = await generateHostKey(`${ctx.machineName}-host-key`)
+    const cfg = cloudInitConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey, groups: ['docker'] })
+    // A user named like an existing group (docker, when the image preinstalls docker.io) makes
+    // useradd fail unless that group is its primary group; cloud-init creates it when missing.
+    const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
+    if (first && user === 'docker') first.primary_group = 'docker'
+    const instanceId = `machine-${randomUUID()}`
+    const seed = this.path('seed')
+    await journal.record({ kind: 'file', id: seed })
+    // The seed holds the host's private key: owner-only, like id_rsa.
+    await writeFile(seed, buildNoCloudSeed({ userData: renderCloudConfig(cfg), instanceId, hostname: ctx.machineName }), { mode: 0o600 })
+    ctx.config.SeedPath = seed
+    ctx.config.InstanceId = instanceId
+    ctx.config.SSHHostKeys = [hostKey.publicKey]
+
+    // 4. aarch64 UEFI variable store
+    if (arch === 'aarch64' && !this.str('kernel')) {
+      const fw = findAarch64Firmware(bin)
+      if (!fw) throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found')
+      const vars = this.path('vars')
+      await journal.record({ kind: 'file', id: vars })
+      await makeVarsFile(fw, vars)
+      ctx.config.Firmware = fw.code
+    }
+    for (const k of ['kernel', 'initrd'] as const) {
+      if (this.str(k)) ctx.config[k === 'kernel' ? 'Kernel' : 'Initrd'] = this.abs(this.str(k))
+    }
+
+    // 5. accelerator
+    const accel = await this.pickAccel(bin, arch)
+    ctx.config.AccelUsed = accel
+
+    // 6. boot
+    await journal.record({ kind: 'process', id: this.path('pid'), data: { qmp: this.path('qmp') } })
+    const [sshPort, enginePort] = await freePorts(2, this.forwards.map((f) => f.host))
+    await this.boot(sshPort!, enginePort!)
+    ctx.config.IPAddress = '127.0.0.1'
+  }
+
+  private async pickAccel(bin: string, arch: GuestArch): Promise<Accel> {
+    const requested = (this.str('accel') || 'auto') as AccelRequest
+    const hostArch = archOfNode(process.arch)
+    const facts = { platform: process.platform, hostArch, guestArch: arch } as Parameters<typeof chooseAccel>[1]
+    if (requested === 'auto' && hostArch === arch) {
+      if (process.platform === 'linux') facts.kvm = await probeKvm(bin, arch, this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 5000))
+      if (process.platform === 'darwin') facts.hvf = await hvfSupported()
+    }
+    const choice = chooseAccel(requested, facts)
+    this.ctx.log.info(
+      choice.accel === 'tcg'
+        ? `QEMU acceleration: tcg (software emulation, slow) because ${choice.reason}`
+        : `QEMU acceleration: ${choice.accel} (${choice.reason})`,
+    )
+    return choice.accel
+  }
+
+  /** Launch QEMU on these host ports; on a port race, retry with fresh ones. */
+  private async boot(sshPort: number, enginePort: number): Promise<void> {
+    const { ctx } = this
+    const bin = this.binary
+    await this.cleanRuntimeFiles()
+    let ports = [sshPort, enginePort]
+    for (let attempt = 1; ; attempt++) {
+      const spec = this.launchSpec(ports[0]!, ports[1]!)
+      if (process.platform === 'win32') {
+        const [qmpPort] = await freePorts(1, [...ports, ...this.forwards.map((f) => f.host)])
+        ctx.config.QmpPort = qmpPort
+        spec.qmp = this.qmp()
+      }
+      const args = qemuArgs(spec)
+      ctx.log.debug(`${bin} ${args.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}`)
+      try {
+        const r = await launchQemu(bin, args, { daemonize: spec.daemonize, pidFile: spec.pidFile, logFile: this.path('launchLog') })
+        if (r.warnings) ctx.log.debug(`qemu: ${r.warnings}`)
+        break
+      } catch (e) {
+        if (e instanceof LaunchError && e.portTaken && attempt < 3) {
+          ctx.log.debug(`a forwarded port was taken (${e.message}); trying other ports`)
+          ports = await freePorts(2, this.forwards.map((f) => f.host))
+          continue
+        }
+        throw new MachineError('qemu-failed', `QEMU did not start: ${e instanceof Error ? e.message : String(e)}`, {
+          hint: `see ${this.path('console')} and ${this.path('launchLog')}`,
+        })
+      }
+    }
+    ctx.config.SSHPort = ports[0]
+    // The engine's host-side port: engineUrl() and docker-machine's "tcp://IP:EnginePort" rule
+    // both give 127.0.0.1:<this>, forwarded to 2376 in the guest.
+    ctx.config.EnginePort = ports[1]
+    ctx.config.IPAddress = '127.0.0.1'
+  }
+
+  private launchSpec(sshPort: number, engineHostPort: number): LaunchSpec {
+    const c = this.ctx.config
+    const kernel = typeof c.Kernel === 'string' && c.Kernel ? c.Kernel : this.str('kernel') ? this.abs(this.str('kernel')) : undefined
+    const initrd = typeof c.Initrd === 'string' && c.Initrd ? c.Initrd : this.str('initrd') ? this.abs(this.str('initrd')) : undefined
+    const append = this.str('append') || undefined
+    const fwCode = typeof c.Firmware === 'string' ? c.Firmware : undefined
+    const accel = (['kvm', 'hvf', 'whpx', 'tcg'] as const).find((a) => a === c.AccelUsed) ?? 'tcg'
+    return {
+      name: this.ctx.machineName,
+      arch: this.arch,
+      accel,
+      cpus: this.num('cpus', 2),
+      memoryMb: this.num('memory', 2048),
+      disk: this.path('overlay'),
+      ...(existsSync(this.path('seed')) ? { seed: this.path('seed') } : {}),
+      ...(kernel ? { kernel } : {}),
+      ...(initrd ? { initrd } : {}),
+      ...(append ? { append } : {}),
+      ...(fwCode && !kernel ? { firmware: { code: fwCode, vars: this.path('vars') } } : {}),
+      sshPort,
+      engineHostPort,
+      engineGuestPort: ENGINE_GUEST_PORT,
+      forwards: this.forwards,
+      consoleLog: this.path('console'),
+      pidFile: this.path('pid'),
+      qmp: this.qmp(),
+      daemonize: process.platform !== 'win32',
+    }
+  }
+
+  /** The pid of this machine's live QEMU, or undefined (no pid file, exited, zombie, reused pid). */
+  private async livePid(): Promise<number | undefined> {
+    const pidFile = this.path('pid')
+    const pid = await readPid(pidFile)
+    if (!pid) return undefined
+    if ((await processState(pid)) !== 'alive') return undefined
+    if (!(await isOurQemu(pid, pidFile))) return undefined
+    return pid
+  }
+
+  private async waitGone(pid: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline) {
+      if ((await processState(pid)) !== 'alive') return true
+      await sleep(Math.min(this.pollMs, 250))
+    }
+    return (await processState(pid)) !== 'alive'
+  }
+
+  /** Leftovers of a previous run that would confuse the next one (stale pid file, socket). */
+  private async cleanRuntimeFiles(): Promise<void> {
+    const q = this.qmp()
+    await Promise.all([rm(this.path('pid'), { force: true }), 'path' in q ? rm(q.path, { force: true }) : Promise.resolve()])
+  }
+
+  async state(): Promise<MachineState> {
+    const pid = await this.livePid()
+    if (!pid) return 'Stopped'
+    let status: string
+    try {
+      status = await qmpStatus(this.qmp(), 10_000)
+    } catch (e) {
+      // QMP gone while the process lives: the process may be exiting right now.
+      if ((await processState(pid)) !== 'alive') return 'Stopped'
+      this.ctx.log.debug(`QMP query-status failed: ${(e as Error).message}`)
+      return 'Error'
+    }
+    switch (status) {
+      case 'running':
+        return 'Running'
+      case 'paused':
+      case 'suspended':
+        return 'Paused'
+      case 'prelaunch':
+      case 'inmigrate':
+      case 'finish-migrate':
+      case 'restore-vm':
+        return 'Starting'
+      case 'shutdown':
+        return 'Stopping'
+      case 'save-vm':
+      case 'postmigrate':
+        return 'Saved'
+      default:
+        // internal-error, io-error, guest-panicked, watchdog, colo, debug
+        return 'Error'
+    }
+  }
+
+  async start(): Promise<void> {
+    const { ctx } = this
+    if (!existsSync(this.path('overlay'))) {
+      throw new MachineError('disk-missing', `The disk of "${ctx.machineName}" (${this.path('overlay')}) is missing`, {
+        hint: `remove the machine with "machine rm ${ctx.machineName}" and create it again`,
+      })
+    }
+    const pid = await this.livePid()
+    if (pid) {
+      const st = await this.state()
+      if (st === 'Running') return
+      if (st === 'Paused') {
+        await qmpExecute(this.qmp(), [{ execute: 'cont' }])
+        return
+      }
+      // A QEMU whose guest shut down or crashed: replace it.
+      await this.kill()
+    }
+    for (const f of this.forwards) {
+      if (f.proto === 'tcp' && !(await isPortFree(f.host))) {
+        throw new MachineError('port-in-use', `Port ${f.host} on 127.0.0.1 (forwarded to the guest's ${f.guest}) is in use`)
+      }
+    }
+    const wanted = [Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0)]
+    const { ports, changed } = await reusePorts(wanted)
+    if (changed) ctx.log.info(`Port(s) of "${ctx.machineName}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
+    await this.boot(ports[0]!, ports[1]!)
+  }
+
+  async stop(): Promise<void> {
+    const pid = await this.livePid()
+    if (!pid) return
+    const { ctx } = this
+    const timeout = this.envMs('MACHINE_QEMU_STOP_TIMEOUT_MS', 120_000)
+    const deadline = Date.now() + timeout
+    ctx.log.info(`Powering off "${ctx.machineName}" (ACPI power button)`)
+    // The guest ignores the button until systemd-logind runs (early boot): press it again now and then.
+    while (Date.now() < deadline) {
+      await qmpExecute(this.qmp(), [{ execute: 'system_powerdown' }]).catch((e: unknown) => ctx.log.debug(`system_powerdown: ${(e as Error).message}`))
+      if (await this.waitGone(pid, Math.min(10_000, Math.max(0, deadline - Date.now())))) {
+        await this.cleanRuntimeFiles()
+        return
+      }
+      ctx.signal.throwIfAborted()
+    }
+    ctx.log.info(`"${ctx.machineName}" did not power off within ${Math.round(timeout / 1000)} s: stopping QEMU`)
+    await this.kill()
+  }
+
+  async restart(): Promise<void> {
+    await this.stop()
+    await this.start()
+  }
+
+  async kill(): Promise<void> {
+    const pid = await this.livePid()
+    if (!pid) {
+      await this.cleanRuntimeFiles()
+      return
+    }
+    await qmpExecute(this.qmp(), [{ execute: 'quit' }], 5000).catch((e: unknown) => this.ctx.log.debug(`quit: ${(e as Error).message}`))
+    if (!(await this.waitGone(pid, 10_000))) {
+      killHard(pid)
+      if (!(await this.waitGone(pid, 10_000))) throw new MachineError('kill-failed', `QEMU (pid ${pid}) did not exit`)
+    }
+    await this.cleanRuntimeFiles()
+  }
+
+  async remove(journal: Journal): Promise<void> {
+    await this.kill()
+    for (const e of [...journal.entries()].reverse()) {
+      if (e.kind === 'file') await rm(e.id, { force: true })
+      // 'process': killed above (the pid file named in the entry is this machine's).
+      await journal.forget(e.kind, e.id)
+    }
+    // Also whatever the journal no longer lists (a journal cleared after create, older stores).
+    const q = this.qmp()
+    await Promise.all([
+      ...Object.keys(FILES).map((f) => rm(this.path(f as keyof typeof FILES), { force: true })),
+      'path' in q ? rm(q.path, { force: true }) : Promise.resolve(),
+    ])
+  }
+
+  async ip(): Promise<string> {
+    return '127.0.0.1'
+  }
+
+  async sshInfo(): Promise<SshInfo> {
+    const c = this.ctx.config
+    const hostKeys = Array.isArray(c.SSHHostKeys) ? c.SSHHostKeys.map(String) : undefined
+    return {
+      host: '127.0.0.1',
+      port: Number(c.SSHPort ?? 0),
+      user: String(c.SSHUser || this.str('ssh-user') || 'docker'),
+      keyPath: String(c.SSHKeyPath || join(this.ctx.machineDir, 'id_rsa')),
+      ...(hostKeys?.length ? { hostKeys } : {}),
+    }
+  }
+
+  async engineUrl(): Promise<string> {
+    return `tcp://127.0.0.1:${Number(this.ctx.config.EnginePort ?? 0)}`
+  }
+
+  enginePort(): number {
+    return ENGINE_GUEST_PORT
+  }
+
+  async certSans(): Promise<string[]> {
+    return ['127.0.0.1', 'localhost']
+  }
+}
+

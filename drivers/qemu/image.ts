@@ -1,0 +1,228 @@
+/**
+ * The base image: a local file used in place, or an http(s) download cached once under
+ * <store>/cache/ and verified against its checksum (given, or looked up in the SHA512SUMS /
+ * SHA256SUMS file published next to it). A download that fails verification is deleted.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream, createWriteStream, existsSync } from 'node:fs'
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { basename, isAbsolute, join, resolve } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath } from 'node:url'
+import { MachineError } from '../../src/core/errors.js'
+import type { DriverLogger } from '../../src/driver-kit/contract.js'
+
+export type HashAlgo = 'sha256' | 'sha512'
+export interface Checksum {
+  algo: HashAlgo
+  hex: string
+}
+
+const HEX_LEN: Record<number, HashAlgo> = { 64: 'sha256', 128: 'sha512' }
+
+/** "sha256:<hex>", "sha512:<hex>", a bare 64/128-digit hex digest, or the URL of a *SUMS file. */
+export function parseChecksum(spec: string): Checksum | { sumsUrl: string } {
+  const s = spec.trim()
+  if (/^(https?|file):\/\//i.test(s)) return { sumsUrl: s }
+  const m = /^(?:(sha256|sha512)[:=])?([0-9a-f]+)$/i.exec(s)
+  const hex = m?.[2]?.toLowerCase()
+  const algo = (m?.[1]?.toLowerCase() as HashAlgo | undefined) ?? (hex ? HEX_LEN[hex.length] : undefined)
+  if (!hex || !algo || hex.length !== (algo === 'sha256' ? 64 : 128)) {
+    throw new MachineError('invalid-option', `--qemu-image-checksum "${spec}" is not a checksum`, {
+      hint: 'use sha256:<64 hex digits>, sha512:<128 hex digits>, or the URL of a SHA256SUMS/SHA512SUMS file',
+    })
+  }
+  return { algo, hex }
+}
+
+/** Find `fileName` in a checksum list (GNU "<hex>  name" / "<hex> *name" or BSD "SHA512 (name) = hex"). */
+export function findInSums(text: string, fileName: string): Checksum | undefined {
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    const gnu = /^([0-9a-f]{64}|[0-9a-f]{128})\s+\*?(.+)$/i.exec(line)
+    if (gnu && basename(gnu[2]!.trim()) === fileName) {
+      const hex = gnu[1]!.toLowerCase()
+      return { algo: HEX_LEN[hex.length]!, hex }
+    }
+    const bsd = /^(SHA256|SHA512)\s*\((.+)\)\s*=\s*([0-9a-f]+)$/i.exec(line)
+    if (bsd && basename(bsd[2]!) === fileName) return { algo: bsd[1]!.toLowerCase() as HashAlgo, hex: bsd[3]!.toLowerCase() }
+  }
+  return undefined
+}
+
+export async function hashFile(path: string, algo: HashAlgo, signal?: AbortSignal): Promise<string> {
+  const h = createHash(algo)
+  await pipeline(createReadStream(path), async function* (src) {
+    for await (const chunk of src) {
+      signal?.throwIfAborted()
+      h.update(chunk as Buffer)
+    }
+  })
+  return h.digest('hex')
+}
+
+const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s)
+
+const mismatch = (what: string, c: Checksum, got: string, deleted: boolean) =>
+  new MachineError('checksum-mismatch', `${what} does not match its ${c.algo} checksum (expected ${c.hex}, got ${got})`, {
+    hint: deleted ? 'the bad download was deleted; check the URL and --qemu-image-checksum and try again' : 'check the file and --qemu-image-checksum',
+  })
+
+/** Fetch a small text file (a *SUMS list) from http(s) or file:. */
+async function fetchText(url: string, signal: AbortSignal): Promise<string | undefined> {
+  if (url.startsWith('file:')) {
+    try {
+      return await readFile(fileURLToPath(url), 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  const res = await fetch(url, { signal })
+  if (!res.ok) return undefined
+  return res.text()
+}
+
+export interface ResolveImageOptions {
+  /** --qemu-image: path, file: URL or http(s) URL. */
+  image: string
+  /** --qemu-image-checksum (may be empty). */
+  checksum?: string
+  /** <store>/cache */
+  cacheDir: string
+  log: DriverLogger
+  signal: AbortSignal
+  /** Progress lines at most this often (ms). */
+  progressEveryMs?: number
+}
+
+export interface ResolvedImage {
+  path: string
+  /** True when this call downloaded it. */
+  downloaded: boolean
+  checksum?: Checksum
+}
+
+async function checksumFor(o: ResolveImageOptions, url: string | undefined, name: string): Promise<Checksum | undefined> {
+  if (o.checksum?.trim()) {
+    const c = parseChecksum(o.checksum)
+    if ('algo' in c) return c
+    const text = await fetchText(c.sumsUrl, o.signal)
+    const found = text === undefined ? undefined : findInSums(text, name)
+    if (!found) throw new MachineError('checksum-not-found', `${c.sumsUrl} does not list ${name}`)
+    return found
+  }
+  if (!url || !/^https?:/i.test(url)) return undefined
+  // Debian (and most distributions) publish SHA512SUMS/SHA256SUMS next to their cloud images.
+  const dir = url.slice(0, url.lastIndexOf('/') + 1)
+  for (const list of ['SHA512SUMS', 'SHA256SUMS']) {
+    const text = await fetchText(dir + list, o.signal).catch(() => undefined)
+    const found = text === undefined ? undefined : findInSums(text, name)
+    if (found) {
+      o.log.debug(`checksum of ${name} from ${dir}${list}`)
+      return found
+    }
+  }
+  return undefined
+}
+
+const human = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GB` : `${Math.round(n / 2 ** 20)} MB`)
+
+async function download(url: string, dest: string, o: ResolveImageOptions, c: Checksum | undefined): Promise<void> {
+  const name = basename(dest)
+  const part = `${dest}.part-${process.pid}-${Date.now()}`
+  const res = await fetch(url, { signal: o.signal }).catch((e: unknown) => {
+    throw new MachineError('download-failed', `Could not download ${url}: ${(e as Error).message}`)
+  })
+  if (!res.ok || !res.body) throw new MachineError('download-failed', `Could not download ${url}: HTTP ${res.status}`)
+  const total = Number(res.headers.get('content-length') ?? 0)
+  const h = c ? createHash(c.algo) : undefined
+  let got = 0
+  let lastLog = Date.now()
+  let lastPct = -1
+  const every = o.progressEveryMs ?? 5000
+  o.log.info(`Downloading ${url}${total ? ` (${human(total)})` : ''}`)
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      got += chunk.length
+      h?.update(chunk)
+      const pct = total ? Math.floor((got * 100) / total) : -1
+      if (Date.now() - lastLog >= every && pct !== lastPct) {
+        lastLog = Date.now()
+        lastPct = pct
+        o.log.info(`Downloading ${name}: ${human(got)}${total ? ` of ${human(total)} (${pct}%)` : ''}`)
+      }
+      cb(null, chunk)
+    },
+  })
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), meter, createWriteStream(part, { mode: 0o644 }), {
+      signal: o.signal,
+    })
+    if (total && got !== total) throw new MachineError('download-failed', `Download of ${url} ended after ${got} of ${total} bytes`)
+    if (c && h) {
+      const hex = h.digest('hex')
+      if (hex !== c.hex) {
+        await unlink(part).catch(() => undefined)
+        throw mismatch(`The download of ${url}`, c, hex, true)
+      }
+    }
+    // Only verified files ever appear under the final name.
+    await rename(part, dest)
+  } catch (e) {
+    await unlink(part).catch(() => undefined)
+    throw e
+  }
+  o.log.info(`Downloaded ${name} (${human(got)})${c ? `, ${c.algo} verified` : ', not verified (no checksum published or given)'}`)
+}
+
+/** Local path or cached download of the image, verified when a checksum is known. */
+export async function resolveImage(o: ResolveImageOptions): Promise<ResolvedImage> {
+  const spec = o.image.trim()
+  if (!spec) throw new MachineError('invalid-option', '--qemu-image is empty')
+  if (!isUrl(spec) || spec.startsWith('file:')) {
+    const path = spec.startsWith('file:') ? fileURLToPath(spec) : isAbsolute(spec) ? spec : resolve(spec)
+    if (!existsSync(path)) throw new MachineError('image-not-found', `Image ${path} does not exist`, { hint: 'check --qemu-image' })
+    const c = await checksumFor(o, undefined, basename(path))
+    if (c) {
+      o.log.info(`Verifying ${basename(path)} (${c.algo})`)
+      const hex = await hashFile(path, c.algo, o.signal)
+      // The user's own file is never deleted.
+      if (hex !== c.hex) throw mismatch(path, c, hex, false)
+    }
+    return { path, downloaded: false, ...(c ? { checksum: c } : {}) }
+  }
+  if (!/^https?:/i.test(spec)) throw new MachineError('invalid-option', `--qemu-image "${spec}": only http(s) and file URLs are supported`)
+  const name = (basename(new URL(spec).pathname) || 'image').replace(/[^A-Za-z0-9._-]/g, '_')
+  const c = await checksumFor(o, spec, name)
+  const key = c ? `${c.algo}-${c.hex.slice(0, 16)}` : `url-${createHash('sha256').update(spec).digest('hex').slice(0, 16)}`
+  await mkdir(o.cacheDir, { recursive: true, mode: 0o755 })
+  const dest = join(o.cacheDir, `${key}-${name}`)
+  if (existsSync(dest)) {
+    if (!c) {
+      o.log.info(`Using cached ${name} (no checksum to verify it against)`)
+      return { path: dest, downloaded: false }
+    }
+    const hex = await hashFile(dest, c.algo, o.signal)
+    if (hex === c.hex) {
+      o.log.debug(`cached image ${dest} verified`)
+      return { path: dest, downloaded: false, checksum: c }
+    }
+    o.log.info(`Cached ${name} does not match its checksum: deleting it and downloading again`)
+    await unlink(dest).catch(() => undefined)
+  }
+  await download(spec, dest, o, c)
+  return { path: dest, downloaded: true, ...(c ? { checksum: c } : {}) }
+}
+
+/** qcow2 or raw, from the file's magic bytes ("QFI\xfb"). */
+export async function imageFormat(path: string): Promise<'qcow2' | 'raw'> {
+  const fh = await open(path, 'r')
+  try {
+    const b = Buffer.alloc(4)
+    await fh.read(b, 0, 4, 0)
+    return b.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb])) ? 'qcow2' : 'raw'
+  } finally {
+    await fh.close()
+  }
+}
