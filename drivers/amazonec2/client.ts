@@ -48,12 +48,13 @@ export interface Ec2Options {
   settings: Settings
   /** First retry back-off in ms (tests make it tiny). */
   retryBaseMs: number
-  signal: AbortSignal
+  /** The signal that aborts calls in flight; read per call (remove may swap it, see driver.ts). */
+  signal: () => AbortSignal
 }
 
 export class Ec2 {
   private readonly client: EC2Client
-  private readonly signal: AbortSignal
+  private readonly signal: () => AbortSignal
 
   constructor(o: Ec2Options) {
     const s = o.settings
@@ -75,10 +76,11 @@ export class Ec2 {
   }
 
   private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = this.signal()
     try {
-      return await run(this.signal)
+      return await run(signal)
     } catch (e) {
-      throw toMachineError(e, operation, this.signal)
+      throw toMachineError(e, operation, signal)
     }
   }
 

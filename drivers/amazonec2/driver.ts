@@ -62,9 +62,12 @@ class AmazonEc2Driver implements Driver {
   private readonly s: Settings
   private client?: Ec2
   private plan?: Plan
+  /** Aborts API calls and waits: ctx.signal, except during a rollback that began after an abort. */
+  private signal: AbortSignal
 
   constructor(private readonly ctx: DriverContext) {
     this.s = readSettings(ctx)
+    this.signal = ctx.signal
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -73,7 +76,7 @@ class AmazonEc2Driver implements Driver {
     this.client ??= new Ec2({
       settings: this.s,
       retryBaseMs: Math.min(250, this.interval),
-      signal: this.ctx.signal,
+      signal: () => this.signal,
     })
     return this.client
   }
@@ -106,7 +109,7 @@ class AmazonEc2Driver implements Driver {
   }
 
   private wait = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) =>
-    pollUntil(what, probe, { intervalMs: this.interval, timeoutMs, signal: this.ctx.signal })
+    pollUntil(what, probe, { intervalMs: this.interval, timeoutMs, signal: this.signal })
 
   /** Retry a call on a NotFound about something we have just made (EC2 is eventually consistent). */
   private async fresh<T>(fn: () => Promise<T>): Promise<T> {
@@ -115,7 +118,7 @@ class AmazonEc2Driver implements Driver {
         return await fn()
       } catch (e) {
         if (i >= FRESH_RESOURCE_RETRIES || !notFound(e)) throw e
-        await sleep(this.interval * (i + 1), this.ctx.signal)
+        await sleep(this.interval * (i + 1), this.signal)
       }
     }
   }
@@ -541,6 +544,9 @@ class AmazonEc2Driver implements Driver {
    */
   async remove(journal: Journal): Promise<void> {
     const { ctx, s } = this
+    // Rolling back after Ctrl-C: the create's signal is already aborted, but the rollback must
+    // still run (each wait stays bounded by its own timeout), or the instance would leak.
+    if (this.signal.aborted) this.signal = new AbortController().signal
     const failures: { what: string; why: string; how: string }[] = []
     const region = `--region ${s.region}`
     const entries = [...journal.entries()].reverse()
@@ -665,7 +671,7 @@ class AmazonEc2Driver implements Driver {
           return
         }
         if (attempt >= 10) throw err
-        await sleep(this.interval, this.ctx.signal)
+        await sleep(this.interval, this.signal)
       }
     }
   }
