@@ -22,5 +22,11 @@ while (argv.length > 0) {
 if (moved.length > 0 && argv.length > 0) argv.splice(1, 0, ...moved)
 else argv.unshift(...moved)
 
+// `env` and `ls` are run without loading oclif when their arguments are plain (see src/fast).
+if ((argv[0] === 'env' || argv[0] === 'ls') && !process.env.MACHINE_NO_FAST_PATH) {
+  const { runFast } = await import('../dist/src/fast/run.js')
+  if (await runFast(argv[0], argv.slice(1))) process.exit()
+}
+
 const { execute } = await import('@oclif/core')
 await execute({ args: argv, dir: import.meta.url })

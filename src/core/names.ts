@@ -15,8 +15,10 @@ export function validateMachineName(name: string): void {
 }
 
 /** docker-machine's ls order: case-insensitive natural sort ("m2" before "m10"). */
-const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' })
-export const naturalCompare = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
+// Made on first use: building an ICU collator costs ~10 ms, and `env` never sorts.
+let collator: Intl.Collator | undefined
+export const naturalCompare = (a: string, b: string): number =>
+  (collator ??= new Intl.Collator('en', { numeric: true, sensitivity: 'base' })).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
 
 /** Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
 export function nearest(input: string, candidates: readonly string[]): string | undefined {

@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { request } from 'node:https'
+import { parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
+
+export { parseEngineUrl }
 
 export interface TlsFiles {
   ca: string
@@ -20,18 +23,6 @@ export const readTls = async (f: TlsFiles): Promise<EngineTls> => ({
   key: await readFile(f.key),
 })
 
-/** host and port of a tcp:// engine URL. */
-export function parseEngineUrl(url: string): { host: string; port: number } {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw new MachineError('invalid-url', `Invalid engine URL "${url}"`)
-  }
-  if (u.protocol !== 'tcp:') throw new MachineError('invalid-url', `Only tcp:// engine URLs can be reached over TLS, got "${url}"`)
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 2376) }
-}
-
 /**
  * One Docker API call over mutual TLS, as the docker client makes it. The certificate is
  * verified against the machine's CA; the name checked is the URL's host (the SAN we put in).
@@ -40,7 +31,7 @@ export function engineGet(url: string, path: string, tls: EngineTls, timeoutMs: 
   const { host, port } = parseEngineUrl(url)
   return new Promise((resolve, reject) => {
     const req = request(
-      { host, port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, agent: false, servername: undefined, timeout: timeoutMs },
+      { host, port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, agent: false, timeout: timeoutMs },
       (res) => {
         let body = ''
         res.setEncoding('utf8')

@@ -3,7 +3,7 @@ import { certCoversHost } from '../certs/certs.js'
 import { dockerEnvVars } from '../core/env-render.js'
 import { MachineError } from '../core/errors.js'
 import type { Store } from '../store/store.js'
-import { parseEngineUrl } from './engine.js'
+import { parseEngineUrl } from '../core/engine-url.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
 
 export interface EnvTarget {

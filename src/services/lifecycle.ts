@@ -9,7 +9,7 @@ import type { MachineState } from '../core/state.js'
 import { NotSupportedError } from '../driver-kit/contract.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
-import { parseEngineUrl } from './engine.js'
+import { parseEngineUrl } from '../core/engine-url.js'
 import { machineTlsFiles, openLoaded, openMachine, type OpenMachine } from './machine.js'
 import { engineUrlFromDriver, provisionMachine, waitForEngine } from './provision.js'
 

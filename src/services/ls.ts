@@ -1,9 +1,9 @@
 import type { Config } from '@oclif/core'
 import { existsSync } from 'node:fs'
-import { goDuration, matchesFilters, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
+import { compileFormat, DEFAULT_LS_FORMAT, goDuration, matchesFilters, parseFilters, renderLs, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
 import { messageOf } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
-import type { Store } from '../store/store.js'
+import type { LoadedEntry, Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
 import { machineState } from './lifecycle.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
@@ -62,9 +62,9 @@ async function probe(store: Store, host: HostConfig, config: Config | undefined,
  */
 export async function listMachines(
   store: Store,
-  o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; probe: boolean },
+  o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; probe: boolean; entries?: LoadedEntry[] },
 ): Promise<LsRow[]> {
-  const entries = await store.loadAll()
+  const entries = o.entries ?? (await store.loadAll())
   const rows = await Promise.all(
     entries.map(async ({ name, host, error }): Promise<LsRow> => {
       if (!host) return { ...baseRow(name), State: 'Error', Error: messageOf(error).replace(/\s*\n\s*/g, ' '), Active: '', loadError: true }
@@ -84,4 +84,31 @@ export async function listMachines(
     }),
   )
   return sortRows(rows.filter((r) => matchesFilters(r, o.filters)))
+}
+
+export interface LsRequest {
+  quiet?: boolean
+  filter?: string[]
+  timeout?: number
+  format?: string
+  config?: Config
+  dockerHost?: string
+  /** Already loaded store entries (the fast path has them). */
+  entries?: LoadedEntry[]
+}
+
+/** `machine ls`: the text to print, and the rows for --json. */
+export async function lsOutput(store: Store, r: LsRequest): Promise<{ text: string; json: unknown }> {
+  const filters = parseFilters(r.filter ?? [])
+  const format = r.format ?? DEFAULT_LS_FORMAT
+  compileFormat(format) // a bad template fails before any machine is probed
+  // -q without a state filter needs no probing at all.
+  const probe = !r.quiet || filters.state.length > 0
+  const rows = await listMachines(store, { config: r.config, timeoutMs: (r.timeout ?? 10) * 1000, filters, dockerHost: r.dockerHost, probe, entries: r.entries })
+  const json = rows.map(({ labels: _l, loadError: _e, ...row }) => row)
+  if (r.quiet) {
+    const names = rows.filter((x) => !x.loadError).map((x) => x.Name).sort()
+    return { text: names.map((n) => `${n}\n`).join(''), json }
+  }
+  return { text: renderLs(rows, format), json }
 }

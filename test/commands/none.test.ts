@@ -1,0 +1,177 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runCli, snapshot, tempStore } from '../helpers/cli.js'
+
+// The none driver records an existing engine: these tests exercise the store, env, ls, inspect
+// and rm through the built binary without any VM. Addresses are loopback only.
+describe('machine create/ls/env/inspect/rm with the none driver', () => {
+  let store: string
+  beforeAll(async () => {
+    store = await tempStore()
+    const r = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23760', 'n1'], { store })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Creating machine')
+    expect(r.stdout).toMatch(/env n1\)"\n$/)
+  })
+
+  it('creates a docker-machine-compatible store entry, secrets-free, files 0600', async () => {
+    const cfgPath = join(store, 'machines', 'n1', 'config.json')
+    const cfg = JSON.parse(await readFile(cfgPath, 'utf8'))
+    expect(cfg).toMatchObject({ ConfigVersion: 3, DriverName: 'none', Name: 'n1', Driver: { URL: 'tcp://127.0.0.1:23760', MachineName: 'n1' } })
+    expect(Object.keys(cfg)).toEqual(['ConfigVersion', 'Driver', 'DriverName', 'HostOptions', 'Name'])
+    expect((await stat(cfgPath)).mode & 0o777).toBe(0o600)
+    expect((await stat(join(store, 'certs', 'ca-key.pem'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(store, 'machines', 'n1', 'key.pem'))).mode & 0o777).toBe(0o600)
+  })
+
+  it('env prints docker-machine’s bash format with our program in the hint', async () => {
+    const r = await runCli(['env', 'n1'], { store, env: { SHELL: '/bin/bash' } })
+    expect(r.code).toBe(0)
+    const lines = r.stdout.split('\n')
+    expect(lines.slice(0, 4)).toEqual([
+      'export DOCKER_TLS_VERIFY="1"',
+      'export DOCKER_HOST="tcp://127.0.0.1:23760"',
+      `export DOCKER_CERT_PATH="${join(store, 'machines', 'n1')}"`,
+      'export DOCKER_MACHINE_NAME="n1"',
+    ])
+    expect(lines[4]).toBe('# Run this command to configure your shell: ')
+    expect(lines[5]).toMatch(/^# eval \$\(.*(machine|run\.js) env n1\)$/)
+  })
+
+  it('env works the same through oclif (no fast path) and with flags before the command', async () => {
+    const fast = await runCli(['env', '--shell', 'fish', 'n1'], { store })
+    const slow = await runCli(['env', '--shell', 'fish', 'n1'], { store, env: { MACHINE_NO_FAST_PATH: '1' } })
+    expect(fast.stdout).toBe(slow.stdout)
+    const global = await runCli(['-s', store, 'env', '--shell', 'fish', 'n1'], { env: { MACHINE_STORAGE_PATH: '/nonexistent' } })
+    expect(global.stdout.split('\n')[0]).toBe('set -gx DOCKER_TLS_VERIFY "1";')
+  })
+
+  it('env --no-proxy appends the host, keeping existing entries; --unset clears', async () => {
+    const r = await runCli(['env', '--no-proxy', 'n1'], { store, env: { SHELL: '/bin/bash', NO_PROXY: 'registry.internal', no_proxy: '' } })
+    expect(r.stdout).toContain('export NO_PROXY="registry.internal,127.0.0.1"\n')
+    const u = await runCli(['env', '-u'], { store, env: { SHELL: '/usr/bin/zsh' } })
+    expect(u.stdout.split('\n').slice(0, 4)).toEqual(['unset DOCKER_TLS_VERIFY', 'unset DOCKER_HOST', 'unset DOCKER_CERT_PATH', 'unset DOCKER_MACHINE_NAME'])
+  })
+
+  it('env output sets a real shell up: eval it and read the variables back', async () => {
+    const { execFileSync } = await import('node:child_process')
+    const r = await runCli(['env', 'n1'], { store, env: { SHELL: '/bin/bash' } })
+    const out = execFileSync('bash', ['-c', `${r.stdout}\necho "$DOCKER_HOST|$DOCKER_MACHINE_NAME|$DOCKER_TLS_VERIFY"`], { encoding: 'utf8' })
+    expect(out.trim()).toBe('tcp://127.0.0.1:23760|n1|1')
+  })
+
+  it('ls lists the machine; an unreachable engine shows in ERRORS, not as a failure', async () => {
+    const r = await runCli(['ls'], { store })
+    expect(r.code).toBe(0)
+    const [header, row] = r.stdout.split('\n')
+    expect(header).toMatch(/^NAME\s+ACTIVE\s+DRIVER\s+STATE\s+URL\s+SWARM\s+DOCKER\s+ERRORS$/)
+    expect(row).toMatch(/^n1\s+-\s+none\s+Running\s+tcp:\/\/127\.0\.0\.1:23760\s+Unknown\s+.*ECONNREFUSED/)
+  })
+
+  it('ls -q, --filter and --format', async () => {
+    await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23761', 'web2'], { store })
+    expect((await runCli(['ls', '-q'], { store })).stdout).toBe('n1\nweb2\n')
+    expect((await runCli(['ls', '-q', '--filter', 'name=^web'], { store })).stdout).toBe('web2\n')
+    expect((await runCli(['ls', '--format', '{{.Name}} {{.DriverName}} {{.URL}}'], { store })).stdout).toBe('n1 none tcp://127.0.0.1:23760\nweb2 none tcp://127.0.0.1:23761\n')
+    const active = await runCli(['ls', '--format', '{{.Name}}={{.Active}}'], { store, env: { DOCKER_HOST: 'tcp://127.0.0.1:23761' } })
+    expect(active.stdout).toBe('n1=-\nweb2=*\n')
+    const bad = await runCli(['ls', '--format', '{{.Nope}}'], { store })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/^Error: Unknown --format field "Nope"/)
+    await runCli(['rm', '-y', 'web2'], { store })
+  })
+
+  it('ls --json gives one envelope with the rows', async () => {
+    const r = await runCli(['ls', '--json'], { store })
+    const j = JSON.parse(r.stdout)
+    expect(j.ok).toBe(true)
+    expect(j.data.map((x: { Name: string }) => x.Name)).toEqual(['n1'])
+  })
+
+  it('inspect prints the config; --format reads a field', async () => {
+    const r = await runCli(['inspect', 'n1'], { store })
+    expect(JSON.parse(r.stdout).Driver.URL).toBe('tcp://127.0.0.1:23760')
+    expect((await runCli(['inspect', '-f', '{{.DriverName}} {{.Driver.URL}}', 'n1'], { store })).stdout).toBe('none tcp://127.0.0.1:23760\n')
+  })
+
+  it('status, url, ip and config answer from the driver/config', async () => {
+    expect((await runCli(['status', 'n1'], { store })).stdout).toBe('Running\n')
+    expect((await runCli(['url', 'n1'], { store })).stdout).toBe('tcp://127.0.0.1:23760\n')
+    expect((await runCli(['ip', 'n1'], { store })).stdout).toBe('127.0.0.1:23760\n')
+    const c = await runCli(['config', 'n1'], { store })
+    expect(c.stdout.split('\n')).toEqual([
+      '--tlsverify',
+      `--tlscacert="${join(store, 'machines', 'n1', 'ca.pem')}"`,
+      `--tlscert="${join(store, 'machines', 'n1', 'cert.pem')}"`,
+      `--tlskey="${join(store, 'machines', 'n1', 'key.pem')}"`,
+      '-H=tcp://127.0.0.1:23760',
+      '',
+    ])
+  })
+
+  it('start/stop of a none machine say clearly they are not supported', async () => {
+    const r = await runCli(['stop', 'n1'], { store })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toBe('Error: n1: the none driver cannot stop a machine\n')
+  })
+
+  it('rm -y removes the entry; rm without -y and without a terminal refuses', async () => {
+    await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23762', 'gone'], { store })
+    const refuse = await runCli(['rm', 'gone'], { store })
+    expect(refuse.code).not.toBe(0)
+    expect(refuse.stderr).toMatch(/^Error: Refusing to remove gone without confirmation: pass -y/)
+    const r = await runCli(['rm', '-y', 'gone'], { store })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Successfully removed gone')
+    expect((await runCli(['ls', '-q'], { store })).stdout).toBe('n1\n')
+  })
+})
+
+describe('bad input: one clear line, exit ≠ 0, a --json error, and the store unchanged', () => {
+  let store: string
+  beforeAll(async () => {
+    store = await tempStore()
+    await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23770', 'ok1'], { store })
+    await mkdir(join(store, 'machines', 'broken'), { recursive: true })
+    await writeFile(join(store, 'machines', 'broken', 'config.json'), '{"ConfigVersion": 3, "Driver": ')
+  })
+
+  const cases: Array<[string, string[], RegExp, string]> = [
+    ['invalid name', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'bad_name'], /^Error: Invalid machine name "bad_name": use letters, digits/, 'invalid-name'],
+    ['duplicate name', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'ok1'], /^Error: Machine "ok1" already exists: choose another name/, 'machine-exists'],
+    ['unknown driver', ['create', '-d', 'amazon', 'x1'], /^Error: Driver "amazon" not found: did you mean "amazonec2"\?/, 'unknown-driver'],
+    ['missing required driver flag', ['create', '-d', 'none', 'x2'], /^Error: --url is required for the none driver: pass --url <value>$/, 'missing-option'],
+    ['bad driver flag value', ['create', '-d', 'none', '--url', 'http://127.0.0.1', 'x3'], /^Error: --url: must be a tcp:\/\/, unix:\/\/, npipe:\/\/ or ssh:\/\/ URL/, 'invalid-option'],
+    ['unknown machine', ['env', 'ghost'], /^Error: Machine "ghost" does not exist: run "machine ls"/, 'machine-not-found'],
+    ['corrupt config.json', ['inspect', 'broken'], /^Error: Corrupt machine config .*broken\/config\.json: .*left untouched$/, 'corrupt-config'],
+    ['unknown shell', ['env', '--shell', 'klingon', 'ok1'], /^Error: Unknown shell "klingon": use --shell with one of/, 'unknown-shell'],
+    ['unknown flag', ['ls', '--bogus'], /^Error: Nonexistent flag: --bogus/, 'usage'],
+    ['unknown filter', ['ls', '--filter', 'colour=red'], /^Error: Unsupported filter key 'colour'/, 'invalid-filter'],
+  ]
+
+  for (const [what, args, line, code] of cases) {
+    it(what, async () => {
+      const before = await snapshot(store)
+      const r = await runCli(args, { store })
+      expect(r.code).not.toBe(0)
+      expect(r.stderr.trimEnd()).toMatch(line)
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(r.stdout).not.toMatch(/Error/)
+      const j = await runCli([...args, '--json'], { store })
+      expect(j.code).not.toBe(0)
+      const env = JSON.parse(j.stdout)
+      expect(env).toMatchObject({ ok: false, error: { code } })
+      expect(env.error.message.length).toBeGreaterThan(0)
+      expect(await snapshot(store)).toEqual(before)
+    })
+  }
+
+  it('ls still lists the good machines and shows the corrupt one with its error', async () => {
+    const r = await runCli(['ls'], { store })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/\nbroken\s+not found\s+Error\s+Corrupt machine config/)
+    expect(r.stdout).toMatch(/\nok1\s+-\s+none\s+Running/)
+  })
+})

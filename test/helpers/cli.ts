@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname, '..', '..')
+export const BIN = join(ROOT, 'bin', 'run.js')
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Run the built `machine` binary like a user would (a fresh process, its own store). */
+export function runCli(args: string[], o: { store?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  if (!existsSync(join(ROOT, 'dist', 'src', 'commands', 'ls.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+  const started = Date.now()
+  return new Promise((res, rej) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...o.env }
+    if (o.store) env.MACHINE_STORAGE_PATH = o.store
+    const p = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    const t = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 120_000)
+    p.on('error', rej)
+    p.on('close', (code) => {
+      clearTimeout(t)
+      res({ code: code ?? -1, stdout, stderr, ms: Date.now() - started })
+    })
+    p.stdin.end(o.input ?? '')
+  })
+}
+
+export const tempStore = (): Promise<string> => mkdtemp(join(tmpdir(), 'machine-store-'))
+
+/** Every file under `dir` with its mode and content hash: to prove a failed command changed nothing. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  const walk = async (d: string): Promise<void> => {
+    let entries
+    try {
+      entries = await readdir(d, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) {
+        out[`${relative(dir, p)}/`] = 'dir'
+        await walk(p)
+      } else {
+        const st = await stat(p)
+        out[relative(dir, p)] = `${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(p)).digest('hex')}`
+      }
+    }
+  }
+  await walk(dir)
+  return out
+}
