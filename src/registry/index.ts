@@ -1,7 +1,7 @@
 import type { Config } from '@oclif/core'
 import { MachineError } from '../core/errors.js'
 import { nearest } from '../core/names.js'
-import type { DriverDefinition } from '../driver-kit/contract.js'
+import type { DriverDefinition, DriverModule } from '../driver-kit/contract.js'
 import { BUILTIN_DRIVERS } from './builtin.js'
 
 /** The oclif hook a plugin package implements to add drivers: it returns DriverDefinition[]. */
@@ -22,9 +22,30 @@ export async function pluginDrivers(config: Config | undefined): Promise<DriverD
   return out
 }
 
+// `ls` opens hundreds of machines at once: resolve each driver's modules once, not per machine.
+const definitions = new Map<string, Promise<DriverDefinition>>()
+const modules = new WeakMap<DriverDefinition, Promise<DriverModule>>()
+
+/** The driver's lifecycle module, imported once per process. */
+export function loadDriverModule(def: DriverDefinition): Promise<DriverModule> {
+  let m = modules.get(def)
+  if (!m) {
+    m = def.load()
+    modules.set(def, m)
+  }
+  return m
+}
+
 export async function getDriverDefinition(name: string, config?: Config): Promise<DriverDefinition> {
   const builtin = BUILTIN_DRIVERS[name]
-  if (builtin) return builtin()
+  if (builtin) {
+    let d = definitions.get(name)
+    if (!d) {
+      d = builtin()
+      definitions.set(name, d)
+    }
+    return d
+  }
   const plugins = await pluginDrivers(config)
   const found = plugins.find((d) => d.name === name)
   if (found) return found

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { request } from 'node:https'
+import { connect, isIP, type Socket } from 'node:net'
+import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls'
 import { parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 
@@ -23,15 +26,58 @@ export const readTls = async (f: TlsFiles): Promise<EngineTls> => ({
   key: await readFile(f.key),
 })
 
+/** TCP connect first: an engine that is down costs a refused dial, not a TLS context. */
+function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port })
+    s.setTimeout(timeoutMs, () => s.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)))
+    s.once('connect', () => {
+      s.setTimeout(0)
+      resolve(s)
+    })
+    s.once('error', reject)
+  })
+}
+
+// Machines usually share the store's CA and client certificate: one TLS context per distinct
+// set of files instead of one per machine (parsing keys is most of a probe's CPU time).
+const contexts = new Map<string, SecureContext>()
+function contextFor(t: EngineTls): SecureContext {
+  const id = createHash('sha1').update(t.ca).update('\0').update(t.cert).update('\0').update(t.key).digest('hex')
+  let c = contexts.get(id)
+  if (!c) {
+    c = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key })
+    contexts.set(id, c)
+  }
+  return c
+}
+
 /**
  * One Docker API call over mutual TLS, as the docker client makes it. The certificate is
  * verified against the machine's CA; the name checked is the URL's host (the SAN we put in).
+ * `tls` may be a promise so files are only read once the TCP dial succeeded.
  */
-export function engineGet(url: string, path: string, tls: EngineTls, timeoutMs: number): Promise<{ status: number; body: string }> {
+export async function engineGet(url: string, path: string, tls: EngineTls | (() => Promise<EngineTls>), timeoutMs: number): Promise<{ status: number; body: string }> {
   const { host, port } = parseEngineUrl(url)
+  const socket = await dial(host, port, timeoutMs)
+  let creds: EngineTls
+  try {
+    creds = typeof tls === 'function' ? await tls() : tls
+  } catch (e) {
+    socket.destroy()
+    throw e
+  }
   return new Promise((resolve, reject) => {
     const req = request(
-      { host, port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, agent: false, timeout: timeoutMs },
+      {
+        host,
+        port,
+        path,
+        method: 'GET',
+        agent: false,
+        timeout: timeoutMs,
+        createConnection: () => tlsConnect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) }),
+      },
       (res) => {
         let body = ''
         res.setEncoding('utf8')
@@ -47,7 +93,7 @@ export function engineGet(url: string, path: string, tls: EngineTls, timeoutMs: 
 }
 
 /** Engine version via GET /version ("28.2.2"), or a MachineError saying why not. */
-export async function engineVersion(url: string, tls: EngineTls, timeoutMs: number): Promise<string> {
+export async function engineVersion(url: string, tls: EngineTls | (() => Promise<EngineTls>), timeoutMs: number): Promise<string> {
   const res = await engineGet(url, '/version', tls, timeoutMs)
   if (res.status !== 200) throw new MachineError('engine-error', `Docker engine at ${url} answered HTTP ${res.status}`)
   const v = (JSON.parse(res.body) as { Version?: string }).Version

@@ -45,7 +45,7 @@ async function probe(store: Store, host: HostConfig, config: Config | undefined,
     row.Active = row.ActiveHost ? '*' : '-'
     if (row.URL.startsWith('tcp://')) {
       try {
-        row.DockerVersion = `v${await engineVersion(row.URL, await readTls(tlsFilesFor(store, host)), timeoutMs)}`
+        row.DockerVersion = `v${await engineVersion(row.URL, () => readTls(tlsFilesFor(store, host)), timeoutMs)}`
       } catch (e) {
         row.DockerVersion = 'Unknown'
         row.Error = messageOf(e).replace(/\s*\n\s*/g, ' ')

@@ -4,7 +4,7 @@ import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import type { Driver, DriverContext, DriverDefinition, DriverLogger } from '../driver-kit/contract.js'
 import { configKey, type OptionValue } from '../driver-kit/options.js'
-import { getDriverDefinition } from '../registry/index.js'
+import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
 import type { Store } from '../store/store.js'
 
 /**
@@ -65,7 +65,7 @@ export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions)
     signal: o.signal ?? new AbortController().signal,
     env,
   }
-  const mod = await def.load()
+  const mod = await loadDriverModule(def)
   return { host, def, ctx, driver: mod.createDriver(ctx) }
 }
 

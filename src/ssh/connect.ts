@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import type { Client, ConnectConfig } from 'ssh2'
 import { MachineError } from '../core/errors.js'
 import { fingerprintOf } from '../driver-kit/keys.js'
@@ -27,6 +28,12 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Keep retrying refused/reset/timed-out connections for this long while a host boots (default 0: one attempt). */
   retryForMs?: number
+  /**
+   * Also retry a refused key for this long (within retryForMs): on a booting host sshd can be up
+   * a moment before cloud-init has installed the authorized key. Default 0: fail at once.
+   * Host-key mismatches are never retried.
+   */
+  authRetryForMs?: number
   signal?: AbortSignal
   /** Debug lines; never carries key material. */
   log?: (line: string) => void
@@ -93,6 +100,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
   const deadline = started + retryForMs
   let attempts = 0
   let delay = 500
+  let firstAuthFailure: number | undefined
   for (;;) {
     if (opts.signal?.aborted) throw abortReason(opts.signal)
     attempts++
@@ -103,13 +111,18 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
       const client = await attempt(new Client(), target, expected, privateKey, attemptTimeout, opts.signal, log)
       return new Ssh2Session(client, where, log)
     } catch (e) {
-      if (!(e instanceof RetryableError)) throw e
+      // The auth window starts at the first refusal, not at the first attempt: a slow boot
+      // must not use it up before sshd even answers.
+      if (e instanceof SshAuthError) firstAuthFailure ??= Date.now()
+      const authRetry = e instanceof SshAuthError && Date.now() - (firstAuthFailure ?? 0) < (opts.authRetryForMs ?? 0)
+      if (!(e instanceof RetryableError) && !authRetry) throw e
       const left = deadline - Date.now()
       if (left <= 0) {
-        throw new SshUnreachableError({ host: target.host, port: target.port, attempts, elapsedMs: Date.now() - started, lastError: e.message })
+        if (e instanceof SshAuthError) throw e
+        throw new SshUnreachableError({ host: target.host, port: target.port, attempts, elapsedMs: Date.now() - started, lastError: (e as Error).message })
       }
       const wait = Math.min(delay, left)
-      log(`ssh: ${where} not ready (${e.message}); retrying in ${wait}ms`)
+      log(`ssh: ${where} not ready (${(e as Error).message}); retrying in ${wait}ms`)
       await sleep(wait, opts.signal)
       delay = Math.min(delay * 2, 3_000)
     }
@@ -133,9 +146,28 @@ function attempt(
     let settled = false
     let knownText = ''
 
+    // Our own socket, so a failed attempt can always be torn down: ssh2's destroy() is a no-op
+    // once the peer has half-closed, which would leave the connection open.
+    const sock = new Socket()
+    sock.once('connect', () => {
+      connections++
+    })
+    // What a port said before dropping us: sshd's throttling ("Exceeded MaxStartups") or another
+    // service on the wrong port. Shown in the error; retried all the same (sshd may be booting).
+    let before = ''
+    const onEarlyData = (d: Buffer): void => {
+      before = (before + d.toString('latin1')).slice(0, 200)
+      if (/^SSH-/m.test(before) || before.length >= 200) sock.off('data', onEarlyData)
+    }
+    sock.on('data', onEarlyData)
+    const said = (): string => {
+      const text = before.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)[0]
+      return text && !text.startsWith('SSH-') ? ` (the port answered ${JSON.stringify(text.slice(0, 60))})` : ''
+    }
     const finish = (err: unknown, ok?: Client): void => {
       if (settled) return
       settled = true
+      if (err !== undefined) sock.destroy()
       signal?.removeEventListener('abort', onAbort)
       // From here on the session owns the client's events; a late error on a dead client must
       // not become an unhandled 'error' event.
@@ -202,9 +234,6 @@ function attempt(
       return false
     }
 
-    client.on('connect', () => {
-      connections++
-    })
     // 'handshake' comes after the key exchange signature is verified: only then is the host
     // proven to hold the key, so only then is it pinned (before authentication, like OpenSSH).
     const onHandshake = (): void => {
@@ -227,7 +256,7 @@ function attempt(
       }
       const code = typeof err.code === 'string' ? err.code : undefined
       if ((err.level === 'client-socket' && (code === undefined || RETRYABLE_CODES.has(code))) || err.level === 'client-timeout' || /before handshake|ECONNRESET|socket hang up/i.test(err.message)) {
-        return finish(new RetryableError(code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message))
+        return finish(new RetryableError(`${code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message}${said()}`))
       }
       if (err.level === 'client-socket' || err.level === 'client-dns') {
         return finish(new SshUnreachableError({ host: target.host, port: target.port, attempts: 1, elapsedMs: 0, lastError: err.message }))
@@ -236,7 +265,7 @@ function attempt(
     }
     client.on('error', onError)
     // The server closed the connection before we were in (e.g. MaxStartups while it boots).
-    const onClose = (): void => finish(verifyError ?? new RetryableError('connection closed by the server before login'))
+    const onClose = (): void => finish(verifyError ?? new RetryableError(`connection closed by the server before login${said()}`))
     client.on('close', onClose)
 
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -247,6 +276,7 @@ function attempt(
         const pinned = pinsFor(text, target.host, target.port).keys
         const prefer = (pinned.length > 0 ? pinned : expected).map((k) => k.type)
         const config: ConnectConfig = {
+          sock,
           host: target.host,
           port: target.port,
           username: target.user,
@@ -260,6 +290,7 @@ function attempt(
           tryKeyboard: false,
         }
         if (settled) return
+        sock.connect({ host: target.host, port: target.port })
         client.connect(config)
       })
       .catch((e: unknown) =>
