@@ -65,6 +65,10 @@ export async function connect(o: ConnectOptions): Promise<GceApi> {
   }
   const keyFile = o.env.GOOGLE_APPLICATION_CREDENTIALS
   const first = new c.InstancesClient({ ...base, ...(keyFile && keyFile !== process.env.GOOGLE_APPLICATION_CREDENTIALS ? { keyFilename: keyFile } : {}) })
+  // Load the credentials now. Were they missing, every client's lazy initialisation would fail
+  // inside the library as an unhandled rejection (which ends a Node process) besides failing
+  // the call itself; loading them up front turns that into one ordinary, catchable error.
+  await first.auth.getClient()
   // One credential object for every client: loaded (and refreshed) once.
   const opts = { ...base, auth: first.auth }
   const instances = first

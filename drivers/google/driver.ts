@@ -38,7 +38,7 @@ import {
   subnetworkPath,
   type Allowed,
 } from './config.js'
-import { classify, isRetryable, operationError, toMachineError } from './errors.js'
+import { classify, firstLine, isRetryable, operationError, toMachineError } from './errors.js'
 import { checkAborted, raceAbort, sleep, withRetry } from './wait.js'
 
 /** GCE instance status → docker-machine state. */
@@ -100,7 +100,18 @@ export function createDriver(ctx: DriverContext): Driver {
 
   let api: Promise<GceApi> | undefined
   const gce = (): Promise<GceApi> => {
-    api ??= import('./client.js').then((m) => m.connect({ env, ...(str('Endpoint') ? { endpoint: str('Endpoint') } : {}) }))
+    api ??= import('./client.js')
+      .then((m) => m.connect({ env, ...(str('Endpoint') ? { endpoint: str('Endpoint') } : {}) }))
+      .catch((e: unknown) => {
+        api = undefined
+        const keyFile = env.GOOGLE_APPLICATION_CREDENTIALS
+        throw new MachineError('google-credentials', `No usable Google Cloud credentials (${firstLine(e)})`, {
+          hint: keyFile
+            ? `check the key file GOOGLE_APPLICATION_CREDENTIALS=${keyFile}`
+            : 'run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file',
+          cause: e,
+        })
+      })
     return api
   }
 
@@ -397,9 +408,9 @@ export function createDriver(ctx: DriverContext): Driver {
   /** Delete the firewall rule unless another machine's instance still carries its label. */
   async function removeFirewall(rule: string, fwProject: string): Promise<void> {
     const p = str('Project') || fwProject
-    const users = (await call(`list instances using firewall rule ${rule}`, (g) => g.listInstancesByLabel(p, LABEL_FIREWALL, rule))).filter(
-      (u) => !(u.instance.name === name && u.zone === zone()) && u.instance.labels?.[LABEL_ID] !== String(c.MachineId),
-    )
+    // Our own instance is deleted (and waited for) before this runs: if it is still listed, its
+    // delete failed and the rule must stay too.
+    const users = await call(`list instances using firewall rule ${rule}`, (g) => g.listInstancesByLabel(p, LABEL_FIREWALL, rule))
     if (users.length) {
       log.info(`Keeping firewall rule ${rule}: still used by ${users.map((u) => u.instance.name).join(', ')}`)
       return
