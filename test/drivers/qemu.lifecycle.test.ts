@@ -1,0 +1,264 @@
+/**
+ * The qemu driver's process lifecycle with REAL QEMU but no guest OS: the disk is blank, so the
+ * VM sits in its firmware. Fast (no boot), and enough for what does not need a guest: detaching,
+ * state from the process and QMP, a VM that died, port reuse, the power-off fallback, rollback and
+ * clean removal. (Booting the real image is test/drivers/qemu.conformance.test.ts.)
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import qemu from '../../drivers/qemu/index.js'
+import { FILES } from '../../drivers/qemu/driver.js'
+import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
+import { makeDriverContext } from '../../src/driver-kit/conformance.js'
+import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+
+let store = ''
+let blank = ''
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  MACHINE_POLL_INTERVAL_MS: '100',
+  ...extra,
+})
+
+interface Made {
+  ctx: DriverContext
+  driver: Driver
+  journal: MemoryJournal
+  logs: string[]
+}
+
+async function make(name: string, flags: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}): Promise<Made> {
+  const ctx = await makeDriverContext(
+    qemu,
+    { 'qemu-image': blank, 'qemu-memory': 256, 'qemu-cpus': 1, 'qemu-disk-size': '2G', ...flags },
+    env(extraEnv),
+    store,
+    name,
+  )
+  const logs: string[] = []
+  ctx.log = { info: (l) => logs.push(l), debug: () => {} }
+  const driver = (await qemu.load()).createDriver(ctx)
+  return { ctx, driver, journal: new MemoryJournal(), logs }
+}
+
+/** A second driver instance over the same saved config, as the next CLI invocation would get. */
+async function reopen(m: Made): Promise<Driver> {
+  const ctx: DriverContext = { ...m.ctx, config: m.ctx.config, log: { info: () => {}, debug: () => {} } }
+  return (await qemu.load()).createDriver(ctx)
+}
+
+const pidOf = (m: Made): number => Number(readFileSync(join(m.ctx.machineDir, FILES.pid), 'utf8').trim())
+
+/** Every live process whose command line names this machine's directory. */
+function qemuProcessesFor(machineDir: string): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(machineDir)) out.push(Number(d))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out
+}
+
+const listen = (port: number): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(port, '127.0.0.1', () => resolve(s))
+  })
+
+beforeAll(async () => {
+  store = await mkdtemp(join(tmpdir(), 'qemu-lifecycle-'))
+  blank = join(store, 'blank.qcow2')
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '1G'])
+})
+
+afterAll(async () => {
+  // Never leave a VM behind, whatever failed.
+  for (const pid of qemuProcessesFor(store)) process.kill(pid, 'SIGKILL')
+  if (store) await rm(store, { recursive: true, force: true })
+})
+
+describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
+  it('creates a detached VM, journals its files and process, and says which accelerator it chose', async () => {
+    const m = await make('life1')
+    await m.driver.preCreateCheck()
+    await m.driver.create(m.journal)
+    expect(await m.driver.state()).toBe('Running')
+
+    expect(m.journal.entries().map((e) => [e.kind, e.id])).toEqual([
+      ['file', join(m.ctx.machineDir, 'disk.qcow2')],
+      ['file', join(m.ctx.machineDir, 'seed.iso')],
+      ['process', join(m.ctx.machineDir, 'qemu.pid')],
+    ])
+    for (const f of ['disk.qcow2', 'seed.iso', 'qemu.pid', 'qmp.sock', 'console.log', 'id_rsa']) {
+      expect(existsSync(join(m.ctx.machineDir, f)), f).toBe(true)
+    }
+    // The overlay is backed by the image and has the requested size.
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', join(m.ctx.machineDir, 'disk.qcow2')], { encoding: 'utf8' }))
+    expect(info['backing-filename']).toBe(blank)
+    expect(info['virtual-size']).toBe(2 * 2 ** 30)
+
+    // Accelerator choice is explained (this host: auto → tcg unless KVM really works).
+    const accelLine = m.logs.find((l) => l.startsWith('QEMU acceleration:'))
+    expect(accelLine).toMatch(/^QEMU acceleration: (kvm \(.+\)|tcg \(software emulation, slow\) because .+)$/)
+    const cmdline = readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8').split('\0')
+    if (accelLine!.includes('tcg')) expect(cmdline.join(' ')).toContain('-accel tcg,thread=multi -cpu max')
+
+    // Base fields and the forwards: SSH and engine on 127.0.0.1 only.
+    const c = m.ctx.config
+    expect(c.IPAddress).toBe('127.0.0.1')
+    expect(c.SSHUser).toBe('docker')
+    expect(c.SSHKeyPath).toBe(join(m.ctx.machineDir, 'id_rsa'))
+    expect(c.SSHHostKeys).toEqual([expect.stringMatching(/^ssh-ed25519 AAAA/)])
+    const netdev = cmdline[cmdline.indexOf('-netdev') + 1]
+    expect(netdev).toBe(`user,id=net0,hostfwd=tcp:127.0.0.1:${c.SSHPort}-:22,hostfwd=tcp:127.0.0.1:${c.EnginePort}-:2376`)
+    expect(await m.driver.engineUrl!()).toBe(`tcp://127.0.0.1:${c.EnginePort}`)
+    expect(m.driver.enginePort!()).toBe(2376)
+    expect(await m.driver.certSans!()).toEqual(expect.arrayContaining(['127.0.0.1', 'localhost']))
+    expect(await m.driver.sshInfo()).toEqual({
+      host: '127.0.0.1',
+      port: c.SSHPort,
+      user: 'docker',
+      keyPath: join(m.ctx.machineDir, 'id_rsa'),
+      hostKeys: c.SSHHostKeys,
+    })
+    // Nothing secret in the saved config.
+    expect(JSON.stringify(c)).not.toMatch(/PRIVATE KEY/)
+
+    // The VM is not our child and not in our session: it outlives this process (the CLI).
+    const pid = pidOf(m)
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const [, , ppid, , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    expect(Number(ppid)).not.toBe(process.pid)
+    expect(Number(session)).not.toBe(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3]))
+
+    // Another invocation (fresh driver over the saved config) sees and controls the same VM.
+    const again = await reopen(m)
+    expect(await again.state()).toBe('Running')
+    await again.kill()
+    expect(await m.driver.state()).toBe('Stopped')
+    expect(qemuProcessesFor(m.ctx.machineDir)).toEqual([])
+
+    await m.driver.remove(m.journal)
+    expect(m.journal.entries()).toEqual([])
+    expect(readdirSync(m.ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
+  })
+
+  it('reports a VM that died (SIGKILL, stale pid file) as Stopped, and starts it again', async () => {
+    const m = await make('life2')
+    await m.driver.create(m.journal)
+    const pid = pidOf(m)
+    process.kill(pid, 'SIGKILL')
+    await new Promise((r) => setTimeout(r, 300))
+    // QEMU cannot remove its pid file after SIGKILL: the driver must not trust it.
+    expect(existsSync(join(m.ctx.machineDir, FILES.pid))).toBe(true)
+    expect(await m.driver.state()).toBe('Stopped')
+
+    const ports = [m.ctx.config.SSHPort, m.ctx.config.EnginePort]
+    await m.driver.start()
+    expect(await m.driver.state()).toBe('Running')
+    expect(pidOf(m)).not.toBe(pid)
+    // Same ports when they are still free: the server certificate and env stay valid.
+    expect([m.ctx.config.SSHPort, m.ctx.config.EnginePort]).toEqual(ports)
+    await m.driver.remove(m.journal)
+    expect(qemuProcessesFor(m.ctx.machineDir)).toEqual([])
+  })
+
+  it('start picks a new port when the old one was taken, and updates the config', async () => {
+    const m = await make('life3')
+    await m.driver.create(m.journal)
+    const oldSsh = Number(m.ctx.config.SSHPort)
+    const oldEngine = Number(m.ctx.config.EnginePort)
+    await m.driver.kill()
+    const squatter = await listen(oldSsh)
+    try {
+      await m.driver.start()
+      expect(await m.driver.state()).toBe('Running')
+      expect(m.ctx.config.SSHPort).not.toBe(oldSsh)
+      expect(m.ctx.config.EnginePort).toBe(oldEngine)
+      expect(m.logs.join('\n')).toContain(`SSH now on 127.0.0.1:${m.ctx.config.SSHPort}`)
+      const cmd = readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8')
+      expect(cmd).toContain(`hostfwd=tcp:127.0.0.1:${m.ctx.config.SSHPort}-:22`)
+    } finally {
+      squatter.close()
+      await m.driver.remove(m.journal)
+    }
+  })
+
+  it('stop falls back to quitting QEMU when the guest ignores the power button', async () => {
+    // No OS on the disk: nothing answers ACPI.
+    const m = await make('life4', {}, { MACHINE_QEMU_STOP_TIMEOUT_MS: '1500' })
+    await m.driver.create(m.journal)
+    const t0 = Date.now()
+    await m.driver.stop()
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400)
+    expect(await m.driver.state()).toBe('Stopped')
+    expect(m.logs.join('\n')).toMatch(/did not power off within 2 s: stopping QEMU/)
+    expect(existsSync(join(m.ctx.machineDir, FILES.pid))).toBe(false)
+    // stop/kill on a stopped VM are harmless.
+    await m.driver.stop()
+    await m.driver.kill()
+    await m.driver.remove(m.journal)
+  })
+
+  it('forwards extra --qemu-port ports on 127.0.0.1 and refuses a port that is in use', async () => {
+    const busy = await listen(0)
+    const busyPort = (busy.address() as { port: number }).port
+    try {
+      const bad = await make('life5', { 'qemu-port': [`${busyPort}:80`] })
+      await expect(bad.driver.preCreateCheck()).rejects.toThrow(new RegExp(`port ${busyPort} on 127.0.0.1 is already in use`))
+    } finally {
+      busy.close()
+    }
+    const free = await listen(0)
+    const p = (free.address() as { port: number }).port
+    free.close()
+    const m = await make('life6', { 'qemu-port': [`${p}:80`, `${p}:53/udp`] })
+    await m.driver.preCreateCheck()
+    await m.driver.create(m.journal)
+    try {
+      const cmd = readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8')
+      expect(cmd).toContain(`hostfwd=tcp:127.0.0.1:${p}-:80,hostfwd=udp:127.0.0.1:${p}-:53`)
+    } finally {
+      await m.driver.remove(m.journal)
+    }
+  })
+
+  it('pre-create check rejects missing files and inconsistent boot flags', async () => {
+    const a = await make('life7', { 'qemu-kernel': join(store, 'no-such-vmlinuz') })
+    await expect(a.driver.preCreateCheck()).rejects.toThrow(/--qemu-kernel .*no-such-vmlinuz does not exist/)
+    const b = await make('life8', { 'qemu-initrd': blank })
+    await expect(b.driver.preCreateCheck()).rejects.toThrow(/need --qemu-kernel/)
+    const c = await make('life9', { 'qemu-image': join(store, 'missing.qcow2') })
+    await expect(c.driver.preCreateCheck()).rejects.toThrow(/missing\.qcow2 does not exist/)
+    const d = await make('life10', { 'qemu-binary': join(store, 'no-qemu') })
+    await expect(d.driver.preCreateCheck()).rejects.toThrow(/--qemu-binary .*no-qemu does not exist/)
+  })
+
+  it('a create that fails after making files is rolled back by remove', async () => {
+    // A "QEMU" that fails once the overlay and seed exist (its --version still works).
+    const fake = join(store, 'qemu-system-x86_64')
+    await writeFile(fake, '#!/bin/sh\n[ "$1" = --version ] && { echo "QEMU emulator version 9.9.9"; exit 0; }\necho "qemu-system-x86_64: something broke" >&2\nexit 1\n', {
+      mode: 0o755,
+    })
+    const m = await make('life11', { 'qemu-binary': fake, 'qemu-accel': 'tcg' })
+    await m.driver.preCreateCheck()
+    await expect(m.driver.create(m.journal)).rejects.toThrow(/QEMU did not start: qemu-system-x86_64: something broke/)
+    expect(m.journal.entries().map((e) => e.kind)).toEqual(['file', 'file', 'process'])
+    expect(existsSync(join(m.ctx.machineDir, 'disk.qcow2'))).toBe(true)
+    await m.driver.remove(m.journal)
+    expect(m.journal.entries()).toEqual([])
+    expect(readdirSync(m.ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
+  })
+})
