@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { MachineError } from '../../src/core/errors.js'
+import { loadSsh2 } from '../../src/driver-kit/ssh2-module.js'
 
 /**
  * The OpenSSH public key line for a user-supplied private key (--amazonec2-ssh-keypath): its
@@ -13,7 +14,7 @@ export async function publicKeyOf(privateKeyPath: string): Promise<string> {
     if (line) return line.trim()
   }
   // ssh2 is already a dependency (the SSH layer); loaded only on this path.
-  const { utils } = await import('ssh2')
+  const { utils } = await loadSsh2()
   const parsed = utils.parseKey(await readFile(privateKeyPath))
   const key = Array.isArray(parsed) ? parsed[0] : parsed
   if (!key || key instanceof Error) {

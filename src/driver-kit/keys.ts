@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../store/atomic.js'
+import { loadSsh2 } from './ssh2-module.js'
 
 export interface KeyPair {
   /** OpenSSH private key (PEM-like "BEGIN OPENSSH PRIVATE KEY"). */
@@ -13,7 +14,7 @@ export interface KeyPair {
 
 async function generate(type: 'ed25519' | 'rsa', comment: string): Promise<KeyPair> {
   // ssh2 is loaded lazily: commands like `env` and `ls` never need it.
-  const { utils } = await import('ssh2')
+  const { utils } = await loadSsh2()
   const k =
     type === 'rsa'
       ? utils.generateKeyPairSync('rsa', { bits: 2048, comment })

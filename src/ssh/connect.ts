@@ -6,6 +6,7 @@ import { HostKeyMismatchError, HostKeyUnknownError, SshAuthError, SshUnreachable
 import { readPrivateKey } from './keyfile.js'
 import { blobType, parsePublicKeyLine, pinHostKeys, pinsFor, readKnownHosts, type HostKey } from './known-hosts.js'
 import { Ssh2Session, type SshSession } from './session.js'
+import { loadSsh2 } from '../driver-kit/ssh2-module.js'
 
 export interface SshTarget {
   host: string
@@ -94,7 +95,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
   } catch (e) {
     throw new MachineError('ssh-host-key-invalid', `invalid host key for ${where}: ${(e as Error).message}`, { cause: e })
   }
-  const { Client } = await import('ssh2')
+  const { Client } = await loadSsh2()
 
   const started = Date.now()
   const deadline = started + retryForMs

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { MachineError } from '../core/errors.js'
+import { loadSsh2 } from '../driver-kit/ssh2-module.js'
 
 /**
  * Read a private key the way OpenSSH would accept it: a key file owned by us that the group or
@@ -24,7 +25,7 @@ export async function readPrivateKey(path: string): Promise<Buffer> {
     })
   }
   const data = await readFile(path)
-  const { utils } = await import('ssh2')
+  const { utils } = await loadSsh2()
   const parsed = utils.parseKey(data)
   if (parsed instanceof Error) {
     const encrypted = /passphrase|encrypted/i.test(parsed.message)
