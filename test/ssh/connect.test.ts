@@ -1,5 +1,6 @@
-import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { appendFile, chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -185,5 +186,89 @@ describe('waiting for a booting host', () => {
       code: expect.stringMatching(/^known-hosts-/),
       message: expect.stringContaining(join(file, 'known_hosts')),
     })
+  })
+})
+
+describe('booting host quirks', () => {
+  it('retries a port that accepts and drops connections (a hypervisor port-forward before the guest listens)', async () => {
+    let accepted = 0
+    const proxy = createServer((client) => {
+      accepted++
+      if (accepted <= 2) {
+        client.destroy()
+        return
+      }
+      const upstream = connect(sshd.port, '127.0.0.1')
+      client.pipe(upstream).pipe(client)
+      const close = (): void => {
+        client.destroy()
+        upstream.destroy()
+      }
+      client.on('error', close).on('close', close)
+      upstream.on('error', close).on('close', close)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    const port = (proxy.address() as { port: number }).port
+    try {
+      const before = sshConnectionCount()
+      const lines: string[] = []
+      // Pins are per host:port: the proxied port gets its own known_hosts file.
+      const s = await connectSsh(target({ port, knownHostsPath: join(tmp, 'kh-proxy') }), { retryForMs: 15_000, log: (l) => lines.push(l) })
+      expect(await s.run('echo through')).toBe('through\n')
+      s.close()
+      expect(accepted).toBe(3)
+      expect(sshConnectionCount() - before).toBe(3)
+      expect(lines.filter((l) => l.includes('retrying'))).toHaveLength(2)
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()))
+    }
+  })
+
+  it('with authRetryForMs, waits for the key to be authorized (cloud-init still running)', async () => {
+    const late = await makeKey(join(tmp, 'late_authorized'), 'ed25519')
+    const authorizedKeys = join(sshd.dir, 'authorized_keys')
+    const original = await readFile(authorizedKeys, 'utf8')
+    const t = target({ keyPath: late, knownHostsPath: join(tmp, 'kh-authretry') })
+    // Without the option: refused at once.
+    await expect(connectSsh(t, { retryForMs: 10_000 })).rejects.toBeInstanceOf(SshAuthError)
+    const timer = setTimeout(() => void appendFile(authorizedKeys, readFileSync(`${late}.pub`)), 1_200)
+    try {
+      const t0 = Date.now()
+      const s = await connectSsh(t, { retryForMs: 15_000, authRetryForMs: 10_000 })
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1_100)
+      expect(await s.run('echo authorized')).toBe('authorized\n')
+      s.close()
+    } finally {
+      clearTimeout(timer)
+      await writeFile(authorizedKeys, original)
+    }
+  })
+
+  it('with authRetryForMs, still gives SshAuthError when the key never becomes valid', async () => {
+    const never = await makeKey(join(tmp, 'never_authorized'), 'ed25519')
+    const t0 = Date.now()
+    const err = await connectSsh(target({ keyPath: never }), { retryForMs: 30_000, authRetryForMs: 1_500 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SshAuthError)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_400)
+    expect(Date.now() - t0).toBeLessThan(6_000)
+  })
+
+  it('names what a non-SSH service on the port answered, within the retry budget', async () => {
+    const http = createServer((s) => {
+      s.resume()
+      s.end('HTTP/1.1 400 Bad Request\r\n\r\n')
+    })
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
+    const port = (http.address() as { port: number }).port
+    try {
+      const t0 = Date.now()
+      const err = await connectSsh(target({ port }), { retryForMs: 2_000 }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(SshUnreachableError)
+      expect((err as Error).message).toContain(`127.0.0.1:${port}`)
+      expect((err as Error).message).toContain('the port answered "HTTP/1.1 400 Bad Request"')
+      expect(Date.now() - t0).toBeLessThan(4_000)
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()))
+    }
   })
 })

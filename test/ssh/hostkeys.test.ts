@@ -165,3 +165,35 @@ describe('host rebuilt with a new key', () => {
     expect(await readFile(t.knownHostsPath, 'utf8')).toBe(pinned)
   })
 })
+
+describe('hosts with several host keys', () => {
+  let multi: Sshd | undefined
+  afterEach(async () => {
+    await multi?.stop()
+    multi = undefined
+  })
+
+  it('asks for the pinned key type, so a pinned ECDSA key verifies even though ed25519 is preferred by default', async () => {
+    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(join(sshd.dir, 'multi-')))
+    const ecdsa = await makeKey(join(dir, 'ecdsa_host'), 'ecdsa')
+    const ecdsaPub = (await readFile(`${ecdsa}.pub`, 'utf8')).trim()
+    // The helper's own ed25519 key plus an ECDSA one.
+    multi = await startSshd({ extraConfig: [`HostKey ${ecdsa}`] })
+    const t: SshTarget = { host: '127.0.0.1', port: multi.port, user: multi.user, keyPath: multi.userKeyPath, knownHostsPath: join(dir, 'known_hosts') }
+    await writeFile(t.knownHostsPath, `[127.0.0.1]:${multi.port} ${ecdsaPub}\n`, { mode: 0o600 })
+    const s = await connectSsh(t)
+    expect(await s.run('echo ecdsa-ok')).toBe('ecdsa-ok\n')
+    s.close()
+    // Injected keys steer the choice the same way on a first connection.
+    const t2 = { ...t, knownHostsPath: join(dir, 'known_hosts2'), hostKeys: [ecdsaPub] }
+    const s2 = await connectSsh(t2)
+    s2.close()
+    expect(await readFile(t2.knownHostsPath, 'utf8')).toContain(ecdsaPub.split(' ')[1])
+  })
+
+  it('refuses a key marked @revoked even with trust-on-first-use', async () => {
+    const t = target({ trustOnFirstUse: true })
+    await writeFile(t.knownHostsPath, `@revoked [127.0.0.1]:${sshd.port} ${sshd.hostKeyPub}\n`, { mode: 0o600 })
+    await expect(connectSsh(t)).rejects.toMatchObject({ code: 'host-key-revoked' })
+  })
+})
