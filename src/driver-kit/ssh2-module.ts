@@ -6,5 +6,5 @@ import type * as Ssh2 from 'ssh2'
  */
 export async function loadSsh2(): Promise<typeof Ssh2> {
   const mod = (await import('ssh2')) as typeof Ssh2 & { default?: typeof Ssh2 }
-  return mod.Client ? mod : (mod.default as typeof Ssh2)
+  return mod.default ?? mod
 }
