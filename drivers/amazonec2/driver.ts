@@ -556,10 +556,18 @@ class AmazonEc2Driver implements Driver {
     for (const e of entries) {
       if (e.kind === 'instance') targets.push({ id: e.id, entry: e })
       if (e.kind === 'instance-request') {
-        const found = await this.api.describeInstances({ Filters: [{ Name: 'client-token', Values: [e.id] }] })
-        const live = found.filter((i) => i.InstanceId && i.State?.Name !== 'terminated')
-        for (const i of live) targets.push({ id: i.InstanceId!, entry: e })
-        if (!live.length) await journal.forget(e.kind, e.id)
+        try {
+          const found = await this.api.describeInstances({ Filters: [{ Name: 'client-token', Values: [e.id] }] })
+          const live = found.filter((i) => i.InstanceId && i.State?.Name !== 'terminated')
+          for (const i of live) targets.push({ id: i.InstanceId!, entry: e })
+          if (!live.length) await journal.forget(e.kind, e.id)
+        } catch (err) {
+          failures.push({
+            what: `instance launched with token ${e.id}`,
+            why: messageOf(err),
+            how: `aws ec2 describe-instances ${region} --filters Name=client-token,Values=${e.id} (then terminate what it lists)`,
+          })
+        }
       }
     }
     if (this.instanceId && !targets.some((t) => t.id === this.instanceId)) targets.push({ id: this.instanceId })

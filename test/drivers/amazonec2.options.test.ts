@@ -2,7 +2,6 @@
  * amazonec2 options as a user gives them (flags and env vars, docker-machine's names) and what
  * each one changes in the EC2 requests. nock answers; every interceptor must be used.
  */
-import { utils } from 'ssh2'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +11,7 @@ import definition from '../../drivers/amazonec2/index.js'
 import { MachineError } from '../../src/core/errors.js'
 import { flagName, resolveOptions } from '../../src/driver-kit/options.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+import { loadSsh2 } from '../../src/driver-kit/ssh2-module.js'
 import { Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import { arrangeLookups, byInstance, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, type TestCtx } from './fixtures/amazonec2/scenarios.js'
@@ -259,7 +259,7 @@ describe('amazonec2 options in requests', () => {
   })
 
   it('--amazonec2-keypair-name with --amazonec2-ssh-keypath: no key import, that key is used', async () => {
-    const key = utils.generateKeyPairSync('ed25519', { comment: 'team' })
+    const key = (await loadSsh2()).utils.generateKeyPairSync('ed25519', { comment: 'team' })
     const keyPath = join(dir, 'team_ed25519')
     await writeFile(keyPath, key.private, { mode: 0o600 })
     const journal = await create({ 'amazonec2-keypair-name': 'team-key', 'amazonec2-ssh-keypath': keyPath }, (mock) => {
@@ -276,7 +276,7 @@ describe('amazonec2 options in requests', () => {
   })
 
   it('--amazonec2-ssh-keypath alone imports that key\'s .pub as the key pair', async () => {
-    const key = utils.generateKeyPairSync('rsa', { bits: 2048, comment: 'mine' })
+    const key = (await loadSsh2()).utils.generateKeyPairSync('rsa', { bits: 2048, comment: 'mine' })
     const keyPath = join(dir, 'id_mine')
     await writeFile(keyPath, key.private, { mode: 0o600 })
     await writeFile(`${keyPath}.pub`, `${key.public}\n`)

@@ -365,6 +365,19 @@ describe('amazonec2 rm', () => {
     expectAllUsed()
   })
 
+  it('an interrupted launch that cannot be looked up is reported, and its group kept for later', async () => {
+    t = await makeTestDriver()
+    const j = new MemoryJournal()
+    await j.record({ kind: 'security-group', id: 'docker-machine', data: { vpcId: IDS.vpc, groupId: IDS.sg } })
+    await j.record({ kind: 'instance-request', id: '0d5c7a52-0000-4000-8000-00000000000a' })
+    m.fail('DescribeInstances', 403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.')
+    const e = await rejection(t.driver.remove(j))
+    expect(e.line).toContain('could not delete instance launched with token 0d5c7a52-0000-4000-8000-00000000000a (not allowed to call ec2:DescribeInstances')
+    expect(e.line).toContain('aws ec2 describe-instances --region eu-west-1 --filters Name=client-token,Values=0d5c7a52-0000-4000-8000-00000000000a')
+    expect(j.entries().map((x) => x.kind)).toEqual(['security-group', 'instance-request'])
+    expectAllUsed()
+  })
+
   it('says what could not be deleted and how to delete it by hand', async () => {
     await existing()
     const j = journalOfCreatedMachine()
