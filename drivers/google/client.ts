@@ -27,7 +27,6 @@ export interface GceApi {
   setMetadata(project: string, zone: string, name: string, metadata: Metadata, requestId: string): Promise<Operation>
   /** Instances in every zone of the project whose label `key` equals `value`. */
   listInstancesByLabel(project: string, key: string, value: string): Promise<Array<{ zone: string; instance: Instance }>>
-  getImage(project: string, image: string): Promise<Image>
   getImageFromFamily(project: string, family: string): Promise<Image>
   getAddress(project: string, region: string, name: string): Promise<Address>
   getDisk(project: string, zone: string, name: string): Promise<Disk>
@@ -79,40 +78,42 @@ export async function connect(o: ConnectOptions): Promise<GceApi> {
   const zoneOps = new c.ZoneOperationsClient(opts)
   const globalOps = new c.GlobalOperationsClient(opts)
   const op = async (p: Promise<[{ latestResponse?: unknown }, ...unknown[]]>): Promise<Operation> => (await p)[0].latestResponse as Operation
-  // The operation waits are bounded by the API (about 2 minutes); the library's own default is 10.
-  const waitCall = { timeout: 180_000 }
+  // The driver retries (throttling, 5xx, network) with its own bounded backoff and request ids;
+  // the library's retry of idempotent calls would add up to 10 minutes per call on top.
+  const co = { timeout: 60_000, retry: null }
+  // An operation wait returns by itself after about two minutes.
+  const waitCall = { timeout: 180_000, retry: null }
 
   return {
-    getInstance: async (project, zone, instance) => (await instances.get({ project, zone, instance }))[0],
-    insertInstance: (project, zone, instanceResource, requestId) => op(instances.insert({ project, zone, instanceResource, requestId })),
-    deleteInstance: (project, zone, instance, requestId) => op(instances.delete({ project, zone, instance, requestId })),
-    startInstance: (project, zone, instance, requestId) => op(instances.start({ project, zone, instance, requestId })),
-    resumeInstance: (project, zone, instance, requestId) => op(instances.resume({ project, zone, instance, requestId })),
+    getInstance: async (project, zone, instance) => (await instances.get({ project, zone, instance }, co))[0],
+    insertInstance: (project, zone, instanceResource, requestId) => op(instances.insert({ project, zone, instanceResource, requestId }, co)),
+    deleteInstance: (project, zone, instance, requestId) => op(instances.delete({ project, zone, instance, requestId }, co)),
+    startInstance: (project, zone, instance, requestId) => op(instances.start({ project, zone, instance, requestId }, co)),
+    resumeInstance: (project, zone, instance, requestId) => op(instances.resume({ project, zone, instance, requestId }, co)),
     stopInstance: (project, zone, instance, requestId, s) =>
-      op(instances.stop({ project, zone, instance, requestId, ...(s?.discardLocalSsd ? { discardLocalSsd: true } : {}) })),
-    resetInstance: (project, zone, instance, requestId) => op(instances.reset({ project, zone, instance, requestId })),
+      op(instances.stop({ project, zone, instance, requestId, ...(s?.discardLocalSsd ? { discardLocalSsd: true } : {}) }, co)),
+    resetInstance: (project, zone, instance, requestId) => op(instances.reset({ project, zone, instance, requestId }, co)),
     setTags: (project, zone, instance, items, fingerprint, requestId) =>
-      op(instances.setTags({ project, zone, instance, requestId, tagsResource: { items, fingerprint } })),
+      op(instances.setTags({ project, zone, instance, requestId, tagsResource: { items, fingerprint } }, co)),
     setLabels: (project, zone, instance, labels, labelFingerprint, requestId) =>
-      op(instances.setLabels({ project, zone, instance, requestId, instancesSetLabelsRequestResource: { labels, labelFingerprint } })),
-    setMetadata: (project, zone, instance, metadataResource, requestId) => op(instances.setMetadata({ project, zone, instance, requestId, metadataResource })),
+      op(instances.setLabels({ project, zone, instance, requestId, instancesSetLabelsRequestResource: { labels, labelFingerprint } }, co)),
+    setMetadata: (project, zone, instance, metadataResource, requestId) => op(instances.setMetadata({ project, zone, instance, requestId, metadataResource }, co)),
     async listInstancesByLabel(project, key, value) {
       const out: Array<{ zone: string; instance: Instance }> = []
       // Label values are [a-z0-9_-]: nothing to escape inside the quotes.
       const filter = `labels.${key} = "${value}"`
-      for await (const [scope, list] of instances.aggregatedListAsync({ project, filter }, { autoPaginate: false })) {
+      for await (const [scope, list] of instances.aggregatedListAsync({ project, filter }, { ...co, autoPaginate: false })) {
         for (const instance of list.instances ?? []) out.push({ zone: scope.replace(/^zones\//, ''), instance })
       }
       return out
     },
-    getImage: async (project, image) => (await images.get({ project, image }))[0],
-    getImageFromFamily: async (project, family) => (await images.getFromFamily({ project, family }))[0],
-    getAddress: async (project, region, address) => (await addresses.get({ project, region, address }))[0],
-    getDisk: async (project, zone, disk) => (await disks.get({ project, zone, disk }))[0],
-    deleteDisk: (project, zone, disk, requestId) => op(disks.delete({ project, zone, disk, requestId })),
-    getFirewall: async (project, firewall) => (await firewalls.get({ project, firewall }))[0],
-    insertFirewall: (project, firewallResource, requestId) => op(firewalls.insert({ project, firewallResource, requestId })),
-    deleteFirewall: (project, firewall, requestId) => op(firewalls.delete({ project, firewall, requestId })),
+    getImageFromFamily: async (project, family) => (await images.getFromFamily({ project, family }, co))[0],
+    getAddress: async (project, region, address) => (await addresses.get({ project, region, address }, co))[0],
+    getDisk: async (project, zone, disk) => (await disks.get({ project, zone, disk }, co))[0],
+    deleteDisk: (project, zone, disk, requestId) => op(disks.delete({ project, zone, disk, requestId }, co)),
+    getFirewall: async (project, firewall) => (await firewalls.get({ project, firewall }, co))[0],
+    insertFirewall: (project, firewallResource, requestId) => op(firewalls.insert({ project, firewallResource, requestId }, co)),
+    deleteFirewall: (project, firewall, requestId) => op(firewalls.delete({ project, firewall, requestId }, co)),
     waitZoneOperation: async (project, zone, operation) => (await zoneOps.wait({ project, zone, operation }, waitCall))[0],
     waitGlobalOperation: async (project, operation) => (await globalOps.wait({ project, operation }, waitCall))[0],
   }
