@@ -203,6 +203,15 @@ function toApiError(e: unknown): unknown {
   return e
 }
 
+function parseJson(text: string | null | undefined): unknown {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 export class AzureClient {
   private credential?: Promise<TokenCredential>
   private computeClient?: Promise<ComputeManagementClient>
@@ -299,19 +308,27 @@ export class AzureClient {
   /** Everything in the group, or undefined when the group does not exist. */
   async listGroupResources(rg: string): Promise<GroupResource[] | undefined> {
     const client = await this.resources()
-    return this.call(async (abortSignal) => {
-      const out: GroupResource[] = []
-      try {
-        for await (const r of client.resources.listByResourceGroup(rg, { abortSignal })) {
-          out.push({ id: r.id ?? '', name: r.name ?? '', type: r.type ?? '', tags: r.tags ?? {} })
-        }
-      } catch (e) {
-        const err = toApiError(e)
-        if (isNotFound(err)) return undefined
-        throw err
+    // The SDK's pager replaces ARM's error body with "Pagination failed…": keep the last response
+    // so a 401/403/404 still tells the user what ARM said.
+    let last: { status: number; body: unknown } | undefined
+    const onResponse = (r: { status: number; parsedBody?: unknown; bodyAsText?: string | null }) => {
+      last = { status: r.status, body: r.parsedBody ?? parseJson(r.bodyAsText) }
+    }
+    const out: GroupResource[] = []
+    try {
+      for await (const r of client.resources.listByResourceGroup(rg, { abortSignal: this.o.signal, onResponse })) {
+        out.push({ id: r.id ?? '', name: r.name ?? '', type: r.type ?? '', tags: r.tags ?? {} })
       }
-      return out
-    })
+    } catch (e) {
+      let err = toApiError(e)
+      const armError = (last?.body as { error?: { code?: string; message?: string } } | undefined)?.error
+      if (last && last.status >= 400 && armError?.message) {
+        err = new AzureApiError(oneLine(armError.message), last.status, armError.code, e)
+      }
+      if (isNotFound(err) && (err as AzureApiError).code !== 'SubscriptionNotFound') return undefined
+      throw err
+    }
+    return out
   }
 
   async createResourceGroup(rg: string, location: string, tags: Record<string, string>): Promise<void> {
@@ -616,7 +633,7 @@ export class AzureClient {
   async powerOffVm(rg: string, name: string, skipShutdown: boolean): Promise<void> {
     const client = await this.compute()
     await this.lro(`power off virtual machine ${name}`, 'vm', (o) =>
-      client.virtualMachines.powerOff(rg, name, { ...o, skipShutdown }),
+      client.virtualMachines.powerOff(rg, name, { ...o, ...(skipShutdown ? { skipShutdown: true } : {}) }),
     )
   }
 

@@ -22,10 +22,13 @@ export class AzureApiError extends Error {
 /** The deadline of a long-running operation passed (ctx.signal aborts are not this). */
 export class AzureTimeoutError extends Error {
   constructor(readonly what: string, readonly ms: number) {
-    super(`timed out after ${Math.round(ms / 1000)}s waiting for Azure to ${what}`)
+    super(`timed out after ${duration(ms)} waiting for Azure to ${what}`)
     this.name = 'AzureTimeoutError'
   }
 }
+
+const duration = (ms: number): string =>
+  ms < 1000 ? `${ms}ms` : ms < 120_000 ? `${Math.round(ms / 1000)}s` : `${Math.round(ms / 60_000)} minutes`
 
 export const isApiError = (e: unknown): e is AzureApiError => e instanceof AzureApiError
 
