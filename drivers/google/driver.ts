@@ -100,9 +100,8 @@ export function createDriver(ctx: DriverContext): Driver {
 
   let api: Promise<GceApi> | undefined
   const gce = (): Promise<GceApi> => {
-    api ??= import('./client.js')
-      .then((m) => m.connect({ env, ...(str('Endpoint') ? { endpoint: str('Endpoint') } : {}) }))
-      .catch((e: unknown) => {
+    api ??= import('./client.js').then((m) =>
+      m.connect({ env, ...(str('Endpoint') ? { endpoint: str('Endpoint') } : {}) }).catch((e: unknown) => {
         api = undefined
         const keyFile = env.GOOGLE_APPLICATION_CREDENTIALS
         throw new MachineError('google-credentials', `No usable Google Cloud credentials (${firstLine(e)})`, {
@@ -111,7 +110,8 @@ export function createDriver(ctx: DriverContext): Driver {
             : 'run "gcloud auth application-default login", or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file',
           cause: e,
         })
-      })
+      }),
+    )
     return api
   }
 
@@ -245,6 +245,7 @@ export function createDriver(ctx: DriverContext): Driver {
     const existing = await find(`look up firewall rule ${rule}`, (g) => g.getFirewall(fwProject, rule), signal)
     // Journaled even when reused: rm then checks whether any machine still needs it.
     await journal.record({ kind: 'firewall', id: rule, data: { project: fwProject, created: !existing } })
+    c.FirewallRule = rule
     if (existing) {
       if (!sameAllowed(existing.allowed ?? [], allowed)) log.info(`Firewall rule ${rule} was changed outside machine; using it as it is`)
       else log.debug(`google: reusing firewall rule ${rule}`)
@@ -521,7 +522,6 @@ export function createDriver(ctx: DriverContext): Driver {
       c.SSHPort = SSH_PORT
       const allowed = firewallAllowed(openPorts())
       const rule = firewallRuleName(networkPath(str('Network') || 'default', p), allowed)
-      c.FirewallRule = rule
       if (bool('UseExisting')) {
         await ensureFirewall(journal, p, rule, allowed, signal)
         await adoptExisting(journal, p, rule, key.publicKey, signal)
