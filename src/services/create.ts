@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Config } from '@oclif/core'
 import type { Output } from '../cli/output.js'
 import { interrupted, Progress } from '../cli/progress.js'
@@ -71,6 +72,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       SwarmMaster: false,
       SwarmHost: '',
       SwarmDiscovery: '',
+      // Tagged on every cloud resource, so leaked resources can be found and attributed.
+      MachineId: randomUUID(),
       ...resolved.config,
     },
     DriverName: def.name,
@@ -129,6 +132,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
 async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, out: Output): Promise<void> {
   const made = journal.entries().map((e) => `${e.kind} ${e.id}`)
   if (m && made.length > 0) {
+    // The create's signal may be the aborted one (Ctrl-C): rollback gets its own, bounded.
+    m.ctx.signal = AbortSignal.timeout(600_000)
     out.note(`Rolling back: removing ${made.join(', ')}`)
     try {
       await m.driver.remove(journal)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm test`: every test tier (unit, SSH against a real sshd, drivers with nock and real QEMU,
+# CLI, end to end), with Node >= 22 whatever the shell's `node` is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=toolchain.sh
+source scripts/toolchain.sh
+[ -d node_modules/@oclif/core ] || npm ci --no-audit --no-fund --loglevel=error
+exec node scripts/test.mjs "$@"
