@@ -129,7 +129,7 @@ async function checksumFor(o: ResolveImageOptions, url: string | undefined, name
 const human = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GB` : `${Math.round(n / 2 ** 20)} MB`)
 
 async function download(url: string, dest: string, o: ResolveImageOptions, c: Checksum | undefined): Promise<void> {
-  const name = basename(dest)
+  const name = basename(new URL(url).pathname) || basename(dest)
   const part = `${dest}.part-${process.pid}-${Date.now()}`
   const res = await fetch(url, { signal: o.signal }).catch((e: unknown) => {
     throw new MachineError('download-failed', `Could not download ${url}: ${(e as Error).message}`)

@@ -5,7 +5,7 @@
  * clean removal. (Booting the real image is test/drivers/qemu.conformance.test.ts.)
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -16,6 +16,7 @@ import { FILES } from '../../drivers/qemu/driver.js'
 import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+import { readIso } from '../e2e/image/iso-reader.js'
 
 let store = ''
 let blank = ''
@@ -135,6 +136,19 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     })
     // Nothing secret in the saved config.
     expect(JSON.stringify(c)).not.toMatch(/PRIVATE KEY/)
+
+    // The seed (owner-only: it holds the host's private key) carries our user, key and host key.
+    const seedPath = join(m.ctx.machineDir, 'seed.iso')
+    expect(statSync(seedPath).mode & 0o077).toBe(0)
+    const seed = readIso(readFileSync(seedPath)).find((v) => v.kind === 'joliet')!
+    expect(seed.volumeId).toBe('cidata')
+    expect(JSON.parse(seed.files.get('meta-data')!.toString())).toEqual({ 'instance-id': c.InstanceId, 'local-hostname': 'life1' })
+    const ud = JSON.parse(seed.files.get('user-data')!.toString().replace(/^#cloud-config\n/, ''))
+    // docker.io preinstalled means a "docker" group exists: the user must take it as primary group.
+    expect(ud.users[0]).toMatchObject({ name: 'docker', primary_group: 'docker', groups: 'docker' })
+    expect(ud.users[0].ssh_authorized_keys).toEqual([readFileSync(join(m.ctx.machineDir, 'id_rsa.pub'), 'utf8').trim()])
+    expect(ud.ssh_keys.ed25519_public).toBe((c.SSHHostKeys as string[])[0])
+    expect(ud.ssh_keys.ed25519_private).toMatch(/BEGIN OPENSSH PRIVATE KEY/)
 
     // The VM is not our child and not in our session: it outlives this process (the CLI).
     const pid = pidOf(m)

@@ -1,0 +1,164 @@
+/**
+ * Base image resolution: checksums, the SHA*SUMS lookup, download + cache under <store>/cache,
+ * and deletion of a download that fails verification. The "remote" is an HTTP server on
+ * 127.0.0.1 made by the test.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { findInSums, imageFormat, parseChecksum, resolveImage } from '../../drivers/qemu/image.js'
+
+const payload = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(300_000, 9)])
+const sha256 = createHash('sha256').update(payload).digest('hex')
+const sha512 = createHash('sha512').update(payload).digest('hex')
+
+let dir = ''
+let server: Server
+let base = ''
+const requests: string[] = []
+/** What the server answers, by path. */
+const routes = new Map<string, Buffer | string>()
+
+const logs: string[] = []
+const log = { info: (l: string) => logs.push(l), debug: () => {} }
+const signal = new AbortController().signal
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qemu-image-'))
+  server = createServer((req, res) => {
+    requests.push(req.url ?? '')
+    const body = routes.get(req.url ?? '')
+    if (body === undefined) {
+      res.writeHead(404).end('not found')
+      return
+    }
+    res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+})
+afterAll(async () => {
+  server.close()
+  await rm(dir, { recursive: true, force: true })
+})
+beforeEach(() => {
+  requests.length = 0
+  logs.length = 0
+  routes.clear()
+})
+
+const cacheOf = (name: string) => join(dir, name, 'cache')
+
+describe('checksum parsing', () => {
+  it('accepts algo:hex, bare hex by length, and SUMS URLs', () => {
+    expect(parseChecksum(`sha256:${sha256}`)).toEqual({ algo: 'sha256', hex: sha256 })
+    expect(parseChecksum(sha512.toUpperCase())).toEqual({ algo: 'sha512', hex: sha512 })
+    expect(parseChecksum('https://example.invalid/SHA512SUMS')).toEqual({ sumsUrl: 'https://example.invalid/SHA512SUMS' })
+    expect(() => parseChecksum('sha256:abcd')).toThrow(/is not a checksum/)
+    expect(() => parseChecksum(`sha512:${sha256}`)).toThrow(/is not a checksum/)
+  })
+
+  it('finds a file in GNU and BSD style checksum lists', () => {
+    const gnu = `${'a'.repeat(128)}  other.qcow2\n${sha512}  debian-12-genericcloud-amd64.qcow2\n`
+    expect(findInSums(gnu, 'debian-12-genericcloud-amd64.qcow2')).toEqual({ algo: 'sha512', hex: sha512 })
+    expect(findInSums(`${sha256} *dir/img.raw\n`, 'img.raw')).toEqual({ algo: 'sha256', hex: sha256 })
+    expect(findInSums(`SHA256 (img.raw) = ${sha256}\n`, 'img.raw')).toEqual({ algo: 'sha256', hex: sha256 })
+    expect(findInSums(gnu, 'missing.qcow2')).toBeUndefined()
+  })
+})
+
+describe('image download and cache', () => {
+  it('downloads once, verifies against the given checksum, and reuses the cache', async () => {
+    routes.set('/img/good.qcow2', payload)
+    const o = { image: `${base}/img/good.qcow2`, checksum: `sha256:${sha256}`, cacheDir: cacheOf('a'), log, signal, progressEveryMs: 0 }
+    const r = await resolveImage(o)
+    expect(r.downloaded).toBe(true)
+    expect(r.path.startsWith(cacheOf('a'))).toBe(true)
+    expect((await readFile(r.path)).equals(payload)).toBe(true)
+    expect(logs.some((l) => /^Downloading good\.qcow2: .*\(\d+%\)$/.test(l))).toBe(true)
+    expect(logs.at(-1)).toMatch(/sha256 verified/)
+    expect(await imageFormat(r.path)).toBe('qcow2')
+
+    requests.length = 0
+    const again = await resolveImage(o)
+    expect(again).toEqual({ path: r.path, downloaded: false, checksum: { algo: 'sha256', hex: sha256 } })
+    expect(requests).toEqual([])
+  })
+
+  it('a checksum mismatch is an error and the bad download is deleted', async () => {
+    routes.set('/img/bad.qcow2', Buffer.concat([payload, Buffer.from('tampered')]))
+    const cache = cacheOf('b')
+    await expect(resolveImage({ image: `${base}/img/bad.qcow2`, checksum: sha256, cacheDir: cache, log, signal })).rejects.toThrow(
+      new RegExp(`does not match its sha256 checksum \\(expected ${sha256}, got [0-9a-f]{64}\\)`),
+    )
+    expect(readdirSync(cache)).toEqual([])
+  })
+
+  it('looks the checksum up in SHA512SUMS published next to the image', async () => {
+    routes.set('/debian/latest/img.qcow2', payload)
+    routes.set('/debian/latest/SHA512SUMS', `${'0'.repeat(128)}  other.qcow2\n${sha512}  img.qcow2\n`)
+    const r = await resolveImage({ image: `${base}/debian/latest/img.qcow2`, cacheDir: cacheOf('c'), log, signal })
+    expect(r.checksum).toEqual({ algo: 'sha512', hex: sha512 })
+    expect(requests).toEqual(['/debian/latest/SHA512SUMS', '/debian/latest/img.qcow2'])
+  })
+
+  it('a published checksum that does not match also deletes the download', async () => {
+    routes.set('/d/img.qcow2', payload)
+    routes.set('/d/SHA256SUMS', `${'1'.repeat(64)}  img.qcow2\n`)
+    const cache = cacheOf('d')
+    await expect(resolveImage({ image: `${base}/d/img.qcow2`, cacheDir: cache, log, signal })).rejects.toThrow(/does not match/)
+    expect(requests).toEqual(['/d/SHA512SUMS', '/d/SHA256SUMS', '/d/img.qcow2'])
+    expect(readdirSync(cache)).toEqual([])
+  })
+
+  it('a cached file that no longer matches is replaced by a fresh download', async () => {
+    routes.set('/e/img.qcow2', payload)
+    const o = { image: `${base}/e/img.qcow2`, checksum: sha256, cacheDir: cacheOf('e'), log, signal }
+    const first = await resolveImage(o)
+    await writeFile(first.path, 'corrupted')
+    const second = await resolveImage(o)
+    expect(second.downloaded).toBe(true)
+    expect((await readFile(second.path)).equals(payload)).toBe(true)
+    expect(logs.join('\n')).toContain('does not match its checksum: deleting it and downloading again')
+  })
+
+  it('without any checksum the download is used but said to be unverified', async () => {
+    routes.set('/f/img.raw', payload)
+    const r = await resolveImage({ image: `${base}/f/img.raw`, cacheDir: cacheOf('f'), log, signal })
+    expect(r.checksum).toBeUndefined()
+    expect(logs.at(-1)).toMatch(/not verified/)
+  })
+
+  it('an HTTP error is reported with the URL', async () => {
+    await expect(resolveImage({ image: `${base}/nope.qcow2`, checksum: sha256, cacheDir: cacheOf('g'), log, signal })).rejects.toThrow(
+      `Could not download ${base}/nope.qcow2: HTTP 404`,
+    )
+  })
+})
+
+describe('local images', () => {
+  it('are used in place (path or file: URL) and verified when a checksum is given', async () => {
+    const p = join(dir, 'local.qcow2')
+    await writeFile(p, payload)
+    expect(await resolveImage({ image: p, cacheDir: cacheOf('h'), log, signal })).toEqual({ path: p, downloaded: false })
+    const viaUrl = await resolveImage({ image: pathToFileURL(p).href, checksum: `sha512:${sha512}`, cacheDir: cacheOf('h'), log, signal })
+    expect(viaUrl.path).toBe(p)
+    expect(existsSync(cacheOf('h'))).toBe(false)
+  })
+
+  it('a mismatch is an error, and the user\'s own file is kept', async () => {
+    const p = join(dir, 'mine.qcow2')
+    await writeFile(p, payload)
+    await expect(resolveImage({ image: p, checksum: '2'.repeat(64), cacheDir: cacheOf('i'), log, signal })).rejects.toThrow(/does not match/)
+    expect(existsSync(p)).toBe(true)
+  })
+
+  it('a missing file is reported', async () => {
+    await expect(resolveImage({ image: join(dir, 'nope.img'), cacheDir: cacheOf('j'), log, signal })).rejects.toThrow(/nope\.img does not exist/)
+  })
+})
