@@ -99,6 +99,7 @@ function arrange(step: ConformanceStep, ctx: DriverContext): void {
 function verify(step: ConformanceStep, ctx: DriverContext): void {
   expect(m!.unmatched, step).toEqual([])
   expect(m!.pending(), step).toEqual([])
+  expect(nock.isDone(), step).toBe(true)
   if (step === 'create') {
     expect(ctx.config.IPAddress).toBe(NAT_IP)
     expect(ctx.config.SSHHostKeys).toEqual([expect.stringMatching(/^ssh-ed25519 AAAA/)])
