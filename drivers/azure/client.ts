@@ -173,15 +173,19 @@ export interface ClientOptions {
   pollIntervalMs: number
   operationTimeoutMs?: number
   log: DriverLogger
-  signal: AbortSignal
+  /**
+   * The signal in force for each call (read at call time): ctx.signal normally; the driver swaps
+   * in a fresh one for a rollback that runs after Ctrl-C already aborted ctx.signal.
+   */
+  signal: () => AbortSignal
 }
 
 // ---------------------------------------------------------------------------------------------
 
 /** How long one long-running operation may take before we stop waiting (VMs allocate slowly). */
 const DEFAULT_TIMEOUTS = { vm: 20 * 60_000, network: 10 * 60_000, group: 30 * 60_000 }
-/** A "still waiting" line at most this often, so a slow create never looks hung. */
-const PROGRESS_EVERY_MS = 30_000
+/** A "still waiting" line every 30 s (10 polls at the default interval): a slow create never looks hung. */
+const progressEvery = (pollIntervalMs: number) => Math.min(30_000, pollIntervalMs * 10)
 
 type Lro<T> = PollerLike<OperationState<T>, T>
 
@@ -234,7 +238,7 @@ export class AzureClient {
   private getCredential(): Promise<TokenCredential> {
     this.credential ??= (async () => {
       const plan = credentialPlan(this.o, this.o.environment)
-      return buildCredential(plan, this.o.clientSecret, this.o.environment, this.o.subscriptionId, this.o.signal)
+      return buildCredential(plan, this.o.clientSecret, this.o.environment, this.o.subscriptionId, this.o.signal())
     })()
     return this.credential
   }
@@ -266,7 +270,7 @@ export class AzureClient {
   /** A plain (short) request: translate its errors. */
   private async call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await fn(this.o.signal)
+      return await fn(this.o.signal())
     } catch (e) {
       throw toApiError(e)
     }
@@ -284,21 +288,22 @@ export class AzureClient {
   ): Promise<T> {
     const timeoutMs = this.o.operationTimeoutMs ?? DEFAULT_TIMEOUTS[kind]
     const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = AbortSignal.any([this.o.signal, deadline])
+    const outer = this.o.signal()
+    const signal = AbortSignal.any([outer, deadline])
     const began = Date.now()
     let said = began
     try {
       const poller = start({ updateIntervalInMs: this.o.pollIntervalMs, abortSignal: signal })
       poller.onProgress(() => {
         const now = Date.now()
-        if (now - said >= PROGRESS_EVERY_MS) {
+        if (now - said >= progressEvery(this.o.pollIntervalMs)) {
           said = now
           this.o.log.info(`Still waiting for Azure to ${what} (${Math.round((now - began) / 1000)}s)…`)
         }
       })
       return await poller.pollUntilDone({ abortSignal: signal })
     } catch (e) {
-      if (deadline.aborted && !this.o.signal.aborted) throw new AzureTimeoutError(what, timeoutMs)
+      if (deadline.aborted && !outer.aborted) throw new AzureTimeoutError(what, timeoutMs)
       throw toApiError(e)
     }
   }
@@ -316,7 +321,7 @@ export class AzureClient {
     }
     const out: GroupResource[] = []
     try {
-      for await (const r of client.resources.listByResourceGroup(rg, { abortSignal: this.o.signal, onResponse })) {
+      for await (const r of client.resources.listByResourceGroup(rg, { abortSignal: this.o.signal(), onResponse })) {
         out.push({ id: r.id ?? '', name: r.name ?? '', type: r.type ?? '', tags: r.tags ?? {} })
       }
     } catch (e) {

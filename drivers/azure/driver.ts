@@ -69,8 +69,14 @@ class AzureDriver implements Driver {
   private cachedSettings?: AzureSettings
   private cachedClient?: AzureClient
   private inspection?: Inspection
+  /** Replaces ctx.signal while a rollback runs after ctx.signal was already aborted (Ctrl-C). */
+  private cleanupSignal?: AbortSignal
 
   constructor(private readonly ctx: DriverContext) {}
+
+  private get signal(): AbortSignal {
+    return this.cleanupSignal ?? this.ctx.signal
+  }
 
   private get s(): AzureSettings {
     this.cachedSettings ??= readSettings(this.ctx)
@@ -87,7 +93,7 @@ class AzureDriver implements Driver {
       pollIntervalMs: this.s.pollIntervalMs,
       operationTimeoutMs: this.s.operationTimeoutMs,
       log: this.ctx.log,
-      signal: this.ctx.signal,
+      signal: () => this.signal,
     })
     return this.cachedClient
   }
@@ -330,6 +336,17 @@ class AzureDriver implements Driver {
   // ---- remove ---------------------------------------------------------------------------------
 
   async remove(journal: Journal): Promise<void> {
+    // Rolling back after Ctrl-C: ctx.signal is already aborted, yet the cleanup must still run
+    // (each step stays bounded by its own deadline).
+    if (this.ctx.signal.aborted) this.cleanupSignal = new AbortController().signal
+    try {
+      await this.removeAll(journal)
+    } finally {
+      this.cleanupSignal = undefined
+    }
+  }
+
+  private async removeAll(journal: Journal): Promise<void> {
     const pending = [...journal.entries()].reverse()
     for (let i = 0; i < pending.length; i++) {
       const e = pending[i]!
@@ -467,7 +484,7 @@ class AzureDriver implements Driver {
     // A few poll intervals (15 s by default): in-use conditions clear in tens of seconds.
     const ms = Math.min(15_000, this.s.pollIntervalMs * 5)
     return new Promise((resolve, reject) => {
-      const signal = this.ctx.signal
+      const signal = this.signal
       if (signal.aborted) return reject(signal.reason)
       const t = setTimeout(() => {
         signal.removeEventListener('abort', onAbort)

@@ -29,6 +29,7 @@ import {
 import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
 
 const SECRET = 'sp-secret-value-never-saved-4711'
+const ARM_HOST = 'https://management.azure.com'
 const n: Names = names('web1')
 const p = paths(n)
 
@@ -786,7 +787,8 @@ describe('azure failures', () => {
       .reply(201, { name: 'web1-firewall', id: p.nsg, properties: { provisioningState: 'Updating' } }, {
         'Azure-AsyncOperation': `https://management.azure.com/subscriptions/${SUB}/providers/Microsoft.Network/locations/westus/operations/stuck?api-version=${API.network}`,
       })
-    const stuck = arm.scope.get(`/subscriptions/${SUB}/providers/Microsoft.Network/locations/westus/operations/stuck`).query({ 'api-version': API.network }).reply(200, { status: 'InProgress' }).persist()
+    // Its own scope: Scope.persist() applies to every interceptor of the scope.
+    const stuck = nock(ARM_HOST).get(`/subscriptions/${SUB}/providers/Microsoft.Network/locations/westus/operations/stuck`).query({ 'api-version': API.network }).reply(200, { status: 'InProgress' }).persist()
     await driver.preCreateCheck()
     const t0 = Date.now()
     const e = await failure(driver.create(journal))
@@ -807,7 +809,7 @@ describe('azure failures', () => {
       .post(`${p.vm}/start`)
       .query({ 'api-version': API.compute })
       .reply(202, '', { 'Azure-AsyncOperation': `https://management.azure.com/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/slow?p=slow&api-version=${API.compute}` })
-    const slow = arm.scope
+    const slow = nock(ARM_HOST)
       .get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/slow`)
       .query({ p: 'slow', 'api-version': API.compute })
       .reply(200, { status: 'InProgress', name: 'slow', startTime: '2026-11-24T10:00:00.0000000+00:00' })
@@ -817,6 +819,56 @@ describe('azure failures', () => {
     expect(err).toBeInstanceOf(Error)
     expect((err as MachineError).code).not.toBe('timeout')
     expect(slow.isDone()).toBe(true)
+  })
+
+  it('Ctrl-C while the VM is being created: the rollback still deletes everything with the aborted context', async () => {
+    const s = await setup()
+    const ac = new AbortController()
+    s.ctx.signal = ac.signal
+    const driver = (await azure.load()).createDriver(s.ctx)
+    arrangePreCheck(arm, n, { group: [], vnet: existingVnet(n.rg, n.vnet) })
+    arrangeCreate(arm, n, { groupExists: true, vnet: 'exists', until: 'nic' })
+    arm.scope
+      .put(p.vm)
+      .query({ 'api-version': API.compute })
+      .reply(201, { name: 'web1', id: p.vm, type: 'Microsoft.Compute/virtualMachines', location: LOCATION, properties: { provisioningState: 'Creating' } }, {
+        'Azure-AsyncOperation': `https://management.azure.com/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/vmslow?p=vmslow&api-version=${API.compute}`,
+      })
+    let polled = false
+    const slow = nock(ARM_HOST)
+      .get(`/subscriptions/${SUB}/providers/Microsoft.Compute/locations/westus/operations/vmslow`)
+      .query({ p: 'vmslow', 'api-version': API.compute })
+      .reply(() => {
+        polled = true
+        return [200, { status: 'InProgress', name: 'vmslow', startTime: '2026-11-24T10:00:00.0000000+00:00' }]
+      })
+      .persist()
+    await driver.preCreateCheck()
+    const creating = driver.create(s.journal)
+    // Interrupt once the VM creation is being polled.
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (polled) {
+          clearInterval(t)
+          resolve()
+        }
+      }, 5)
+    })
+    ac.abort(new Error('interrupted'))
+    await expect(creating).rejects.toBeTruthy()
+    expect(slow.isDone()).toBe(true)
+    expect(s.journal.entries().map((x) => x.kind)).toEqual(['network-security-group', 'public-ip', 'network-interface', 'os-disk', 'virtual-machine'])
+
+    arrangeRemove(arm, n, { vm: true, disk: 'deleted-with-vm', nic: true, ip: true, nsg: true })
+    await driver.remove(s.journal)
+    expect(s.journal.entries()).toEqual([])
+  })
+
+  it('says it is still waiting during a long operation', async () => {
+    const { driver, logs } = await setup({}, { MACHINE_POLL_INTERVAL_MS: '2' })
+    arm.postAction(`${p.vm}/start`, {}, { inProgress: 30 })
+    await driver.start()
+    expect(logs.some((l) => /^Still waiting for Azure to start virtual machine web1 \(\d+s\)…$/.test(l))).toBe(true)
   })
 })
 
