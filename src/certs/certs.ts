@@ -46,7 +46,9 @@ function baseCert(forge: Forge, pub: forgeNs.pki.rsa.PublicKey, org: string): fo
   const now = Date.now()
   cert.validity.notBefore = new Date(now - 5 * 60_000)
   cert.validity.notAfter = new Date(now + VALIDITY_DAYS * 86_400_000)
-  cert.setSubject([{ name: 'organizationName', value: org }])
+  // UTF8String, not forge's default PrintableString: "user.<bootstrap>" has characters
+  // PrintableString forbids, and Go (dockerd) then rejects the whole certificate.
+  cert.setSubject([{ name: 'organizationName', value: org, valueTagClass: forge.asn1.Type.UTF8 as unknown as forgeNs.asn1.Class }])
   return cert
 }
 

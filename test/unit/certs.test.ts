@@ -17,6 +17,10 @@ describe('certificates', () => {
     expect(clientX.checkIssued(caX)).toBe(true)
     expect(clientX.ca).toBe(false)
     expect(clientX.subject).toMatch(/O=alice\.\\?<bootstrap\\?>/)
+    // Encoded as UTF8String (tag 0x0c): as a PrintableString "<" and ">" make Go's parser, and
+    // so dockerd, reject the client certificate.
+    const org = Buffer.from('alice.<bootstrap>')
+    expect(clientX.raw.includes(Buffer.concat([Buffer.from([0x0c, org.length]), org]))).toBe(true)
 
     const server = await createServerCert(ca, 'web1', ['127.0.0.1', 'localhost', 'web1', '::1'], { USER: 'alice' })
     const serverX = new X509Certificate(server.cert)

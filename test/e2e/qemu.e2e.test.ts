@@ -1,0 +1,194 @@
+/**
+ * The proof that the product works: through the built `machine` binary only, a real QEMU VM is
+ * created and provisioned over SSH with a TLS engine, and the host's real `docker` client drives
+ * it through `machine env`. Then the same VM is provisioned again with the generic driver.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, tempStore } from '../helpers/cli.js'
+import { freePort } from '../helpers/sshd.js'
+import { qemuFlags, testImage } from './image.js'
+
+const MIN = 60_000
+let store: string
+let work: string
+let dockerEnv: NodeJS.ProcessEnv = {}
+let extraPort = 0
+
+/** Parse `machine env` (bash) output into variables. */
+function parseEnv(text: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const m of text.matchAll(/^export ([A-Z_]+)="(.*)"$/gm)) out[m[1]!] = m[2]!
+  return out
+}
+
+function docker(args: string[], input?: string | Buffer): { code: number; out: string; err: string } {
+  const r = spawnSync('docker', args, { env: { ...process.env, ...dockerEnv }, input, encoding: 'utf8', timeout: 5 * MIN })
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
+}
+
+const qemuPids = (name: string) =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return execFileSync('cat', [`/proc/${p}/cmdline`], { encoding: 'utf8' }).includes(`machines/${name}/`)
+      } catch {
+        return false
+      }
+    })
+
+describe('end to end: qemu VM + TLS engine + real docker client', () => {
+  beforeAll(async () => {
+    store = await tempStore()
+    work = await mkdtemp(join(tmpdir(), 'machine-e2e-'))
+    extraPort = await freePort()
+  }, 30 * MIN)
+
+  afterAll(async () => {
+    // Never leave a VM behind, whatever failed.
+    await runCli(['rm', '-f', '-y', 'e2e1', 'g1'], { store }).catch(() => undefined)
+    await rm(work, { recursive: true, force: true })
+  }, 5 * MIN)
+
+  it('creates the VM, provisions it with TLS and prints the next step', async () => {
+    const img = testImage()
+    // An extra forward host:P → guest:P lets the generic driver below run its engine on P.
+    const r = await runCli(['create', ...qemuFlags(img), '--qemu-port', `${extraPort}:${extraPort}`, '--engine-label', 'tier=e2e', 'e2e1'], { store, timeoutMs: 20 * MIN })
+    if (r.code !== 0) console.error(r.stdout, r.stderr, existsSync(join(store, 'machines/e2e1/console.log')) ? await readFile(join(store, 'machines/e2e1/console.log'), 'utf8') : '')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Docker is up and running!')
+    expect(r.stdout).toContain('env e2e1')
+    const ls = await runCli(['ls'], { store })
+    expect(ls.stdout).toMatch(/\ne2e1\s+-\s+qemu\s+Running\s+tcp:\/\/127\.0\.0\.1:\d+\s+v\d+\.\d+/)
+  }, 25 * MIN)
+
+  it('docker version and docker info work over TLS through `machine env`', async () => {
+    const env = await runCli(['env', 'e2e1'], { store, env: { SHELL: '/bin/bash' } })
+    expect(env.code).toBe(0)
+    dockerEnv = parseEnv(env.stdout)
+    expect(dockerEnv.DOCKER_HOST).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+    expect(dockerEnv.DOCKER_TLS_VERIFY).toBe('1')
+    const v = docker(['version', '--format', '{{.Server.Version}}'])
+    expect(v.err).toBe('')
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    const info = docker(['info', '--format', '{{.Name}} {{json .Labels}}'])
+    expect(info.code).toBe(0)
+    expect(info.out).toContain('e2e1')
+    expect(info.out).toContain('tier=e2e')
+    expect(info.out).toContain('provider=qemu')
+    // Without the client certificate the engine refuses.
+    const noCert = spawnSync('docker', ['version'], { env: { ...process.env, DOCKER_HOST: dockerEnv.DOCKER_HOST, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '' }, encoding: 'utf8', timeout: MIN })
+    expect(noCert.status).not.toBe(0)
+  }, 5 * MIN)
+
+  it('imports a tiny image and runs a container on the VM', async () => {
+    const rootfs = join(work, 'rootfs')
+    await mkdir(join(rootfs, 'bin'), { recursive: true })
+    await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'))
+    await symlink('busybox', join(rootfs, 'bin/sh'))
+    const tar = execFileSync('tar', ['-C', rootfs, '-c', '.'])
+    const imp = spawnSync('docker', ['import', '-', 'machine-e2e/busybox:1'], { env: { ...process.env, ...dockerEnv }, input: tar, timeout: 5 * MIN })
+    expect(imp.status).toBe(0)
+    const run = docker(['run', '--rm', 'machine-e2e/busybox:1', '/bin/busybox', 'echo', 'hello from e2e1'])
+    expect(run.err).toBe('')
+    expect(run.out).toBe('hello from e2e1\n')
+  }, 10 * MIN)
+
+  it('machine ssh runs commands and returns their exit code', async () => {
+    const u = await runCli(['ssh', 'e2e1', '--', 'uname', '-a'], { store })
+    expect(u.code).toBe(0)
+    expect(u.stdout).toMatch(/^Linux e2e1 /)
+    const fail = await runCli(['ssh', 'e2e1', '--', 'exit 3'], { store })
+    expect(fail.code).toBe(3)
+  }, 5 * MIN)
+
+  it('machine scp copies a file both ways', async () => {
+    const src = join(work, 'hello.txt')
+    await writeFile(src, 'round trip\n')
+    expect((await runCli(['scp', src, 'e2e1:/tmp/hello.txt'], { store })).code).toBe(0)
+    const back = join(work, 'back.txt')
+    expect((await runCli(['scp', 'e2e1:/tmp/hello.txt', back], { store })).code).toBe(0)
+    expect(await readFile(back, 'utf8')).toBe('round trip\n')
+  }, 5 * MIN)
+
+  it('stop → Stopped, start → Running, and docker works again', async () => {
+    const stop = await runCli(['stop', 'e2e1'], { store, timeoutMs: 10 * MIN })
+    expect(stop.code).toBe(0)
+    expect((await runCli(['status', 'e2e1'], { store })).stdout).toBe('Stopped\n')
+    const start = await runCli(['start', 'e2e1'], { store, timeoutMs: 15 * MIN })
+    expect(start.code).toBe(0)
+    expect((await runCli(['status', 'e2e1'], { store })).stdout).toBe('Running\n')
+    dockerEnv = parseEnv((await runCli(['env', 'e2e1'], { store, env: { SHELL: '/bin/bash' } })).stdout)
+    expect(docker(['run', '--rm', 'machine-e2e/busybox:1', '/bin/busybox', 'echo', 'back']).out).toBe('back\n')
+  }, 30 * MIN)
+
+  it('regenerate-certs makes a new server certificate and docker still works', async () => {
+    const before = await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')
+    const r = await runCli(['regenerate-certs', '-f', 'e2e1'], { store, timeoutMs: 10 * MIN })
+    expect(r.code).toBe(0)
+    expect(await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')).not.toBe(before)
+    expect(docker(['version', '--format', '{{.Server.Version}}']).code).toBe(0)
+  }, 15 * MIN)
+
+  it('provision again changes nothing', async () => {
+    const r = await runCli(['provision', 'e2e1'], { store, timeoutMs: 10 * MIN })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('e2e1: already up to date, nothing changed')
+  }, 15 * MIN)
+
+  it('the generic driver provisions the same VM through its forwarded ports', async () => {
+    const cfg = JSON.parse(await readFile(join(store, 'machines/e2e1/config.json'), 'utf8'))
+    const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `${cfg.Driver.SSHHostKeys[0]}\n`, encoding: 'utf8' }).split(' ')[1]!
+    const r = await runCli(
+      [
+        'create',
+        '-d',
+        'generic',
+        '--generic-ip-address',
+        '127.0.0.1',
+        '--generic-ssh-port',
+        String(cfg.Driver.SSHPort),
+        '--generic-ssh-user',
+        cfg.Driver.SSHUser,
+        '--generic-ssh-key',
+        cfg.Driver.SSHKeyPath,
+        '--generic-ssh-host-key-fingerprint',
+        fp,
+        '--generic-engine-port',
+        String(extraPort),
+        '--engine-install-url',
+        'none',
+        'g1',
+      ],
+      { store, timeoutMs: 15 * MIN },
+    )
+    if (r.code !== 0) console.error(r.stdout, r.stderr)
+    expect(r.code).toBe(0)
+    dockerEnv = parseEnv((await runCli(['env', 'g1'], { store, env: { SHELL: '/bin/bash' } })).stdout)
+    expect(dockerEnv.DOCKER_HOST).toBe(`tcp://127.0.0.1:${extraPort}`)
+    const info = docker(['info', '--format', '{{.Name}}'])
+    expect(info.out.trim()).toBe('g1')
+    expect((await runCli(['rm', '-y', 'g1'], { store })).code).toBe(0)
+  }, 20 * MIN)
+
+  it('rm -y leaves no process, port or file behind', async () => {
+    const cfg = JSON.parse(await readFile(join(store, 'machines/e2e1/config.json'), 'utf8'))
+    const r = await runCli(['rm', '-y', 'e2e1'], { store, timeoutMs: 5 * MIN })
+    expect(r.code).toBe(0)
+    expect(existsSync(join(store, 'machines/e2e1'))).toBe(false)
+    expect(qemuPids('e2e1')).toEqual([])
+    const net = await import('node:net')
+    const open = (port: number) =>
+      new Promise<boolean>((res) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), res(true)))
+        s.on('error', () => res(false))
+      })
+    expect(await open(Number(cfg.Driver.SSHPort))).toBe(false)
+    expect((await runCli(['ls', '-q'], { store })).stdout).toBe('')
+  }, 10 * MIN)
+})
