@@ -16,7 +16,7 @@ export function driverFlags(def: DriverDefinition): Record<string, any> {
       o.type === 'boolean'
         ? Flags.boolean({ ...common, allowNo: false })
         : o.type === 'string[]'
-          ? Flags.string({ ...common, multiple: true })
+          ? Flags.string({ ...common, multiple: true, multipleNonGreedy: true })
           : Flags.string(common)
   }
   return out

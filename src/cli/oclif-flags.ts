@@ -13,7 +13,7 @@ export function oclifFlags(specs: FlagSpecs): Record<string, any> {
     }
     if (s.type === 'boolean') out[name] = Flags.boolean(common)
     else if (s.type === 'integer') out[name] = s.default !== undefined ? Flags.integer({ ...common, default: Number(s.default) }) : Flags.integer(common)
-    else if (s.multiple) out[name] = Flags.string({ ...common, multiple: true })
+    else if (s.multiple) out[name] = Flags.string({ ...common, multiple: true, multipleNonGreedy: true })
     else out[name] = s.default !== undefined ? Flags.string({ ...common, default: String(s.default) }) : Flags.string(common)
   }
   return out

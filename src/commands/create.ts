@@ -16,13 +16,13 @@ const builtinDriverFlags = Object.assign({}, ...builtinDefs.map(driverFlags)) as
 const sharedFlags = {
   driver: Flags.string({ char: 'd', env: 'MACHINE_DRIVER', default: 'qemu', description: `driver: ${Object.keys(BUILTIN_DRIVERS).join(', ')} or a plugin's` }),
   'engine-install-url': Flags.string({ env: 'MACHINE_DOCKER_INSTALL_URL', default: DEFAULT_INSTALL_URL, description: 'script that installs Docker when the host has none ("none": never install)' }),
-  'engine-opt': Flags.string({ multiple: true, description: 'extra dockerd flag, name=value (repeatable)' }),
-  'engine-insecure-registry': Flags.string({ multiple: true, description: 'insecure registry for the engine (repeatable)' }),
-  'engine-registry-mirror': Flags.string({ multiple: true, env: 'ENGINE_REGISTRY_MIRROR', description: 'registry mirror for the engine (repeatable)' }),
-  'engine-label': Flags.string({ multiple: true, description: 'engine label key=value (repeatable)' }),
+  'engine-opt': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra dockerd flag, name=value (repeatable)' }),
+  'engine-insecure-registry': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'insecure registry for the engine (repeatable)' }),
+  'engine-registry-mirror': Flags.string({ multiple: true, multipleNonGreedy: true, env: 'ENGINE_REGISTRY_MIRROR', description: 'registry mirror for the engine (repeatable)' }),
+  'engine-label': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'engine label key=value (repeatable)' }),
   'engine-storage-driver': Flags.string({ description: 'engine storage driver [default: the engine’s own choice]' }),
-  'engine-env': Flags.string({ multiple: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
-  'tls-san': Flags.string({ multiple: true, description: 'extra name or IP for the server certificate (repeatable)' }),
+  'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
+  'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
 }
 

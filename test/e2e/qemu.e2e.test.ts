@@ -91,7 +91,7 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     await mkdir(join(rootfs, 'bin'), { recursive: true })
     await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'))
     await symlink('busybox', join(rootfs, 'bin/sh'))
-    const tar = execFileSync('tar', ['-C', rootfs, '-c', '.'])
+    const tar = execFileSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 })
     const imp = spawnSync('docker', ['import', '-', 'machine-e2e/busybox:1'], { env: { ...process.env, ...dockerEnv }, input: tar, timeout: 5 * MIN })
     expect(imp.status).toBe(0)
     const run = docker(['run', '--rm', 'machine-e2e/busybox:1', '/bin/busybox', 'echo', 'hello from e2e1'])
