@@ -75,7 +75,10 @@ export function createDriver(ctx: DriverContext): Driver {
 }
 
 export class QemuDriver implements Driver {
-  constructor(private readonly ctx: DriverContext) {}
+  private readonly ctx: DriverContext
+  constructor(ctx: DriverContext) {
+    this.ctx = ctx
+  }
 
   // ---- settings ------------------------------------------------------------------------------
 

@@ -11,12 +11,12 @@ export interface QmpCommand {
 }
 
 export class QmpError extends Error {
-  constructor(
-    message: string,
-    readonly cls?: string,
-  ) {
+  /** QMP's error class ("GenericError", "CommandNotFound", …). */
+  readonly cls: string | undefined
+  constructor(message: string, cls?: string) {
     super(message)
     this.name = 'QmpError'
+    this.cls = cls
   }
 }
 

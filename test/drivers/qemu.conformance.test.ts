@@ -2,7 +2,7 @@
  * The shared driver conformance suite against the qemu driver with REAL QEMU booting the Debian
  * test image (built by test/e2e/image/build-image.sh, cached outside the repo; the first run on a
  * machine builds it as root in ~3 min). Under TCG (no usable KVM) a boot to the SSH banner takes
- * ~40-70 s on 2 cores, hence the long per-step timeouts.
+ * ~40-70 s on 2 idle cores (3x that when other VMs share the cores), hence the long per-step timeouts.
  *
  * Beyond the suite's own checks, after create and after start the guest must answer on the
  * forwarded SSH port with exactly the host key we injected through the cloud-init seed, and let
@@ -23,7 +23,7 @@ const flags: Record<string, unknown> = {
   'qemu-disk-size': '8G',
   'qemu-accel': 'auto',
 }
-const BOOT_MS = 240_000
+const BOOT_MS = 480_000
 const logs: string[] = []
 let machineDir = ''
 
@@ -119,7 +119,7 @@ driverConformance(
     flags,
     env: { PATH: process.env.PATH, MACHINE_POLL_INTERVAL_MS: '500', MACHINE_QEMU_STOP_TIMEOUT_MS: '150000' },
     supports: { start: true, stop: true, restart: true, kill: true },
-    timeoutMs: 420_000,
+    timeoutMs: 720_000,
     arrange: (step, ctx) => {
       if (step === 'preCreateCheck') {
         machineDir = ctx.machineDir
