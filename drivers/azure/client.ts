@@ -196,8 +196,11 @@ function toApiError(e: unknown): unknown {
   const err = e as Error & { statusCode?: number; code?: string }
   // A long-running operation that ended in "Failed" comes back from core-lro as a plain Error:
   // "The long-running operation has failed. <Code>. <Message>".
-  const lro = /^The long-running operation has failed\.\s*([A-Za-z]+)\.\s*([\s\S]*)$/.exec(e.message)
-  if (lro) return new AzureApiError(oneLine(lro[2] ?? ''), undefined, lro[1], e)
+  if (e.message.startsWith('The long-running operation has failed')) {
+    const lro = /^The long-running operation has failed\.\s*([\w.]+)\.\s*([\s\S]*)$/.exec(e.message)
+    if (lro) return new AzureApiError(oneLine(lro[2] ?? ''), undefined, lro[1], e)
+    return new AzureApiError('Azure reported the operation as failed without saying why', undefined, 'OperationFailed', e)
+  }
   if (['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationError', 'AuthenticationRequiredError'].includes(e.name)) {
     return new AzureApiError(oneLine(e.message), undefined, e.name, e)
   }

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import azure from '../../drivers/azure/index.js'
 import { useTokenCredential } from '../../drivers/azure/client.js'
 import { driverConformance, type ConformanceStep } from '../../src/driver-kit/conformance.js'
-import { ArmMock, SUB } from './fixtures/azure/arm.js'
+import { API, ArmMock, SUB } from './fixtures/azure/arm.js'
 import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths } from './fixtures/azure/flows.js'
-import { API } from './fixtures/azure/arm.js'
 
 const arm = new ArmMock()
 
