@@ -429,8 +429,11 @@ export class QemuDriver implements Driver {
     const { ctx } = this
     const timeout = this.envMs('MACHINE_QEMU_STOP_TIMEOUT_MS', 120_000)
     const deadline = Date.now() + timeout
+    const sshAfter = Date.now() + this.envMs('MACHINE_QEMU_SSH_POWEROFF_AFTER_MS', 30_000)
+    let triedSsh = false
     ctx.log.info(`Powering off "${ctx.machineName}" (ACPI power button)`)
-    // The guest ignores the button until systemd-logind runs (early boot): press it again now and then.
+    // The guest ignores the button until systemd-logind runs (early boot), and a guest without
+    // dbus/acpid never acts on it: press it again now and then, and once ask over SSH.
     while (Date.now() < deadline) {
       await qmpExecute(this.qmp(), [{ execute: 'system_powerdown' }]).catch((e: unknown) => ctx.log.debug(`system_powerdown: ${(e as Error).message}`))
       if (await this.waitGone(pid, Math.min(10_000, Math.max(0, deadline - Date.now())))) {
@@ -438,9 +441,36 @@ export class QemuDriver implements Driver {
         return
       }
       ctx.signal.throwIfAborted()
+      if (!triedSsh && Date.now() >= sshAfter) {
+        triedSsh = true
+        await this.poweroffOverSsh(Math.max(2000, Math.min(10_000, deadline - Date.now())))
+      }
     }
     ctx.log.info(`"${ctx.machineName}" did not power off within ${Math.round(timeout / 1000)} s: stopping QEMU`)
     await this.kill()
+  }
+
+  /** `sudo poweroff` over SSH (host key pinned as for any connection); failures only logged. */
+  private async poweroffOverSsh(timeoutMs: number): Promise<void> {
+    const { ctx } = this
+    const info = await this.sshInfo()
+    if (!info.port || !existsSync(info.keyPath)) return
+    ctx.log.info(`"${ctx.machineName}" ignores the power button: asking it to power off over SSH`)
+    try {
+      const { connectSsh } = await import('../../src/ssh/index.js')
+      const session = await connectSsh(
+        { ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts') },
+        { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) },
+      )
+      try {
+        // --no-block: return before the connection is torn down by the shutdown.
+        await session.exec('sudo -n systemctl poweroff --no-block || sudo -n poweroff', { timeoutMs })
+      } finally {
+        session.close()
+      }
+    } catch (e) {
+      ctx.log.debug(`poweroff over SSH failed: ${(e as Error).message}`)
+    }
   }
 
   async restart(): Promise<void> {

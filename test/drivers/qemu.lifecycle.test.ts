@@ -226,6 +226,19 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     await m.driver.remove(m.journal)
   })
 
+  it('stop asks over SSH once the power button was ignored for a while, then still ends the VM', async () => {
+    const m = await make('life4b', {}, { MACHINE_QEMU_STOP_TIMEOUT_MS: '3000', MACHINE_QEMU_SSH_POWEROFF_AFTER_MS: '1' })
+    await m.driver.create(m.journal)
+    await m.driver.stop()
+    expect(await m.driver.state()).toBe('Stopped')
+    const text = m.logs.join('\n')
+    // No OS answers SSH here: the attempt fails (bounded by the stop timeout) and QEMU is quit.
+    expect(text).toContain('"life4b" ignores the power button: asking it to power off over SSH')
+    expect(text).toMatch(/did not power off within 3 s: stopping QEMU/)
+    await m.driver.remove(m.journal)
+    expect(readdirSync(m.ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
+  })
+
   it('forwards extra --qemu-port ports on 127.0.0.1 and refuses a port that is in use', async () => {
     const busy = await listen(0)
     const busyPort = (busy.address() as { port: number }).port
