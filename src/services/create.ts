@@ -46,6 +46,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   const env = i.env ?? process.env
   const log = (l: string) => i.out.info(l)
   validateMachineName(i.name)
+  validateEngineOptions(i.engine)
   const def = await getDriverDefinition(i.driver, i.config)
   const resolved = resolveOptions(def.name, def.options, i.flags, env)
   if (await store.exists(i.name)) {
@@ -126,6 +127,22 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     throw e
   } finally {
     await lock.release()
+  }
+}
+
+/** --engine-env and --engine-label are KEY=value; a bare word would silently do nothing useful. */
+function validateEngineOptions(e: Partial<EngineOptions>): void {
+  for (const [flag, list] of [
+    ['--engine-env', e.Env],
+    ['--engine-label', e.Labels],
+  ] as const) {
+    for (const v of list ?? []) {
+      if (!/^[^=\s]+=/.test(v)) throw new MachineError('invalid-option', `${flag} "${v}" is not KEY=value`, { hint: `write it as ${flag} NAME=value` })
+    }
+  }
+  const url = e.InstallURL
+  if (url && url !== 'none' && !/^https?:\/\//.test(url)) {
+    throw new MachineError('invalid-option', `--engine-install-url "${url}" is not an http(s) URL`, { hint: 'give a URL of an install script, or "none" to never install' })
   }
 }
 

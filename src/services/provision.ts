@@ -41,13 +41,15 @@ export async function certNames(m: OpenMachine): Promise<string[]> {
  * wait until the engine answers a Docker API ping over TLS with the client certificate.
  */
 export async function provisionMachine(store: Store, m: OpenMachine, o: ProvisionOptions): Promise<ProvisionResult> {
-  const { connectSsh } = await import('../ssh/index.js')
+  const { connectSsh, sshConnectionCount } = await import('../ssh/index.js')
   const { provisionDebian } = await import('../provision/provisioner.js')
   const name = m.host.Name
   const info = await m.driver.sshInfo()
   const session = await o.progress.step('Waiting for SSH to be available', o.sshWaitMs ?? 300_000, (signal) =>
     connectSsh(sshTarget(store, name, info), { retryForMs: o.sshWaitMs ?? 300_000, signal, log: o.log }),
   )
+  // Boot-time retries also open connections; what provisioning itself opens is counted from here.
+  const connectionsAtReady = sshConnectionCount()
   let result: ProvisionResult
   try {
     const certs = await o.progress.step('Copying certificates', 60_000, async () => {
@@ -72,6 +74,7 @@ export async function provisionMachine(store: Store, m: OpenMachine, o: Provisio
   } finally {
     session.close()
   }
+  o.log(`SSH connections opened for provisioning: ${sshConnectionCount() - connectionsAtReady + 1}`)
   const a = m.host.HostOptions.AuthOptions
   a.CaCertRemotePath = REMOTE_CA
   a.ServerCertRemotePath = REMOTE_CERT

@@ -62,6 +62,26 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
     expect(out.trim()).toBe('tcp://127.0.0.1:23760|n1|1')
   })
 
+  it('env and ls load no cloud SDK, no SSH library and not even oclif', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const { mkdtemp, readFile } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { BIN, ROOT } = await import('../helpers/cli.js')
+    for (const cmd of [['env', 'n1'], ['ls']]) {
+      const trace = join(await mkdtemp(join(tmpdir(), 'trace-')), 'imports.txt')
+      const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...cmd], {
+        env: { ...process.env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace, SHELL: '/bin/bash' },
+        encoding: 'utf8',
+      })
+      expect(r.status).toBe(0)
+      const loaded = await readFile(trace, 'utf8')
+      expect(loaded).toContain('/dist/src/') // the trace works
+      for (const heavy of ['@aws-sdk', '@google-cloud', '@azure', 'google-gax', '/ssh2/', 'node-forge', '@oclif/core']) {
+        expect(loaded, `${cmd[0]} loaded ${heavy}`).not.toContain(heavy)
+      }
+    }
+  })
+
   it('ls lists the machine; an unreachable engine shows in ERRORS, not as a failure', async () => {
     const r = await runCli(['ls'], { store })
     expect(r.code).toBe(0)
@@ -144,6 +164,7 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     ['unknown driver', ['create', '-d', 'amazon', 'x1'], /^Error: Driver "amazon" not found: did you mean "amazonec2"\?/, 'unknown-driver'],
     ['missing required driver flag', ['create', '-d', 'none', 'x2'], /^Error: --url is required for the none driver: pass --url <value>$/, 'missing-option'],
     ['bad driver flag value', ['create', '-d', 'none', '--url', 'http://127.0.0.1', 'x3'], /^Error: --url: must be a tcp:\/\/, unix:\/\/, npipe:\/\/ or ssh:\/\/ URL/, 'invalid-option'],
+    ['bad --engine-env', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', '--engine-env', 'JUSTAWORD', 'x4'], /^Error: --engine-env "JUSTAWORD" is not KEY=value: write it as --engine-env NAME=value$/, 'invalid-option'],
     ['unknown machine', ['env', 'ghost'], /^Error: Machine "ghost" does not exist: run "machine ls"/, 'machine-not-found'],
     ['corrupt config.json', ['inspect', 'broken'], /^Error: Corrupt machine config .*broken\/config\.json: .*left untouched$/, 'corrupt-config'],
     ['unknown shell', ['env', '--shell', 'klingon', 'ok1'], /^Error: Unknown shell "klingon": use --shell with one of/, 'unknown-shell'],
