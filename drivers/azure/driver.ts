@@ -208,6 +208,10 @@ class AzureDriver implements Driver {
       { name: 'SSHAllowAny', priority: 300, protocol: 'Tcp', ports: '22', description: 'SSH for machine' },
       { name: 'DockerAllowAny', priority: 301, protocol: 'Tcp', ports: String(s.dockerPort), description: 'Docker engine (TLS)' },
     ]
+    // A (legacy) swarm master also serves the swarm manager's TLS port, as with docker-machine.
+    if (this.ctx.config.SwarmMaster === true) {
+      rules.push({ name: 'DockerSwarmAllowAny', priority: 302, protocol: 'Tcp', ports: '3376', description: 'Docker swarm master (TLS)' })
+    }
     let priority = 1000
     for (const p of s.openPorts) {
       const dup = rules.some((r) => r.ports === p.ports && (r.protocol === p.protocol || r.protocol === '*'))

@@ -337,6 +337,16 @@ describe('azure create', () => {
     expect(scopesAsked.flat()).toContain('https://management.azure.com/.default')
   })
 
+  it('opens the swarm master port (3376) only for a swarm master', async () => {
+    const { ctx, driver, journal } = await setup()
+    ctx.config.SwarmMaster = true
+    arrangePreCheck(arm, n, { group: [], vnet: existingVnet(n.rg, n.vnet) })
+    arrangeCreate(arm, n, { groupExists: true, vnet: 'exists' })
+    await driver.create(journal)
+    const rules = arm.bodyOf('PUT', p.nsg).properties.securityRules
+    expect(rules.map((r: any) => `${r.name} ${r.properties.destinationPortRange}`)).toEqual(['SSHAllowAny 22', 'DockerAllowAny 2376', 'DockerSwarmAllowAny 3376'])
+  })
+
   it('uses an existing resource group, virtual network and subnet without journaling them', async () => {
     const { driver, journal } = await setup()
     arrangePreCheck(arm, n, { group: [listed(n.rg, 'Microsoft.Compute', 'virtualMachines', 'other-vm')], vnet: existingVnet(n.rg, n.vnet) })
