@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
@@ -150,7 +151,7 @@ export class QemuDriver implements Driver {
     }
     const image = this.str('image')
     if (image && !/^https?:\/\//i.test(image)) {
-      const p = image.startsWith('file:') ? new URL(image).pathname : this.abs(image)
+      const p = image.startsWith('file:') ? fileURLToPath(image) : this.abs(image)
       if (!existsSync(p)) throw new MachineError('image-not-found', `--qemu-image ${image} does not exist`)
     }
     if (this.arch === 'aarch64' && !kernel && !findAarch64Firmware(bin)) {
