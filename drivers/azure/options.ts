@@ -33,7 +33,7 @@ const str = (v: OptionValue): string => (typeof v === 'string' ? v : String(v))
 export function validateSubscriptionId(v: OptionValue): string | undefined {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(str(v))
     ? undefined
-    : `"${str(v)}" is not a subscription id (a GUID such as 0b1f6471-1bf0-4dda-aec3-111122223333; see \`az account list -o table\`)`
+    : `"${str(v)}" is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000; see \`az account list -o table\`)`
 }
 
 export function validateResourceGroup(v: OptionValue): string | undefined {
