@@ -38,6 +38,7 @@ import {
   subnetworkPath,
   type Allowed,
 } from './config.js'
+import { DEFAULT_IMAGE } from './index.js'
 import { classify, firstLine, isRetryable, operationError, toMachineError } from './errors.js'
 import { checkAborted, raceAbort, sleep, withRetry } from './wait.js'
 
@@ -210,7 +211,7 @@ export function createDriver(ctx: DriverContext): Driver {
   async function resolveImage(p: string, signal: AbortSignal): Promise<string> {
     let ref
     try {
-      ref = parseImage(str('MachineImage') || 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64', p)
+      ref = parseImage(str('MachineImage') || DEFAULT_IMAGE, p)
     } catch (e) {
       throw new MachineError('invalid-option', `--google-machine-image: ${(e as Error).message}`)
     }
@@ -489,7 +490,7 @@ export function createDriver(ctx: DriverContext): Driver {
         throw new MachineError('invalid-option', '--google-address cannot be used with --google-use-internal-ip-only (no external IP)')
       }
       try {
-        parseImage(str('MachineImage') || 'x', p)
+        parseImage(str('MachineImage') || DEFAULT_IMAGE, p)
       } catch (e) {
         throw new MachineError('invalid-option', `--google-machine-image: ${(e as Error).message}`)
       }
