@@ -98,6 +98,12 @@ export function createDriver(ctx: DriverContext): Driver {
   const user = () => str('SSHUser') || 'docker-user'
   const internalIp = () => bool('UseInternalIP') || bool('UseInternalIPOnly')
   const openPorts = (): string[] => (Array.isArray(c.OpenPorts) ? (c.OpenPorts as unknown[]).map(String) : [])
+  /** A (classic) swarm master also listens on its SwarmHost port, 3376 by default, as docker-machine opened. */
+  const swarmPorts = (): string[] => {
+    if (c.SwarmMaster !== true) return []
+    const port = /:(\d+)\/?$/.exec(str('SwarmHost'))?.[1] ?? '3376'
+    return [`${port}/tcp`]
+  }
 
   let api: Promise<GceApi> | undefined
   const gce = (): Promise<GceApi> => {
@@ -521,7 +527,7 @@ export function createDriver(ctx: DriverContext): Driver {
       c.SSHKeyPath = key.path
       c.SSHUser = user()
       c.SSHPort = SSH_PORT
-      const allowed = firewallAllowed(openPorts())
+      const allowed = firewallAllowed([...openPorts(), ...swarmPorts()])
       const rule = firewallRuleName(networkPath(str('Network') || 'default', p), allowed)
       if (bool('UseExisting')) {
         await ensureFirewall(journal, p, rule, allowed, signal)

@@ -309,6 +309,19 @@ describe('google create', () => {
     expectAllUsed()
   })
 
+  it('a swarm master also gets its swarm port (from SwarmHost), in a rule of its own', async () => {
+    m = new GceMock()
+    t = await makeTestDriver()
+    Object.assign(t.ctx.config, { SwarmMaster: true, SwarmHost: 'tcp://0.0.0.0:3376' })
+    const rule = firewallRuleName(`projects/${PROJECT}/global/networks/default`, firewallAllowed(['3376/tcp']))
+    const fwOp = operation({ type: 'insert', target: `projects/${PROJECT}/global/firewalls/${rule}`, status: 'DONE' })
+    const insOp = operation({ type: 'insert', target: `projects/${PROJECT}/zones/${ZONE}/instances/web1`, zone: ZONE, status: 'DONE' })
+    m.imageFamily().getFirewall(rule, 404).insertFirewall(200, fwOp).insertInstance(200, insOp).getInstance(instance({ tags: [rule] }))
+    await t.driver.create(new MemoryJournal())
+    expect(m.find('POST global/firewalls').body).toMatchObject({ name: rule, allowed: [{ IPProtocol: 'tcp', ports: ['22', '2376', '3376'] }] })
+    expectAllUsed()
+  })
+
   it('turns the other flags into the instance request', async () => {
     m = new GceMock()
     t = await makeTestDriver({
