@@ -74,7 +74,8 @@ export async function engineGet(url: string, path: string, tls: EngineTls | (() 
         port,
         path,
         method: 'GET',
-        agent: false,
+        // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
+        // createConnection and dials again without our CA. Without one, our TLS socket is used.
         timeout: timeoutMs,
         createConnection: () => tlsConnect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) }),
       },
