@@ -5,6 +5,14 @@ import module from 'node:module'
 
 module.enableCompileCache?.()
 
+// `machine ls | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(0)
+    throw e
+  })
+}
+
 // docker-machine takes global flags before the command (`machine -s DIR ls`); oclif wants them
 // after it, so move them there.
 const GLOBAL_WITH_VALUE = new Set(['-s', '--storage-path', '--tls-ca-cert', '--tls-ca-key', '--tls-client-cert', '--tls-client-key'])
