@@ -90,6 +90,28 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
     expect(row).toMatch(/^n1\s+-\s+none\s+Running\s+tcp:\/\/127\.0\.0\.1:23760\s+Unknown\s+.*ECONNREFUSED/)
   })
 
+  it('ls shows the Docker version of a reachable TLS engine, and the active machine', async () => {
+    const { createServer } = await import('node:https')
+    const { createServerCert } = await import('../../src/certs/certs.js')
+    // A TLS stand-in for dockerd on 127.0.0.1, trusting only client certs of this store's CA.
+    const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
+    const sc = await createServerCert(ca, 'eng', ['127.0.0.1'])
+    const srv = createServer({ ca: ca.cert, cert: sc.cert, key: sc.key, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      res.end(req.url === '/_ping' ? 'OK' : JSON.stringify({ Version: '28.2.2', ApiVersion: '1.50' }))
+    })
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    const url = `tcp://127.0.0.1:${(srv.address() as { port: number }).port}`
+    try {
+      expect((await runCli(['create', '-d', 'none', '--url', url, 'eng1'], { store })).code).toBe(0)
+      const r = await runCli(['ls', '--filter', 'name=eng1'], { store, env: { DOCKER_HOST: url } })
+      expect(r.stdout.split('\n')[1]).toMatch(new RegExp(`^eng1\\s+\\*\\s+none\\s+Running\\s+${url.replace(/\./g, '\\.')}\\s+v28\\.2\\.2\\s*$`))
+      expect((await runCli(['active'], { store, env: { DOCKER_HOST: url } })).stdout).toBe('eng1\n')
+    } finally {
+      await runCli(['rm', '-y', 'eng1'], { store })
+      await new Promise<void>((r) => srv.close(() => r()))
+    }
+  })
+
   it('ls -q, --filter and --format', async () => {
     await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23761', 'web2'], { store })
     expect((await runCli(['ls', '-q'], { store })).stdout).toBe('n1\nweb2\n')
