@@ -5,7 +5,7 @@ import { MachineError } from './errors.js'
  * `{{prettyjson .A}}`, over the config's JSON (so keys are the JSON names).
  */
 export function renderGoTemplate(format: string, data: unknown): string {
-  return format.replace(/\{\{\s*(?:(json|prettyjson)\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}/g, (_, fn: string | undefined, path: string) => {
+  const out = format.replace(/\{\{\s*(?:(json|prettyjson)\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}/g, (_, fn: string | undefined, path: string) => {
     let v: unknown = data
     for (const key of path.split('.').filter(Boolean)) {
       if (v === null || typeof v !== 'object' || !(key in (v as object))) {
@@ -19,4 +19,8 @@ export function renderGoTemplate(format: string, data: unknown): string {
     if (typeof v === 'object') return Array.isArray(v) ? `[${v.join(' ')}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${String(x)}`).join(' ')}]`
     return String(v)
   })
+  if (out.includes('{{')) {
+    throw new MachineError('invalid-format', `Unsupported template in --format "${format}"`, { hint: 'use fields like {{.Driver.IPAddress}}, {{json .HostOptions}} or {{prettyjson .Driver}}' })
+  }
+  return out
 }

@@ -29,3 +29,17 @@ describe('config.json (docker-machine 0.16 shape)', () => {
     expect(errorLine(() => parseHost('{"ConfigVersion":4,"DriverName":"none"}', '/p/config.json'))).toMatch(/ConfigVersion 4, newer than this tool understands \(3\)/)
   })
 })
+
+describe('inspect --format templates', async () => {
+  const { renderGoTemplate } = await import('../../src/core/go-template.js')
+  const host = parseHost(readFileSync(fixture, 'utf8'), '/x')
+  it('reads fields, json and prettyjson', () => {
+    expect(renderGoTemplate('{{.DriverName}} {{.Driver.SSHPort}} {{ .Name }}', host)).toBe('generic 2222 gen1')
+    expect(renderGoTemplate('{{json .HostOptions.EngineOptions.Labels}}', host)).toBe('["env=prod"]')
+    expect(renderGoTemplate('{{prettyjson .HostOptions.EngineOptions.Labels}}', host)).toBe('[\n    "env=prod"\n]')
+  })
+  it('names a missing field and refuses unsupported actions', () => {
+    expect(errorLine(() => renderGoTemplate('{{.Driver.Nope}}', host))).toMatch(/^Template field .Driver.Nope does not exist/)
+    expect(errorLine(() => renderGoTemplate('{{range .Driver}}x{{end}}', host))).toMatch(/^Unsupported template in --format/)
+  })
+})
