@@ -81,7 +81,7 @@ export async function provisionMachine(store: Store, m: OpenMachine, o: Provisio
   a.ServerKeyRemotePath = REMOTE_KEY
   const url = await engineUrlFromDriver(m)
   m.host.Driver.EngineURL = url
-  await o.progress.step('Checking connection to Docker', 120_000, (signal) => waitForEngine(store, name, url, signal))
+  await o.progress.step('Checking connection to Docker', 180_000, (signal) => waitForEngine(store, name, url, signal))
   return result
 }
 
