@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { machineState } from '../services/lifecycle.js'
+import { machineState } from '../services/machine.js'
 import { nameOrDefault } from '../services/machine.js'
 
 export default class Status extends BaseCommand {

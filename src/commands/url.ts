@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { MachineError } from '../core/errors.js'
-import { machineState } from '../services/lifecycle.js'
+import { machineState } from '../services/machine.js'
 import { engineUrlOf, nameOrDefault } from '../services/machine.js'
 
 export default class Url extends BaseCommand {

@@ -4,34 +4,19 @@ import type { Output } from '../cli/output.js'
 import { Progress } from '../cli/progress.js'
 import { certCoversHost } from '../certs/certs.js'
 import { MachineError, messageOf } from '../core/errors.js'
-import type { HostConfig } from '../core/host-config.js'
 import type { MachineState } from '../core/state.js'
 import { NotSupportedError } from '../driver-kit/contract.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { parseEngineUrl } from '../core/engine-url.js'
-import { machineTlsFiles, openLoaded, openMachine, type OpenMachine } from './machine.js'
+import { machineTlsFiles, openMachine, type OpenMachine } from './machine.js'
+
 import { engineUrlFromDriver, provisionMachine, waitForEngine } from './provision.js'
 
 export interface RunOptions {
   config?: Config
   out: Output
   signal?: AbortSignal
-}
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new MachineError('timeout', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms)
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
-    )
-  })
-
-/** The driver's state for a loaded host, bounded in time. */
-export async function machineState(store: Store, host: HostConfig, config?: Config, timeoutMs = 20_000): Promise<MachineState> {
-  const m = await openLoaded(store, host, { config, log: { info: () => {}, debug: () => {} } })
-  return withTimeout(m.driver.state(), timeoutMs, `The ${host.DriverName} driver`)
 }
 
 /**

@@ -5,7 +5,7 @@ import { messageOf } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import type { LoadedEntry, Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
-import { machineState } from './lifecycle.js'
+import { machineState } from './machine.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
 
 function baseRow(name: string, host?: HostConfig): LsRow {

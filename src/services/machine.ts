@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Config } from '@oclif/core'
 import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
+import type { MachineState } from '../core/state.js'
 import type { Driver, DriverContext, DriverDefinition, DriverLogger } from '../driver-kit/contract.js'
 import { configKey, type OptionValue } from '../driver-kit/options.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
@@ -95,3 +96,19 @@ export async function nameOrDefault(store: Store, name: string | undefined): Pro
   if (await store.exists('default')) return 'default'
   throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: 'pass the machine name, e.g. "machine env NAME"' })
 }
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new MachineError('timeout', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms)
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e)),
+    )
+  })
+
+/** The driver's state for a loaded host, bounded in time. */
+export async function machineState(store: Store, host: HostConfig, config?: Config, timeoutMs = 20_000): Promise<MachineState> {
+  const m = await openLoaded(store, host, { config, log: { info: () => {}, debug: () => {} } })
+  return withTimeout(m.driver.state(), timeoutMs, `The ${host.DriverName} driver`)
+}
+
