@@ -50,9 +50,20 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
     })
   }
 
+  // Refuse before changing anything: a host that has no engine and may not get one is left as it was.
+  const hasDocker = (await ssh.exec('command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1')).code === 0
+  if (!hasDocker && (!i.engine.InstallURL || i.engine.InstallURL === 'none')) {
+    throw new MachineError('engine-missing', `Docker is not installed on "${i.machineName}" and --engine-install-url is "none"`, {
+      hint: 'install Docker on the host, or drop --engine-install-url none to install it from https://get.docker.com',
+    })
+  }
+
   step('Setting the hostname')
   const current = (await ssh.run('cat /etc/hostname 2>/dev/null || hostname')).trim()
-  const hostsLine = (await ssh.exec(`grep -qE '^127\\.0\\.1\\.1[[:space:]].*\\b${i.machineName}\\b' /etc/hosts`)).code === 0
+  // The name as a whole word of the 127.0.1.1 line: "web-1" is not satisfied by "my-web-1", and
+  // the dots of "a.b" are literal.
+  const nameRe = i.machineName.replace(/[.]/g, '\\.')
+  const hostsLine = (await ssh.exec(`grep -qE '^127\\.0\\.1\\.1([[:space:]]+[^[:space:]]+)*[[:space:]]+${nameRe}([[:space:]]|$)' /etc/hosts`)).code === 0
   if (current !== i.machineName || !hostsLine) {
     await ssh.run(
       `${sudo}sh -c ${shq(
@@ -66,15 +77,9 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
 
   step('Installing the Docker engine if missing')
   let installedEngine = false
-  if ((await ssh.exec('command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1')).code !== 0) {
-    const url = i.engine.InstallURL
-    if (!url || url === 'none') {
-      throw new MachineError('engine-missing', `Docker is not installed on "${i.machineName}" and --engine-install-url is "none"`, {
-        hint: 'install Docker on the host, or drop --engine-install-url none to install it from https://get.docker.com',
-      })
-    }
+  if (!hasDocker) {
     await ssh.run(`command -v curl >/dev/null 2>&1 || (${sudo}apt-get update -qq && ${sudo}DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl)`, { timeoutMs: 600_000 })
-    await ssh.run(`curl -fsSL ${shq(url)} | ${sudo}sh -`, { timeoutMs: 900_000 })
+    await ssh.run(`curl -fsSL ${shq(i.engine.InstallURL)} | ${sudo}sh -`, { timeoutMs: 900_000 })
     installedEngine = true
     changed = true
   }
@@ -90,15 +95,18 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
     { path: REMOTE_KEY, content: i.serverKey, mode: 0o600 },
     { path: DROP_IN, content: dropIn, mode: 0o644 },
   ]
-  const sums = await ssh.exec(`${sudo}sha256sum ${wanted.map((w) => w.path).join(' ')} 2>/dev/null`)
-  const remote = new Map(
-    sums.stdout
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((p) => p.length === 2)
-      .map(([h, p]) => [p!, h!]),
-  )
-  const stale = wanted.filter((w) => remote.get(w.path) !== sha256(w.content))
+  const paths = wanted.map((w) => w.path).join(' ')
+  // Content (sha256sum: "<hex>  <path>") and mode/owner (stat: "<mode> <uid> <gid> <path>") in one round trip.
+  const probe = await ssh.exec(`${sudo}sha256sum ${paths} 2>/dev/null; ${sudo}stat -c '%a %u %g %n' ${paths} 2>/dev/null`)
+  const remoteSum = new Map<string, string>()
+  const remoteMode = new Map<string, string>()
+  for (const f of probe.stdout.split('\n').map((l) => l.trim().split(/\s+/))) {
+    if (f.length === 2) remoteSum.set(f[1]!, f[0]!)
+    else if (f.length === 4) remoteMode.set(f[3]!, `${f[0]} ${f[1]} ${f[2]}`)
+  }
+  const stale = wanted.filter((w) => remoteSum.get(w.path) !== sha256(w.content))
+  // Right content, wrong mode or owner (a server key someone made readable): fix in place, no restart.
+  const loose = wanted.filter((w) => !stale.includes(w) && remoteMode.get(w.path) !== `${w.mode.toString(8)} 0 0`)
   if (stale.length > 0) {
     // Upload over SFTP into a private temp dir, then move into place as root: the key never
     // appears on a command line (docker-machine piped it through printf | tee).
@@ -113,6 +121,10 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
     } finally {
       await ssh.exec(`rm -rf ${shq(tmp)}`)
     }
+    changed = true
+  }
+  if (loose.length > 0) {
+    await ssh.run(loose.map((w) => `${sudo}chown root:root ${w.path} && ${sudo}chmod ${w.mode.toString(8)} ${w.path}`).join(' && '))
     changed = true
   }
 

@@ -27,6 +27,13 @@ export interface StartSshdOptions {
   userKeyPath?: string
   /** Extra sshd_config lines. */
   extraConfig?: string[]
+  /**
+   * sshd LogLevel (default VERBOSE). With -e, messages logged by a session's child after the
+   * channel is set up (e.g. VERBOSE "Changed root directory") reach that session's stderr.
+   */
+  logLevel?: 'QUIET' | 'FATAL' | 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG' | 'DEBUG1' | 'DEBUG2' | 'DEBUG3'
+  /** Command prefix to launch sshd with, e.g. ['unshare', '--uts', '--'] (it must exec sshd, keeping its pid). */
+  launcher?: string[]
 }
 
 export interface Sshd {
@@ -112,7 +119,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     'PrintMotd no',
     'PrintLastLog no',
     'X11Forwarding no',
-    'LogLevel VERBOSE',
+    `LogLevel ${opts.logLevel ?? 'VERBOSE'}`,
     'Subsystem sftp internal-sftp',
     // HOME is an empty temp dir so the test user's dotfiles (a slow ~/.bashrc, which bash runs
     // for ssh sessions on Debian) neither slow nor change the sessions. SFTP's relative paths
@@ -127,7 +134,8 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   let logText = ''
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const argv = [...(opts.launcher ?? []), SSHD, '-D', '-e', '-f', configPath]
+    const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
     child = proc
     await new Promise<void>((resolve, reject) => {
       let done = false

@@ -1,0 +1,109 @@
+/**
+ * A stand-in for `dockerd --tlsverify` on 127.0.0.1: HTTPS with the machine's server
+ * certificate, and like dockerd it refuses any client without a certificate signed by the
+ * machine CA. Answers the two calls machine makes: `GET /_ping` and `GET /version` (also
+ * versioned, `/v1.47/version`), in the Docker Engine API's shapes.
+ */
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+
+export interface FakeEngineOptions {
+  caCert: string | Buffer
+  serverCert: string | Buffer
+  serverKey: string | Buffer
+  /** Engine version reported (default 28.2.2). */
+  version?: string
+  /** API version reported (default 1.50, the one Docker 28.2 speaks). */
+  apiVersion?: string
+  /** Listen on this port (default: a free one). */
+  port?: number
+}
+
+export interface FakeEngine {
+  port: number
+  /** tcp://127.0.0.1:<port>, as DOCKER_HOST / the machine's URL. */
+  url: string
+  /** "METHOD /path CN-or-O-of-client-cert" of every request served, oldest first. */
+  requests(): string[]
+  stop(): Promise<void>
+}
+
+const MIN_API = '1.24'
+
+const apiNumber = (v: string): number => {
+  const [maj, min] = v.split('.').map(Number)
+  return (maj ?? 0) * 1000 + (min ?? 0)
+}
+
+export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine> {
+  const version = o.version ?? '28.2.2'
+  const api = o.apiVersion ?? '1.50'
+  const seen: string[] = []
+  const server = createServer({ ca: o.caCert, cert: o.serverCert, key: o.serverKey, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const peer = (req.socket as TLSSocket).getPeerCertificate()
+    const who = peer?.subject?.CN || peer?.subject?.O || '?'
+    seen.push(`${req.method} ${req.url} ${Array.isArray(who) ? who.join(',') : who}`)
+    const common = {
+      'Api-Version': api,
+      'Docker-Experimental': 'false',
+      Ostype: 'linux',
+      Server: `Docker/${version} (linux)`,
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+    }
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { ...common, 'Content-Type': 'application/json' })
+      res.end(`${JSON.stringify(body)}\n`)
+    }
+    const m = /^(?:\/v(\d+\.\d+))?(\/[^?]*)/.exec(req.url ?? '/')
+    const asked = m?.[1]
+    const path = m?.[2] ?? '/'
+    if (asked && apiNumber(asked) > apiNumber(api)) {
+      return json(400, { message: `client version ${asked} is too new. Maximum supported API version is ${api}` })
+    }
+    if (path === '/_ping' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { ...common, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2' })
+      return res.end(req.method === 'HEAD' ? undefined : 'OK')
+    }
+    if (path === '/version' && req.method === 'GET') {
+      const details = { ApiVersion: api, Arch: 'amd64', BuildTime: '2025-05-30T12:07:26.000000000+00:00', Experimental: 'false', GitCommit: '45873be', GoVersion: 'go1.24.3', KernelVersion: '6.8.0-60-generic', MinAPIVersion: MIN_API, Os: 'linux' }
+      return json(200, {
+        Platform: { Name: 'Docker Engine - Community' },
+        Components: [
+          { Name: 'Engine', Version: version, Details: details },
+          { Name: 'containerd', Version: '1.7.27', Details: { GitCommit: '05044ec0a9a75232cad458027ca83437aae3f4da' } },
+          { Name: 'runc', Version: '1.2.5', Details: { GitCommit: 'v1.2.5-0-g59923ef' } },
+          { Name: 'docker-init', Version: '0.19.0', Details: { GitCommit: 'de40ad0' } },
+        ],
+        Version: version,
+        ApiVersion: api,
+        MinAPIVersion: MIN_API,
+        GitCommit: '45873be',
+        GoVersion: 'go1.24.3',
+        Os: 'linux',
+        Arch: 'amd64',
+        KernelVersion: '6.8.0-60-generic',
+        BuildTime: '2025-05-30T12:07:26.000000000+00:00',
+      })
+    }
+    json(404, { message: 'page not found' })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    url: `tcp://127.0.0.1:${port}`,
+    requests: () => [...seen],
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
