@@ -7,19 +7,51 @@ import { MachineError } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import type { Driver, DriverContext, SshInfo } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
+import { SshUnreachableError } from '../../src/ssh/errors.js'
 
-/** TCP connect to the SSH port, as docker-machine's generic driver decides Running/Stopped. */
-function portOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** TCP connect to the SSH port: true, or why not ("connect ECONNREFUSED …", "no answer within …"). */
+function probePort(host: string, port: number, timeoutMs: number): Promise<true | string> {
   return new Promise((resolve) => {
     const s = connect({ host, port })
-    const done = (ok: boolean) => {
+    const done = (r: true | string) => {
       s.destroy()
-      resolve(ok)
+      resolve(r)
     }
-    s.setTimeout(timeoutMs, () => done(false))
+    s.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`))
     s.once('connect', () => done(true))
-    s.once('error', () => done(false))
+    s.once('error', (e) => done(e.message))
   })
+}
+
+/** As docker-machine's generic driver decides Running/Stopped. */
+const portOpen = async (host: string, port: number, timeoutMs: number): Promise<boolean> => (await probePort(host, port, timeoutMs)) === true
+
+/**
+ * The host already exists, so its SSH port must answer before anything is made: retried for a
+ * bounded time (a host that is still booting), then refused with what the port said. Without
+ * this a wrong address or port would only fail after the create flow's long boot-time SSH wait.
+ */
+async function waitForSshPort(host: string, port: number, probeMs: number, waitMs: number, signal: AbortSignal): Promise<void> {
+  const started = Date.now()
+  let attempts = 0
+  for (;;) {
+    attempts++
+    const r = await probePort(host, port, probeMs)
+    if (r === true) return
+    const left = waitMs - (Date.now() - started)
+    if (left <= 0 || signal.aborted) {
+      throw new SshUnreachableError({ host, port, attempts, elapsedMs: Date.now() - started, lastError: r })
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.min(1_000, left))
+      function done(): void {
+        clearTimeout(t)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
 }
 
 function defaultKey(): string | undefined {
@@ -31,6 +63,7 @@ export function createDriver(ctx: DriverContext): Driver {
   const host = () => String(c.IPAddress)
   const sshPort = () => Number(c.SSHPort ?? 22)
   const probeMs = Number(ctx.env.MACHINE_GENERIC_PROBE_TIMEOUT_MS ?? 10_000)
+  const sshWaitMs = Number(ctx.env.MACHINE_GENERIC_SSH_WAIT_MS ?? 30_000)
 
   const sshInfo = async (): Promise<SshInfo> => ({
     host: host(),
@@ -50,6 +83,7 @@ export function createDriver(ctx: DriverContext): Driver {
         throw new MachineError('invalid-option', `--generic-ssh-key: file ${key} does not exist`, { hint: 'give the path of the private key that logs in to the host' })
       }
       c.SSHKey = key
+      await waitForSshPort(host(), sshPort(), probeMs, sshWaitMs, ctx.signal)
     },
     async create() {
       // docker-machine copies the key under its own name into the machine directory, so the

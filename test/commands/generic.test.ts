@@ -1,0 +1,325 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { request } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fingerprintOf } from '../../src/driver-kit/keys.js'
+import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
+import { ROOT, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
+import { freePort, makeKey } from '../helpers/sshd.js'
+
+// `machine create -d generic` end to end through the BUILT binary: a real OpenSSH sshd serving
+// a chroot "host" (stub systemctl/hostname), the real provisioner over SSH, and a TLS engine
+// stand-in started with the very certificate the provisioner installed on the host.
+
+/** Rebuild dist/ when it is missing or older than any source file (others may build too). */
+function ensureBuilt(): void {
+  const newest = (dir: string): number => {
+    let t = 0
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) t = Math.max(t, newest(p))
+      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs)
+    }
+    return t
+  }
+  const built = join(ROOT, 'dist', 'src', 'commands', 'create.js')
+  const manifest = join(ROOT, 'oclif.manifest.json')
+  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'drivers')))
+  if (existsSync(built) && existsSync(manifest) && statSync(built).mtimeMs >= sources && statSync(manifest).mtimeMs >= sources) return
+  const opts = { cwd: ROOT, stdio: 'pipe' as const, env: process.env }
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], opts)
+  } catch (e) {
+    // Someone else's half-finished file may not type-check; tsc still emits JavaScript.
+    if (!existsSync(built)) throw e
+  }
+  execFileSync('npx', ['oclif', 'manifest'], opts)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Run `create`, and as soon as the provisioner has installed the server certificate on the
+ * chroot host and restarted "docker", start the TLS engine with exactly those files on the
+ * engine port, as dockerd would. Returns the CLI result and the engine (if it was started).
+ */
+async function createWithEngine(args: string[], store: string, host: ChrootHost, enginePort: number): Promise<{ r: CliResult; engine?: FakeEngine }> {
+  const restarts = () => host.calls().filter((c) => c === 'systemctl restart docker').length
+  const before = restarts()
+  let finished = false
+  let engine: FakeEngine | undefined
+  const cli = runCli(args, { store, timeoutMs: 180_000 }).finally(() => {
+    finished = true
+  })
+  const watcher = (async () => {
+    while (!finished) {
+      if (restarts() > before && existsSync(host.path('/etc/docker/server-key.pem'))) {
+        engine = await startFakeEngine({
+          caCert: await host.read('/etc/docker/ca.pem'),
+          serverCert: await host.read('/etc/docker/server.pem'),
+          serverKey: await host.read('/etc/docker/server-key.pem'),
+          port: enginePort,
+        })
+        return
+      }
+      await sleep(100)
+    }
+  })()
+  const r = await cli
+  await watcher
+  return { r, engine }
+}
+
+/** The one-line error contract: exit ≠ 0, stderr exactly "Error: …\n", and in --json an envelope with ok:false and a code. */
+async function expectCleanFailure(args: string[], store: string, env: NodeJS.ProcessEnv = {}): Promise<{ line: string; code: string; exit: number; ms: number }> {
+  const before = await snapshot(store)
+  const r = await runCli(args, { store, env })
+  expect(r.code, r.stderr).not.toBe(0)
+  expect(r.stderr).toMatch(/^Error: [^\n]+\n$/)
+  const j = await runCli([...args, '--json'], { store, env })
+  expect(j.code).toBe(r.code)
+  expect(j.stderr).toBe('')
+  const env_ = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; message: string } }
+  expect(env_.ok).toBe(false)
+  expect(env_.error.code).toMatch(/^[a-z-]+$/)
+  expect(r.stderr).toContain(env_.error.message)
+  expect(await snapshot(store)).toEqual(before)
+  return { line: r.stderr.trimEnd(), code: env_.error.code, exit: r.code, ms: r.ms }
+}
+
+const keyBody = (pem: string): string[] => pem.split('\n').filter((l) => l && !l.startsWith('-----'))
+
+describe('machine create -d generic, end to end on a chroot host', () => {
+  let store: string
+  let host: ChrootHost
+  let host2: ChrootHost | undefined
+  let engine: FakeEngine | undefined
+  let engine2: FakeEngine | undefined
+  let enginePort: number
+  let keyDir: string
+
+  beforeAll(async () => {
+    ensureBuilt()
+    store = await tempStore()
+    keyDir = await mkdtemp(join(tmpdir(), 'machine-generic-keys-'))
+    host = await startChrootHost()
+    enginePort = await freePort()
+  }, 300_000)
+
+  afterAll(async () => {
+    await engine?.stop()
+    await engine2?.stop()
+    await host?.stop()
+    await host2?.stop()
+    if (store) await rm(store, { recursive: true, force: true })
+    if (keyDir) await rm(keyDir, { recursive: true, force: true })
+  })
+
+  const createArgs = (name: string, h: { port: number; userKeyPath: string }, port: number, extra: string[] = []) => [
+    'create', '-d', 'generic',
+    '--generic-ip-address', '127.0.0.1',
+    '--generic-ssh-port', String(h.port),
+    '--generic-ssh-user', 'root',
+    '--generic-ssh-key', h.userKeyPath,
+    '--generic-engine-port', String(port),
+    ...extra,
+    name,
+  ]
+
+  it('creates g1: provisions the host over SSH and waits for the engine over TLS', async () => {
+    const { r, engine: e } = await createWithEngine(createArgs('g1', host, enginePort), store, host, enginePort)
+    engine = e
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const lines = r.stdout.trim().split('\n')
+    for (const step of ['Running pre-create checks...', 'Creating machine...', 'Waiting for SSH to be available...', 'Copying certificates...', 'Provisioning the Docker engine...', 'Checking connection to Docker...', 'Docker is up and running!']) {
+      expect(lines).toContain(step)
+    }
+    expect(lines.at(-1)).toMatch(/^To point your Docker client at it, run: eval "\$\(.*env g1\)"$/)
+
+    const dir = join(store, 'machines', 'g1')
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))
+    expect(cfg.DriverName).toBe('generic')
+    expect(cfg.Driver).toMatchObject({ IPAddress: '127.0.0.1', SSHUser: 'root', SSHPort: host.port, EnginePort: enginePort, SSHKey: host.userKeyPath, SSHKeyPath: join(dir, 'id_user') })
+    expect(cfg.HostOptions.AuthOptions).toMatchObject({ CaCertRemotePath: '/etc/docker/ca.pem', ServerCertRemotePath: '/etc/docker/server.pem', ServerKeyRemotePath: '/etc/docker/server-key.pem' })
+    expect((await stat(join(dir, 'id_user'))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(dir, 'id_user'), 'utf8')).toBe(await readFile(host.userKeyPath, 'utf8'))
+
+    // What landed on the host is exactly the store's CA and this machine's server certificate.
+    expect(await host.read('/etc/docker/ca.pem')).toBe(await readFile(join(store, 'certs', 'ca.pem'), 'utf8'))
+    expect(await host.read('/etc/docker/server.pem')).toBe(await readFile(join(dir, 'server.pem'), 'utf8'))
+    expect(await host.read('/etc/docker/server-key.pem')).toBe(await readFile(join(dir, 'server-key.pem'), 'utf8'))
+    expect((await stat(host.path('/etc/docker/server-key.pem'))).mode & 0o777).toBe(0o600)
+    expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toContain(
+      `ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:${enginePort} -H unix:///var/run/docker.sock --tlsverify --tlscacert /etc/docker/ca.pem --tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem --label provider=generic\n`,
+    )
+    expect(await host.read('/etc/hostname')).toBe('g1\n')
+    expect(host.calls().filter((c) => c === 'systemctl restart docker')).toHaveLength(1)
+    // The engine was asked with the machine's client certificate.
+    expect(engine?.requests().some((q) => q.startsWith('GET /_ping '))).toBe(true)
+    // The server key went over SFTP, never on a command line.
+    for (const c of host.commands()) for (const l of keyBody(await host.read('/etc/docker/server-key.pem'))) expect(c).not.toContain(l)
+  }, 180_000)
+
+  it('ls shows g1 Running with the engine version', async () => {
+    const r = await runCli(['ls'], { store })
+    expect(r.code).toBe(0)
+    const rows = r.stdout.split('\n')
+    expect(rows[0]).toMatch(/^NAME\s+ACTIVE\s+DRIVER\s+STATE\s+URL\s+SWARM\s+DOCKER\s+ERRORS$/)
+    expect(rows[1]).toMatch(new RegExp(`^g1\\s+-\\s+generic\\s+Running\\s+tcp://127\\.0\\.0\\.1:${enginePort}\\s+v28\\.2\\.2\\s*$`))
+    const f = await runCli(['ls', '--format', '{{.Name}} {{.State}} {{.URL}} {{.DockerVersion}} {{.Error}}'], { store })
+    expect(f.stdout).toBe(`g1 Running tcp://127.0.0.1:${enginePort} v28.2.2 \n`)
+    expect(engine?.requests().some((q) => /^GET (\/v1\.\d+)?\/version /.test(q))).toBe(true)
+  })
+
+  it('env g1 points a docker client at the engine, and those files really authenticate', async () => {
+    const r = await runCli(['env', 'g1'], { store, env: { SHELL: '/bin/bash' } })
+    expect(r.code).toBe(0)
+    const dir = join(store, 'machines', 'g1')
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+      'export DOCKER_TLS_VERIFY="1"',
+      `export DOCKER_HOST="tcp://127.0.0.1:${enginePort}"`,
+      `export DOCKER_CERT_PATH="${dir}"`,
+      'export DOCKER_MACHINE_NAME="g1"',
+    ])
+    // What a docker client does with DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem, verify the server.
+    const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(dir, f))))
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: enginePort, path: '/v1.47/version', ca, cert, key }, (res) => {
+        let b = ''
+        res.on('data', (d) => (b += d))
+        res.on('end', () => resolve(b))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(JSON.parse(body)).toMatchObject({ Version: '28.2.2', Os: 'linux' })
+  })
+
+  it('inspect g1 shows the config with the pinned host key beside it, and no secret', async () => {
+    const r = await runCli(['inspect', 'g1'], { store })
+    expect(r.code).toBe(0)
+    const cfg = JSON.parse(r.stdout)
+    const dir = join(store, 'machines', 'g1')
+    expect(cfg.Driver.SSHKeyPath).toBe(join(dir, 'id_user'))
+    const [type, b64] = host.hostKeyPub.split(' ')
+    expect(await readFile(join(dir, 'known_hosts'), 'utf8')).toBe(`[127.0.0.1]:${host.port} ${type} ${b64}\n`)
+    expect((await stat(join(dir, 'known_hosts'))).mode & 0o777).toBe(0o600)
+    expect(r.stdout).not.toMatch(/PRIVATE KEY/)
+    for (const secret of ['server-key.pem', 'key.pem', 'id_user']) {
+      for (const l of keyBody(await readFile(join(dir, secret), 'utf8'))) expect(r.stdout).not.toContain(l)
+    }
+    for (const l of keyBody(await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8'))) expect(r.stdout).not.toContain(l)
+  })
+
+  it('ssh g1 runs commands on the host with their exit code', async () => {
+    const hi = await runCli(['ssh', 'g1', '--', 'echo', 'hi'], { store })
+    expect(hi).toMatchObject({ code: 0, stdout: 'hi\n', stderr: '' })
+    // Like ssh(1), the words after -- are joined into one remote command line.
+    const seven = await runCli(['ssh', 'g1', '--', 'sh', '-c', "'exit 7'"], { store })
+    expect(seven.code).toBe(7)
+    expect(seven.stderr).toBe('')
+    expect((await runCli(['ssh', 'g1', '--', 'exit', '7'], { store })).code).toBe(7)
+    expect((await runCli(['ssh', 'g1', '--', 'cat', '/etc/hostname'], { store })).stdout).toBe('g1\n')
+  })
+
+  it('provision g1 again changes nothing on the host', async () => {
+    const calls = host.calls().length
+    const state = await stat(host.path('/etc/systemd/system/docker.service.d/10-machine.conf'))
+    const r = await runCli(['provision', 'g1'], { store })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('g1: already up to date, nothing changed\n')
+    expect(host.calls().slice(calls)).toEqual(['systemctl is-active docker'])
+    expect((await stat(host.path('/etc/systemd/system/docker.service.d/10-machine.conf'))).mtimeMs).toBe(state.mtimeMs)
+  })
+
+  describe('bad inputs fail with one line, a JSON error, and the store untouched', () => {
+    it('an unreachable SSH port fails fast in the pre-create check', async () => {
+      const closed = await freePort()
+      const f = await expectCleanFailure(createArgs('bad', { port: closed, userKeyPath: host.userKeyPath }, enginePort), store, { MACHINE_GENERIC_SSH_WAIT_MS: '1500' })
+      expect(f.code).toBe('ssh-unreachable')
+      expect(f.exit).toBe(3)
+      expect(f.line).toMatch(new RegExp(`^Error: Pre-create check failed: SSH on 127\\.0\\.0\\.1:${closed} is not reachable after \\d+ attempts in [0-9.]+s: connect ECONNREFUSED 127\\.0\\.0\\.1:${closed}: check that the host is running`))
+      expect(f.ms).toBeLessThan(15_000)
+    })
+
+    it('a key the host does not accept: SSH authentication refused, the host untouched', async () => {
+      const wrong = await makeKey(join(keyDir, 'wrong_key'))
+      const cmds = host.commands().length
+      const f = await expectCleanFailure(createArgs('bad', { port: host.port, userKeyPath: wrong }, enginePort), store)
+      expect(f.code).toBe('ssh-auth-failed')
+      expect(f.line).toMatch(new RegExp(`^Error: SSH authentication as root@127\\.0\\.0\\.1:${host.port} with key \\S+/wrong_key was refused: check that the public half`))
+      expect(host.commands().length).toBe(cmds)
+    })
+
+    it('--generic-ssh-host-key-fingerprint that the host does not match is refused before login', async () => {
+      const other = await makeKey(join(keyDir, 'other_host_key'))
+      const [, b64] = (await readFile(`${other}.pub`, 'utf8')).split(' ')
+      const wrongFp = fingerprintOf(Buffer.from(b64!, 'base64'))
+      const cmds = host.commands().length
+      const f = await expectCleanFailure(createArgs('bad', host, enginePort, ['--generic-ssh-host-key-fingerprint', wrongFp]), store)
+      expect(f.code).toBe('host-key-changed')
+      expect(f.line).toContain(`host key for 127.0.0.1:${host.port} does not match the expected fingerprint: expected ${wrongFp}, presented ${fingerprintOf(Buffer.from(host.hostKeyPub.split(' ')[1]!, 'base64'))}`)
+      expect(host.commands().length).toBe(cmds)
+    })
+
+    it('a malformed fingerprint is rejected before anything is tried', async () => {
+      const f = await expectCleanFailure(createArgs('bad', host, enginePort, ['--generic-ssh-host-key-fingerprint', 'SHA256:abc']), store)
+      expect(f.code).toBe('invalid-option')
+      expect(f.line).toBe('Error: --generic-ssh-host-key-fingerprint: must look like SHA256:<43 base64 characters> (see ssh-keygen -lf)')
+    })
+
+    it('a missing --generic-ip-address', async () => {
+      const args = createArgs('bad', host, enginePort).filter((a, i, all) => a !== '--generic-ip-address' && all[i - 1] !== '--generic-ip-address')
+      const f = await expectCleanFailure(args, store)
+      expect(f.code).toBe('missing-option')
+      expect(f.line).toBe('Error: --generic-ip-address is required for the generic driver: pass --generic-ip-address <value> (or set GENERIC_IP_ADDRESS)')
+    })
+
+    it('a host whose key changed after creation is refused, and its pin is kept', async () => {
+      host2 = await startChrootHost()
+      const port2 = await freePort()
+      const fp = fingerprintOf(Buffer.from(host2.hostKeyPub.split(' ')[1]!, 'base64'))
+      const created = await createWithEngine(createArgs('g2', host2, port2, ['--generic-ssh-host-key-fingerprint', fp]), store, host2, port2)
+      engine2 = created.engine
+      expect(created.r.stderr).toBe('')
+      expect(created.r.code).toBe(0)
+      const pin = await readFile(join(store, 'machines', 'g2', 'known_hosts'), 'utf8')
+      expect(pin).toBe(`[127.0.0.1]:${host2.port} ${host2.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n`)
+
+      const oldFp = fp
+      await host2.restart({ newHostKey: true })
+      const newFp = fingerprintOf(Buffer.from(host2.hostKeyPub.split(' ')[1]!, 'base64'))
+      expect(newFp).not.toBe(oldFp)
+      const cmds = host2.commands().length
+      const f = await expectCleanFailure(['provision', 'g2'], store)
+      expect(f.code).toBe('host-key-changed')
+      expect(f.line).toContain(`host key for 127.0.0.1:${host2.port} has changed: expected ${oldFp}, presented ${newFp} (ssh-ed25519)`)
+      expect(await readFile(join(store, 'machines', 'g2', 'known_hosts'), 'utf8')).toBe(pin)
+      // ssh is refused the same way, and nothing ran on the host.
+      const s = await runCli(['ssh', 'g2', '--', 'echo', 'hi'], { store })
+      expect(s.code).not.toBe(0)
+      expect(s.stdout).toBe('')
+      expect(s.stderr).toMatch(/^Error: host key for 127\.0\.0\.1:\d+ has changed/)
+      expect(host2.commands().length).toBe(cmds)
+    }, 180_000)
+  })
+
+  it('rm -y g1 forgets the machine and leaves the host as it is', async () => {
+    const calls = host.calls().length
+    const r = await runCli(['rm', '-y', 'g1'], { store })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Successfully removed g1')
+    expect(existsSync(join(store, 'machines', 'g1'))).toBe(false)
+    expect((await runCli(['ls', '-q'], { store })).stdout.split('\n')).not.toContain('g1')
+    expect(host.calls().length).toBe(calls)
+    expect(existsSync(host.path('/etc/docker/server.pem'))).toBe(true)
+    // Nothing of g1 is left anywhere in the store.
+    expect(Object.keys(await snapshot(store)).filter((p) => p.includes('g1'))).toEqual([])
+  })
+})
