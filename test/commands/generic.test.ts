@@ -301,6 +301,9 @@ describe('machine create -d generic, end to end on a chroot host', () => {
       expect(f.code).toBe('host-key-changed')
       expect(f.line).toContain(`host key for 127.0.0.1:${host2.port} has changed: expected ${oldFp}, presented ${newFp} (ssh-ed25519)`)
       expect(await readFile(join(store, 'machines', 'g2', 'known_hosts'), 'utf8')).toBe(pin)
+      // regenerate-certs does not get past the pin either (and so makes no new certificate).
+      const regen = await expectCleanFailure(['regenerate-certs', '-f', 'g2'], store)
+      expect(regen.code).toBe('host-key-changed')
       // ssh is refused the same way, and nothing ran on the host.
       const s = await runCli(['ssh', 'g2', '--', 'echo', 'hi'], { store })
       expect(s.code).not.toBe(0)
