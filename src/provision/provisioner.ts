@@ -79,13 +79,19 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
   let installedEngine = false
   if (!hasDocker) {
     await ssh.run(`command -v curl >/dev/null 2>&1 || (${sudo}apt-get update -qq && ${sudo}DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl)`, { timeoutMs: 600_000 })
-    await ssh.run(`curl -fsSL ${shq(i.engine.InstallURL)} | ${sudo}sh -`, { timeoutMs: 900_000 })
+    // Download first, then run: in `curl | sh` a failed download (404, no network) feeds sh an
+    // empty script that "succeeds", and the real cause is lost.
+    await ssh.run(`t=$(mktemp) && curl -fsSL ${shq(i.engine.InstallURL)} -o "$t" && ${sudo}sh "$t"; s=$?; rm -f "$t"; exit $s`, { timeoutMs: 900_000 })
     installedEngine = true
     changed = true
   }
   // Debian's dockerd lives in /usr/sbin, Docker's packages put it in /usr/bin: ask the host.
   const dockerd = (await ssh.run('command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n1')).trim().split('\n')[0]
-  if (!dockerd) throw new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
+  if (!dockerd) {
+    throw installedEngine
+      ? new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
+      : new MachineError('engine-missing', `"${i.machineName}" has the docker client but no dockerd`, { hint: 'install the Docker engine package on the host (docker-ce or docker.io)' })
+  }
 
   step('Configuring the engine with TLS')
   const dropIn = renderDropIn({ machineName: i.machineName, driverName: i.driverName, dockerd, port: i.enginePort, engine: i.engine })

@@ -130,10 +130,17 @@ esac
 echo "sudo $*" >> /var/log/calls.log
 exec env "$@"
 `,
-  // No network on the test host: any URL serves a stand-in of get.docker.com's script.
+  // No network on the test host: any URL serves a stand-in of get.docker.com's script (to stdout
+  // or -o FILE), except URLs ending in /404, which fail like `curl -f` on a missing page.
   '/usr/local/bin/curl': `#!/bin/sh
 echo "curl $*" >> /var/log/calls.log
-cat /usr/share/fake-docker/install.sh
+out=""; url=""
+while [ $# -gt 0 ]; do
+  case "$1" in -o) out="$2"; shift ;; -*) ;; *) url="$1" ;; esac
+  shift
+done
+case "$url" in */404) echo "curl: (22) The requested URL returned error: 404" >&2; exit 22 ;; esac
+if [ -n "$out" ]; then cat /usr/share/fake-docker/install.sh > "$out"; else cat /usr/share/fake-docker/install.sh; fi
 `,
   '/usr/share/fake-docker/install.sh': `set -e
 echo "install.sh" >> /var/log/calls.log

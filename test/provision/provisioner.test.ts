@@ -309,13 +309,42 @@ describe('provisionDebian installs Docker when it is missing', () => {
     const r = await provisionDebian(ssh, input({ engine: { InstallURL: 'https://get.docker.com' } }))
     expect(r).toMatchObject({ changed: true, installedEngine: true, restartedEngine: true })
     const calls = host.calls()
-    expect(calls).toContain('curl -fsSL https://get.docker.com')
+    expect(calls.some((c) => /^curl -fsSL https:\/\/get\.docker\.com -o \/tmp\/\S+$/.test(c))).toBe(true)
     expect(calls).toContain('install.sh')
     expect(existsSync(host.path('/usr/bin/dockerd'))).toBe(true)
     expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toContain(`${EXEC_START}\n`)
     const again = await provisionDebian(ssh, input({ engine: { InstallURL: 'https://get.docker.com' } }))
     expect(again).toMatchObject({ changed: false, installedEngine: false })
     expect(host.calls().filter((c) => c.startsWith('curl '))).toHaveLength(1)
+  })
+
+  it('a failed download of the install script is reported as such, not as a missing dockerd', async () => {
+    const { host: bare, ssh: s } = await open({ docker: false })
+    try {
+      const e = await provisionDebian(s, input({ engine: { InstallURL: 'https://get.docker.com/404' } })).catch((x: unknown) => x)
+      expect(e).toBeInstanceOf(MachineError)
+      expect((e as MachineError).code).toBe('ssh-command-failed')
+      expect((e as MachineError).line).toMatch(/^remote command `.*curl -fsSL 'https:\/\/get\.docker\.com\/404'.*` exited with code 22: curl: \(22\) The requested URL returned error: 404$/)
+      expect(existsSync(bare.path('/usr/bin/dockerd'))).toBe(false)
+      expect(bare.calls().filter((c) => c.startsWith('systemctl') || c === 'install.sh')).toEqual([])
+      expect(await readdir(bare.path('/tmp'))).toEqual([])
+    } finally {
+      s.close()
+      await bare.stop()
+    }
+  })
+
+  it('a host with the docker client but no dockerd gets a precise error', async () => {
+    const { host: half, ssh: s } = await open({ docker: false })
+    try {
+      await writeFile(half.path('/usr/bin/docker'), await half.read('/usr/share/fake-docker/docker'), { mode: 0o755 })
+      const e = await provisionDebian(s, input()).catch((x: unknown) => x)
+      expect((e as MachineError).line).toBe('"g1" has the docker client but no dockerd: install the Docker engine package on the host (docker-ce or docker.io)')
+      expect(half.calls().filter((c) => c.startsWith('curl') || c.startsWith('systemctl'))).toEqual([])
+    } finally {
+      s.close()
+      await half.stop()
+    }
   })
 
   it('a failing engine restart is reported, and the next run retries it', async () => {
