@@ -219,6 +219,8 @@ export class QemuDriver implements Driver {
     // useradd fail unless that group is its primary group; cloud-init creates it when missing.
     const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
     if (first && user === 'docker') first.primary_group = 'docker'
+    // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
+    if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
     const instanceId = `machine-${randomUUID()}`
     const seed = this.path('seed')
     await journal.record({ kind: 'file', id: seed })
@@ -535,5 +537,8 @@ export class QemuDriver implements Driver {
   async certSans(): Promise<string[]> {
     return ['127.0.0.1', 'localhost']
   }
+
+  /** The address is always 127.0.0.1 and the seed is built here: see DriverContext.engineBootstrap. */
+  readonly acceptsEngineBootstrap = true
 }
 

@@ -69,6 +69,13 @@ export interface DriverContext {
   signal: AbortSignal
   /** Environment to read credentials from (tests inject fakes). */
   env: NodeJS.ProcessEnv
+  /**
+   * For drivers with `acceptsEngineBootstrap`: a shell command to run once, as root, early in
+   * the host's first boot (cloud-init `bootcmd`). It installs the engine's TLS files and config
+   * before the engine first starts, so provisioning then finds everything right and need not
+   * restart the engine. It holds the server's private key: deliver it like the SSH host key.
+   */
+  engineBootstrap?: string
 }
 
 export interface Driver {
@@ -92,6 +99,11 @@ export interface Driver {
   enginePort?(): number
   /** Extra names/IPs the server certificate must cover (e.g. 127.0.0.1 behind a forward). */
   certSans?(): Promise<string[]>
+  /**
+   * True when ip()/certSans() answer before create() and create() passes ctx.engineBootstrap
+   * to the host's first boot (local VMs whose address is known in advance).
+   */
+  readonly acceptsEngineBootstrap?: boolean
 }
 
 export interface DriverModule {

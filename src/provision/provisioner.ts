@@ -135,11 +135,15 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
   }
 
   let restartedEngine = false
-  const active = (await ssh.exec(`${sudo}systemctl is-active docker`)).stdout.trim() === 'active'
-  if (stale.length > 0 || !active) {
+  // "activating" is the engine starting with the files already in place (first boot, engine
+  // bootstrap): restarting it would only start it twice. The TLS check after provisioning waits.
+  const [state = '', enabled = ''] = (await ssh.exec(`${sudo}systemctl is-active docker; ${sudo}systemctl is-enabled docker`)).stdout.trim().split('\n')
+  const running = state === 'active' || state === 'activating' || state === 'reloading'
+  if (stale.length > 0 || !running) {
     step('Restarting the engine')
-    // docker0 can hold an address from a previous config; dockerd recreates it.
-    await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl enable docker >/dev/null 2>&1; ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
+    // `enable` runs slow compatibility scripts on Debian: only when the engine is not enabled yet.
+    const enable = enabled.trim() === 'enabled' ? '' : `${sudo}systemctl enable docker >/dev/null 2>&1; `
+    await ssh.run(`${sudo}systemctl daemon-reload && ${enable}${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
     restartedEngine = true
     changed = true
   }

@@ -5,14 +5,17 @@ import { interrupted, Progress } from '../cli/progress.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
+import type { DriverContext } from '../driver-kit/contract.js'
 import { resolveOptions } from '../driver-kit/options.js'
 import { getDriverDefinition } from '../registry/index.js'
 import { FileJournal } from '../store/journal.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
-import { ensureCertsFor } from './certs.js'
+import { DOCKERD_PLACEHOLDER, engineBootstrapCommand } from '../provision/bootstrap.js'
+import { renderDropIn } from '../provision/engine-config.js'
+import { ensureCertsFor, ensureServerCert } from './certs.js'
 import type { OpenMachine } from './machine.js'
-import { engineUrlFromDriver, provisionMachine } from './provision.js'
+import { certNames, engineUrlFromDriver, provisionMachine } from './provision.js'
 
 export interface CreateInput {
   name: string
@@ -91,7 +94,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   const progress = new Progress(i.out, i.signal)
   const journal = await FileJournal.open(dir)
   const driverLog = { info: log, debug: (l: string) => i.out.debug(l) }
-  const ctx = { machineName: i.name, storePath: store.path, machineDir: dir, config: host.Driver, options: resolved.values, log: driverLog, signal: i.signal, env }
+  const ctx: DriverContext = { machineName: i.name, storePath: store.path, machineDir: dir, config: host.Driver, options: resolved.values, log: driverLog, signal: i.signal, env }
   let m: OpenMachine | undefined
   try {
     const driver = (await def.load()).createDriver(ctx)
@@ -107,6 +110,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     // DOCKER_CERT_PATH points at the machine directory for all drivers.
     await ensureCertsFor(store, host, log)
     await store.save(host)
+    if (driver.acceptsEngineBootstrap && def.provisions !== false) ctx.engineBootstrap = await engineBootstrapFor(m)
     await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
     host.Driver.EngineURL = await engineUrlFromDriver(m)
     await store.save(host)
@@ -144,6 +148,23 @@ function validateEngineOptions(e: Partial<EngineOptions>): void {
   if (url && url !== 'none' && !/^https?:\/\//.test(url)) {
     throw new MachineError('invalid-option', `--engine-install-url "${url}" is not an http(s) URL`, { hint: 'give a URL of an install script, or "none" to never install' })
   }
+}
+
+/**
+ * The TLS files and drop-in for the host's first boot, made now because the driver knows the
+ * address in advance (see engineBootstrapCommand). The same server certificate is kept by
+ * provisioning, which then verifies instead of rewriting.
+ */
+async function engineBootstrapFor(m: OpenMachine): Promise<string> {
+  const certs = await ensureServerCert(m.host, await certNames(m))
+  const dropIn = renderDropIn({
+    machineName: m.host.Name,
+    driverName: m.host.DriverName,
+    dockerd: DOCKERD_PLACEHOLDER,
+    port: m.driver.enginePort?.() ?? 2376,
+    engine: m.host.HostOptions.EngineOptions,
+  })
+  return engineBootstrapCommand({ caCert: certs.ca, serverCert: certs.cert, serverKey: certs.key, dropIn })
 }
 
 async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, out: Output): Promise<void> {

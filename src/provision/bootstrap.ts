@@ -1,0 +1,29 @@
+import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from './engine-config.js'
+
+/** Where the engine bootstrap puts the path of dockerd, which is only known on the host. */
+export const DOCKERD_PLACEHOLDER = '@DOCKERD@'
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64')
+
+/**
+ * A first-boot command (cloud-init bootcmd) that writes the engine's CA, server certificate and
+ * key, and the dockerd drop-in, byte for byte as the provisioner would, before docker.service
+ * first starts. The engine then comes up with TLS at once, and provisioning finds nothing to
+ * change: no second engine start. `cloud-init-per instance` runs it once, so a later
+ * `regenerate-certs` is not undone by a reboot. Without dockerd (an image without Docker) it
+ * does nothing and provisioning installs everything as usual.
+ */
+export function engineBootstrapCommand(f: { caCert: string; serverCert: string; serverKey: string; dropIn: string }): string {
+  const script = [
+    'd=$(command -v dockerd) || exit 0',
+    'umask 022',
+    `mkdir -p /etc/docker ${DROP_IN.slice(0, DROP_IN.lastIndexOf('/'))}`,
+    `echo ${b64(f.caCert)} | base64 -d > ${REMOTE_CA}`,
+    `echo ${b64(f.serverCert)} | base64 -d > ${REMOTE_CERT}`,
+    `(umask 077; echo ${b64(f.serverKey)} | base64 -d > ${REMOTE_KEY})`,
+    `echo ${b64(f.dropIn)} | base64 -d | sed "s|${DOCKERD_PLACEHOLDER}|$d|" > ${DROP_IN}`,
+    // systemd read its units before cloud-init ran: make it see the drop-in before docker starts.
+    'systemctl daemon-reload',
+  ].join('\n')
+  return `command -v cloud-init-per >/dev/null 2>&1 && cloud-init-per instance machine-engine-config sh -c '${script}' || true`
+}
