@@ -64,6 +64,7 @@ export function createDriver(ctx: DriverContext): Driver {
   const sshPort = () => Number(c.SSHPort ?? 22)
   const probeMs = Number(ctx.env.MACHINE_GENERIC_PROBE_TIMEOUT_MS ?? 10_000)
   const sshWaitMs = Number(ctx.env.MACHINE_GENERIC_SSH_WAIT_MS ?? 30_000)
+  const rebootDownMs = Number(ctx.env.MACHINE_GENERIC_REBOOT_DOWN_MS ?? 60_000)
 
   const sshInfo = async (): Promise<SshInfo> => ({
     host: host(),
@@ -103,13 +104,31 @@ export function createDriver(ctx: DriverContext): Driver {
     async restart() {
       const { connectSsh } = await import('../../src/ssh/index.js')
       const info = await sshInfo()
+      const command = `${info.user === 'root' ? '' : 'sudo -n '}shutdown -r now`
       const session = await connectSsh({ ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts'), trustOnFirstUse: true }, { timeoutMs: probeMs })
+      let result: { code: number; stdout: string; stderr: string } | undefined
       try {
-        // The connection drops as the host goes down: an error here is the expected outcome.
-        await session.exec(`${info.user === 'root' ? '' : 'sudo '}shutdown -r now`, { timeoutMs: 10_000 }).catch(() => undefined)
+        // The connection drops as the host goes down: a lost connection is the expected outcome.
+        result = await session.exec(command, { timeoutMs: 10_000 }).catch(() => undefined)
       } finally {
         session.close()
       }
+      if (result && result.code !== 0) {
+        // Not rebooting (no shutdown command, sudo wants a password…): say so instead of
+        // reporting a restart that never happened.
+        const why = (result.stderr || result.stdout).trim().split('\n').pop() ?? ''
+        throw new MachineError('restart-failed', `\`${command}\` on "${ctx.machineName}" exited with code ${result.code}${why ? `: ${why}` : ''}`, {
+          hint: info.user === 'root' ? undefined : `the SSH user ${info.user} needs passwordless sudo`,
+        })
+      }
+      // Wait until the host is really down, so the caller's wait for Running sees it come back
+      // rather than the SSH port of the boot that is just ending.
+      const deadline = Date.now() + rebootDownMs
+      while (Date.now() < deadline && !ctx.signal.aborted) {
+        if (!(await portOpen(host(), sshPort(), Math.min(probeMs, 2_000)))) return
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      ctx.log.info(`SSH on ${host()}:${sshPort()} still answered ${Math.round(rebootDownMs / 1000)} s after the reboot was requested`)
     },
     async state(): Promise<MachineState> {
       return (await portOpen(host(), sshPort(), probeMs)) ? 'Running' : 'Stopped'

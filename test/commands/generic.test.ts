@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -225,6 +225,43 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     expect(seven.stderr).toBe('')
     expect((await runCli(['ssh', 'g1', '--', 'exit', '7'], { store })).code).toBe(7)
     expect((await runCli(['ssh', 'g1', '--', 'cat', '/etc/hostname'], { store })).stdout).toBe('g1\n')
+  })
+
+  it('restart g1 reboots the host over SSH and returns only once it is back', async () => {
+    const before = host.calls().length
+    const started = Date.now()
+    let finished = false
+    const cli = runCli(['restart', 'g1'], { store, env: { MACHINE_POLL_INTERVAL_MS: '200' } }).finally(() => {
+      finished = true
+    })
+    // Play the host: once the reboot is asked for, SSH goes away for 2 s and comes back.
+    let backAt = 0
+    while (!finished) {
+      if (host.calls().slice(before).includes('shutdown -r now')) {
+        await host.restart({ downMs: 2_000 })
+        backAt = Date.now()
+        break
+      }
+      await sleep(50)
+    }
+    const r = await cli
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Restarting "g1"...')
+    expect(backAt).toBeGreaterThan(0)
+    expect(started + r.ms).toBeGreaterThanOrEqual(backAt)
+    expect((await runCli(['ssh', 'g1', '--', 'echo', 'back'], { store })).stdout).toBe('back\n')
+  }, 120_000)
+
+  it('restart g1 reports a reboot the host refused instead of pretending', async () => {
+    await writeFile(host.path('/var/lib/fake-systemd/shutdown.fail'), '')
+    try {
+      const r = await runCli(['restart', 'g1'], { store })
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toBe('Error: g1: `shutdown -r now` on "g1" exited with code 1: Failed to connect to bus: No such file or directory\n')
+    } finally {
+      await rm(host.path('/var/lib/fake-systemd/shutdown.fail'))
+    }
   })
 
   it('provision g1 again changes nothing on the host', async () => {

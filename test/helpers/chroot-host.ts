@@ -87,8 +87,8 @@ export interface ChrootHost {
   calls(): string[]
   /** The command string of every SSH exec request the session shell received, oldest first. */
   commands(): string[]
-  /** Stop and start sshd on the same port (optionally with a fresh host key); the chroot is kept. */
-  restart(opts?: { newHostKey?: boolean }): Promise<void>
+  /** Stop and start sshd on the same port (optionally with a fresh host key, after downMs like a reboot); the chroot is kept. */
+  restart(opts?: { newHostKey?: boolean; downMs?: number }): Promise<void>
   stop(): Promise<void>
 }
 
@@ -128,7 +128,13 @@ esac
 `,
   '/usr/local/sbin/sudo': `#!/bin/sh
 echo "sudo $*" >> /var/log/calls.log
+while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
 exec env "$@"
+`,
+  // Records the request; the test plays the reboot (ChrootHost.restart with downMs).
+  '/usr/local/sbin/shutdown': `#!/bin/sh
+echo "shutdown $*" >> /var/log/calls.log
+if [ -f /var/lib/fake-systemd/shutdown.fail ]; then echo "Failed to connect to bus: No such file or directory" >&2; exit 1; fi
 `,
   // No network on the test host: any URL serves a stand-in of get.docker.com's script (to stdout
   // or -o FILE), except URLs ending in /404, which fail like `curl -f` on a missing page.

@@ -49,8 +49,8 @@ export interface Sshd {
   home: string
   /** Everything sshd wrote to stderr so far (-e): useful when a test fails. */
   log(): string
-  /** Stop and start again on the same port; with newHostKey a fresh host key replaces the old one. */
-  restart(opts?: { newHostKey?: boolean }): Promise<void>
+  /** Stop and start again on the same port; with newHostKey a fresh host key replaces the old one; downMs: stay down that long (a reboot). */
+  restart(opts?: { newHostKey?: boolean; downMs?: number }): Promise<void>
   stop(): Promise<void>
 }
 
@@ -191,6 +191,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     log: () => logText,
     async restart(r = {}) {
       await halt()
+      if (r.downMs) await new Promise((res) => setTimeout(res, r.downMs))
       if (r.newHostKey) {
         await makeKey(hostKeyPath, hostKeyType, 'test-host-rebuilt')
         sshd.hostKeyPub = await hostKeyPub()
