@@ -21,7 +21,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { startSshd, type StartSshdOptions, type Sshd } from './sshd.js'
@@ -279,9 +279,8 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
     restart: (r) => s.restart(r),
     async stop() {
       await s.stop()
+      // The (empty) base directory stays: removing it could race another file's startChrootHost.
       await rm(top, { recursive: true, force: true })
-      // The shared base goes when the last host is gone (others may be running in parallel).
-      await rmdir(CHROOT_BASE).catch(() => undefined)
     },
   }
 }
