@@ -122,7 +122,10 @@ export class Ssh2Session implements SshSession {
       stream.on('exit', (code: number | null, signal?: string) => {
         status = exitStatus(code, signal)
       })
-      stream.on('close', () => {
+      // ssh2 emits 'exit' synchronously as the packet is parsed, which can happen before these
+      // listeners exist (a fast command's whole reply in one read); 'close' repeats the status.
+      stream.on('close', (code?: number | null, signal?: string) => {
+        if (status === undefined) status = exitStatus(code, signal)
         if (timer) clearTimeout(timer)
         if (settled) return
         settled = true
@@ -262,7 +265,8 @@ export class Ssh2Session implements SshSession {
       stream.on('exit', (code: number | null, signal?: string) => {
         status = exitStatus(code, signal)
       })
-      stream.on('close', () => {
+      stream.on('close', (code?: number | null, signal?: string) => {
+        if (status === undefined) status = exitStatus(code, signal)
         io.stdin.off('data', onInput)
         io.stdin.off('end', onInputEnd)
         if (tty) {

@@ -110,7 +110,7 @@ describe('provisionDebian on a fresh Debian host (root)', () => {
     const calls = host.calls()
     expect(calls).toContain('hostname g1')
     const systemctl = calls.filter((c) => c.startsWith('systemctl'))
-    expect(systemctl).toEqual(['systemctl is-active docker', 'systemctl daemon-reload', 'systemctl enable docker', 'systemctl restart docker'])
+    expect(systemctl).toEqual(['systemctl is-active docker', 'systemctl is-enabled docker', 'systemctl daemon-reload', 'systemctl enable docker', 'systemctl restart docker'])
     expect(await host.read('/var/lib/fake-systemd/docker.state')).toBe('active\n')
     // The upload's private temp directory is gone.
     expect(await readdir(host.path('/tmp'))).toEqual([])
@@ -122,7 +122,7 @@ describe('provisionDebian on a fresh Debian host (root)', () => {
     const files = await Promise.all(['/etc/docker/ca.pem', '/etc/docker/server.pem', '/etc/docker/server-key.pem', '/etc/systemd/system/docker.service.d/10-machine.conf', '/etc/hostname', '/etc/hosts'].map((f) => fileState(host, f)))
     const r = await provisionDebian(ssh, input())
     expect(r).toEqual({ os: 'Debian GNU/Linux 12 (bookworm)', changed: false, installedEngine: false, restartedEngine: false })
-    expect(newCalls(host, before)).toEqual(['systemctl is-active docker'])
+    expect(newCalls(host, before)).toEqual(['systemctl is-active docker', 'systemctl is-enabled docker'])
     const after = await Promise.all(['/etc/docker/ca.pem', '/etc/docker/server.pem', '/etc/docker/server-key.pem', '/etc/systemd/system/docker.service.d/10-machine.conf', '/etc/hostname', '/etc/hosts'].map((f) => fileState(host, f)))
     expect(after).toEqual(files)
     const cmds = host.commands().slice(cmdsBefore)
@@ -134,7 +134,7 @@ describe('provisionDebian on a fresh Debian host (root)', () => {
     const before = host.calls().length
     const r = await provisionDebian(ssh, input())
     expect(r).toMatchObject({ changed: true, restartedEngine: true })
-    expect(newCalls(host, before)).toEqual(['systemctl is-active docker', 'systemctl daemon-reload', 'systemctl enable docker', 'systemctl restart docker'])
+    expect(newCalls(host, before)).toEqual(['systemctl is-active docker', 'systemctl is-enabled docker', 'systemctl daemon-reload', 'systemctl enable docker', 'systemctl restart docker'])
   })
 
   it('a changed engine label rewrites only the drop-in and restarts once', async () => {
