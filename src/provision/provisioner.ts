@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
 import type { SshSession } from '../ssh/index.js'
@@ -29,6 +29,40 @@ export interface ProvisionResult {
   restartedEngine: boolean
 }
 
+const DOCKERD_PATH = 'command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n1'
+
+/**
+ * One shell command answering every question provisioning asks, in sections ("@@section"),
+ * so a host that is already right costs a single exec.
+ */
+async function probeHost(ssh: SshSession, sudo: string, nameRe: string, paths: string[]): Promise<Record<string, string>> {
+  const files = paths.join(' ')
+  const script = [
+    'echo @@os; cat /etc/os-release',
+    'echo @@hostname; cat /etc/hostname 2>/dev/null || hostname',
+    `echo @@hosts; grep -qE '^127\\.0\\.1\\.1([[:space:]]+[^[:space:]]+)*[[:space:]]+${nameRe}([[:space:]]|$)' /etc/hosts && echo yes || echo no`,
+    'echo @@docker; (command -v dockerd || command -v docker) >/dev/null 2>&1 && echo yes || echo no',
+    `echo @@dockerd; ${DOCKERD_PATH}`,
+    // Content ("<hex>  <path>") and mode/owner ("<mode> <uid> <gid> <path>") of the TLS files and drop-in.
+    `echo @@sums; ${sudo}sha256sum ${files} 2>/dev/null`,
+    `echo @@modes; ${sudo}stat -c '%a %u %g %n' ${files} 2>/dev/null`,
+    `echo @@state; ${sudo}systemctl is-active docker`,
+    `echo @@enabled; ${sudo}systemctl is-enabled docker`,
+    'true',
+  ].join('; ')
+  const out = (await ssh.exec(script)).stdout
+  const sections: Record<string, string> = {}
+  let current = ''
+  for (const line of out.split('\n')) {
+    const m = /^@@(\w+)$/.exec(line)
+    if (m) {
+      current = m[1]!
+      sections[current] = ''
+    } else if (current) sections[current] += `${line}\n`
+  }
+  return sections
+}
+
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
@@ -43,7 +77,12 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
   let changed = false
 
   step('Detecting the operating system')
-  const os = parseOsRelease(await ssh.run('cat /etc/os-release'))
+  const wantedPaths = [REMOTE_CA, REMOTE_CERT, REMOTE_KEY, DROP_IN]
+  // Everything provisioning needs to know, in ONE round trip: each exec costs a process start
+  // on the host, seconds on an emulated VM.
+  const nameRe = i.machineName.replace(/[.]/g, '\\.')
+  const probe = await probeHost(ssh, sudo, nameRe, wantedPaths)
+  const os = parseOsRelease(probe.os ?? '')
   if (osFamily(os) !== 'debian') {
     throw new MachineError('unsupported-os', `Unsupported operating system on "${i.machineName}": found ${describeOs(os)} (ID=${os.ID ?? '?'})`, {
       hint: 'use a Debian or Ubuntu image',
@@ -51,7 +90,7 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
   }
 
   // Refuse before changing anything: a host that has no engine and may not get one is left as it was.
-  const hasDocker = (await ssh.exec('command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1')).code === 0
+  const hasDocker = probe.docker?.trim() === 'yes'
   if (!hasDocker && (!i.engine.InstallURL || i.engine.InstallURL === 'none')) {
     throw new MachineError('engine-missing', `Docker is not installed on "${i.machineName}" and --engine-install-url is "none"`, {
       hint: 'install Docker on the host, or drop --engine-install-url none to install it from https://get.docker.com',
@@ -59,11 +98,10 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
   }
 
   step('Setting the hostname')
-  const current = (await ssh.run('cat /etc/hostname 2>/dev/null || hostname')).trim()
+  const current = (probe.hostname ?? '').trim()
   // The name as a whole word of the 127.0.1.1 line: "web-1" is not satisfied by "my-web-1", and
   // the dots of "a.b" are literal.
-  const nameRe = i.machineName.replace(/[.]/g, '\\.')
-  const hostsLine = (await ssh.exec(`grep -qE '^127\\.0\\.1\\.1([[:space:]]+[^[:space:]]+)*[[:space:]]+${nameRe}([[:space:]]|$)' /etc/hosts`)).code === 0
+  const hostsLine = probe.hosts?.trim() === 'yes'
   if (current !== i.machineName || !hostsLine) {
     await ssh.run(
       `${sudo}sh -c ${shq(
@@ -86,7 +124,7 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
     changed = true
   }
   // Debian's dockerd lives in /usr/sbin, Docker's packages put it in /usr/bin: ask the host.
-  const dockerd = (await ssh.run('command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n1')).trim().split('\n')[0]
+  const dockerd = (installedEngine ? await ssh.run(DOCKERD_PATH) : (probe.dockerd ?? '')).trim().split('\n')[0]
   if (!dockerd) {
     throw installedEngine
       ? new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
@@ -101,48 +139,40 @@ export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promi
     { path: REMOTE_KEY, content: i.serverKey, mode: 0o600 },
     { path: DROP_IN, content: dropIn, mode: 0o644 },
   ]
-  const paths = wanted.map((w) => w.path).join(' ')
-  // Content (sha256sum: "<hex>  <path>") and mode/owner (stat: "<mode> <uid> <gid> <path>") in one round trip.
-  const probe = await ssh.exec(`${sudo}sha256sum ${paths} 2>/dev/null; ${sudo}stat -c '%a %u %g %n' ${paths} 2>/dev/null`)
   const remoteSum = new Map<string, string>()
   const remoteMode = new Map<string, string>()
-  for (const f of probe.stdout.split('\n').map((l) => l.trim().split(/\s+/))) {
-    if (f.length === 2) remoteSum.set(f[1]!, f[0]!)
-    else if (f.length === 4) remoteMode.set(f[3]!, `${f[0]} ${f[1]} ${f[2]}`)
-  }
+  for (const f of (probe.sums ?? '').split('\n').map((l) => l.trim().split(/\s+/))) if (f.length === 2) remoteSum.set(f[1]!, f[0]!)
+  for (const f of (probe.modes ?? '').split('\n').map((l) => l.trim().split(/\s+/))) if (f.length === 4) remoteMode.set(f[3]!, `${f[0]} ${f[1]} ${f[2]}`)
   const stale = wanted.filter((w) => remoteSum.get(w.path) !== sha256(w.content))
   // Right content, wrong mode or owner (a server key someone made readable): fix in place, no restart.
   const loose = wanted.filter((w) => !stale.includes(w) && remoteMode.get(w.path) !== `${w.mode.toString(8)} 0 0`)
-  if (stale.length > 0) {
-    // Upload over SFTP into a private temp dir, then move into place as root: the key never
-    // appears on a command line (docker-machine piped it through printf | tee).
-    const tmp = (await ssh.run('mktemp -d')).trim()
-    try {
-      for (const [n, w] of stale.entries()) await ssh.upload(`${tmp}/${n}`, w.content, 0o600)
-      await ssh.run(
-        stale
-          .map((w, n) => `${sudo}install -D -m ${w.mode.toString(8)} -o root -g root ${tmp}/${n} ${w.path}`)
-          .join(' && '),
-      )
-    } finally {
-      await ssh.exec(`rm -rf ${shq(tmp)}`)
-    }
-    changed = true
-  }
-  if (loose.length > 0) {
-    await ssh.run(loose.map((w) => `${sudo}chown root:root ${w.path} && ${sudo}chmod ${w.mode.toString(8)} ${w.path}`).join(' && '))
+  if (stale.length > 0 || loose.length > 0) {
+    // Upload over SFTP as owner-only files in the login directory, then move them into place
+    // as root in one command: the key never appears on a command line (docker-machine piped it
+    // through printf | tee).
+    const tag = randomBytes(6).toString('hex')
+    const staged = stale.map((w, n) => ({ ...w, tmp: `.machine-upload-${tag}-${n}` }))
+    for (const w of staged) await ssh.upload(w.tmp, w.content, 0o600)
+    const moves = [
+      ...staged.map((w) => `${sudo}install -D -m ${w.mode.toString(8)} -o root -g root ${w.tmp} ${w.path}`),
+      // Right content, wrong mode or owner (a server key someone made readable): fixed in place.
+      ...loose.map((w) => `${sudo}chown root:root ${w.path} && ${sudo}chmod ${w.mode.toString(8)} ${w.path}`),
+    ].join(' && ')
+    const cleanup = staged.length ? `; s=$?; rm -f ${staged.map((w) => w.tmp).join(' ')}; exit $s` : ''
+    await ssh.run(`${moves}${cleanup}`)
     changed = true
   }
 
   let restartedEngine = false
   // "activating" is the engine starting with the files already in place (first boot, engine
   // bootstrap): restarting it would only start it twice. The TLS check after provisioning waits.
-  const [state = '', enabled = ''] = (await ssh.exec(`${sudo}systemctl is-active docker; ${sudo}systemctl is-enabled docker`)).stdout.trim().split('\n')
+  const state = (probe.state ?? '').trim()
+  const enabled = (probe.enabled ?? '').trim()
   const running = state === 'active' || state === 'activating' || state === 'reloading'
   if (stale.length > 0 || !running) {
     step('Restarting the engine')
     // `enable` runs slow compatibility scripts on Debian: only when the engine is not enabled yet.
-    const enable = enabled.trim() === 'enabled' ? '' : `${sudo}systemctl enable docker >/dev/null 2>&1; `
+    const enable = enabled === 'enabled' ? '' : `${sudo}systemctl enable docker >/dev/null 2>&1; `
     await ssh.run(`${sudo}systemctl daemon-reload && ${enable}${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
     restartedEngine = true
     changed = true
