@@ -13,8 +13,21 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64')
  * `regenerate-certs` is not undone by a reboot. Without dockerd (an image without Docker) it
  * does nothing and provisioning installs everything as usual.
  */
-export function engineBootstrapCommand(f: { caCert: string; serverCert: string; serverKey: string; dropIn: string }): string {
-  const script = [
+export function engineBootstrapCommand(f: BootstrapFiles): string {
+  return `command -v cloud-init-per >/dev/null 2>&1 && cloud-init-per instance machine-engine-config sh -c '${engineBootstrapScript(f)}' || true`
+}
+
+export interface BootstrapFiles {
+  caCert: string
+  serverCert: string
+  serverKey: string
+  /** The drop-in rendered with DOCKERD_PLACEHOLDER for the dockerd path. */
+  dropIn: string
+}
+
+/** The shell script itself (no single quotes in it: it is wrapped in '…' above). */
+export function engineBootstrapScript(f: BootstrapFiles): string {
+  return [
     'd=$(command -v dockerd) || exit 0',
     'umask 022',
     `mkdir -p /etc/docker ${DROP_IN.slice(0, DROP_IN.lastIndexOf('/'))}`,
@@ -25,5 +38,4 @@ export function engineBootstrapCommand(f: { caCert: string; serverCert: string; 
     // systemd read its units before cloud-init ran: make it see the drop-in before docker starts.
     'systemctl daemon-reload',
   ].join('\n')
-  return `command -v cloud-init-per >/dev/null 2>&1 && cloud-init-per instance machine-engine-config sh -c '${script}' || true`
 }
