@@ -63,6 +63,8 @@ export interface ChrootHostOptions {
   docker?: boolean
   /** Initial answer of `systemctl is-active docker` (default 'inactive'). */
   dockerState?: 'active' | 'inactive'
+  /** Initial answer of `systemctl is-enabled docker` when docker is present (default 'enabled', as the packages leave it). */
+  dockerEnabled?: 'enabled' | 'disabled'
   /** Initial /etc/hostname (default "testhost"). */
   hostname?: string
   /** Initial /etc/hosts. */
@@ -112,17 +114,24 @@ if [ $# -eq 0 ]; then cat /var/lib/fake-uts/hostname 2>/dev/null || cat /etc/hos
 case "$1" in -*) echo "hostname (test stub): option $1 not supported" >&2; exit 1;; esac
 echo "$1" > /var/lib/fake-uts/hostname
 `,
-  // Records every call; the docker unit's state lives in a file.
+  // Records every call; the docker unit's state (is-active) and enablement (is-enabled; no
+  // file = no unit installed) live in files.
   '/usr/local/sbin/systemctl': `#!/bin/sh
 echo "systemctl $*" >> /var/log/calls.log
 state=/var/lib/fake-systemd/docker.state
+en=/var/lib/fake-systemd/docker.enabled
 case "$*" in
   "is-active docker") s=$(cat $state 2>/dev/null || echo inactive); echo "$s"; [ "$s" = active ]; exit $? ;;
+  "is-enabled docker")
+    if [ ! -f $en ]; then echo "Failed to get unit file state for docker.service: No such file or directory" >&2; exit 1; fi
+    s=$(cat $en); echo "$s"; [ "$s" = enabled ]; exit $? ;;
   "start docker"|"restart docker")
     if [ -f /var/lib/fake-systemd/docker.fail ]; then echo "Job for docker.service failed (test stub)" >&2; exit 1; fi
     echo active > $state ;;
   "stop docker") echo inactive > $state ;;
-  daemon-reload|"enable docker"|"disable docker") ;;
+  "enable docker") echo enabled > $en ;;
+  "disable docker") echo disabled > $en ;;
+  daemon-reload) ;;
   *) echo "systemctl (test stub): not supported: $*" >&2; exit 1 ;;
 esac
 `,
@@ -152,6 +161,7 @@ if [ -n "$out" ]; then cat /usr/share/fake-docker/install.sh > "$out"; else cat 
 echo "install.sh" >> /var/log/calls.log
 install -m 755 /usr/share/fake-docker/dockerd /usr/bin/dockerd
 install -m 755 /usr/share/fake-docker/docker /usr/bin/docker
+echo enabled > /var/lib/fake-systemd/docker.enabled
 `,
   '/usr/share/fake-docker/dockerd': `#!/bin/sh
 echo "dockerd $*" >> /var/log/calls.log
@@ -232,6 +242,7 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
       for (const b of ['dockerd', 'docker']) await copyFile(p(`usr/share/fake-docker/${b}`), p(`usr/bin/${b}`))
     }
     await writeFile(p('var/lib/fake-systemd/docker.state'), `${opts.dockerState ?? 'inactive'}\n`)
+    if (opts.docker !== false) await writeFile(p('var/lib/fake-systemd/docker.enabled'), `${opts.dockerEnabled ?? 'enabled'}\n`)
     await writeFile(p('var/log/calls.log'), '')
     await writeFile(p('var/log/exec.log'), '')
 

@@ -45,8 +45,19 @@ describe('chroot test host', () => {
     expect(await ssh.exec('systemctl is-active docker')).toEqual({ code: 1, stdout: 'inactive\n', stderr: '' })
     await ssh.run('systemctl restart docker')
     expect(await ssh.exec('systemctl is-active docker')).toEqual({ code: 0, stdout: 'active\n', stderr: '' })
+    expect(await ssh.exec('systemctl is-enabled docker')).toEqual({ code: 0, stdout: 'enabled\n', stderr: '' })
+    await ssh.run('systemctl disable docker')
+    expect(await ssh.exec('systemctl is-enabled docker')).toEqual({ code: 1, stdout: 'disabled\n', stderr: '' })
     expect((await ssh.exec('systemctl poweroff')).code).toBe(1)
-    expect(host.calls().filter((c) => c.startsWith('systemctl'))).toEqual(['systemctl is-active docker', 'systemctl restart docker', 'systemctl is-active docker', 'systemctl poweroff'])
+    expect(host.calls().filter((c) => c.startsWith('systemctl'))).toEqual([
+      'systemctl is-active docker',
+      'systemctl restart docker',
+      'systemctl is-active docker',
+      'systemctl is-enabled docker',
+      'systemctl disable docker',
+      'systemctl is-enabled docker',
+      'systemctl poweroff',
+    ])
   })
 
   it('SFTP writes land inside the chroot; every exec request is recorded verbatim', async () => {
