@@ -22,7 +22,7 @@ export class HostKeyMismatchError extends MachineError {
     super('host-key-changed', `${what}: expected ${expected}, presented ${args.presented} (${args.keyType})`, {
       hint:
         args.source === 'pinned'
-          ? `someone may be intercepting the connection; if the host was really rebuilt, run \`machine regenerate-certs\` or remove its line from ${args.knownHostsPath}`
+          ? `someone may be intercepting the connection; if the host was really rebuilt, check its new key out of band, remove its line from ${args.knownHostsPath} and run \`machine provision\``
           : 'someone may be intercepting the connection, or the host was replaced; nothing was pinned',
     })
     this.name = 'HostKeyMismatchError'
