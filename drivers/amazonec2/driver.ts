@@ -6,6 +6,7 @@ import { MachineError, messageOf } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { awsCode, isNotFound } from './errors.js'
 import { missingRules, neededRules, toPermissions } from './firewall.js'
@@ -497,14 +498,7 @@ class AmazonEc2Driver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    const hostKeys = Array.isArray(c.SSHHostKeys) ? c.SSHHostKeys.map(String) : undefined
-    return {
-      host,
-      port: this.s.sshPort,
-      user: this.s.sshUser,
-      keyPath: typeof c.SSHKeyPath === 'string' && c.SSHKeyPath ? c.SSHKeyPath : join(this.ctx.machineDir, 'id_rsa'),
-      ...(hostKeys?.length ? { hostKeys } : {}),
-    }
+    return savedSshInfo(this.ctx, { host, port: this.s.sshPort, user: this.s.sshUser })
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import type { MachineState } from '../../src/core/state.js'
 import { MachineError, messageOf } from '../../src/core/errors.js'
 import { connect, type AzureClient, type GroupResource, type SecurityRuleSpec, type VnetInfo } from './client.js'
@@ -578,14 +579,7 @@ class AzureDriver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    const hostKeys = Array.isArray(c.SSHHostKeys) ? c.SSHHostKeys.map(String) : undefined
-    return {
-      host,
-      port: Number(c.SSHPort ?? 22),
-      user: String(c.SSHUser ?? this.s.sshUser),
-      keyPath: String(c.SSHKeyPath ?? join(this.ctx.machineDir, 'id_rsa')),
-      ...(hostKeys?.length ? { hostKeys } : {}),
-    }
+    return savedSshInfo(this.ctx, { host, port: Number(c.SSHPort ?? 22), user: String(c.SSHUser ?? this.s.sshUser) })
   }
 
   enginePort(): number {

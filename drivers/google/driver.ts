@@ -13,6 +13,7 @@ import type { MachineState } from '../../src/core/state.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import type { GceApi, Instance, Operation } from './client.js'
 import {
   diskTypePath,
@@ -641,14 +642,7 @@ export function createDriver(ctx: DriverContext): Driver {
     },
 
     async sshInfo(): Promise<SshInfo> {
-      const hostKeys = Array.isArray(c.SSHHostKeys) ? (c.SSHHostKeys as unknown[]).map(String) : []
-      return {
-        host: await driver.ip(),
-        port: Number(c.SSHPort ?? SSH_PORT),
-        user: user(),
-        keyPath: str('SSHKeyPath'),
-        ...(hostKeys.length ? { hostKeys } : {}),
-      }
+      return savedSshInfo(ctx, { host: await driver.ip(), port: Number(c.SSHPort ?? SSH_PORT), user: user() })
     },
 
     enginePort: () => ENGINE_PORT,

@@ -38,6 +38,7 @@ import {
 } from './client.js'
 import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
 import { resolveImage } from './image.js'
+import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from './ports.js'
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { buildNoCloudSeed } from './seed-image.js'
@@ -516,14 +517,7 @@ export class QemuDriver implements Driver {
 
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
-    const hostKeys = Array.isArray(c.SSHHostKeys) ? c.SSHHostKeys.map(String) : undefined
-    return {
-      host: '127.0.0.1',
-      port: Number(c.SSHPort ?? 0),
-      user: String(c.SSHUser || this.str('ssh-user') || 'docker'),
-      keyPath: String(c.SSHKeyPath || join(this.ctx.machineDir, 'id_rsa')),
-      ...(hostKeys?.length ? { hostKeys } : {}),
-    }
+    return savedSshInfo(this.ctx, { host: '127.0.0.1', port: Number(c.SSHPort ?? 0), user: String(c.SSHUser || this.str('ssh-user') || 'docker') })
   }
 
   async engineUrl(): Promise<string> {

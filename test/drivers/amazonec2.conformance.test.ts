@@ -19,6 +19,7 @@ import {
   instance,
   NEW_PUBLIC_IP,
   TEST_ENV,
+  CREATE_ACTIONS,
 } from './fixtures/amazonec2/scenarios.js'
 
 let m: Ec2Mock
@@ -121,19 +122,7 @@ describe('amazonec2 conformance bookkeeping', () => {
   it('asked EC2 for every step in the expected order', () => {
     const actions = m.actions()
     // create's resource order, then the lifecycle; the failing create and its rollback last.
-    expect(actions.slice(0, 11)).toEqual([
-      'DescribeInstanceTypes',
-      'DescribeImages',
-      'DescribeVpcs',
-      'DescribeSubnets',
-      'DescribeSecurityGroups',
-      'CreateSecurityGroup',
-      'AuthorizeSecurityGroupIngress',
-      'ImportKeyPair',
-      'RunInstances',
-      'DescribeInstances',
-      'DescribeInstances',
-    ])
+    expect(actions.slice(0, 11)).toEqual([...CREATE_ACTIONS])
     expect(actions.slice(-3)).toEqual(['TerminateInstances', 'DeleteKeyPair', 'DeleteSecurityGroup'])
   })
 })

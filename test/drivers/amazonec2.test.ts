@@ -23,6 +23,7 @@ import {
   PRIVATE_IP,
   PUBLIC_IP,
   type TestCtx,
+  CREATE_ACTIONS,
 } from './fixtures/amazonec2/scenarios.js'
 
 let m: Ec2Mock
@@ -74,19 +75,7 @@ describe('amazonec2 create', () => {
     await t.driver.preCreateCheck()
     await t.driver.create(journal)
 
-    expect(m.actions()).toEqual([
-      'DescribeInstanceTypes',
-      'DescribeImages',
-      'DescribeVpcs',
-      'DescribeSubnets',
-      'DescribeSecurityGroups',
-      'CreateSecurityGroup',
-      'AuthorizeSecurityGroupIngress',
-      'ImportKeyPair',
-      'RunInstances',
-      'DescribeInstances',
-      'DescribeInstances',
-    ])
+    expect(m.actions()).toEqual([...CREATE_ACTIONS])
     expectAllUsed()
     // Every call is a form-encoded POST signed for ec2 in the chosen region with the given key.
     for (const c of m.calls) {
