@@ -3,6 +3,7 @@ import { copyFile, chmod } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { homedir } from 'node:os'
 import { basename, join } from 'node:path'
+import { formatEngineUrl } from '../../src/core/engine-url.js'
 import { MachineError } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import type { Driver, DriverContext, SshInfo } from '../../src/driver-kit/contract.js'
@@ -136,6 +137,6 @@ export function createDriver(ctx: DriverContext): Driver {
     ip: async () => host(),
     sshInfo,
     enginePort: () => Number(c.EnginePort ?? 2376),
-    engineUrl: async () => `tcp://${host().includes(':') ? `[${host()}]` : host()}:${Number(c.EnginePort ?? 2376)}`,
+    engineUrl: async () => formatEngineUrl(host(), Number(c.EnginePort ?? 2376)),
   }
 }

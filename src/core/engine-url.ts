@@ -1,5 +1,8 @@
 import { MachineError } from './errors.js'
 
+/** tcp://HOST:PORT, with an IPv6 address in brackets. */
+export const formatEngineUrl = (host: string, port: number): string => `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`
+
 /** host and port of a tcp:// engine URL (IPv6 brackets removed). */
 export function parseEngineUrl(url: string): { host: string; port: number } {
   let u: URL

@@ -10,7 +10,7 @@ import { resolveOptions } from '../driver-kit/options.js'
 import { getDriverDefinition } from '../registry/index.js'
 import { FileJournal } from '../store/journal.js'
 import { lockMachine } from '../store/lock.js'
-import type { Store } from '../store/store.js'
+import { machineExists, type Store } from '../store/store.js'
 import { DOCKERD_PLACEHOLDER, engineBootstrapCommand } from '../provision/bootstrap.js'
 import { renderDropIn } from '../provision/engine-config.js'
 import { ensureCertsFor, ensureServerCert } from './certs.js'
@@ -53,7 +53,9 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   const def = await getDriverDefinition(i.driver, i.config)
   const resolved = resolveOptions(def.name, def.options, i.flags, env)
   if (await store.exists(i.name)) {
-    throw new MachineError('machine-exists', `Machine "${i.name}" already exists`, { hint: `choose another name, or remove it first with "machine rm ${i.name}"` })
+    // Checked before taking the lock, so an existing name is reported as such even while
+    // another command holds that machine's lock; reserve() below is the atomic check.
+    throw machineExists(i.name)
   }
 
   const lock = await lockMachine(store.path, i.name)

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Config } from '@oclif/core'
+import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import type { MachineState } from '../core/state.js'
@@ -81,7 +82,7 @@ export function engineUrlOf(host: HostConfig): string {
   if (typeof d.EngineURL === 'string' && d.EngineURL) return d.EngineURL
   const ip = String(d.IPAddress ?? '')
   if (!ip) return ''
-  return `tcp://${ip.includes(':') ? `[${ip}]` : ip}:${Number(d.EnginePort ?? 2376)}`
+  return formatEngineUrl(ip, Number(d.EnginePort ?? 2376))
 }
 
 /** The client-side TLS files `docker` uses for this machine (copies in its directory). */

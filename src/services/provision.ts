@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Progress } from '../cli/progress.js'
+import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 import type { SshInfo } from '../driver-kit/contract.js'
 import { REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from '../provision/engine-config.js'
@@ -87,8 +88,7 @@ export async function provisionMachine(store: Store, m: OpenMachine, o: Provisio
 
 export async function engineUrlFromDriver(m: OpenMachine): Promise<string> {
   if (m.driver.engineUrl) return m.driver.engineUrl()
-  const ip = await m.driver.ip()
-  return `tcp://${ip.includes(':') ? `[${ip}]` : ip}:${m.driver.enginePort?.() ?? 2376}`
+  return formatEngineUrl(await m.driver.ip(), m.driver.enginePort?.() ?? 2376)
 }
 
 /** Poll GET /_ping over TLS until it answers OK. */

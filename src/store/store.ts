@@ -27,6 +27,11 @@ export const notFound = (name: string): MachineError =>
     hint: 'run "machine ls" to list machines, or "machine create" to add one',
   })
 
+export const machineExists = (name: string): MachineError =>
+  new MachineError('machine-exists', `Machine "${name}" already exists`, {
+    hint: `choose another name, or remove it first with "machine rm ${name}"`,
+  })
+
 export class Store {
   constructor(readonly path: string) {}
 
@@ -111,9 +116,7 @@ export class Store {
       await mkdir(this.dir(name), { mode: 0o700 })
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new MachineError('machine-exists', `Machine "${name}" already exists`, {
-          hint: `choose another name, or remove it first with "machine rm ${name}"`,
-        })
+        throw machineExists(name)
       }
       throw e
     }
