@@ -18,10 +18,17 @@ export interface EnvRequest {
 
 /** `machine env`: the text to print, and the variables for --json. */
 export async function envOutput(store: Store, r: EnvRequest): Promise<{ text: string; json: unknown }> {
-  const shell = detectShell(r.shell, r.env)
-  shellStyle(shell) // reject an unknown shell before anything else
+  // A --shell the user typed is checked before anything else; a shell guessed from $SHELL only
+  // once the machine is known, so "no such machine" is not hidden behind "$SHELL is not set".
+  if (r.shell) shellStyle(r.shell)
+  const shellNow = () => {
+    const shell = detectShell(r.shell, r.env)
+    shellStyle(shell)
+    return shell
+  }
   const command = hintCommand(r.program, r.argv)
   if (r.unset) {
+    const shell = shellNow()
     if (r.name) throw new MachineError('usage', 'Expected no machine name when the -u flag is present', { hint: `run "${r.program} env -u"` })
     const vars: Array<readonly [string, string | undefined]> = DOCKER_ENV_NAMES.map((k) => [k, undefined] as const)
     if (r.noProxy) vars.push([r.env.no_proxy ? 'no_proxy' : 'NO_PROXY', undefined])
@@ -29,6 +36,7 @@ export async function envOutput(store: Store, r: EnvRequest): Promise<{ text: st
   }
   const name = await nameOrDefault(store, r.name)
   const target = await checkEnvTarget(store, name, { swarm: r.swarm })
+  const shell = shellNow()
   const vars: Array<readonly [string, string | undefined]> = [...target.vars]
   if (r.noProxy) vars.push(noProxyVar(r.env, target.host))
   return { text: renderEnv({ shell, vars, command }), json: Object.fromEntries(vars) }

@@ -180,6 +180,7 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     await writeFile(join(store, 'machines', 'broken', 'config.json'), '{"ConfigVersion": 3, "Driver": ')
   })
 
+  // Every case runs without $SHELL (as under cron or CI), so a shell guess never hides the real error.
   const cases: Array<[string, string[], RegExp, string]> = [
     ['invalid name', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'bad_name'], /^Error: Invalid machine name "bad_name": use letters, digits/, 'invalid-name'],
     ['duplicate name', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'ok1'], /^Error: Machine "ok1" already exists: choose another name/, 'machine-exists'],
@@ -190,6 +191,8 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     ['unknown machine', ['env', 'ghost'], /^Error: Machine "ghost" does not exist: run "machine ls"/, 'machine-not-found'],
     ['corrupt config.json', ['inspect', 'broken'], /^Error: Corrupt machine config .*broken\/config\.json: .*left untouched$/, 'corrupt-config'],
     ['unknown shell', ['env', '--shell', 'klingon', 'ok1'], /^Error: Unknown shell "klingon": use --shell with one of/, 'unknown-shell'],
+    ['unknown shell before unknown machine', ['env', '--shell', 'klingon', 'ghost'], /^Error: Unknown shell "klingon"/, 'unknown-shell'],
+    ['no $SHELL and no --shell', ['env', 'ok1'], /^Error: Unknown shell: \$SHELL is not set: pass --shell bash \(or fish/, 'unknown-shell'],
     ['unknown flag', ['ls', '--bogus'], /^Error: Nonexistent flag: --bogus/, 'usage'],
     ['unknown filter', ['ls', '--filter', 'colour=red'], /^Error: Unsupported filter key 'colour'/, 'invalid-filter'],
   ]
@@ -197,12 +200,12 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
   for (const [what, args, line, code] of cases) {
     it(what, async () => {
       const before = await snapshot(store)
-      const r = await runCli(args, { store })
+      const r = await runCli(args, { store, env: { SHELL: undefined } })
       expect(r.code).not.toBe(0)
       expect(r.stderr.trimEnd()).toMatch(line)
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
       expect(r.stdout).not.toMatch(/Error/)
-      const j = await runCli([...args, '--json'], { store })
+      const j = await runCli([...args, '--json'], { store, env: { SHELL: undefined } })
       expect(j.code).not.toBe(0)
       const env = JSON.parse(j.stdout)
       expect(env).toMatchObject({ ok: false, error: { code } })

@@ -153,9 +153,15 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     // The VM is not our child and not in our session: it outlives this process (the CLI).
     const pid = pidOf(m)
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const [, , ppid, , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    expect(Number(ppid)).not.toBe(process.pid)
-    expect(Number(session)).not.toBe(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3]))
+    // /proc/PID/stat after the ")": state ppid pgrp session … (our own session reads 0 when its
+    // leader is outside our PID namespace, as under CI; QEMU's own session is always visible).
+    const fields = (s: string) => s.slice(s.lastIndexOf(')') + 2).split(' ')
+    const [, ppid, pgrp, session] = fields(stat).map(Number)
+    const [, , ourPgrp, ourSession] = fields(readFileSync('/proc/self/stat', 'utf8')).map(Number)
+    expect(ppid).not.toBe(process.pid)
+    expect(session).toBeGreaterThan(0)
+    expect(session).not.toBe(ourSession)
+    expect(pgrp).not.toBe(ourPgrp)
 
     // Another invocation (fresh driver over the saved config) sees and controls the same VM.
     const again = await reopen(m)
