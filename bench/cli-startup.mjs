@@ -3,7 +3,9 @@
 // ratio to a bare `node -e 0` measured in the same run (goals: env ≤ 1.5×, ls ≤ 2.0×).
 // The machines' engines are on closed loopback ports (one per machine), so `ls` measures our own work (500 state
 // checks + 500 refused TLS dials) rather than 500 TLS handshakes.
-// Usage: node bench/cli-startup.mjs [--machines 500] [--runs 15]
+// Usage: node bench/cli-startup.mjs [--machines 500] [--runs 15] [--keep DIR]
+// --keep DIR makes (or reuses) the store in DIR and leaves it there, for profiling by hand:
+//   MACHINE_STORAGE_PATH=DIR node --cpu-prof bin/run.js ls
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const root = resolve(import.meta.dirname, '..')
-const { values } = parseArgs({ options: { machines: { type: 'string', default: '500' }, runs: { type: 'string', default: '15' } } })
+const { values } = parseArgs({ options: { machines: { type: 'string', default: '500' }, runs: { type: 'string', default: '15' }, keep: { type: 'string' } } })
 const N = Number(values.machines)
 const RUNS = Number(values.runs)
 
@@ -21,9 +23,11 @@ const { ensureCertsFor } = await import(join(root, 'dist/src/services/certs.js')
 
 // Each machine has its own engine port; nothing listens on them (checked below).
 const closedPortBase = 41000
-const storePath = await mkdtemp(join(tmpdir(), 'machine-bench-'))
+const storePath = values.keep ? resolve(values.keep) : await mkdtemp(join(tmpdir(), 'machine-bench-'))
 const store = new Store(storePath)
+const existing = values.keep ? new Set(await store.names()) : new Set()
 for (let i = 0; i < N; i++) {
+  if (existing.has(`m${i}`)) continue
   const name = `m${i}`
   const dir = await store.reserve(name)
   const host = {
@@ -66,7 +70,7 @@ for (let i = 0; i < RUNS; i++) {
     lsMs.push(r.ms)
   }
 }
-await rm(storePath, { recursive: true, force: true })
+if (!values.keep) await rm(storePath, { recursive: true, force: true })
 const n = median(nodeMs)
 const e = median(envMs)
 const l = median(lsMs)

