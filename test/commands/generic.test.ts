@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -276,6 +276,99 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     expect(changing).toEqual([])
     expect(host.calls().slice(calls)).toContain('systemctl is-active docker')
     expect((await stat(host.path('/etc/systemd/system/docker.service.d/10-machine.conf'))).mtimeMs).toBe(state.mtimeMs)
+  })
+
+  describe('upgrade g1: the engine packages the host has, to what its package sources offer', () => {
+    const setPkgs = async (dir: 'fake-dpkg' | 'fake-apt', pkgs: Record<string, string>) => {
+      for (const [name, version] of Object.entries(pkgs)) await writeFile(host.path(`/var/lib/${dir}/${name}`), `${version}\n`)
+    }
+    const clearPkgs = async () => {
+      for (const dir of ['fake-dpkg', 'fake-apt']) {
+        await rm(host.path(`/var/lib/${dir}`), { recursive: true, force: true })
+        await mkdir(host.path(`/var/lib/${dir}`))
+      }
+    }
+    const restarts = () => host.calls().filter((c) => c === 'systemctl restart docker').length
+
+    beforeAll(async () => {
+      // Debian's packages as installed, and an engine that reports the version that runs: the
+      // stub systemctl's restart "runs" the installed package's version.
+      await clearPkgs()
+      await setPkgs('fake-dpkg', { 'docker.io': '20.10.24+dfsg1-1+deb12u1', containerd: '1.6.20~ds1-1+b1', runc: '1.1.5+ds1-1+deb12u1' })
+      await writeFile(host.path('/var/lib/fake-docker/running-version'), '20.10.24+dfsg1\n')
+      await engine?.stop()
+      engine = await startFakeEngine({
+        caCert: await host.read('/etc/docker/ca.pem'),
+        serverCert: await host.read('/etc/docker/server.pem'),
+        serverKey: await host.read('/etc/docker/server-key.pem'),
+        port: enginePort,
+        version: () => readFileSync(host.path('/var/lib/fake-docker/running-version'), 'utf8').trim(),
+      })
+    })
+
+    it('upgrades what is newer, restarts the engine once, and reports the engine version before and after', async () => {
+      await setPkgs('fake-apt', { 'docker.io': '26.1.5+dfsg1-9+deb13u1', containerd: '1.6.20~ds1-1+b1' })
+      const calls = host.calls().length
+      const before = restarts()
+      const dropIn = await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')
+      const r = await runCli(['upgrade', 'g1'], { store })
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      const lines = r.stdout.trim().split('\n')
+      expect(lines[0]).toBe('Upgrading Docker on "g1" (now 20.10.24+dfsg1)...')
+      expect(lines).toContain('g1: Docker 20.10.24+dfsg1 → 26.1.5+dfsg1')
+      expect(lines).toContain('  docker.io 20.10.24+dfsg1-1+deb12u1 → 26.1.5+dfsg1-9+deb13u1')
+      // Only packages that changed are listed; only installed ones were asked for, never docker-ce.
+      expect(lines.filter((l) => l.startsWith('  '))).toHaveLength(1)
+      const apt = host.calls().slice(calls).filter((c) => c.startsWith('apt-get'))
+      expect(apt[0]).toBe('apt-get update -qq')
+      expect(apt[1]).toMatch(/^apt-get install -y -qq --only-upgrade .*--force-confold (\S+ ?)+$/)
+      expect(apt[1]!.split('--force-confold ')[1]!.split(' ').sort()).toEqual(['containerd', 'docker.io', 'runc'])
+      expect(restarts()).toBe(before + 1)
+      expect(await host.read('/var/lib/fake-dpkg/docker.io')).toBe('26.1.5+dfsg1-9+deb13u1\n')
+      // The TLS set-up is untouched, and ls sees the new engine over it.
+      expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toBe(dropIn)
+      expect((await runCli(['ls', '--format', '{{.Name}} {{.DockerVersion}}'], { store })).stdout).toContain('g1 v26.1.5+dfsg1\n')
+    })
+
+    it('again: nothing newer, so nothing is restarted, and --json says what it found', async () => {
+      const before = restarts()
+      const r = await runCli(['upgrade', 'g1'], { store })
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain('g1: Docker 26.1.5+dfsg1 is already the newest version the host\'s package sources offer\n')
+      expect(restarts()).toBe(before)
+      const j = await runCli(['upgrade', 'g1', '--json'], { store })
+      expect(j.code).toBe(0)
+      const env = JSON.parse(j.stdout)
+      expect(env).toMatchObject({ ok: true, command: 'upgrade', data: [{ name: 'g1', engineBefore: '26.1.5+dfsg1', engineAfter: '26.1.5+dfsg1', restarted: false }] })
+      expect(env.data[0].packages).toContainEqual({ name: 'docker.io', from: '26.1.5+dfsg1-9+deb13u1', to: '26.1.5+dfsg1-9+deb13u1' })
+    })
+
+    it('an apt-get failure is one line with apt\'s reason; the engine is not restarted', async () => {
+      await writeFile(host.path('/var/lib/fake-apt/fail'), 'Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)')
+      const before = restarts()
+      try {
+        const f = await expectCleanFailure(['upgrade', 'g1'], store)
+        expect(f.line).toBe('Error: g1: apt-get could not upgrade Docker on "g1": E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get): see the full output with --debug, or run "machine ssh g1 -- sudo apt-get update"')
+        expect(f.code).toBe('upgrade-failed')
+      } finally {
+        await rm(host.path('/var/lib/fake-apt/fail'))
+      }
+      expect(restarts()).toBe(before)
+    })
+
+    it('docker-engine (Docker ≤ 1.13) and unpackaged engines are refused with the way out, before apt-get runs', async () => {
+      await clearPkgs()
+      await setPkgs('fake-dpkg', { 'docker-engine': '1.13.1-0~debian-stretch' })
+      const calls = host.calls().length
+      const legacy = await expectCleanFailure(['upgrade', 'g1'], store)
+      expect(legacy.line).toMatch(/^Error: g1: "g1" runs docker-engine 1\.13\.1-0~debian-stretch \(Docker ≤ 1\.13\), which has no upgrade path: remove it \("machine ssh g1 -- sudo apt-get purge -y docker-engine"\), then run "machine provision g1" to install a current engine$/)
+      await clearPkgs()
+      const none = await expectCleanFailure(['upgrade', 'g1'], store)
+      expect(none.line).toMatch(/^Error: g1: Docker on "g1" was not installed from a Debian package \(neither docker-ce nor docker\.io is installed\): upgrade it the way it was installed/)
+      expect(host.calls().slice(calls).filter((c) => c.startsWith('apt-get'))).toEqual([])
+      await setPkgs('fake-dpkg', { 'docker.io': '26.1.5+dfsg1-9+deb13u1' })
+    })
   })
 
   describe('bad inputs fail with one line, a JSON error, and the store untouched', () => {

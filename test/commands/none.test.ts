@@ -193,6 +193,7 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     ['unknown shell', ['env', '--shell', 'klingon', 'ok1'], /^Error: Unknown shell "klingon": use --shell with one of/, 'unknown-shell'],
     ['unknown shell before unknown machine', ['env', '--shell', 'klingon', 'ghost'], /^Error: Unknown shell "klingon"/, 'unknown-shell'],
     ['no $SHELL and no --shell', ['env', 'ok1'], /^Error: Unknown shell: \$SHELL is not set: pass --shell bash \(or fish/, 'unknown-shell'],
+    ['upgrade of a machine without SSH', ['upgrade', 'ok1'], /^Error: ok1: machines of the none driver have no SSH access, so their engine cannot be upgraded$/, 'not-supported'],
     ['unknown flag', ['ls', '--bogus'], /^Error: Nonexistent flag: --bogus/, 'usage'],
     ['unknown filter', ['ls', '--filter', 'colour=red'], /^Error: Unsupported filter key 'colour'/, 'invalid-filter'],
   ]

@@ -127,13 +127,55 @@ case "$*" in
     s=$(cat $en); echo "$s"; [ "$s" = enabled ]; exit $? ;;
   "start docker"|"restart docker")
     if [ -f /var/lib/fake-systemd/docker.fail ]; then echo "Job for docker.service failed (test stub)" >&2; exit 1; fi
-    echo active > $state ;;
+    echo active > $state
+    # The engine that comes up is the installed package's version (Debian revision dropped).
+    for p in docker-ce docker.io; do
+      if [ -f /var/lib/fake-dpkg/$p ]; then sed 's/-[^-]*$//' /var/lib/fake-dpkg/$p > /var/lib/fake-docker/running-version; break; fi
+    done ;;
   "stop docker") echo inactive > $state ;;
   "enable docker") echo enabled > $en ;;
   "disable docker") echo disabled > $en ;;
   daemon-reload) ;;
   *) echo "systemctl (test stub): not supported: $*" >&2; exit 1 ;;
 esac
+`,
+  // Installed packages are files /var/lib/fake-dpkg/<package> holding the version; the format
+  // argument is not interpreted: lines come out as "<status> <package> <version>" like the
+  // provisioner's -f asks for. Unknown packages are reported like dpkg-query does.
+  '/usr/local/bin/dpkg-query': `#!/bin/sh
+echo "dpkg-query $*" >> /var/log/calls.log
+rc=0
+for a in "$@"; do
+  case "$a" in -*) continue ;; esac
+  if [ -f /var/lib/fake-dpkg/$a ]; then printf 'ii  %s %s\\n' "$a" "$(cat /var/lib/fake-dpkg/$a)"
+  else echo "dpkg-query: no packages found matching $a" >&2; rc=1; fi
+done
+exit $rc
+`,
+  // The package sources: /var/lib/fake-apt/<package> holds the newest version on offer.
+  // "install --only-upgrade" moves installed packages to it; /var/lib/fake-apt/fail makes every
+  // call fail with its text, as apt does on a held lock or a broken source.
+  '/usr/local/bin/apt-get': `#!/bin/sh
+echo "apt-get $*" >> /var/log/calls.log
+if [ -f /var/lib/fake-apt/fail ]; then echo "E: $(cat /var/lib/fake-apt/fail)" >&2; exit 100; fi
+[ "$1" = update ] && exit 0
+only=no; sub=""
+for a in "$@"; do
+  case "$a" in
+    --only-upgrade) only=yes ;;
+    -*|Dpkg::*) ;;
+    install) sub=install ;;
+    *)
+      [ "$sub" = install ] || { echo "apt-get (test stub): not supported: $*" >&2; exit 1; }
+      if [ ! -f /var/lib/fake-dpkg/$a ]; then
+        [ $only = yes ] && { echo "Skipping $a, it is not installed and only upgrades are requested."; continue; }
+        echo "apt-get (test stub): installing new packages is not supported" >&2; exit 1
+      fi
+      if [ -f /var/lib/fake-apt/$a ] && [ "$(cat /var/lib/fake-apt/$a)" != "$(cat /var/lib/fake-dpkg/$a)" ]; then
+        echo "Setting up $a ($(cat /var/lib/fake-apt/$a)) ..."; cp /var/lib/fake-apt/$a /var/lib/fake-dpkg/$a
+      else echo "$a is already the newest version ($(cat /var/lib/fake-dpkg/$a))."; fi ;;
+  esac
+done
 `,
   '/usr/local/sbin/sudo': `#!/bin/sh
 echo "sudo $*" >> /var/log/calls.log
@@ -222,7 +264,7 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
   let sshd: Sshd | undefined
   try {
     await mkdir(root, { mode: 0o755 })
-    for (const d of ['bin', 'usr/bin', 'usr/sbin', 'usr/local/bin', 'usr/local/sbin', 'usr/share/fake-docker', 'etc', 'dev', 'var/log', 'var/lib/fake-systemd', 'var/lib/fake-uts', 'run']) {
+    for (const d of ['bin', 'usr/bin', 'usr/sbin', 'usr/local/bin', 'usr/local/sbin', 'usr/share/fake-docker', 'etc', 'dev', 'var/log', 'var/lib/fake-systemd', 'var/lib/fake-uts', 'var/lib/fake-dpkg', 'var/lib/fake-apt', 'var/lib/fake-docker', 'run']) {
       await mkdir(p(d), { recursive: true, mode: 0o755 })
     }
     await mkdir(p('root'), { mode: 0o700 }) // sshd chdirs to the home directory after chroot

@@ -12,8 +12,8 @@ export interface FakeEngineOptions {
   caCert: string | Buffer
   serverCert: string | Buffer
   serverKey: string | Buffer
-  /** Engine version reported (default 28.2.2). */
-  version?: string
+  /** Engine version reported (default 28.2.2); a function is asked on every request (an engine that gets upgraded). */
+  version?: string | (() => string)
   /** API version reported (default 1.50, the one Docker 28.2 speaks). */
   apiVersion?: string
   /** Listen on this port (default: a free one). */
@@ -37,10 +37,11 @@ const apiNumber = (v: string): number => {
 }
 
 export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine> {
-  const version = o.version ?? '28.2.2'
+  const versionNow = (): string => (typeof o.version === 'function' ? o.version() : (o.version ?? '28.2.2'))
   const api = o.apiVersion ?? '1.50'
   const seen: string[] = []
   const server = createServer({ ca: o.caCert, cert: o.serverCert, key: o.serverKey, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const version = versionNow()
     const peer = (req.socket as TLSSocket).getPeerCertificate()
     const who = peer?.subject?.CN || peer?.subject?.O || '?'
     seen.push(`${req.method} ${req.url} ${Array.isArray(who) ? who.join(',') : who}`)

@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { forEachMachine } from '../services/lifecycle.js'
+import { upgradeMachine } from '../services/upgrade.js'
+
+export default class Upgrade extends BaseCommand {
+  static override summary = 'Upgrade the Docker engine of machines to the newest version their package sources offer'
+  static override description =
+    'Starts a stopped machine first. On Debian and Ubuntu hosts the installed engine packages (docker-ce and its companions, ' +
+    'or docker.io) are upgraded with apt-get, keeping configuration files; the engine is restarted only when a package changed, ' +
+    'and its version is reported before and after. Machines are upgraded concurrently.'
+  static override examples = ['<%= config.bin %> upgrade dev', '<%= config.bin %> upgrade web1 web2']
+  static override strict = false
+  static override args = { names: Args.string({ description: 'machine names (default: "default")' }) }
+
+  async run(): Promise<unknown> {
+    const { argv } = await this.parseArgs(Upgrade)
+    const o = { config: this.config, out: this.out }
+    const done = await forEachMachine(this.store, argv as string[], o, (m) => upgradeMachine(this.store, m, o))
+    return this.jsonEnabled() ? done.map((d) => d.result) : undefined
+  }
+}

@@ -1,0 +1,71 @@
+import { Progress } from '../cli/progress.js'
+import { MachineError } from '../core/errors.js'
+import type { PackageChange } from '../provision/upgrader.js'
+import { lockMachine } from '../store/lock.js'
+import type { Store } from '../store/store.js'
+import { engineVersion, readTls } from './engine.js'
+import { runAction, type RunOptions } from './lifecycle.js'
+import { machineTlsFiles, type OpenMachine } from './machine.js'
+import { engineUrlFromDriver, sshTarget, waitForEngine } from './provision.js'
+
+export interface UpgradeSummary {
+  name: string
+  /** Engine version the API reported before and after ("" when it did not answer). */
+  engineBefore: string
+  engineAfter: string
+  packages: PackageChange[]
+  restarted: boolean
+}
+
+const versionOf = async (store: Store, name: string, url: string): Promise<string> =>
+  engineVersion(url, () => readTls(machineTlsFiles(store, name)), 10_000).catch(() => '')
+
+/**
+ * `machine upgrade`: start the machine if it is not running (as docker-machine does), upgrade the
+ * engine packages the host has, restart the engine only when a package changed, and report the
+ * engine's own version before and after, as its API answers over TLS.
+ */
+export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions): Promise<UpgradeSummary> {
+  const name = m.host.Name
+  if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no SSH access, so their engine cannot be upgraded`)
+  if ((await m.driver.state()) !== 'Running') await runAction(store, m, 'start', o)
+  const lock = await lockMachine(store.path, name, 30_000)
+  const log = (l: string) => o.out.debug(l)
+  try {
+    const url = await engineUrlFromDriver(m)
+    const engineBefore = await versionOf(store, name, url)
+    o.out.info(`Upgrading Docker on "${name}"${engineBefore ? ` (now ${engineBefore})` : ''}...`)
+    const { connectSsh } = await import('../ssh/index.js')
+    const { upgradeDebianEngine } = await import('../provision/upgrader.js')
+    const info = await m.driver.sshInfo()
+    const ssh = await connectSsh(sshTarget(store, name, info), { retryForMs: 60_000, signal: o.signal, log })
+    let restarted = false
+    let packages: PackageChange[]
+    try {
+      const r = await upgradeDebianEngine(ssh, { machineName: name, sshUser: info.user, log })
+      packages = r.packages
+      // Package scripts may or may not restart the engine (policy-rc.d, container hosts): restart
+      // once ourselves so the engine that answers is the new one, with our TLS drop-in.
+      if (r.changed) {
+        const sudo = info.user === 'root' ? '' : 'sudo '
+        await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
+        restarted = true
+      }
+    } finally {
+      ssh.close()
+    }
+    const progress = new Progress(o.out, o.signal ?? new AbortController().signal)
+    await progress.step('Waiting for the Docker engine', 300_000, (signal) => waitForEngine(store, name, url, signal))
+    const engineAfter = await versionOf(store, name, url)
+    const moved = packages.filter((p) => p.from !== p.to)
+    if (moved.length === 0) o.out.info(`${name}: Docker ${engineAfter || packages[0]?.to} is already the newest version the host's package sources offer`)
+    else {
+      o.out.info(`${name}: Docker ${engineBefore || '?'} → ${engineAfter || '?'}`)
+      for (const p of moved) o.out.info(`  ${p.name} ${p.from} → ${p.to}`)
+    }
+    await store.save(m.host)
+    return { name, engineBefore, engineAfter, packages, restarted }
+  } finally {
+    await lock.release()
+  }
+}
