@@ -28,7 +28,11 @@ const versionOf = async (store: Store, name: string, url: string): Promise<strin
 export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions): Promise<UpgradeSummary> {
   const name = m.host.Name
   if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no SSH access, so their engine cannot be upgraded`)
-  if ((await m.driver.state()) !== 'Running') await runAction(store, m, 'start', o)
+  const state = await m.driver.state()
+  if (state === 'Stopped') await runAction(store, m, 'start', o)
+  else if (state !== 'Running') {
+    throw new MachineError('not-running', `Machine "${name}" is ${state ? `in state ${state}` : 'in an unknown state'}, not running`, { hint: `check "machine status ${name}"; upgrade needs it running (or stopped, to start it)` })
+  }
   const lock = await lockMachine(store.path, name, 30_000)
   const log = (l: string) => o.out.debug(l)
   try {

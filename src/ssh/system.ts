@@ -1,7 +1,8 @@
 /**
- * argv for the system `ssh` / `scp` with the same pinning as our own client: the machine's
- * known_hosts file only, strict checking, only the machine's key. Used by `machine ssh`
- * (interactive: real terminal handling, escape sequences, agent-free) and `machine scp`.
+ * argv for the system `ssh` / `scp` / `sshfs` with the same pinning as our own client: the
+ * machine's known_hosts file only, strict checking, only the machine's key. Used by `machine ssh`
+ * (interactive: real terminal handling, escape sequences, agent-free), `machine scp` and
+ * `machine mount`.
  */
 import { MachineError } from '../core/errors.js'
 import { connectSsh, type ConnectOptions, type SshTarget } from './connect.js'
@@ -102,6 +103,50 @@ export function systemScpArgs(
       args.push(`${user}@${bracket(target.host)}:${loc.path}`)
     }
   }
+  return args
+}
+
+/**
+ * `[[user@]machine:][path]` of `machine mount`: scp's rule (a colon before any slash names a
+ * machine), except that without a machine part docker-machine means its "default" machine, and
+ * `localhost` is a machine name here (a local directory cannot be mounted from this host).
+ * An empty path (`dev:`) is the login directory, as in sshfs.
+ */
+export function parseMountSource(spec: string, defaultMachine = 'default'): { machine: string; user: string | undefined; path: string } {
+  const m = /^(?:([^@/:]+)@)?([^/:@]+):(.*)$/s.exec(spec)
+  if (!m || spec.startsWith('/') || spec.startsWith('.')) return { machine: defaultMachine, user: undefined, path: spec }
+  return { machine: m[2] ?? defaultMachine, user: m[1], path: m[3] ?? '' }
+}
+
+/**
+ * fuse's -o parser splits on commas and takes a backslash as an escape: keep both literal.
+ * (sshfs hands every ssh option it knows on to ssh as one `-oName=value` argument.)
+ */
+const fuseOptValue = (v: string): string => v.replace(/[\\,]/g, (c) => `\\${c}`)
+
+/**
+ * `sshfs` argv (without the program name) mounting `remotePath` of the target (empty: the login
+ * directory) on the local `mountpoint`, with exactly the checks of systemSshArgs: only the
+ * machine's known_hosts, StrictHostKeyChecking=yes, only the machine's key. sshfs passes these
+ * ssh options through to the ssh it runs; `--` keeps a user or path from being read as an option.
+ */
+export function systemSshfsArgs(target: SshTarget, remotePath: string, mountpoint: string, opts: { user?: string } = {}): string[] {
+  const ssh = commonOptions([target.knownHostsPath])
+  const args: string[] = []
+  for (let i = 0; i + 1 < ssh.length; i += 2) {
+    const flag = ssh[i] as string
+    const value = ssh[i + 1] as string
+    args.push(flag, flag === '-o' ? fuseOptValue(value) : value)
+  }
+  args.push(
+    '-o', fuseOptValue(`IdentityFile=${cfgValue(target.keyPath)}`),
+    '-o', `Port=${target.port}`,
+    // Files of the remote login user show as the local user's (uids differ between hosts).
+    '-o', 'idmap=user',
+    '--',
+    `${opts.user ?? target.user}@${bracket(target.host)}:${remotePath}`,
+    mountpoint,
+  )
   return args
 }
 
