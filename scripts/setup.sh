@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  # qemu + image tools for the VM; sshd, busybox and iproute2 are only for `npm test`.
-  pkgs=(qemu-system-x86 qemu-utils openssh-client ca-certificates debootstrap e2fsprogs zstd openssh-server busybox-static iproute2)
+  # qemu + image tools for the VM; sshfs/fuse3 for `machine mount`; sshd, busybox and iproute2
+  # are only for `npm test`.
+  pkgs=(qemu-system-x86 qemu-utils openssh-client ca-certificates debootstrap e2fsprogs zstd sshfs fuse3 openssh-server busybox-static iproute2)
   command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
