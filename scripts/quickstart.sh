@@ -25,6 +25,7 @@ else
   machine create "${args[@]}" "$name"
 fi
 echo "==> eval \"\$(machine env $name)\" && docker version"
-eval "$(machine env "$name")"
+# This script is bash whatever the caller's $SHELL (unset under sudo -i, cron, env -i).
+eval "$(machine env --shell bash "$name")"
 docker version
 machine ls
