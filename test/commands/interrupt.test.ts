@@ -1,20 +1,12 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN, ROOT, tempStore } from '../helpers/cli.js'
 import { qemuFlags, testImage } from '../e2e/image.js'
+import { liveProcessesNaming } from '../helpers/processes.js'
 
-const qemuRunningFor = (store: string) =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .some((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(store)
-      } catch {
-        return false
-      }
-    })
+const qemuRunningFor = (store: string) => liveProcessesNaming(store).length > 0
 
 describe('Ctrl-C during create', () => {
   it('rolls back what the driver made (VM process, disks) and removes the half-made machine', async () => {

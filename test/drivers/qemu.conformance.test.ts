@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { Client } from 'ssh2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemu from '../../drivers/qemu/index.js'
+import { liveProcessesNaming } from '../helpers/processes.js'
 import type { DriverContext } from '../../src/driver-kit/contract.js'
 import { driverConformance } from '../../src/driver-kit/conformance.js'
 import { consoleTail, ensureTestImage, waitForSshBanner } from '../e2e/image/test-image.js'
@@ -37,25 +38,9 @@ beforeAll(async () => {
   })
 }, 1_600_000)
 
-/** Live processes whose command line names the machine directory (zombies excluded). */
-function processesFor(dir: string): number[] {
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir)) out.push(Number(d))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out
-}
-
 afterAll(() => {
   // Whatever failed, leave no VM running.
-  if (machineDir) for (const pid of processesFor(machineDir)) process.kill(pid, 'SIGKILL')
+  if (machineDir) for (const pid of liveProcessesNaming(machineDir)) process.kill(pid, 'SIGKILL')
 })
 
 /**
@@ -139,10 +124,10 @@ driverConformance(
           break
         case 'stop':
         case 'kill':
-          expect(processesFor(ctx.machineDir)).toEqual([])
+          expect(liveProcessesNaming(ctx.machineDir)).toEqual([])
           break
         case 'remove':
-          expect(processesFor(ctx.machineDir)).toEqual([])
+          expect(liveProcessesNaming(ctx.machineDir)).toEqual([])
           // Only the machine's SSH key (the store's, shared by every driver) may remain.
           expect(readdirSync(ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
           break

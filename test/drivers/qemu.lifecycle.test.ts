@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemu from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
+import { liveProcessesNaming } from '../helpers/processes.js'
 import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -55,22 +56,6 @@ async function reopen(m: Made): Promise<Driver> {
 
 const pidOf = (m: Made): number => Number(readFileSync(join(m.ctx.machineDir, FILES.pid), 'utf8').trim())
 
-/** Every live process whose command line names this machine's directory. */
-function qemuProcessesFor(machineDir: string): number[] {
-  const out: number[] = []
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(machineDir)) out.push(Number(d))
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out
-}
-
 const listen = (port: number): Promise<Server> =>
   new Promise((resolve, reject) => {
     const s = createServer()
@@ -86,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Never leave a VM behind, whatever failed.
-  for (const pid of qemuProcessesFor(store)) process.kill(pid, 'SIGKILL')
+  for (const pid of liveProcessesNaming(store)) process.kill(pid, 'SIGKILL')
   if (store) await rm(store, { recursive: true, force: true })
 })
 
@@ -168,7 +153,7 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     expect(await again.state()).toBe('Running')
     await again.kill()
     expect(await m.driver.state()).toBe('Stopped')
-    expect(qemuProcessesFor(m.ctx.machineDir)).toEqual([])
+    expect(liveProcessesNaming(m.ctx.machineDir)).toEqual([])
 
     await m.driver.remove(m.journal)
     expect(m.journal.entries()).toEqual([])
@@ -192,7 +177,7 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     // Same ports when they are still free: the server certificate and env stay valid.
     expect([m.ctx.config.SSHPort, m.ctx.config.EnginePort]).toEqual(ports)
     await m.driver.remove(m.journal)
-    expect(qemuProcessesFor(m.ctx.machineDir)).toEqual([])
+    expect(liveProcessesNaming(m.ctx.machineDir)).toEqual([])
   })
 
   it('start picks a new port when the old one was taken, and updates the config', async () => {

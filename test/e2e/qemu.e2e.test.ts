@@ -4,7 +4,7 @@
  * it through `machine env`. Then the same VM is provisioned again with the generic driver.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, tempStore } from '../helpers/cli.js'
 import { freePort } from '../helpers/sshd.js'
 import { qemuFlags, testImage } from './image.js'
+import { liveProcessesNaming } from '../helpers/processes.js'
 
 const MIN = 60_000
 let store: string
@@ -31,16 +32,7 @@ function docker(args: string[], input?: string | Buffer): { code: number; out: s
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
 }
 
-const qemuPids = (name: string) =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return execFileSync('cat', [`/proc/${p}/cmdline`], { encoding: 'utf8' }).includes(`machines/${name}/`)
-      } catch {
-        return false
-      }
-    })
+const qemuPids = (name: string) => liveProcessesNaming(`machines/${name}/`)
 
 describe('end to end: qemu VM + TLS engine + real docker client', () => {
   beforeAll(async () => {
