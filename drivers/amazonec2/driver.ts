@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { MachineError, messageOf } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'

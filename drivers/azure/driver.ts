@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'

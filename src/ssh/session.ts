@@ -60,7 +60,7 @@ export class Ssh2Session implements SshSession {
   constructor(
     private readonly client: Client,
     private readonly where: string,
-    private readonly log: (line: string) => void,
+    log: (line: string) => void,
   ) {
     // After `ready` an error or a dropped connection must not crash the process; the next call
     // reports it instead.

@@ -10,6 +10,7 @@ import { driverConformance, type ConformanceStep } from '../../src/driver-kit/co
 import { Ec2Mock } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import {
+  arrangeGroupAndKey,
   arrangeLookups,
   arrangeMaking,
   arrangeRemoval,
@@ -79,10 +80,7 @@ function arrange(step: ConformanceStep): void {
       break
     case 'create:failing':
       arrangeLookups(m)
-      m.on('DescribeSecurityGroups', xml.describeSecurityGroups([]))
-        .on('CreateSecurityGroup', xml.createSecurityGroup(IDS.sg))
-        .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 2))
-        .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      arrangeGroupAndKey(m)
         .on('RunInstances', xml.runInstances(instance({ state: 'pending', publicIp: undefined })))
         .on(
           'DescribeInstances',

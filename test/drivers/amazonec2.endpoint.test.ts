@@ -7,7 +7,7 @@ import nock from 'nock'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { FakeEc2Server } from './fixtures/amazonec2/fake-ec2-server.js'
-import { makeTestDriver, type TestCtx } from './fixtures/amazonec2/scenarios.js'
+import { CREATE_ACTIONS, makeTestDriver, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 
 const server = new FakeEc2Server()
 const publicHits: string[] = []
@@ -61,24 +61,7 @@ describe('amazonec2 --amazonec2-endpoint', () => {
 
     const actions = server.actions()
     expect(new Set(actions)).toEqual(
-      new Set([
-        'DescribeInstanceTypes',
-        'DescribeImages',
-        'DescribeVpcs',
-        'DescribeSubnets',
-        'DescribeSecurityGroups',
-        'CreateSecurityGroup',
-        'AuthorizeSecurityGroupIngress',
-        'ImportKeyPair',
-        'RunInstances',
-        'DescribeInstances',
-        'StopInstances',
-        'StartInstances',
-        'RebootInstances',
-        'TerminateInstances',
-        'DeleteKeyPair',
-        'DeleteSecurityGroup',
-      ]),
+      new Set([...CREATE_ACTIONS, 'StopInstances', 'StartInstances', 'RebootInstances', 'TerminateInstances', 'DeleteKeyPair', 'DeleteSecurityGroup']),
     )
     const port = new URL(server.url).port
     for (const r of server.requests) {

@@ -12,6 +12,7 @@ import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import {
+  arrangeGroupAndKey,
   arrangeLookups,
   arrangeMaking,
   arrangeRemoval,
@@ -489,10 +490,7 @@ describe('amazonec2 failures', () => {
     t = await makeTestDriver()
     const journal = new MemoryJournal()
     arrangeLookups(m)
-    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([]))
-      .on('CreateSecurityGroup', xml.createSecurityGroup(IDS.sg))
-      .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 2))
-      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+    arrangeGroupAndKey(m)
       .fail('RunInstances', 500, 'InsufficientInstanceCapacity', 'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (eu-west-1a).')
     await t.driver.preCreateCheck()
     const e = await rejection(t.driver.create(journal))
@@ -528,10 +526,7 @@ describe('amazonec2 failures', () => {
     t = await makeTestDriver()
     const journal = new MemoryJournal()
     arrangeLookups(m)
-    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([]))
-      .on('CreateSecurityGroup', xml.createSecurityGroup(IDS.sg))
-      .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 2))
-      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+    arrangeGroupAndKey(m)
       .on('RunInstances', xml.runInstances(instance({ state: 'pending', publicIp: undefined })))
       .on('DescribeInstances', xml.describeInstances([instance({ state: 'pending', publicIp: undefined })]))
       .on(
