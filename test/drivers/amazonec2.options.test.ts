@@ -15,6 +15,7 @@ import { loadSsh2 } from '../../src/driver-kit/ssh2-module.js'
 import { Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import { arrangeLookups, byInstance, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, type TestCtx } from './fixtures/amazonec2/scenarios.js'
+import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
@@ -35,11 +36,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function expectAllUsed() {
-  expect(m.unmatched).toEqual([])
-  expect(m.pending()).toEqual([])
-  expect(nock.isDone()).toBe(true)
-}
+const expectAllUsed = () => expectMockDone(m)
 
 /** The rest of a create after the look-ups, for a machine whose groups already exist and allow 22 + 2376. */
 function arrangeLaunch(mock: Ec2Mock, o: { importKey?: boolean; running?: Parameters<typeof instance>[0] } = {}) {

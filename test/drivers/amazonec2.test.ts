@@ -26,6 +26,7 @@ import {
   type TestCtx,
   CREATE_ACTIONS,
 } from './fixtures/amazonec2/scenarios.js'
+import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
@@ -43,12 +44,7 @@ afterEach(async () => {
   t = undefined
 })
 
-/** Every interceptor used, nothing unmatched. */
-function expectAllUsed() {
-  expect(m.unmatched).toEqual([])
-  expect(m.pending()).toEqual([])
-  expect(nock.isDone()).toBe(true)
-}
+const expectAllUsed = () => expectMockDone(m)
 
 /** A driver whose config already describes a created machine. */
 async function existing(flags: Record<string, unknown> = {}) {

@@ -32,6 +32,7 @@ import {
   firewall,
   type TestCtx,
 } from './fixtures/google/gce.js'
+import { expectMockDone } from '../helpers/cloud-mock.js'
 
 const RULE = firewallRuleName(`projects/${PROJECT}/global/networks/default`, firewallAllowed([]))
 const MACHINE_ID = '0d6f5c1e-7a0b-4c2d-9e8f-1a2b3c4d5e6f'
@@ -50,11 +51,7 @@ afterEach(async () => {
   t = undefined
 })
 
-function expectAllUsed() {
-  expect(m.unmatched).toEqual([])
-  expect(m.pending()).toEqual([])
-  expect(nock.isDone()).toBe(true)
-}
+const expectAllUsed = () => expectMockDone(m)
 
 async function rejection(p: Promise<unknown>): Promise<MachineError> {
   const e = await p.then(

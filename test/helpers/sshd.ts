@@ -13,6 +13,7 @@ import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { SshTarget } from '../../src/ssh/index.js'
 
 const run = promisify(execFile)
 
@@ -205,3 +206,14 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   }
   return sshd
 }
+
+/** This sshd as an SSH target whose host key is known in advance (pinned in `knownHostsPath` on first contact). */
+export const sshdTarget = (sshd: Sshd, knownHostsPath: string, extra: Partial<SshTarget> = {}): SshTarget => ({
+  host: '127.0.0.1',
+  port: sshd.port,
+  user: sshd.user,
+  keyPath: sshd.userKeyPath,
+  knownHostsPath,
+  hostKeys: [sshd.hostKeyPub],
+  ...extra,
+})

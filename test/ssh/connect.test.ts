@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectSsh, sshConnectionCount, SshAuthError, SshUnreachableError, type SshTarget } from '../../src/ssh/index.js'
-import { freePort, makeKey, startSshd, type Sshd } from '../helpers/sshd.js'
+import { freePort, makeKey, sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
 
 let sshd: Sshd
 let tmp: string
@@ -19,15 +19,7 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true })
 })
 
-const target = (extra: Partial<SshTarget> = {}): SshTarget => ({
-  host: '127.0.0.1',
-  port: sshd.port,
-  user: sshd.user,
-  keyPath: sshd.userKeyPath,
-  knownHostsPath: join(tmp, 'known_hosts'),
-  hostKeys: [sshd.hostKeyPub],
-  ...extra,
-})
+const target = (extra: Partial<SshTarget> = {}): SshTarget => sshdTarget(sshd, join(tmp, 'known_hosts'), extra)
 
 describe('authentication', () => {
   it('a key the host does not accept gives SshAuthError naming the user and key, without retrying', async () => {

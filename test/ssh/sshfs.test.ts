@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isMountPoint, runProgram, unmountProgram } from '../../src/services/mount.js'
 import { ensurePinnedForSystemSsh, parseMountSource, systemSshfsArgs, type SshTarget } from '../../src/ssh/index.js'
-import { startSshd, type Sshd } from '../helpers/sshd.js'
+import { sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
 
 describe('parseMountSource: [[user@]NAME:][path]', () => {
   it('reads docker-machine forms', () => {
@@ -74,7 +74,7 @@ describe('systemSshfsArgs with the real sshfs', () => {
     sshd = await startSshd()
     // A comma and a space in every path: the escaping must hold for real.
     tmp = await mkdtemp(join(tmpdir(), 'machine-sshfs a,b-'))
-    t = { host: '127.0.0.1', port: sshd.port, user: sshd.user, keyPath: sshd.userKeyPath, knownHostsPath: join(tmp, 'known_hosts'), hostKeys: [sshd.hostKeyPub] }
+    t = sshdTarget(sshd, join(tmp, 'known_hosts'))
     await ensurePinnedForSystemSsh(t)
     remote = join(tmp, 'remote')
     mp = join(tmp, 'mnt')

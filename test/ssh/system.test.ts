@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensurePinnedForSystemSsh, parseScpLocation, systemScpArgs, systemSshArgs, type SshTarget } from '../../src/ssh/index.js'
-import { startSshd, type Sshd } from '../helpers/sshd.js'
+import { sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
 
 interface Ran {
   code: number
@@ -27,14 +27,7 @@ let target: SshTarget
 beforeAll(async () => {
   sshd = await startSshd()
   tmp = await mkdtemp(join(tmpdir(), 'machine-ssh-system-'))
-  target = {
-    host: '127.0.0.1',
-    port: sshd.port,
-    user: sshd.user,
-    keyPath: sshd.userKeyPath,
-    knownHostsPath: join(tmp, 'known_hosts'),
-    hostKeys: [sshd.hostKeyPub],
-  }
+  target = sshdTarget(sshd, join(tmp, 'known_hosts'))
   await ensurePinnedForSystemSsh(target)
 })
 afterAll(async () => {
