@@ -4,7 +4,7 @@
  * it through `machine env`. Then the same VM is provisioned again with the generic driver.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -108,6 +108,18 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     expect(await readFile(back, 'utf8')).toBe('round trip\n')
   }, 5 * MIN)
 
+  it('machine mount shows a directory of the VM locally, and -u unmounts it', async () => {
+    const mp = join(work, 'vm-etc')
+    const r = await runCli(['mount', 'e2e1:/etc', mp], { store })
+    expect(r.code, r.stderr).toBe(0)
+    try {
+      expect(await readFile(join(mp, 'hostname'), 'utf8')).toBe('e2e1\n')
+    } finally {
+      expect((await runCli(['mount', '-u', mp], { store })).code).toBe(0)
+    }
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(mp)
+  }, 5 * MIN)
+
   it('stop → Stopped, start → Running, and docker works again', async () => {
     const stop = await runCli(['stop', 'e2e1'], { store, timeoutMs: 10 * MIN })
     expect(stop.code).toBe(0)
@@ -131,6 +143,29 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     const r = await runCli(['provision', 'e2e1'], { store, timeoutMs: 10 * MIN })
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('e2e1: already up to date, nothing changed')
+  }, 15 * MIN)
+
+  it('upgrade with nothing newer on offer: the real apt and dpkg agree, and the engine is not restarted', async () => {
+    // The VM's sources point at Debian's mirror; tests send nothing beyond loopback, so they are
+    // set aside: apt-get update then has nothing to fetch and docker.io is the newest there is.
+    const sh = async (cmd: string) => {
+      const r = await runCli(['ssh', 'e2e1', '--', cmd], { store })
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.trim()
+    }
+    await sh('sudo mv /etc/apt/sources.list /etc/apt/sources.list.e2e-off && ! ls /etc/apt/sources.list.d/* 2>/dev/null | grep -q .')
+    try {
+      const since = await sh('systemctl show docker -p ActiveEnterTimestampMonotonic')
+      const r = await runCli(['upgrade', 'e2e1'], { store, timeoutMs: 10 * MIN })
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/^Upgrading Docker on "e2e1" \(now 20\.10\.\d+\+dfsg1\)\.\.\.\n/)
+      expect(r.stdout).toMatch(/\ne2e1: Docker 20\.10\.\d+\+dfsg1 is already the newest version the host's package sources offer\n/)
+      expect(await sh('systemctl show docker -p ActiveEnterTimestampMonotonic')).toBe(since)
+      expect(docker(['version', '--format', '{{.Server.Version}}']).out.trim()).toMatch(/^20\.10\./)
+    } finally {
+      await sh('sudo mv /etc/apt/sources.list.e2e-off /etc/apt/sources.list')
+    }
   }, 15 * MIN)
 
   it('the generic driver provisions the same VM through its forwarded ports', async () => {
