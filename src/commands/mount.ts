@@ -1,9 +1,9 @@
 import { resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { MachineError } from '../core/errors.js'
-import { openMachine } from '../services/machine.js'
-import { checkMountpoint, findProgram, isMountPoint, lastLine, prepareMountpoint, removeCreatedMountpoint, runProgram, unmountProgram } from '../services/mount.js'
+import { lastLine, MachineError } from '../core/errors.js'
+import { openMachine, requireRunning, requireSshAccess } from '../services/machine.js'
+import { checkMountpoint, findProgram, isMountPoint, prepareMountpoint, removeCreatedMountpoint, runProgram, unmountProgram } from '../services/mount.js'
 import { sshTarget } from '../services/provision.js'
 
 export default class Mount extends BaseCommand {
@@ -37,13 +37,12 @@ export default class Mount extends BaseCommand {
     if (flags.unmount) return this.unmount(mountpoint)
 
     const m = await openMachine(this.store, src.machine, { config: this.config, log: { info: () => {}, debug: (l) => this.out.debug(l) } })
-    if (m.def.provisions === false) throw new MachineError('not-supported', `Machine "${src.machine}" (driver ${m.host.DriverName}) has no SSH access`)
+    requireSshAccess(m)
     const sshfs = await findProgram('sshfs')
     if (!sshfs) throw new MachineError('sshfs-missing', 'sshfs is not installed', { hint: 'install sshfs (apt-get install sshfs; macOS: macFUSE + sshfs)' })
     // Local problems first (no network); the directory itself is made only right before sshfs.
     await checkMountpoint(mountpoint)
-    const state = await m.driver.state()
-    if (state !== 'Running') throw new MachineError('not-running', `Cannot mount: machine "${src.machine}" is not running (${state || 'unknown'})`, { hint: `start it with "machine start ${src.machine}"` })
+    await requireRunning(m, 'mount')
     const target = { ...sshTarget(this.store, src.machine, await m.driver.sshInfo()), ...(src.user ? { user: src.user } : {}) }
     // Pin (or check the pin) and log in once ourselves: a changed host key, a refused key or an
     // unreachable host get the same one-line errors as `machine ssh` (sshfs hides ssh's own

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { MachineError } from '../core/errors.js'
-import { openMachine } from '../services/machine.js'
+import { openMachine, requireSshAccess } from '../services/machine.js'
 import { sshTarget } from '../services/provision.js'
 
 export default class Scp extends BaseCommand {
@@ -25,7 +25,7 @@ export default class Scp extends BaseCommand {
     const targets: Record<string, ReturnType<typeof sshTarget>> = {}
     for (const name of machines) {
       const m = await openMachine(this.store, name, { config: this.config, log: { info: () => {}, debug: (l) => this.out.debug(l) } })
-      if (m.def.provisions === false) throw new MachineError('not-supported', `Machine "${name}" (driver ${m.host.DriverName}) has no SSH access`)
+      requireSshAccess(m)
       targets[name] = sshTarget(this.store, name, await m.driver.sshInfo())
       await ssh.ensurePinnedForSystemSsh(targets[name], { timeoutMs: 20_000 })
     }

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { MachineError } from '../core/errors.js'
-import { openMachine } from '../services/machine.js'
+import { openMachine, requireRunning, requireSshAccess } from '../services/machine.js'
 import { sshTarget } from '../services/provision.js'
 
 const hasSystemSsh = () => spawnSync('ssh', ['-V'], { stdio: 'ignore' }).status === 0
@@ -19,9 +18,8 @@ export default class Ssh extends BaseCommand {
     const { args, argv } = await this.parseArgs(Ssh)
     const command = (argv as string[]).slice(1)
     const m = await openMachine(this.store, args.name, { config: this.config, log: { info: (l) => this.out.info(l), debug: (l) => this.out.debug(l) } })
-    if (m.def.provisions === false) throw new MachineError('not-supported', `Machine "${args.name}" (driver ${m.host.DriverName}) has no SSH access`)
-    const state = await m.driver.state()
-    if (state !== 'Running') throw new MachineError('not-running', `Cannot run SSH command: machine "${args.name}" is not running (${state || 'unknown'})`, { hint: `start it with "machine start ${args.name}"` })
+    requireSshAccess(m)
+    await requireRunning(m, 'run SSH command')
     const target = sshTarget(this.store, args.name, await m.driver.sshInfo())
     const ssh = await import('../ssh/index.js')
     if (command.length === 0 && process.stdin.isTTY && hasSystemSsh()) {

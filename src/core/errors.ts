@@ -29,3 +29,11 @@ export function messageOf(e: unknown): string {
   if (e instanceof Error) return e.message
   return String(e)
 }
+
+/** The last non-empty line a program wrote: what it says went wrong. */
+export const lastLine = (s: string): string =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop() ?? ''

@@ -4,6 +4,7 @@ import type { EngineOptions } from '../core/host-config.js'
 import type { SshSession } from '../ssh/index.js'
 import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY, renderDropIn } from './engine-config.js'
 import { describeOs, osFamily, parseOsRelease } from './os-release.js'
+import { shq, sudoFor } from './shell.js'
 
 export interface ProvisionInput {
   machineName: string
@@ -65,7 +66,6 @@ async function probeHost(ssh: SshSession, sudo: string, nameRe: string, paths: s
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex')
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
 /**
  * Provision a Debian/Ubuntu host over ONE SSH session: hostname, engine (only if missing),
@@ -74,7 +74,7 @@ const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
  */
 export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promise<ProvisionResult> {
   const step = (t: string) => i.onStep?.(t)
-  const sudo = i.sshUser === 'root' ? '' : 'sudo '
+  const sudo = sudoFor(i.sshUser)
   let changed = false
 
   step('Detecting the operating system')

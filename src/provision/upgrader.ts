@@ -1,6 +1,7 @@
-import { MachineError } from '../core/errors.js'
 import type { SshSession } from '../ssh/index.js'
+import { lastLine, MachineError } from '../core/errors.js'
 import { describeOs, osFamily, parseOsRelease } from './os-release.js'
+import { shq, sudoFor } from './shell.js'
 
 /**
  * Engine packages as Docker's repository (docker-ce …) and Debian/Ubuntu (docker.io …) ship them.
@@ -29,6 +30,8 @@ export interface UpgradeResult {
   packages: PackageChange[]
   /** True when any package got a new version. */
   changed: boolean
+  /** The engine was restarted (because a package changed). */
+  restarted: boolean
 }
 
 export interface UpgradeInput {
@@ -36,8 +39,6 @@ export interface UpgradeInput {
   sshUser: string
   log?: (line: string) => void
 }
-
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
 // "ii  docker.io 20.10.24+dfsg1-1+deb12u1": only fully installed packages ("ii") count.
 const QUERY = `dpkg-query -W -f='\${db:Status-Abbrev} \${Package} \${Version}\\n' ${[...ENGINE_PACKAGES, LEGACY].join(' ')} 2>/dev/null; true`
@@ -54,11 +55,11 @@ function installedVersions(out: string): Map<string, string> {
 /**
  * Upgrade the Docker engine packages of a Debian/Ubuntu host to the newest versions its package
  * sources offer, over one SSH session: query, `apt-get install --only-upgrade`, query again.
- * Configuration files are kept (the TLS drop-in lives outside the packages anyway). Restarting
- * the engine and checking it is the caller's job.
+ * Configuration files are kept (the TLS drop-in lives outside the packages anyway). When a
+ * package changed the engine is restarted; checking that it answers is the caller's job.
  */
 export async function upgradeDebianEngine(ssh: SshSession, i: UpgradeInput): Promise<UpgradeResult> {
-  const sudo = i.sshUser === 'root' ? '' : 'sudo '
+  const sudo = sudoFor(i.sshUser)
   const probe = await ssh.run(`cat /etc/os-release; echo @@pkgs; ${QUERY}`)
   const [osText = '', pkgText = ''] = probe.split('@@pkgs\n')
   const os = parseOsRelease(osText)
@@ -85,12 +86,16 @@ export async function upgradeDebianEngine(ssh: SshSession, i: UpgradeInput): Pro
   const r = await ssh.exec(sudo ? `${sudo}sh -c ${shq(install)}` : install, { timeoutMs: 1_200_000 })
   for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l.trim()) i.log?.(`apt-get: ${l}`)
   if (r.code !== 0) {
-    const why = r.stderr.trim().split('\n').filter(Boolean).at(-1) ?? `exit code ${r.code}`
+    const why = lastLine(r.stderr) || `exit code ${r.code}`
     throw new MachineError('upgrade-failed', `apt-get could not upgrade Docker on "${i.machineName}": ${why}`, {
       hint: `see the full output with --debug, or run "machine ssh ${i.machineName} -- sudo apt-get update"`,
     })
   }
   const after = installedVersions(await ssh.run(QUERY))
   const packages = names.map((name) => ({ name, from: before.get(name)!, to: after.get(name) ?? '(removed)' }))
-  return { os: describeOs(os), enginePackage, packages, changed: packages.some((p) => p.from !== p.to) }
+  const changed = packages.some((p) => p.from !== p.to)
+  // Package scripts may or may not restart the engine (policy-rc.d, container hosts): restart
+  // once ourselves so the engine that answers is the new one, with our TLS drop-in.
+  if (changed) await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
+  return { os: describeOs(os), enginePackage, packages, changed, restarted: changed }
 }

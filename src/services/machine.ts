@@ -113,3 +113,15 @@ export async function machineState(store: Store, host: HostConfig, config?: Conf
   return withTimeout(m.driver.state(), timeoutMs, `The ${host.DriverName} driver`)
 }
 
+/** ssh, scp and mount reach the host over SSH: a driver without it (none) is refused. */
+export function requireSshAccess(m: OpenMachine): void {
+  if (m.def.provisions === false) throw new MachineError('not-supported', `Machine "${m.host.Name}" (driver ${m.host.DriverName}) has no SSH access`)
+}
+
+/** `doing` ("run SSH command", "mount") needs the machine running: say so, with how to start it. */
+export async function requireRunning(m: OpenMachine, doing: string): Promise<void> {
+  const state = await m.driver.state()
+  if (state !== 'Running') {
+    throw new MachineError('not-running', `Cannot ${doing}: machine "${m.host.Name}" is not running (${state || 'unknown'})`, { hint: `start it with "machine start ${m.host.Name}"` })
+  }
+}

@@ -135,11 +135,3 @@ export function runProgram(program: string, args: string[], env: NodeJS.ProcessE
     })
   })
 }
-
-/** The last non-empty line a program wrote: what it says went wrong. */
-export const lastLine = (s: string): string =>
-  s
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .pop() ?? ''

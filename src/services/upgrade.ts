@@ -1,6 +1,6 @@
 import { Progress } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
-import type { PackageChange } from '../provision/upgrader.js'
+import type { PackageChange, UpgradeResult } from '../provision/upgrader.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
@@ -43,21 +43,13 @@ export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions
     const { upgradeDebianEngine } = await import('../provision/upgrader.js')
     const info = await m.driver.sshInfo()
     const ssh = await connectSsh(sshTarget(store, name, info), { retryForMs: 60_000, signal: o.signal, log })
-    let restarted = false
-    let packages: PackageChange[]
+    let result: UpgradeResult
     try {
-      const r = await upgradeDebianEngine(ssh, { machineName: name, sshUser: info.user, log })
-      packages = r.packages
-      // Package scripts may or may not restart the engine (policy-rc.d, container hosts): restart
-      // once ourselves so the engine that answers is the new one, with our TLS drop-in.
-      if (r.changed) {
-        const sudo = info.user === 'root' ? '' : 'sudo '
-        await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
-        restarted = true
-      }
+      result = await upgradeDebianEngine(ssh, { machineName: name, sshUser: info.user, log })
     } finally {
       ssh.close()
     }
+    const { packages, restarted } = result
     const progress = new Progress(o.out, o.signal ?? new AbortController().signal)
     await progress.step('Waiting for the Docker engine', 300_000, (signal) => waitForEngine(store, name, url, signal))
     const engineAfter = await versionOf(store, name, url)
