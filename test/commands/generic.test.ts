@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
 import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
-import { ROOT, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
+import { expectCleanFailure, ROOT, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
 import { freePort, makeKey } from '../helpers/sshd.js'
 
@@ -72,23 +72,6 @@ async function createWithEngine(args: string[], store: string, host: ChrootHost,
   const r = await cli
   await watcher
   return { r, engine }
-}
-
-/** The one-line error contract: exit ≠ 0, stderr exactly "Error: …\n", and in --json an envelope with ok:false and a code. */
-async function expectCleanFailure(args: string[], store: string, env: NodeJS.ProcessEnv = {}): Promise<{ line: string; code: string; exit: number; ms: number }> {
-  const before = await snapshot(store)
-  const r = await runCli(args, { store, env })
-  expect(r.code, r.stderr).not.toBe(0)
-  expect(r.stderr).toMatch(/^Error: [^\n]+\n$/)
-  const j = await runCli([...args, '--json'], { store, env })
-  expect(j.code).toBe(r.code)
-  expect(j.stderr).toBe('')
-  const env_ = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; message: string } }
-  expect(env_.ok).toBe(false)
-  expect(env_.error.code).toMatch(/^[a-z-]+$/)
-  expect(r.stderr).toContain(env_.error.message)
-  expect(await snapshot(store)).toEqual(before)
-  return { line: r.stderr.trimEnd(), code: env_.error.code, exit: r.code, ms: r.ms }
 }
 
 const keyBody = (pem: string): string[] => pem.split('\n').filter((l) => l && !l.startsWith('-----'))
@@ -374,7 +357,7 @@ describe('machine create -d generic, end to end on a chroot host', () => {
   describe('bad inputs fail with one line, a JSON error, and the store untouched', () => {
     it('an unreachable SSH port fails fast in the pre-create check', async () => {
       const closed = await freePort()
-      const f = await expectCleanFailure(createArgs('bad', { port: closed, userKeyPath: host.userKeyPath }, enginePort), store, { MACHINE_GENERIC_SSH_WAIT_MS: '1500' })
+      const f = await expectCleanFailure(createArgs('bad', { port: closed, userKeyPath: host.userKeyPath }, enginePort), store, { env: { MACHINE_GENERIC_SSH_WAIT_MS: '1500' } })
       expect(f.code).toBe('ssh-unreachable')
       expect(f.exit).toBe(3)
       expect(f.line).toMatch(new RegExp(`^Error: Pre-create check failed: SSH on 127\\.0\\.0\\.1:${closed} is not reachable after \\d+ attempts in [0-9.]+s: connect ECONNREFUSED 127\\.0\\.0\\.1:${closed}: check that the host is running`))

@@ -4,7 +4,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, runCli, snapshot, tempStore } from '../helpers/cli.js'
+import { BIN, expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
 import { freePort, startSshd, type Sshd } from '../helpers/sshd.js'
 
 // `machine mount` through the BUILT binary with the real sshfs and FUSE, against a real OpenSSH
@@ -54,22 +54,8 @@ describe('machine mount with sshfs, end to end', () => {
   let tmp: string
   let remote: string
 
-  /** Exit ≠ 0, stderr exactly one "Error: …" line, the same in --json with a code, the store untouched. */
-  async function expectCleanFailure(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ line: string; code: string }> {
-    const before = await snapshot(store)
-    const r = await runCli(args, { store, env })
-    expect(r.code, r.stderr).not.toBe(0)
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toMatch(/^Error: [^\n]+\n$/)
-    const j = await runCli([...args, '--json'], { store, env })
-    expect(j.code).toBe(r.code)
-    expect(j.stderr).toBe('')
-    const e = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; message: string } }
-    expect(e.ok).toBe(false)
-    expect(r.stderr).toContain(e.error.message)
-    expect(await snapshot(store)).toEqual(before)
-    return { line: r.stderr.trimEnd(), code: e.error.code }
-  }
+  /** The one-line error contract, and mount prints nothing on stdout when it fails. */
+  const failsCleanly = (args: string[], env: NodeJS.ProcessEnv = {}) => expectCleanFailure(args, store, { env, stdoutEmpty: true })
 
   beforeAll(async () => {
     store = await tempStore()
@@ -115,7 +101,7 @@ describe('machine mount with sshfs, end to end', () => {
     expect(await snapshot(store)).toEqual(before)
 
     // A second mount on the same directory is refused before anything runs.
-    const again = await expectCleanFailure(['mount', `g1:${remote}`, mp])
+    const again = await failsCleanly(['mount', `g1:${remote}`, mp])
     expect(again.code).toBe('already-mounted')
     expect(again.line).toBe(`Error: ${mp} is already a mount point: unmount it first ("machine mount -u ${mp}") or choose another directory`)
 
@@ -125,7 +111,7 @@ describe('machine mount with sshfs, end to end', () => {
     expect(await readdir(mp)).toEqual([])
     expect(await readFile(join(remote, 'local.txt'), 'utf8')).toBe('from here\n')
 
-    const twice = await expectCleanFailure(['mount', '-u', mp])
+    const twice = await failsCleanly(['mount', '-u', mp])
     expect(twice.code).toBe('not-mounted')
     expect(twice.line).toBe(`Error: ${mp} is not mounted: nothing to unmount (see "mount" for what is mounted)`)
   })
@@ -170,7 +156,7 @@ describe('machine mount with sshfs, end to end', () => {
 
   it('a mount point whose parent does not exist is an error, and nothing is created', async () => {
     const mp = join(tmp, 'no-such-parent', 'mnt')
-    const f = await expectCleanFailure(['mount', `g1:${remote}`, mp])
+    const f = await failsCleanly(['mount', `g1:${remote}`, mp])
     expect(f.code).toBe('invalid-mountpoint')
     expect(f.line).toBe(`Error: Cannot create mount point ${mp}: ${join(tmp, 'no-such-parent')} does not exist: create it first (mkdir -p ${join(tmp, 'no-such-parent')})`)
     expect(existsSync(join(tmp, 'no-such-parent'))).toBe(false)
@@ -178,7 +164,7 @@ describe('machine mount with sshfs, end to end', () => {
 
   it('sshfs failing (no such remote directory) is reported with its exit code, and the mount point it made is gone', async () => {
     const mp = join(tmp, 'missing-remote')
-    const f = await expectCleanFailure(['mount', `g1:${join(remote, 'nope')}`, mp])
+    const f = await failsCleanly(['mount', `g1:${join(remote, 'nope')}`, mp])
     expect(f.code).toBe('sshfs-failed')
     expect(f.line).toMatch(/^Error: sshfs exited with code [1-9]\d*: .*No such file or directory/)
     expect(existsSync(mp)).toBe(false)
@@ -189,7 +175,7 @@ describe('machine mount with sshfs, end to end', () => {
     const emptyPath = await mkdtemp(join(tmpdir(), 'machine-nopath-'))
     try {
       const mp = join(tmp, 'no-sshfs')
-      const f = await expectCleanFailure(['mount', `g1:${remote}`, mp], { PATH: emptyPath })
+      const f = await failsCleanly(['mount', `g1:${remote}`, mp], { PATH: emptyPath })
       expect(f.code).toBe('sshfs-missing')
       expect(f.line).toBe('Error: sshfs is not installed: install sshfs (apt-get install sshfs; macOS: macFUSE + sshfs)')
       expect(existsSync(mp)).toBe(false)
@@ -199,7 +185,7 @@ describe('machine mount with sshfs, end to end', () => {
   })
 
   it('a none machine is refused: it has no SSH', async () => {
-    const f = await expectCleanFailure(['mount', 'n1:/srv', join(tmp, 'none-mnt')])
+    const f = await failsCleanly(['mount', 'n1:/srv', join(tmp, 'none-mnt')])
     expect(f.code).toBe('not-supported')
     expect(f.line).toBe('Error: Machine "n1" (driver none) has no SSH access')
   })
@@ -208,7 +194,7 @@ describe('machine mount with sshfs, end to end', () => {
     const closed = await freePort()
     await addGenericMachine(store, 'down', { ...sshd, port: closed })
     const env = { MACHINE_GENERIC_PROBE_TIMEOUT_MS: '1000' }
-    const f = await expectCleanFailure(['mount', `down:${remote}`, join(tmp, 'down-mnt')], env)
+    const f = await failsCleanly(['mount', `down:${remote}`, join(tmp, 'down-mnt')], env)
     const s = await runCli(['ssh', '--json', 'down', '--', 'true'], { store, env })
     expect(f.code).toBe('not-running')
     expect(JSON.parse(s.stdout).error.code).toBe('not-running')
@@ -222,7 +208,7 @@ describe('machine mount with sshfs, end to end', () => {
     const pin = await readFile(join(store, 'machines', 'g2', 'known_hosts'), 'utf8')
     const mp = join(tmp, 'g2-mnt')
     await sshd2.restart({ newHostKey: true })
-    const f = await expectCleanFailure(['mount', `g2:${remote}`, mp])
+    const f = await failsCleanly(['mount', `g2:${remote}`, mp])
     expect(f.code).toBe('host-key-changed')
     expect(f.line).toMatch(new RegExp(`^Error: host key for 127\\.0\\.0\\.1:${sshd2.port} has changed: expected SHA256:\\S+, presented SHA256:\\S+ \\(ssh-ed25519\\)`))
     // The very line `machine ssh` prints for it.

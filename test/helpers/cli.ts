@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
+import { expect } from 'vitest'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -62,4 +63,32 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
   }
   await walk(dir)
   return out
+}
+
+/**
+ * The one-line error contract, checked through the built binary: exit ≠ 0, stderr exactly one
+ * "Error: …" line, the same failure in --json as an envelope with ok:false and a code (and the
+ * same exit code, nothing on stderr), and the store byte-for-byte unchanged. `stdoutEmpty` also
+ * requires that nothing at all went to stdout (commands that print no progress).
+ */
+export async function expectCleanFailure(
+  args: string[],
+  store: string,
+  o: { env?: NodeJS.ProcessEnv; stdoutEmpty?: boolean } = {},
+): Promise<{ line: string; code: string; exit: number; ms: number }> {
+  const env = o.env ?? {}
+  const before = await snapshot(store)
+  const r = await runCli(args, { store, env })
+  expect(r.code, r.stderr).not.toBe(0)
+  if (o.stdoutEmpty) expect(r.stdout).toBe('')
+  expect(r.stderr).toMatch(/^Error: [^\n]+\n$/)
+  const j = await runCli([...args, '--json'], { store, env })
+  expect(j.code).toBe(r.code)
+  expect(j.stderr).toBe('')
+  const e = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; message: string } }
+  expect(e.ok).toBe(false)
+  expect(e.error.code).toMatch(/^[a-z-]+$/)
+  expect(r.stderr).toContain(e.error.message)
+  expect(await snapshot(store)).toEqual(before)
+  return { line: r.stderr.trimEnd(), code: e.error.code, exit: r.code, ms: r.ms }
 }
