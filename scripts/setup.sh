@@ -5,9 +5,43 @@
 #   a `machine` launcher on PATH; then runs the quick start: `machine create -d qemu dev` and
 #   `docker version` through `machine env dev`.
 # Env: MACHINE_SETUP_SKIP_QUICKSTART=1 to stop after installing.
+# Re-running it is cheap: packages already there are not installed again, nor is node_modules/
+# when it matches package-lock.json. A step that fails says which one, with the failing
+# command's last output lines, and exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+
+step_name="starting"
+step_fix="see the messages above"
+# step NAME FIX: announce a step, and what to do should it fail.
+step() {
+  step_name="$1"
+  step_fix="$2"
+  echo "==> $1"
+}
+failed_cmd=""
+on_error() {
+  echo "setup.sh: step \"$step_name\" failed (${failed_cmd:-$2} exited with $1): $step_fix" >&2
+}
+trap 'on_error $? "$BASH_COMMAND"' ERR
+
+# quietly CMD...: CMD with its output in a log; when it fails, the log's last lines.
+quietly() {
+  local log status=0
+  log="$(mktemp "${TMPDIR:-/tmp}/machine-setup.XXXXXX")"
+  "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    {
+      echo "---- $* (exit $status), last lines:"
+      tail -n 20 "$log" | sed 's/^/    /'
+      echo "---- whole output: $log"
+    } >&2
+    failed_cmd="$*"
+    return "$status"
+  fi
+  rm -f "$log"
+}
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # qemu + image tools for the VM; sshfs/fuse3 for `machine mount`; sshd, busybox and iproute2
@@ -17,33 +51,38 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then
-    echo "==> Installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    step "Installing Debian packages" "check that Debian's package mirror is reachable (apt-get update) and that no other apt-get or dpkg is running, then run setup.sh again"
+    echo "    ${missing[*]}"
+    quietly apt-get update
+    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
   fi
 elif ! command -v qemu-system-x86_64 >/dev/null 2>&1 && ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
   echo "QEMU is not installed: see docs/drivers/qemu.md for your OS (brew install qemu, apt-get install qemu-system-x86 qemu-utils, …)" >&2
 fi
 
-echo "==> Node and npm packages"
+step "Node >= 22.3" "see the line above"
 # shellcheck source=toolchain.sh
 source scripts/toolchain.sh
-npm ci --no-audit --no-fund --loglevel=error
-echo "==> Building"
+echo "    node $(node --version) ($(command -v node))"
+step "npm packages" "see the line above"
+bash scripts/deps.sh
+step "Building" "see the compiler's messages above (npm run build repeats the build)"
 npm run --silent build
 
 # A launcher that runs the CLI with this Node, wherever the system's `node` points.
 bindir=/usr/local/bin
 [ -w "$bindir" ] || bindir="$HOME/.local/bin"
+step "Installing the launcher $bindir/machine" "make $bindir writable (or run setup.sh as root) and run it again"
 mkdir -p "$bindir"
 cat > "$bindir/machine" <<LAUNCHER
 #!/bin/sh
 MACHINE_PROGRAM_NAME=machine exec "$(command -v node)" "$root/bin/run.js" "\$@"
 LAUNCHER
 chmod +x "$bindir/machine"
-echo "==> Installed $bindir/machine ($(machine version 2>/dev/null || "$bindir/machine" version))"
+echo "    installed $bindir/machine ($(machine version 2>/dev/null || "$bindir/machine" version))"
 case ":$PATH:" in *":$bindir:"*) ;; *) echo "    add $bindir to your PATH" ;; esac
 
 if [ "${MACHINE_SETUP_SKIP_QUICKSTART:-}" != 1 ]; then
+  step "Quick start: the QEMU machine \"dev\"" "everything is installed; fix what the line above says and run 'bash scripts/quickstart.sh dev' (or setup.sh again)"
   PATH="$bindir:$PATH" bash scripts/quickstart.sh dev
 fi

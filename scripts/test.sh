@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=toolchain.sh
 source scripts/toolchain.sh
-[ -d node_modules/@oclif/core ] || npm ci --no-audit --no-fund --loglevel=error
+bash scripts/deps.sh --quiet
 exec node scripts/test.mjs "$@"
