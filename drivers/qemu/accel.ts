@@ -11,8 +11,8 @@ export interface AccelFacts {
   guestArch: GuestArch
   /** Linux only: did a short VM under KVM really run guest code? */
   kvm?: { usable: boolean; reason: string }
-  /** macOS only: kern.hv_support. */
-  hvf?: boolean
+  /** macOS only: kern.hv_support, or a remembered verdict that HVF hangs the guest here. */
+  hvf?: { usable: boolean; reason: string }
 }
 
 export interface AccelChoice {
@@ -33,8 +33,8 @@ export function chooseAccel(requested: AccelRequest, f: AccelFacts): AccelChoice
       if (f.kvm?.usable) return { accel: 'kvm', reason: f.kvm.reason }
       return { accel: 'tcg', reason: `KVM is not usable: ${f.kvm?.reason ?? 'not probed'}` }
     case 'darwin':
-      if (f.hvf) return { accel: 'hvf', reason: 'the macOS Hypervisor framework is available' }
-      return { accel: 'tcg', reason: 'the macOS Hypervisor framework is not available (kern.hv_support is 0)' }
+      if (f.hvf?.usable) return { accel: 'hvf', reason: f.hvf.reason }
+      return { accel: 'tcg', reason: `HVF is not usable: ${f.hvf?.reason ?? 'not probed'}` }
     case 'win32':
       return { accel: 'whpx', reason: 'Windows Hypervisor Platform (QEMU falls back to tcg if it is not enabled)' }
     default:

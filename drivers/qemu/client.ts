@@ -5,11 +5,12 @@
  */
 import { spawn } from 'node:child_process'
 import { constants, existsSync, openSync, closeSync } from 'node:fs'
-import { access, mkdtemp, readFile, rm, writeFile, copyFile, stat, truncate } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { access, mkdtemp, readdir, readFile, rm, writeFile, copyFile, stat, truncate } from 'node:fs/promises'
+import { release, tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
-import { MachineError } from '../../src/core/errors.js'
+import { lastLine, MachineError } from '../../src/core/errors.js'
 import { firmwareRan } from './accel.js'
+import { accelArgs, machineArgs } from './cmdline.js'
 import type { GuestArch } from './settings.js'
 
 export interface RunResult {
@@ -113,77 +114,147 @@ export async function createOverlay(qemuImg: string, base: string, baseFormat: s
 
 // ---- KVM / HVF probes ---------------------------------------------------------------------
 
-const probeMemo = new Map<string, Promise<{ usable: boolean; reason: string }>>()
+export interface KvmProbe {
+  usable: boolean
+  reason: string
+  /**
+   * What the verdict rests on: the device (missing, no access), a probe kernel that booted or
+   * did not, or only the firmware (no kernel to test with: the machine's first boot decides).
+   */
+  proof: 'device' | 'probe-kernel' | 'probe-firmware'
+}
+
+/** Why /dev/kvm cannot be used, or undefined when it can be opened read/write. */
+export async function kvmDeviceProblem(device = '/dev/kvm'): Promise<string | undefined> {
+  try {
+    await access(device, constants.R_OK | constants.W_OK)
+    return undefined
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return code === 'ENOENT'
+      ? `${device} does not exist (no KVM module, or virtualisation is off in the firmware)`
+      : `no read/write access to ${device} (add your user to the "kvm" group)`
+  }
+}
+
+/**
+ * A console line a kernel prints only after it brought up memory, interrupts, timers and every
+ * CPU: with no root disk and no initrd, mounting the root file system is where it stops.
+ */
+export const PROBE_KERNEL_MILESTONE = /VFS: (?:Cannot open root device|Unable to mount root)|Freeing unused kernel|Run \/init as init process/
+
+const probeMemo = new Map<string, Promise<KvmProbe>>()
 
 /**
  * Does KVM really run a guest? /dev/kvm can exist while every VM aborts or hangs (nested
- * virtualisation without VMX/SVM). Boot an empty x86 VM for a moment and watch SeaBIOS print on
- * the debug port: output means the vCPU ran guest code under KVM.
+ * virtualisation without VMX/SVM): the firmware may even run and print, and then the kernel
+ * hangs at its first steps. So with a kernel at hand (the machine's --qemu-kernel, the host's
+ * own) the probe boots it under KVM, without disk or initrd, with the same -cpu the VM gets, and
+ * waits for it to reach the root-mount step (about a second when KVM works). Without a kernel it
+ * can only watch the firmware print (a provisional "usable" the first boot must confirm).
  */
-export function probeKvm(bin: string, arch: GuestArch, timeoutMs = 5000): Promise<{ usable: boolean; reason: string }> {
-  const key = `${bin}\0${arch}`
+export function probeKvm(bin: string, arch: GuestArch, o: { kernel?: string; timeoutMs?: number; device?: string } = {}): Promise<KvmProbe> {
+  const key = [bin, arch, o.kernel ?? '', o.device ?? ''].join('\0')
   let p = probeMemo.get(key)
   if (!p) {
-    p = probeKvmOnce(bin, arch, timeoutMs)
+    p = probeKvmOnce(bin, arch, o.kernel, o.timeoutMs ?? 10_000, o.device ?? '/dev/kvm')
     probeMemo.set(key, p)
   }
   return p
 }
 
-async function probeKvmOnce(bin: string, arch: GuestArch, timeoutMs: number): Promise<{ usable: boolean; reason: string }> {
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    return {
-      usable: false,
-      reason: code === 'ENOENT' ? '/dev/kvm does not exist (no KVM module, or virtualisation is off in the firmware)' : 'no read/write access to /dev/kvm (add your user to the "kvm" group)',
-    }
-  }
+async function probeKvmOnce(bin: string, arch: GuestArch, kernel: string | undefined, timeoutMs: number, device: string): Promise<KvmProbe> {
+  const problem = await kvmDeviceProblem(device)
+  if (problem) return { usable: false, reason: problem, proof: 'device' }
   const dir = await mkdtemp(join(tmpdir(), 'machine-kvm-probe-'))
-  const log = join(dir, 'debug.log')
-  const args =
-    arch === 'x86_64'
-      ? ['-accel', 'kvm', '-cpu', 'host', '-machine', 'q35', '-m', '64', '-nodefaults', '-no-user-config', '-display', 'none',
-         '-chardev', `file,id=dbg,path=${log}`, '-device', 'isa-debugcon,iobase=0x402,chardev=dbg']
-      : ['-accel', 'kvm', '-cpu', 'host', '-machine', 'virt,gic-version=max', '-m', '64', '-nodefaults', '-no-user-config', '-display', 'none']
+  const log = join(dir, 'console.log')
+  const fwLog = join(dir, 'firmware.log')
+  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm'), '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
+  // SeaBIOS prints on its debug port only: that shows whether the firmware ran at all.
+  if (arch === 'x86_64') args.push('-chardev', `file,id=fwlog,path=${fwLog}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
+  if (kernel) args.push('-serial', `file:${log}`, '-kernel', kernel, '-append', `${arch === 'aarch64' ? 'console=ttyAMA0' : 'console=ttyS0'} panic=-1 loglevel=7`)
+  const proof = kernel ? 'probe-kernel' : 'probe-firmware'
+  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   try {
-    return await new Promise((resolve) => {
+    return await new Promise<KvmProbe>((resolve) => {
+      const started = Date.now()
       const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
       let settled = false
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-      const finish = (r: { usable: boolean; reason: string }) => {
+      const finish = (r: KvmProbe) => {
         if (settled) return
         settled = true
         clearInterval(poll)
         clearTimeout(timer)
-        if (child.exitCode === null) child.kill('SIGKILL')
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
         resolve(r)
       }
-      child.on('error', (e) => finish({ usable: false, reason: `the KVM probe could not start ${bin}: ${e.message}` }))
+      const read = async () => ({ kernel: await readFile(log, 'utf8').catch(() => ''), firmware: await readFile(fwLog, 'utf8').catch(() => '') })
+      const judge = (out: { kernel: string; firmware: string }): KvmProbe | undefined => {
+        if (kernel && PROBE_KERNEL_MILESTONE.test(out.kernel)) return { usable: true, reason: `a guest kernel booted under KVM in ${secs(Date.now() - started)}`, proof }
+        if (!kernel && arch === 'x86_64' && firmwareRan(out.firmware)) return { usable: true, reason: 'a test VM ran its firmware under KVM (the first boot confirms that a kernel runs too)', proof }
+        // No firmware on the aarch64 probe without a kernel: surviving the start-up is the best evidence.
+        if (!kernel && arch === 'aarch64' && Date.now() - started > 1500) return { usable: true, reason: 'a test VM started under KVM (the first boot confirms that a kernel runs too)', proof }
+        return undefined
+      }
+      /** Where the guest got to, in words, for a verdict of "unusable". */
+      const shown = (out: { kernel: string; firmware: string }): string => {
+        const k = lastLine(out.kernel)
+        if (k) return `the kernel's console stopped at "${k.slice(0, 120)}"`
+        if (firmwareRan(out.firmware)) return kernel ? 'the firmware ran, then the kernel printed nothing' : 'the firmware ran'
+        return arch === 'x86_64' ? 'not even the firmware printed anything' : 'nothing was printed'
+      }
+      child.on('error', (e) => finish({ usable: false, reason: `the KVM probe could not start ${bin}: ${e.message}`, proof }))
       child.on('exit', (code, sig) => {
-        const why = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${code ?? sig}`
-        finish({ usable: false, reason: `/dev/kvm exists but a test VM under KVM failed: ${why}` })
+        // -no-reboot: the probe kernel's panic (no root disk) ends QEMU; read what it printed first.
+        void read().then((out) => {
+          const ok = judge(out)
+          if (ok) return finish(ok)
+          const why = lastLine(stderr) || `QEMU exited (${code ?? sig}); ${shown(out)}`
+          finish({ usable: false, reason: `${device} exists but a test VM under KVM failed: ${why}`, proof })
+        })
       })
-      const started = Date.now()
       const poll = setInterval(() => {
-        void readFile(log, 'utf8')
-          .catch(() => '')
-          .then((out) => {
-            if (arch === 'x86_64' && firmwareRan(out)) finish({ usable: true, reason: 'a test VM ran guest code under KVM' })
-            // No firmware on the aarch64 probe: surviving the start-up is the best evidence.
-            if (arch === 'aarch64' && Date.now() - started > 1500) finish({ usable: true, reason: 'a test VM started under KVM' })
-          })
+        void read().then((out) => {
+          const ok = judge(out)
+          if (ok) finish(ok)
+        })
       }, 100)
-      const timer = setTimeout(
-        () => finish({ usable: false, reason: `/dev/kvm exists but a test VM under KVM ran no guest code within ${timeoutMs / 1000} s (nested virtualisation without VMX/SVM?)` }),
-        timeoutMs,
-      )
+      const timer = setTimeout(() => {
+        void read().then((out) => {
+          finish({
+            usable: false,
+            reason: kernel
+              ? `${device} exists but a guest kernel did not boot under KVM within ${secs(timeoutMs)} (${shown(out)}; nested virtualisation without VMX/SVM?)`
+              : `${device} exists but a test VM under KVM ran no guest code within ${secs(timeoutMs)} (nested virtualisation without VMX/SVM?)`,
+            proof,
+          })
+        })
+      }, timeoutMs)
     })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A kernel of the host's own architecture to probe KVM with when the machine boots a disk image
+ * (whose kernel is inside it): the running kernel's image, else the newest readable one in /boot.
+ */
+export async function hostKernelImage(): Promise<string | undefined> {
+  const candidates = [`/boot/vmlinuz-${release()}`]
+  const listed = await readdir('/boot').catch(() => [] as string[])
+  candidates.push(...listed.filter((f) => /^vmlinuz-/.test(f)).sort().reverse().map((f) => join('/boot', f)), '/boot/vmlinuz', '/boot/Image')
+  for (const c of candidates) {
+    try {
+      await access(c, constants.R_OK)
+      return c
+    } catch {
+      // not there, or root-only (Ubuntu's images are 0600)
+    }
+  }
+  return undefined
 }
 
 export async function hvfSupported(): Promise<boolean> {

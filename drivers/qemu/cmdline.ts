@@ -27,6 +27,12 @@ export interface LaunchSpec {
   engineGuestPort: number
   forwards: readonly PortForward[]
   consoleLog: string
+  /**
+   * x86: where SeaBIOS's debug port (0x402) output goes. SeaBIOS prints nothing on the serial
+   * console, so this is the only record of the firmware's progress ("Booting from Hard Disk...",
+   * "Boot failed: not a bootable disk") for the boot watchdog.
+   */
+  firmwareLog?: string
   pidFile: string
   qmp: QmpEndpoint
   /** -daemonize (not available on Windows, where the process is detached by the caller). */
@@ -77,6 +83,7 @@ export function qemuArgs(s: LaunchSpec): string[] {
   a.push('-smp', String(s.cpus), '-m', String(s.memoryMb))
   a.push('-nodefaults', '-no-user-config', '-display', 'none')
   a.push('-serial', `file:${s.consoleLog}`)
+  if (s.firmwareLog && s.arch === 'x86_64') a.push('-chardev', `file,id=fwlog,path=${esc(s.firmwareLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
   a.push('-qmp', qmpArg(s.qmp))
   a.push('-pidfile', s.pidFile)
   if (s.daemonize) a.push('-daemonize')

@@ -16,9 +16,12 @@ import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/core/errors.js'
 import type { MachineState } from '../../src/core/state.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { Driver, DriverContext, Journal, SshInfo } from '../../src/driver-kit/contract.js'
+import type { BootWatchOptions, Driver, DriverContext, Journal, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { chooseAccel } from './accel.js'
+import { accelCacheKey, accelCachePath, readVerdict, writeVerdict, type AccelVerdict } from './accel-cache.js'
+import { watchBoot } from './boot-watch.js'
+import type { BootView } from './boot-console.js'
 import {
   createOverlay,
   findAarch64Firmware,
@@ -29,6 +32,8 @@ import {
   launchQemu,
   LaunchError,
   makeVarsFile,
+  hostKernelImage,
+  kvmDeviceProblem,
   probeKvm,
   processState,
   qemuImgBinary,
@@ -55,6 +60,7 @@ export const FILES = {
   pid: 'qemu.pid',
   qmp: 'qmp.sock',
   console: 'console.log',
+  firmwareLog: 'firmware.log',
   launchLog: 'qemu.log',
 } as const
 
@@ -255,15 +261,23 @@ export class QemuDriver implements Driver {
     ctx.config.IPAddress = '127.0.0.1'
   }
 
+  private get cacheDir(): string {
+    return join(this.ctx.storePath, 'cache')
+  }
+
   private async pickAccel(bin: string, arch: GuestArch): Promise<Accel> {
     const requested = (this.str('accel') || 'auto') as AccelRequest
     const hostArch = archOfNode(process.arch)
     const facts = { platform: process.platform, hostArch, guestArch: arch } as Parameters<typeof chooseAccel>[1]
+    this.accelProven = undefined
     if (requested === 'auto' && hostArch === arch) {
-      if (process.platform === 'linux') facts.kvm = await probeKvm(bin, arch, this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 5000))
-      if (process.platform === 'darwin') facts.hvf = await hvfSupported()
+      if (process.platform === 'linux') facts.kvm = await this.kvmVerdict(bin, arch)
+      if (process.platform === 'darwin') facts.hvf = await this.hvfVerdict(bin, arch)
     }
     const choice = chooseAccel(requested, facts)
+    // An auto-chosen accelerator is watched on every boot (see watchBoot): unless it is proven on
+    // this host, a guest kernel that does not start under it sends the VM to TCG.
+    this.ctx.config.AccelAuto = requested === 'auto'
     this.ctx.log.info(
       choice.accel === 'tcg'
         ? `QEMU acceleration: tcg (software emulation, slow) because ${choice.reason}`
@@ -271,6 +285,53 @@ export class QemuDriver implements Driver {
     )
     return choice.accel
   }
+
+  /** A verdict remembered for this host, in the words shown to the user. */
+  private async remembered(key: string): Promise<{ usable: boolean; reason: string } | undefined> {
+    const v = await readVerdict(this.cacheDir, key)
+    if (!v) return undefined
+    this.accelProven = v.usable
+    return { usable: v.usable, reason: `${v.reason.replace(/\.$/, '')}; checked ${v.checkedAt.slice(0, 10)}, remembered in ${accelCachePath(this.cacheDir)} (delete it to check again)` }
+  }
+
+  private async remember(key: string, v: Omit<AccelVerdict, 'checkedAt'>): Promise<void> {
+    await writeVerdict(this.cacheDir, key, v).catch((e: unknown) => this.ctx.log.debug(`could not remember the accelerator verdict: ${(e as Error).message}`))
+  }
+
+  /** KVM's verdict on this host: the device, then the remembered verdict, then a probe boot. */
+  private async kvmVerdict(bin: string, arch: GuestArch): Promise<{ usable: boolean; reason: string }> {
+    const device = this.ctx.env.MACHINE_QEMU_KVM_DEVICE || '/dev/kvm'
+    const problem = await kvmDeviceProblem(device)
+    if (problem) return { usable: false, reason: problem }
+    const key = await this.accelKey('kvm', bin, arch)
+    const known = await this.remembered(key)
+    if (known) return known
+    // The kernel the machine will boot, else the host's; MACHINE_QEMU_PROBE_KERNEL names another
+    // ("none": the firmware only).
+    const forced = this.ctx.env.MACHINE_QEMU_PROBE_KERNEL
+    const kernel = forced ? (forced === 'none' ? undefined : this.abs(forced)) : this.str('kernel') ? this.abs(this.str('kernel')) : await hostKernelImage()
+    this.ctx.log.debug(`probing KVM with ${kernel ? `the kernel ${kernel}` : 'the firmware only (no kernel to boot)'}`)
+    const p = await probeKvm(bin, arch, { kernel, timeoutMs: this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 10_000), device })
+    // "The firmware ran" proves nothing about the kernel: not remembered, the first boot decides.
+    if (p.usable && p.proof === 'probe-kernel') this.accelProven = true
+    if (p.proof === 'probe-kernel' || (p.proof === 'probe-firmware' && !p.usable)) await this.remember(key, { usable: p.usable, reason: p.reason, proof: p.proof })
+    return p
+  }
+
+  /** HVF: the kernel's word (kern.hv_support), unless a first boot found that it hangs the guest. */
+  private async hvfVerdict(bin: string, arch: GuestArch): Promise<{ usable: boolean; reason: string }> {
+    if (!(await hvfSupported())) return { usable: false, reason: 'the macOS Hypervisor framework is not available (kern.hv_support is 0)' }
+    return (await this.remembered(await this.accelKey('hvf', bin, arch))) ?? { usable: true, reason: 'the macOS Hypervisor framework is available' }
+  }
+
+  private async accelKey(accel: string, bin: string, arch: GuestArch): Promise<string> {
+    return accelCacheKey({ accel, binary: bin, qemuVersion: await qemuVersion(bin), arch })
+  }
+
+  /** True when the chosen accelerator is proven on this host (a guest kernel booted under it). */
+  private accelProven: boolean | undefined
+  /** When this process last launched the VM (the boot watchdog only watches boots it made). */
+  private launchedAt: number | undefined
 
   /** Launch QEMU on these host ports; on a port race, retry with fresh ones. */
   private async boot(sshPort: number, enginePort: number): Promise<void> {
@@ -290,6 +351,7 @@ export class QemuDriver implements Driver {
       try {
         const r = await launchQemu(bin, args, { daemonize: spec.daemonize, pidFile: spec.pidFile, logFile: this.path('launchLog') })
         if (r.warnings) ctx.log.debug(`qemu: ${r.warnings}`)
+        this.launchedAt = Date.now()
         break
       } catch (e) {
         if (e instanceof LaunchError && e.portTaken && attempt < 3) {
@@ -333,6 +395,7 @@ export class QemuDriver implements Driver {
       engineGuestPort: ENGINE_GUEST_PORT,
       forwards: this.forwards,
       consoleLog: this.path('console'),
+      firmwareLog: this.path('firmwareLog'),
       pidFile: this.path('pid'),
       qmp: this.qmp(),
       daemonize: process.platform !== 'win32',
@@ -362,6 +425,71 @@ export class QemuDriver implements Driver {
   private async cleanRuntimeFiles(): Promise<void> {
     const q = this.qmp()
     await Promise.all([rm(this.path('pid'), { force: true }), 'path' in q ? rm(q.path, { force: true }) : Promise.resolve()])
+  }
+
+  /**
+   * The boot watchdog (see Driver.watchBoot and boot-watch.ts) over the serial console, for a
+   * boot this instance launched. Under an accelerator `auto` chose and this host has not proven,
+   * a guest kernel that does not start within MACHINE_QEMU_ACCEL_BOOT_MS (30 s) means the
+   * accelerator hangs it: the VM is restarted under TCG on the same ports and the verdict kept.
+   */
+  async watchBoot(o: BootWatchOptions): Promise<void> {
+    const { ctx } = this
+    if (this.launchedAt === undefined) {
+      // Not booted by this command (e.g. `provision` of a running VM): nothing to watch.
+      await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })))
+      return
+    }
+    const used = ctx.config.AccelUsed
+    const hw = used === 'kvm' || used === 'hvf' ? used : undefined
+    const tcg = used !== 'kvm' && used !== 'hvf' && used !== 'whpx'
+    const bin = this.binary
+    const arch = this.arch
+    await watchBoot({
+      machineName: ctx.machineName,
+      consolePath: this.path('console'),
+      firmwarePath: this.path('firmwareLog'),
+      signal: o.signal,
+      alive: async () => (await this.livePid()) !== undefined,
+      onStage: (stage) => o.onStage(stage),
+      stallMs: this.envMs('MACHINE_QEMU_STALL_MS', tcg ? 120_000 : 60_000),
+      pollMs: Math.min(this.pollMs, 500),
+      launchedAt: () => this.launchedAt ?? Date.now(),
+      ...(hw && ctx.config.AccelAuto === true && this.accelProven !== true
+        ? {
+            unproven: {
+              name: hw.toUpperCase(),
+              withinMs: this.envMs('MACHINE_QEMU_ACCEL_BOOT_MS', 30_000),
+              proven: async () => {
+                this.accelProven = true
+                await this.remember(await this.accelKey(hw, bin, arch), { usable: true, reason: `a guest kernel booted under ${hw.toUpperCase()}`, proof: 'boot' })
+              },
+              fallBack: (view: BootView) => this.fallBackToTcg(hw, view),
+            },
+          }
+        : {}),
+    })
+  }
+
+  /** The auto-chosen accelerator hangs the guest kernel: say so, remember it, boot again under TCG. */
+  private async fallBackToTcg(hw: 'kvm' | 'hvf', view: BootView): Promise<void> {
+    const { ctx } = this
+    const name = hw.toUpperCase()
+    const within = Math.round(this.envMs('MACHINE_QEMU_ACCEL_BOOT_MS', 30_000) / 1000)
+    const shown = view.lastLine ? `the console stopped at "${view.lastLine}"` : 'nothing was printed'
+    const why = `a guest kernel did not start under ${name} within ${within} s (${shown})`
+    ctx.log.info(`The guest kernel of "${ctx.machineName}" did not start under ${name} within ${within} s (${shown}): restarting it under TCG (software emulation); ${name} is remembered as unusable on this host (--qemu-accel ${hw} forces it)`)
+    await this.remember(await this.accelKey(hw, this.binary, this.arch), { usable: false, reason: why, proof: 'boot' })
+    const ports = [Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0)]
+    await this.kill()
+    ctx.config.AccelUsed = 'tcg'
+    this.accelProven = undefined
+    await this.boot(ports[0]!, ports[1]!)
+    if (Number(ctx.config.SSHPort) !== ports[0] || Number(ctx.config.EnginePort) !== ports[1]) {
+      throw new MachineError('ports-changed', `"${ctx.machineName}" was restarted under TCG, but its ports were taken meanwhile`, {
+        hint: `run "machine start ${ctx.machineName}" (or create it again) to pick up the new ports`,
+      })
+    }
   }
 
   async state(): Promise<MachineState> {
@@ -421,6 +549,9 @@ export class QemuDriver implements Driver {
         throw new MachineError('port-in-use', `Port ${f.host} on 127.0.0.1 (forwarded to the guest's ${f.guest}) is in use`)
       }
     }
+    // An auto accelerator is chosen again at each start: the host (its kernel, QEMU, what a
+    // watchdog found) may have changed since the machine was made.
+    if ((this.str('accel') || 'auto') === 'auto') ctx.config.AccelUsed = await this.pickAccel(this.binary, this.arch)
     const wanted = [Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0)]
     const { ports, changed } = await reusePorts(wanted)
     if (changed) ctx.log.info(`Port(s) of "${ctx.machineName}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)

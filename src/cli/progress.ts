@@ -3,10 +3,19 @@ import type { Output } from './output.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
+/** Without a terminal, a long step says it is still going this often. */
+const HEARTBEAT_MS = 30_000
+
+/** What a running step can say about itself: a short detail shown with its title. */
+export type StepReport = (detail: string) => void
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
+
 /**
- * Named steps with a timeout each. On a TTY a spinner shows the running step and its elapsed
- * time; elsewhere each step is one plain line. Every step also ends when `signal` aborts
- * (Ctrl-C), so the caller can roll back straight away.
+ * Named steps with a timeout each. On a terminal a spinner shows the running step, its elapsed
+ * time and what it reports (e.g. the guest's boot stage); without one (CI, set-up logs) the step
+ * prints its title, each new detail, a line every 30 s while it runs, and its duration at the
+ * end. Every step also ends when `signal` aborts (Ctrl-C), so the caller can roll back at once.
  */
 export class Progress {
   constructor(
@@ -14,25 +23,40 @@ export class Progress {
     private readonly signal: AbortSignal,
   ) {}
 
-  async step<T>(title: string, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async step<T>(title: string, timeoutMs: number, fn: (signal: AbortSignal, report: StepReport) => Promise<T>): Promise<T> {
     const started = Date.now()
+    const elapsed = () => Math.floor((Date.now() - started) / 1000)
     const ac = new AbortController()
     const onAbort = () => ac.abort(this.signal.reason)
     this.signal.addEventListener('abort', onAbort, { once: true })
+    let detail = ''
+    let lastPrinted = Date.now()
     let timer: NodeJS.Timeout | undefined
-    let spin: NodeJS.Timeout | undefined
+    let ticker: NodeJS.Timeout | undefined
     if (this.out.tty) {
       let i = 0
-      const draw = () =>
-        process.stdout.write(`\r\x1b[K${FRAMES[i++ % FRAMES.length]} ${title} (${Math.floor((Date.now() - started) / 1000)}s)`)
+      const draw = () => this.out.live(`${FRAMES[i++ % FRAMES.length]} ${title} (${elapsed()}s${detail ? `, ${detail}` : ''})`)
       draw()
-      spin = setInterval(draw, 120)
+      ticker = setInterval(draw, 120)
     } else {
       this.out.info(`${title}...`)
+      ticker = setInterval(() => {
+        if (Date.now() - lastPrinted < HEARTBEAT_MS) return
+        lastPrinted = Date.now()
+        this.out.info(`  ${title}: ${elapsed()}s${detail ? `, ${detail}` : ''}`)
+      }, 1000)
+    }
+    const report: StepReport = (d) => {
+      if (d === detail) return
+      detail = d
+      if (!this.out.tty) {
+        lastPrinted = Date.now()
+        this.out.info(`  ${d} (${elapsed()}s)`)
+      }
     }
     const stopped = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const e = new MachineError('step-timeout', `"${title}" did not finish within ${Math.round(timeoutMs / 1000)} s`, {
+        const e = new MachineError('step-timeout', `"${title}" did not finish within ${Math.round(timeoutMs / 1000)} s${detail ? ` (last: ${detail})` : ''}`, {
           hint: 'run again with --debug to see where it stalls',
         })
         ac.abort(e)
@@ -41,17 +65,21 @@ export class Progress {
       ac.signal.addEventListener('abort', () => reject(ac.signal.reason instanceof Error ? ac.signal.reason : interrupted()), { once: true })
       if (this.signal.aborted) onAbort()
     })
-    const secs = () => ((Date.now() - started) / 1000).toFixed(1)
+    const end = (mark: string) => {
+      clearInterval(ticker)
+      this.out.live(undefined)
+      this.out.info(`${mark} ${title} (${secs(Date.now() - started)})`)
+    }
     try {
-      const r = await Promise.race([fn(ac.signal), stopped])
-      if (spin) process.stdout.write(`\r\x1b[K✔ ${title} (${secs()}s)\n`)
+      const r = await Promise.race([fn(ac.signal, report), stopped])
+      end('✔')
       return r
     } catch (e) {
-      if (spin) process.stdout.write(`\r\x1b[K✖ ${title} (${secs()}s)\n`)
+      end('✖')
       throw e
     } finally {
       clearTimeout(timer)
-      if (spin) clearInterval(spin)
+      clearInterval(ticker)
       this.signal.removeEventListener('abort', onAbort)
       stopped.catch(() => undefined)
     }

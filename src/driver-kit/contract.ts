@@ -78,6 +78,12 @@ export interface DriverContext {
   engineBootstrap?: string
 }
 
+export interface BootWatchOptions {
+  signal: AbortSignal
+  /** A short description of what the host is doing now ("firmware", "kernel booting"). */
+  onStage(stage: string): void
+}
+
 export interface Driver {
   /** Validate credentials, quotas, names: nothing is created before this passes. */
   preCreateCheck(): Promise<void>
@@ -99,6 +105,15 @@ export interface Driver {
   enginePort?(): number
   /** Extra names/IPs the server certificate must cover (e.g. 127.0.0.1 behind a forward). */
   certSans?(): Promise<string[]>
+  /**
+   * Watch the host's boot while the caller waits for it after create() or start() (for SSH,
+   * for the engine): report each boot stage through `onStage` ("kernel booting"), resolve when
+   * `signal` aborts (the wait is over), and reject with a MachineError as soon as the boot has
+   * failed or stopped making progress, saying what the host showed last, so the wait ends then
+   * instead of at its timeout. It may also mend the boot itself (the qemu driver restarts a VM
+   * whose auto-chosen accelerator hangs the guest kernel). Optional: without it the caller waits.
+   */
+  watchBoot?(o: BootWatchOptions): Promise<void>
   /**
    * True when ip()/certSans() answer before create() and create() passes ctx.engineBootstrap
    * to the host's first boot (local VMs whose address is known in advance).

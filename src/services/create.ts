@@ -14,6 +14,7 @@ import { machineExists, type Store } from '../store/store.js'
 import { DOCKERD_PLACEHOLDER, engineBootstrapCommand } from '../provision/bootstrap.js'
 import { renderDropIn } from '../provision/engine-config.js'
 import { ensureCertsFor, ensureServerCert } from './certs.js'
+import { keepFailureEvidence, withEvidence } from './failure-evidence.js'
 import type { OpenMachine } from './machine.js'
 import { certNames, engineUrlFromDriver, provisionMachine } from './provision.js'
 
@@ -94,6 +95,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     Name: i.name,
   }
   const progress = new Progress(i.out, i.signal)
+  const transcript = i.out.record()
+  let created = false
   const journal = await FileJournal.open(dir)
   const driverLog = { info: log, debug: (l: string) => i.out.debug(l) }
   const ctx: DriverContext = { machineName: i.name, storePath: store.path, machineDir: dir, config: host.Driver, options: resolved.values, log: driverLog, signal: i.signal, env }
@@ -113,6 +116,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     await ensureCertsFor(store, host, log)
     await store.save(host)
     if (driver.acceptsEngineBootstrap && def.provisions !== false) ctx.engineBootstrap = await engineBootstrapFor(m)
+    created = true
     await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
     host.Driver.EngineURL = await engineUrlFromDriver(m)
     await store.save(host)
@@ -129,9 +133,12 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       i.out.note(`Keeping the half-made machine "${i.name}" (--keep-on-failure); remove it with "machine rm -y ${i.name}"`)
       throw e
     }
+    // A machine that got as far as being made leaves its logs behind for the user to read.
+    const evidence = created && !i.signal.aborted ? await keepFailureEvidence(store.path, i.name, dir, transcript.lines, e) : undefined
     await rollback(store, i.name, m, journal, i.out)
-    throw e
+    throw evidence ? withEvidence(e, evidence, dir) : e
   } finally {
+    transcript.stop()
     await lock.release()
   }
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js'
 import { parseEngineUrl } from '../core/engine-url.js'
 import { machineTlsFiles, openMachine, type OpenMachine } from './machine.js'
 
+import { whileBooting } from './boot-watch.js'
 import { engineUrlFromDriver, provisionMachine, waitForEngine } from './provision.js'
 
 export interface RunOptions {
@@ -66,7 +67,7 @@ const verbs: Record<Action, string> = { start: 'Starting', stop: 'Stopping', res
  * state, and after start/restart make sure the engine answers — regenerating the server
  * certificate first when the address changed (a cloud VM's new public IP, a new local port).
  */
-export async function runAction(store: Store, m: OpenMachine, action: Action, o: RunOptions): Promise<void> {
+export async function runAction(store: Store, m: OpenMachine, action: Action, o: RunOptions): Promise<{ addressChanged: boolean }> {
   const name = m.host.Name
   const lock = await lockMachine(store.path, name, 30_000)
   try {
@@ -77,14 +78,16 @@ export async function runAction(store: Store, m: OpenMachine, action: Action, o:
     await m.driver[action]()
     const want: MachineState = action === 'stop' || action === 'kill' ? 'Stopped' : 'Running'
     await waitForState(m, want, 300_000, o.signal)
-    if (want === 'Running' && m.def.provisions !== false) await afterBoot(store, m, o)
+    const addressChanged = want === 'Running' && m.def.provisions !== false ? await afterBoot(store, m, o) : false
     await store.save(m.host)
+    return { addressChanged }
   } finally {
     await lock.release()
   }
 }
 
-async function afterBoot(store: Store, m: OpenMachine, o: RunOptions): Promise<void> {
+/** After a boot: the engine answers with a certificate for the current address; true if that address changed. */
+async function afterBoot(store: Store, m: OpenMachine, o: RunOptions): Promise<boolean> {
   const name = m.host.Name
   const url = await engineUrlFromDriver(m)
   const old = String(m.host.Driver.EngineURL ?? '')
@@ -95,8 +98,9 @@ async function afterBoot(store: Store, m: OpenMachine, o: RunOptions): Promise<v
   if (!covered) {
     o.out.info(`The address of "${name}" changed (${old || 'none'} → ${url}): regenerating its certificates`)
     await provisionMachine(store, m, { progress, log: (l) => o.out.debug(l) })
-    return
+    return true
   }
   m.host.Driver.EngineURL = url
-  await progress.step('Waiting for the Docker engine', 300_000, (signal) => waitForEngine(store, name, url, signal))
+  await progress.step('Waiting for the Docker engine', 300_000, (signal, report) => whileBooting(m, signal, report, (s) => waitForEngine(store, name, url, s)))
+  return false
 }

@@ -6,6 +6,7 @@ import type { SshInfo } from '../driver-kit/contract.js'
 import { REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from '../provision/engine-config.js'
 import type { ProvisionResult } from '../provision/provisioner.js'
 import type { Store } from '../store/store.js'
+import { whileBooting } from './boot-watch.js'
 import { ensureCertsFor, ensureServerCert } from './certs.js'
 import { enginePing, readTls } from './engine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
@@ -46,8 +47,8 @@ export async function provisionMachine(store: Store, m: OpenMachine, o: Provisio
   const { provisionDebian } = await import('../provision/provisioner.js')
   const name = m.host.Name
   const info = await m.driver.sshInfo()
-  const session = await o.progress.step('Waiting for SSH to be available', o.sshWaitMs ?? 300_000, (signal) =>
-    connectSsh(sshTarget(store, name, info), { retryForMs: o.sshWaitMs ?? 300_000, signal, log: o.log }),
+  const session = await o.progress.step('Waiting for SSH to be available', o.sshWaitMs ?? 300_000, (signal, report) =>
+    whileBooting(m, signal, report, (s) => connectSsh(sshTarget(store, name, info), { retryForMs: o.sshWaitMs ?? 300_000, signal: s, log: o.log })),
   )
   // Boot-time retries also open connections; what provisioning itself opens is counted from here.
   const connectionsAtReady = sshConnectionCount()

@@ -12,3 +12,5 @@ export const machineDir = (store: string, name: string): string => join(store, '
 export const certsDir = (store: string): string => join(store, 'certs')
 export const cacheDir = (store: string): string => join(store, 'cache')
 export const locksDir = (store: string): string => join(store, '.locks')
+/** Evidence of failed creates (console logs, transcripts), kept after their machine was rolled back. */
+export const failedDir = (store: string): string => join(store, 'failed')

@@ -127,8 +127,10 @@ describe('accelerator choice', () => {
   })
 
   it('auto on macOS uses HVF when the hypervisor framework is there, on Windows WHPX', () => {
-    expect(chooseAccel('auto', { platform: 'darwin', hostArch: 'aarch64', guestArch: 'aarch64', hvf: true }).accel).toBe('hvf')
-    expect(chooseAccel('auto', { platform: 'darwin', hostArch: 'aarch64', guestArch: 'aarch64', hvf: false }).accel).toBe('tcg')
+    const mac = { platform: 'darwin' as const, hostArch: 'aarch64' as const, guestArch: 'aarch64' as const }
+    expect(chooseAccel('auto', { ...mac, hvf: { usable: true, reason: 'the macOS Hypervisor framework is available' } }).accel).toBe('hvf')
+    const off = chooseAccel('auto', { ...mac, hvf: { usable: false, reason: 'the macOS Hypervisor framework is not available (kern.hv_support is 0)' } })
+    expect(off).toEqual({ accel: 'tcg', reason: 'HVF is not usable: the macOS Hypervisor framework is not available (kern.hv_support is 0)' })
     expect(chooseAccel('auto', { platform: 'win32', hostArch: 'x86_64', guestArch: 'x86_64' }).accel).toBe('whpx')
   })
 
