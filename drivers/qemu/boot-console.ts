@@ -25,7 +25,7 @@ const STAGE_PATTERNS: Array<[BootStage, RegExp]> = [
   ['firmware', /SeaBIOS|iPXE|Booting from (?:Hard Disk|ROM|DVD|CD|Floppy)|BdsDxe|EDK II|UEFI firmware|Press ESC in \d+ seconds/],
   ['bootloader', /GRUB|Loading Linux|Loading initial ramdisk|EFI stub: |Booting `/],
   ['kernel', /Linux version \d|^\[\s*\d+\.\d+\] /m],
-  ['userspace', /Run \/init as init process|systemd\[1\]: |Welcome to .+!|\[\s*OK\s*\] /],
+  ['userspace', /Run \/init as init process|systemd\[1\]: |Welcome to (?!GRUB).+!|\[\s*OK\s*\] /],
   ['cloud-init', /cloud-init\[\d+\]|Cloud-init v\. /],
   ['login', /\blogin: *$/m],
 ]

@@ -8,16 +8,19 @@ const KEEP = 10
 
 /**
  * Before a failed create's machine directory is removed, keep what explains the failure: the
- * machine's own logs (the qemu driver's console.log and qemu.log) and the create's transcript,
- * debug lines included, in <store>/failed/<name>-<time>/. Returns that directory, or undefined
- * when nothing could be kept (the failure itself is what the user must see, so never throws).
+ * machine's own logs (the qemu driver's console.log, firmware.log, qemu.log) and the create's
+ * transcript, debug lines included, in <store>/failed/<name>-<time>/. Only a machine that logged
+ * something leaves evidence: for the others (a refused SSH key, a bad flag) the error line says
+ * it all and the store stays byte-identical. Returns that directory, or undefined when nothing
+ * was kept (the failure itself is what the user must see, so this never throws).
  */
 export async function keepFailureEvidence(storePath: string, name: string, machineDir: string, transcript: readonly string[], error: unknown): Promise<string | undefined> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const dir = join(failedDir(storePath), `${name}-${stamp}`)
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
     const logs = (await readdir(machineDir).catch(() => [] as string[])).filter((f) => f.endsWith('.log'))
+    if (!logs.length) return undefined
+    await mkdir(dir, { recursive: true, mode: 0o700 })
     for (const f of logs) {
       await copyFile(join(machineDir, f), join(dir, f))
       await chmod(join(dir, f), 0o600)
