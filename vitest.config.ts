@@ -8,6 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    setupFiles: ['test/helpers/no-network.ts'],
+    // no-network: loopback only; tmp-setup: temp directories go when their file is done.
+    setupFiles: ['test/helpers/no-network.ts', 'test/helpers/tmp-setup.ts'],
   },
 })

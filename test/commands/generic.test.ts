@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
@@ -10,6 +9,7 @@ import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
 import { expectCleanFailure, ROOT, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
 import { freePort, makeKey } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // `machine create -d generic` end to end through the BUILT binary: a real OpenSSH sshd serving
 // a chroot "host" (stub systemctl/hostname), the real provisioner over SSH, and a TLS engine
@@ -88,7 +88,7 @@ describe('machine create -d generic, end to end on a chroot host', () => {
   beforeAll(async () => {
     ensureBuilt()
     store = await tempStore()
-    keyDir = await mkdtemp(join(tmpdir(), 'machine-generic-keys-'))
+    keyDir = await tempDir('machine-generic-keys-')
     host = await startChrootHost()
     enginePort = await freePort()
   }, 300_000)
@@ -98,8 +98,6 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     await engine2?.stop()
     await host?.stop()
     await host2?.stop()
-    if (store) await rm(store, { recursive: true, force: true })
-    if (keyDir) await rm(keyDir, { recursive: true, force: true })
   })
 
   const createArgs = (name: string, h: { port: number; userKeyPath: string }, port: number, extra: string[] = []) => [

@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
 import { freePort, startSshd, type Sshd } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // `machine mount` through the BUILT binary with the real sshfs and FUSE, against a real OpenSSH
 // sshd on 127.0.0.1 playing a generic machine's host (its files are a temp directory here).
@@ -60,7 +60,7 @@ describe('machine mount with sshfs, end to end', () => {
   beforeAll(async () => {
     store = await tempStore()
     // A space in the path: the mount table escapes it, sshfs and ssh must still get it right.
-    tmp = await mkdtemp(join(tmpdir(), 'machine-mount test-'))
+    tmp = await tempDir('machine-mount test-')
     remote = join(tmp, 'remote')
     await mkdir(remote)
     await writeFile(join(remote, 'hello.txt'), 'from the machine\n')
@@ -79,8 +79,6 @@ describe('machine mount with sshfs, end to end', () => {
     await unmountAll()
     await sshd?.stop()
     await sshd2?.stop()
-    if (store) await rm(store, { recursive: true, force: true })
-    if (tmp) await rm(tmp, { recursive: true, force: true })
   })
 
   it('mounts NAME:/dir on a new mount point: files go both ways; -u unmounts it', async () => {
@@ -131,8 +129,8 @@ describe('machine mount with sshfs, end to end', () => {
   it('the mount point defaults to the remote path (docker-machine), created if missing', async () => {
     // A relative remote path: on the "machine" it starts in the SFTP start directory, locally in
     // the current directory, so the two are different directories with the same name.
-    const start = await mkdtemp(join(tmpdir(), 'machine-mount-home-'))
-    const cwd = await mkdtemp(join(tmpdir(), 'machine-mount-cwd-'))
+    const start = await tempDir('machine-mount-home-')
+    const cwd = await tempDir('machine-mount-cwd-')
     const other = await startSshd({ extraConfig: [`ForceCommand internal-sftp -d ${start}`] })
     try {
       await mkdir(join(start, 'project'))
@@ -149,8 +147,6 @@ describe('machine mount with sshfs, end to end', () => {
     } finally {
       for (const p of await mounted()) if (p.startsWith(cwd)) execFileSync('fusermount3', ['-u', '-z', p])
       await other.stop()
-      await rm(cwd, { recursive: true, force: true })
-      await rm(start, { recursive: true, force: true })
     }
   })
 
@@ -172,16 +168,12 @@ describe('machine mount with sshfs, end to end', () => {
   })
 
   it('without sshfs on PATH: one line saying how to install it', async () => {
-    const emptyPath = await mkdtemp(join(tmpdir(), 'machine-nopath-'))
-    try {
-      const mp = join(tmp, 'no-sshfs')
-      const f = await failsCleanly(['mount', `g1:${remote}`, mp], { PATH: emptyPath })
-      expect(f.code).toBe('sshfs-missing')
-      expect(f.line).toBe('Error: sshfs is not installed: install sshfs (apt-get install sshfs; macOS: macFUSE + sshfs)')
-      expect(existsSync(mp)).toBe(false)
-    } finally {
-      await rm(emptyPath, { recursive: true, force: true })
-    }
+    const emptyPath = await tempDir('machine-nopath-')
+    const mp = join(tmp, 'no-sshfs')
+    const f = await failsCleanly(['mount', `g1:${remote}`, mp], { PATH: emptyPath })
+    expect(f.code).toBe('sshfs-missing')
+    expect(f.line).toBe('Error: sshfs is not installed: install sshfs (apt-get install sshfs; macOS: macFUSE + sshfs)')
+    expect(existsSync(mp)).toBe(false)
   })
 
   it('a none machine is refused: it has no SSH', async () => {

@@ -2,6 +2,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runCli, snapshot, tempStore } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 // The none driver records an existing engine: these tests exercise the store, env, ls, inspect
 // and rm through the built binary without any VM. Addresses are loopback only.
@@ -64,11 +65,10 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
 
   it('env and ls load no cloud SDK, no SSH library and not even oclif', async () => {
     const { spawnSync } = await import('node:child_process')
-    const { mkdtemp, readFile } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
+    const { readFile } = await import('node:fs/promises')
     const { BIN, ROOT } = await import('../helpers/cli.js')
     for (const cmd of [['env', 'n1'], ['ls']]) {
-      const trace = join(await mkdtemp(join(tmpdir(), 'trace-')), 'imports.txt')
+      const trace = join(await tempDir('trace-'), 'imports.txt')
       const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...cmd], {
         env: { ...process.env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace, SHELL: '/bin/bash' },
         encoding: 'utf8',

@@ -2,8 +2,7 @@
  * amazonec2 options as a user gives them (flags and env vars, docker-machine's names) and what
  * each one changes in the EC2 requests. nock answers; every interceptor must be used.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -16,6 +15,7 @@ import { Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import { arrangeLookups, byInstance, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
@@ -27,13 +27,12 @@ beforeAll(() => {
 })
 beforeEach(async () => {
   m = new Ec2Mock()
-  dir = await mkdtemp(join(tmpdir(), 'amazonec2-opts-'))
+  dir = await tempDir('amazonec2-opts-')
 })
 afterEach(async () => {
   m.dispose()
   await t?.cleanup()
   t = undefined
-  await rm(dir, { recursive: true, force: true })
 })
 
 const expectAllUsed = () => expectMockDone(m)

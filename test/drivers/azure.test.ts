@@ -1,8 +1,7 @@
 // The azure driver against a nock'ed Resource Manager speaking ARM's real JSON and long-running
 // operation protocol (fixtures/azure/arm.ts). Every test checks that nothing unmatched was
 // requested and no interceptor was left unused.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -27,6 +26,7 @@ import {
   SUB,
 } from './fixtures/azure/arm.js'
 import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const SECRET = 'sp-secret-value-never-saved-4711'
 const ARM_HOST = 'https://management.azure.com'
@@ -57,7 +57,7 @@ beforeEach(async () => {
   scopesAsked = []
   useTokenCredential(fakeCredential)
   arm = new ArmMock()
-  store = await mkdtemp(join(tmpdir(), 'azure-driver-'))
+  store = await tempDir('azure-driver-')
 })
 
 afterEach(async () => {
@@ -68,7 +68,6 @@ afterEach(async () => {
   } finally {
     arm.dispose()
     nock.cleanAll()
-    await rm(store, { recursive: true, force: true })
   }
 })
 

@@ -3,9 +3,6 @@
  * Compute Engine requests it should make (nock, GCE JSON); after each step every interceptor
  * must have been used and nothing may have gone unmatched.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DriverContext } from '../../src/driver-kit/contract.js'
@@ -13,13 +10,13 @@ import { driverConformance, type ConformanceStep } from '../../src/driver-kit/co
 import { firewallAllowed, firewallRuleName } from '../../drivers/google/config.js'
 import definition from '../../drivers/google/index.js'
 import { GceMock, INSTANCE_ID, instance, NAT_IP, NEW_NAT_IP, operation, PROJECT, writeKeyFile, ZONE } from './fixtures/google/gce.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const RULE = firewallRuleName(`projects/${PROJECT}/global/networks/default`, firewallAllowed([]))
-const dir = await mkdtemp(join(tmpdir(), 'google-conformance-'))
+const dir = await tempDir('google-conformance-')
 const keyFile = await writeKeyFile(dir)
 nock.disableNetConnect()
 nock.enableNetConnect('127.0.0.1')
-afterAll(() => rm(dir, { recursive: true, force: true }))
 
 let m: GceMock | undefined
 

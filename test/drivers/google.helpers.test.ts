@@ -18,8 +18,8 @@ import {
 import { classify, operationError } from '../../drivers/google/errors.js'
 import { stateOf } from '../../drivers/google/driver.js'
 import { firewall, GceMock, instance, makeTestDriver, operation, PROJECT, ZONE, type TestCtx } from './fixtures/google/gce.js'
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { tempDir } from '../helpers/tmp.js'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 describe('google image specs', () => {
@@ -37,12 +37,9 @@ describe('google image specs', () => {
 
 describe('google project discovery', () => {
   let home = ''
-  afterEach(async () => {
-    if (home) await rm(home, { recursive: true, force: true })
-  })
 
   it('reads the active gcloud configuration, then the key file', async () => {
-    home = await mkdtemp(join(tmpdir(), 'gcloud-'))
+    home = await tempDir('gcloud-')
     const dir = join(home, '.config', 'gcloud')
     await mkdir(join(dir, 'configurations'), { recursive: true })
     await writeFile(join(dir, 'active_config'), 'work\n')

@@ -21,10 +21,11 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { startSshd, type StartSshdOptions, type Sshd } from './sshd.js'
+import { onCleanup, tempDir } from './tmp.js'
 
 const run = promisify(execFile)
 
@@ -258,7 +259,8 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
   if (process.getuid?.() !== 0) throw new Error('startChrootHost needs root (sshd ChrootDirectory, mknod)')
   await mkdir(CHROOT_BASE, { recursive: true, mode: 0o755 })
   checkChrootPath(CHROOT_BASE)
-  const top = await mkdtemp(join(CHROOT_BASE, 'host-'))
+  // Removed by stop(), or when the test file ends should a test not get to stop it.
+  const top = await tempDir('host-', { parent: CHROOT_BASE, scope: 'file' })
   const root = join(top, 'root')
   const p = (inside: string): string => join(root, inside)
   let sshd: Sshd | undefined
@@ -317,7 +319,7 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
       return ''
     }
   }
-  return {
+  const host: ChrootHost = {
     port: s.port,
     get hostKeyPub() {
       return s.hostKeyPub
@@ -336,4 +338,6 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
       await rm(top, { recursive: true, force: true })
     },
   }
+  onCleanup(() => host.stop(), 'file')
+  return host
 }

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { expect } from 'vitest'
+import { tempDir } from './tmp.js'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
@@ -38,7 +38,8 @@ export function runCli(args: string[], o: { store?: string; env?: NodeJS.Process
   })
 }
 
-export const tempStore = (): Promise<string> => mkdtemp(join(tmpdir(), 'machine-store-'))
+/** A new store directory (it holds a CA key once used), removed when done: see tempDir in tmp.ts. */
+export const tempStore = (): Promise<string> => tempDir('machine-store-')
 
 /** Every file under `dir` with its mode and content hash: to prove a failed command changed nothing. */
 export async function snapshot(dir: string): Promise<Record<string, string>> {

@@ -1,19 +1,21 @@
 /**
  * A real OpenSSH sshd for tests: 127.0.0.1 only, a free port, a temp sshd_config, its own host
  * key and an authorized user key, both made with ssh-keygen. Runs as the current user (root in
- * CI, hence PermitRootLogin prohibit-password) and is stopped by `stop()`.
+ * CI, hence PermitRootLogin prohibit-password) and is stopped by `stop()` (or, should a test not
+ * get to it, when the test file ends: see tmp.ts).
  *
  * `extraPath` is prepended to PATH in every session (sshd's SetEnv), so provisioner tests can
  * put stub `systemctl` / `docker` commands in front of the real ones.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, existsSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir, userInfo } from 'node:os'
+import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { SshTarget } from '../../src/ssh/index.js'
+import { onCleanup, tempDir } from './tmp.js'
 
 const run = promisify(execFile)
 
@@ -84,7 +86,8 @@ export async function makeKey(path: string, type: 'ed25519' | 'rsa' | 'ecdsa' = 
 }
 
 export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
-  const dir = await mkdtemp(join(tmpdir(), 'machine-sshd-'))
+  // Removed by stop(), or when the test file ends should a test not get to stop it.
+  const dir = await tempDir('machine-sshd-', { scope: 'file' })
   const user = userInfo().username
   const hostKeyType = opts.hostKeyType ?? 'ed25519'
   const hostKeyPath = join(dir, 'ssh_host_key')
@@ -204,6 +207,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
       await rm(dir, { recursive: true, force: true })
     },
   }
+  onCleanup(() => sshd.stop(), 'file')
   return sshd
 }
 

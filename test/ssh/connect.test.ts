@@ -1,22 +1,21 @@
 import { readFileSync } from 'node:fs'
-import { appendFile, chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, copyFile, readFile, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectSsh, sshConnectionCount, SshAuthError, SshUnreachableError, type SshTarget } from '../../src/ssh/index.js'
 import { freePort, makeKey, sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let sshd: Sshd
 let tmp: string
 
 beforeAll(async () => {
   sshd = await startSshd()
-  tmp = await mkdtemp(join(tmpdir(), 'machine-ssh-connect-'))
+  tmp = await tempDir('machine-ssh-connect-')
 })
 afterAll(async () => {
   await sshd?.stop()
-  await rm(tmp, { recursive: true, force: true })
 })
 
 const target = (extra: Partial<SshTarget> = {}): SshTarget => sshdTarget(sshd, join(tmp, 'known_hosts'), extra)

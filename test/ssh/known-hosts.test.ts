@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { hostMatches, knownHostsName, parsePublicKeyLine, pinHostKeys, pinsFor } from '../../src/ssh/known-hosts.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGr+f7v+0LPJiTERS05ekBqELda5NwIGmuaLn6AdNycv test-host'
 const ED2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHfS0y6MxTVmEsr2tjALFD7rXXm6IwKmBfZzDGckLtUU other'
@@ -11,10 +11,7 @@ const body = (line: string): string => line.split(' ').slice(0, 2).join(' ')
 
 let tmp: string
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'machine-kh-'))
-})
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true })
+  tmp = await tempDir('machine-kh-')
 })
 
 describe('known_hosts names and patterns', () => {

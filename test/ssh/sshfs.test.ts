@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isMountPoint, runProgram, unmountProgram } from '../../src/services/mount.js'
 import { ensurePinnedForSystemSsh, parseMountSource, systemSshfsArgs, type SshTarget } from '../../src/ssh/index.js'
 import { sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 describe('parseMountSource: [[user@]NAME:][path]', () => {
   it('reads docker-machine forms', () => {
@@ -73,7 +73,7 @@ describe('systemSshfsArgs with the real sshfs', () => {
   beforeAll(async () => {
     sshd = await startSshd()
     // A comma and a space in every path: the escaping must hold for real.
-    tmp = await mkdtemp(join(tmpdir(), 'machine-sshfs a,b-'))
+    tmp = await tempDir('machine-sshfs a,b-')
     t = sshdTarget(sshd, join(tmp, 'known_hosts'))
     await ensurePinnedForSystemSsh(t)
     remote = join(tmp, 'remote')
@@ -87,7 +87,6 @@ describe('systemSshfsArgs with the real sshfs', () => {
   })
   afterAll(async () => {
     await sshd?.stop()
-    if (tmp) await rm(tmp, { recursive: true, force: true })
   })
 
   it('mounts with the pinned key: files go both ways; unmounts', async () => {

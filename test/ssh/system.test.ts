@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensurePinnedForSystemSsh, parseScpLocation, systemScpArgs, systemSshArgs, type SshTarget } from '../../src/ssh/index.js'
 import { sshdTarget, startSshd, type Sshd } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 interface Ran {
   code: number
@@ -26,13 +26,12 @@ let target: SshTarget
 
 beforeAll(async () => {
   sshd = await startSshd()
-  tmp = await mkdtemp(join(tmpdir(), 'machine-ssh-system-'))
+  tmp = await tempDir('machine-ssh-system-')
   target = sshdTarget(sshd, join(tmp, 'known_hosts'))
   await ensurePinnedForSystemSsh(target)
 })
 afterAll(async () => {
   await sshd?.stop()
-  await rm(tmp, { recursive: true, force: true })
 })
 
 describe('system ssh', () => {

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, readFile, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { certCoversHost, certSans, createCA, createClientCert, createServerCert, ensureClientCerts } from '../../src/certs/certs.js'
+import { tempDir } from '../helpers/tmp.js'
 
 describe('certificates', () => {
   it('makes a CA, a client cert for clientAuth and a server cert whose SANs are the machine addresses', async () => {
@@ -38,7 +38,7 @@ describe('certificates', () => {
   })
 
   it('bootstraps the store CA and client cert once, keys 0600', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'certs-'))
+    const dir = await tempDir('certs-')
     const p = { caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), clientCert: join(dir, 'cert.pem'), clientKey: join(dir, 'key.pem') }
     expect(await ensureClientCerts(p)).toEqual({ createdCA: true, createdClient: true })
     const first = await readFile(p.caCert, 'utf8')

@@ -3,12 +3,11 @@
  * exercised by test/drivers/qemu.lifecycle.test.ts): greeting, capabilities negotiation, events
  * interleaved with answers, errors, and `quit` closing the connection.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { qmpExecute, qmpStatus } from '../../drivers/qemu/qmp.js'
+import { tempDir } from '../helpers/tmp.js'
 
 let dir = ''
 let server: Server
@@ -46,14 +45,13 @@ function serve(sock: Socket): void {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'qmp-'))
+  dir = await tempDir('qmp-')
   path = join(dir, 'qmp.sock')
   server = createServer(serve)
   await new Promise<void>((r) => server.listen(path, () => r()))
 })
-afterAll(async () => {
+afterAll(() => {
   server.close()
-  await rm(dir, { recursive: true, force: true })
 })
 
 describe('QMP client', () => {

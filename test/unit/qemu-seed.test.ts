@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { buildIso, buildNoCloudSeed, primaryName } from '../../drivers/qemu/seed-image.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import { readIso } from '../e2e/image/iso-reader.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const hasBlkid = (() => {
   try {
@@ -86,15 +86,10 @@ describe('NoCloud seed image (ISO 9660 + Joliet)', () => {
   })
 
   it.runIf(hasBlkid)('is recognised by blkid as iso9660 labelled cidata (what cloud-init searches for)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'seed-'))
-    try {
-      const p = join(dir, 'seed.iso')
-      await writeFile(p, iso)
-      const out = execFileSync('blkid', ['-o', 'export', p], { encoding: 'utf8' })
-      expect(out).toMatch(/^TYPE=iso9660$/m)
-      expect(out).toMatch(/^LABEL=cidata$/m)
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    const p = join(await tempDir('seed-'), 'seed.iso')
+    await writeFile(p, iso)
+    const out = execFileSync('blkid', ['-o', 'export', p], { encoding: 'utf8' })
+    expect(out).toMatch(/^TYPE=iso9660$/m)
+    expect(out).toMatch(/^LABEL=cidata$/m)
   })
 })

@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeFileAtomic } from '../../src/store/atomic.js'
@@ -8,8 +7,9 @@ import { lockMachine } from '../../src/store/lock.js'
 import { resolveStorePath } from '../../src/store/paths.js'
 import { Store } from '../../src/store/store.js'
 import { errorLineAsync } from '../helpers/errors.js'
+import { tempDir } from '../helpers/tmp.js'
 
-const tmp = () => mkdtemp(join(tmpdir(), 'store-'))
+const tmp = () => tempDir('store-')
 
 describe('store', () => {
   it('resolves --storage-path, then MACHINE_STORAGE_PATH, then ~/.docker/machine', () => {
