@@ -28,7 +28,7 @@ _machine_npm_diagnosis() {
   elif grep -qE 'code E(ACCES|PERM)' "$log"; then
     echo "permission denied writing the files (see the path above): run as the owner of $_machine_root, or as root"
   else
-    echo "see npm's messages above (whole log: $log)"
+    echo "see npm's messages above"
   fi
 }
 
@@ -54,6 +54,7 @@ machine_npm() {
     echo "----"
     echo "$what failed: $(_machine_npm_diagnosis "$log")"
   } >&2
+  rm -f "$log"
   return "$status"
 }
 
