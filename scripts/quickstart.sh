@@ -21,7 +21,8 @@ if machine status "$name" >/dev/null 2>&1; then
   echo "==> Machine \"$name\" exists already"
   [ "$(machine status "$name")" = Running ] || machine start "$name"
 else
-  echo "==> machine create ${args[*]} $name"
+  # Shell-quoted, so the line can be pasted as it is.
+  echo "==> machine create ${args[*]@Q} ${name@Q}"
   machine create "${args[@]}" "$name"
 fi
 echo "==> eval \"\$(machine env $name)\" && docker version"
