@@ -1,3 +1,4 @@
+import { programName } from './program.js'
 import { MachineError, messageOf } from '../core/errors.js'
 
 const oneLine = (s: string): string =>
@@ -8,11 +9,24 @@ const oneLine = (s: string): string =>
     .join(' ')
     .replace(/\s+/g, ' ')
 
+/**
+ * oclif's "Missing 1 required arg" comes with a paragraph about multi-value flags: say instead
+ * which argument is missing and how to give it, in one line.
+ */
+function usageError(err: unknown, command: string | undefined): unknown {
+  const m = /^Missing \d+ required args?:\s*\n?(\S+)/.exec((err as Error)?.message ?? '')
+  if (!m || !(err as { oclif?: unknown })?.oclif) return err
+  const arg = m[1]!
+  const usage = command === 'create' ? `${programName()} create -d DRIVER NAME` : `${programName()} ${command ?? ''} ${arg.toUpperCase()}`.replace(/\s+/g, ' ')
+  return new MachineError('usage', `Missing the ${arg === 'name' ? 'machine name' : `argument ${arg}`}`, { hint: `run "${usage}" ("${programName()} ${command ?? ''} --help" shows every flag)`.replace(/ {2,}/g, ' '), exitCode: 2 })
+}
+
 /** The --json envelope for a successful command. */
 export const successEnvelope = (command: string | undefined, data: unknown) => ({ ok: true, command, data })
 
 /** The --json envelope for a failure: a stable code, the message, the fix. */
 export function errorEnvelope(command: string | undefined, err: unknown) {
+  err = usageError(err, command)
   const usage = !!(err as { oclif?: unknown })?.oclif
   return {
     ok: false,
@@ -27,6 +41,7 @@ export function errorEnvelope(command: string | undefined, err: unknown) {
 
 /** One line on stderr (or the JSON envelope on stdout) and the exit code; never a stack trace unless --debug. */
 export function reportError(err: unknown, o: { json: boolean; command?: string; debug?: boolean }): void {
+  err = usageError(err, o.command)
   const e = err as { oclif?: { exit?: number } }
   let code = err instanceof MachineError ? err.exitCode : (e?.oclif?.exit ?? 1)
   if (!code) code = 1

@@ -14,7 +14,7 @@ export default class ConfigCmd extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(ConfigCmd)
-    const name = await nameOrDefault(this.store, args.name)
+    const name = await nameOrDefault(this.store, args.name, 'config')
     const t = await checkEnvTarget(this.store, name, { swarm: flags.swarm })
     const f = machineTlsFiles(this.store, name)
     if (this.jsonEnabled()) return { tlsverify: true, tlscacert: f.ca, tlscert: f.cert, tlskey: f.key, host: t.url }

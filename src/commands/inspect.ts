@@ -12,7 +12,7 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Inspect)
-    const name = await nameOrDefault(this.store, args.name)
+    const name = await nameOrDefault(this.store, args.name, 'inspect')
     const host = await this.store.load(name)
     if (this.jsonEnabled()) return host
     if (flags.format) this.out.info(renderGoTemplate(flags.format, host))

@@ -9,7 +9,7 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Status)
-    const name = await nameOrDefault(this.store, args.name)
+    const name = await nameOrDefault(this.store, args.name, 'status')
     const host = await this.store.load(name)
     const state = await machineState(this.store, host, this.config)
     if (this.jsonEnabled()) return { name, state }

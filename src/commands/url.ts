@@ -10,7 +10,7 @@ export default class Url extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Url)
-    const name = await nameOrDefault(this.store, args.name)
+    const name = await nameOrDefault(this.store, args.name, 'url')
     const host = await this.store.load(name)
     const state = await machineState(this.store, host, this.config)
     if (state !== 'Running') throw new MachineError('not-running', `Machine "${name}" is not running (state: ${state || 'unknown'})`, { hint: `start it with "machine start ${name}"` })

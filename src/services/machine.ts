@@ -1,3 +1,4 @@
+import { programName } from '../cli/program.js'
 import { join } from 'node:path'
 import type { Config } from '@oclif/core'
 import { formatEngineUrl } from '../core/engine-url.js'
@@ -92,10 +93,11 @@ export function machineTlsFiles(store: Store, name: string): { ca: string; cert:
 }
 
 /** Commands without a name use the machine "default", as docker-machine does. */
-export async function nameOrDefault(store: Store, name: string | undefined): Promise<string> {
+/** `name`, else the machine called "default"; the hint names the command the user ran. */
+export async function nameOrDefault(store: Store, name: string | undefined, command = 'env'): Promise<string> {
   if (name) return name
   if (await store.exists('default')) return 'default'
-  throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: 'pass the machine name, e.g. "machine env NAME"' })
+  throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: `pass the machine name, e.g. "${programName()} ${command} NAME"` })
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
