@@ -69,6 +69,89 @@ const mismatch = (what: string, c: Checksum, got: string, deleted: boolean) =>
     hint: deleted ? 'the bad download was deleted; check the URL and --qemu-image-checksum and try again' : 'check the file and --qemu-image-checksum',
   })
 
+/** How to go on without the network: a local image. */
+export const LOCAL_IMAGE_HINT =
+  'or use a local image: --qemu-image PATH (a qcow2 or raw cloud image; for a direct-boot image add --qemu-kernel, --qemu-initrd and --qemu-append; scripts/quickstart.sh builds one offline)'
+
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/** The innermost error code of a fetch failure (fetch wraps the socket error in `cause`, sometimes an AggregateError). */
+function causeCode(e: unknown): { code: string; message: string } | undefined {
+  let cur = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] } | undefined
+  let found: { code: string; message: string } | undefined
+  for (let depth = 0; cur && depth < 5; depth++) {
+    if (typeof cur.code === 'string') found = { code: cur.code, message: String(cur.message ?? '') }
+    cur = (cur.cause ?? (Array.isArray(cur.errors) ? cur.errors[0] : undefined)) as typeof cur
+  }
+  return found
+}
+
+/**
+ * A failed fetch as one line: what went wrong (from the error's cause: DNS, refused, TLS,
+ * timeout, proxy) and how to go on (fix the network, or use a local image).
+ */
+export function fetchFailure(url: string, e: unknown, env: NodeJS.ProcessEnv = process.env): MachineError {
+  const host = (() => {
+    try {
+      return new URL(url).host
+    } catch {
+      return url
+    }
+  })()
+  const proxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy
+  const proxyUsed = !!proxy && (/^(1|true)$/i.test(env.NODE_USE_ENV_PROXY ?? '') || /--use-env-proxy/.test(env.NODE_OPTIONS ?? ''))
+  const c = causeCode(e)
+  const code = c?.code ?? ''
+  let why: string
+  let fix: string
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    why = `cannot resolve ${host} (DNS lookup failed: ${code}; offline?)`
+    fix = 'check the network and DNS'
+  } else if (code === 'ECONNREFUSED') {
+    why = `${proxyUsed ? `the proxy ${proxy}` : host} refused the connection (ECONNREFUSED)`
+    fix = proxyUsed ? 'check HTTPS_PROXY' : 'check the URL and the network'
+  } else if (TLS_CODES.has(code)) {
+    why = `the TLS certificate of ${host} is not trusted (${code}; a proxy or firewall that re-signs TLS?)`
+    fix = 'trust its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem'
+  } else if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    why = `${host} did not answer in time (${code})`
+    fix = 'check the network and firewall'
+  } else if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') {
+    why = `no route to ${host} (${code}; offline?)`
+    fix = 'check the network'
+  } else if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    why = `the connection to ${host} was closed (${code}${c?.message ? `: ${c.message}` : ''})`
+    fix = 'try again; behind a firewall or proxy, check that it lets the download through'
+  } else {
+    why = `${(e as Error)?.message ?? String(e)}${c ? ` (${code}${c.message ? `: ${c.message}` : ''})` : ''}`
+    fix = 'check the URL and the network'
+  }
+  // Node's fetch ignores HTTPS_PROXY unless told to use it.
+  if (proxy && !proxyUsed) fix += `; HTTPS_PROXY is set but not used: set NODE_USE_ENV_PROXY=1 to go through ${proxy}`
+  else if (!proxy && (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT')) fix += ' (behind a proxy: set HTTPS_PROXY and NODE_USE_ENV_PROXY=1)'
+  return new MachineError('download-failed', `Could not download ${url}: ${why}`, { hint: `${fix}, ${LOCAL_IMAGE_HINT}`, cause: e })
+}
+
+/** fetch() whose failure (not an abort) is explained by fetchFailure. */
+async function fetchOrExplain(url: string, signal: AbortSignal): Promise<Response> {
+  try {
+    return await fetch(url, { signal })
+  } catch (e) {
+    if (signal.aborted) throw e
+    throw fetchFailure(url, e)
+  }
+}
+
 /** Fetch a small text file (a *SUMS list) from http(s) or file:. */
 async function fetchText(url: string, signal: AbortSignal): Promise<string | undefined> {
   if (url.startsWith('file:')) {
@@ -78,7 +161,7 @@ async function fetchText(url: string, signal: AbortSignal): Promise<string | und
       return undefined
     }
   }
-  const res = await fetch(url, { signal })
+  const res = await fetchOrExplain(url, signal)
   if (!res.ok) return undefined
   return res.text()
 }
@@ -131,10 +214,9 @@ const human = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GB` : 
 async function download(url: string, dest: string, o: ResolveImageOptions, c: Checksum | undefined): Promise<void> {
   const name = basename(new URL(url).pathname) || basename(dest)
   const part = `${dest}.part-${process.pid}-${Date.now()}`
-  const res = await fetch(url, { signal: o.signal }).catch((e: unknown) => {
-    throw new MachineError('download-failed', `Could not download ${url}: ${(e as Error).message}`)
-  })
-  if (!res.ok || !res.body) throw new MachineError('download-failed', `Could not download ${url}: HTTP ${res.status}`)
+  const res = await fetchOrExplain(url, o.signal)
+  if (res.status === 407) throw new MachineError('download-failed', `Could not download ${url}: the proxy wants credentials (HTTP 407)`, { hint: `put them in HTTPS_PROXY (http://user:password@proxy:port), ${LOCAL_IMAGE_HINT}` })
+  if (!res.ok || !res.body) throw new MachineError('download-failed', `Could not download ${url}: HTTP ${res.status}`, { hint: `check the URL, ${LOCAL_IMAGE_HINT}` })
   const total = Number(res.headers.get('content-length') ?? 0)
   const h = c ? createHash(c.algo) : undefined
   let got = 0
@@ -171,6 +253,8 @@ async function download(url: string, dest: string, o: ResolveImageOptions, c: Ch
     await rename(part, dest)
   } catch (e) {
     await unlink(part).catch(() => undefined)
+    // The connection dropping mid-download ("terminated"): say why, like a failed start.
+    if (!(e instanceof MachineError) && !o.signal.aborted) throw fetchFailure(url, e)
     throw e
   }
   o.log.info(`Downloaded ${name} (${human(got)})${c ? `, ${c.algo} verified` : ', not verified (no checksum published or given)'}`)

@@ -5,13 +5,15 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
+import { createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { findInSums, imageFormat, parseChecksum, resolveImage } from '../../drivers/qemu/image.js'
+import { fetchFailure, findInSums, imageFormat, parseChecksum, resolveImage } from '../../drivers/qemu/image.js'
+import { freePort } from '../helpers/sshd.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const payload = Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(300_000, 9)])
 const sha256 = createHash('sha256').update(payload).digest('hex')
@@ -29,7 +31,7 @@ const log = { info: (l: string) => logs.push(l), debug: () => {} }
 const signal = new AbortController().signal
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'qemu-image-'))
+  dir = await tempDir('qemu-image-')
   server = createServer((req, res) => {
     requests.push(req.url ?? '')
     const body = routes.get(req.url ?? '')
@@ -42,9 +44,8 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
 })
-afterAll(async () => {
+afterAll(() => {
   server.close()
-  await rm(dir, { recursive: true, force: true })
 })
 beforeEach(() => {
   requests.length = 0
@@ -160,5 +161,49 @@ describe('local images', () => {
 
   it('a missing file is reported', async () => {
     await expect(resolveImage({ image: join(dir, 'nope.img'), cacheDir: cacheOf('j'), log, signal })).rejects.toThrow(/nope\.img does not exist/)
+  })
+})
+
+describe('download failures name the cause and the way forward (a local image)', () => {
+  const fetchError = (cause: object) => Object.assign(new TypeError('fetch failed'), { cause })
+  const url = 'https://cloud.example.invalid/img.qcow2'
+  const line = (e: { line: string }) => e.line
+
+  it('a refused connection (a closed port on 127.0.0.1)', async () => {
+    const port = await freePort()
+    const e = await resolveImage({ image: `http://127.0.0.1:${port}/img.qcow2`, checksum: sha256, cacheDir: cacheOf('k'), log, signal }).catch((x: unknown) => x)
+    expect(line(e as never)).toMatch(new RegExp(`^Could not download http://127\\.0\\.0\\.1:${port}/img\\.qcow2: 127\\.0\\.0\\.1:${port} refused the connection \\(ECONNREFUSED\\): check the URL and the network, or use a local image: --qemu-image PATH`))
+    expect(line(e as never)).toContain('--qemu-kernel, --qemu-initrd and --qemu-append; scripts/quickstart.sh builds one offline')
+  })
+
+  it('a server that closes the connection', async () => {
+    const tcp = createTcpServer((c) => c.destroy())
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()))
+    const port = (tcp.address() as { port: number }).port
+    try {
+      const e = await resolveImage({ image: `http://127.0.0.1:${port}/img.qcow2`, checksum: sha256, cacheDir: cacheOf('l'), log, signal }).catch((x: unknown) => x)
+      expect(line(e as never)).toMatch(/: the connection to 127\.0\.0\.1:\d+ was closed \((UND_ERR_SOCKET|ECONNRESET)/)
+    } finally {
+      tcp.close()
+    }
+  })
+
+  it('DNS, TLS, timeouts and an unused proxy, from the error cause', () => {
+    const env = {}
+    expect(fetchFailure(url, fetchError({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND cloud.example.invalid' }), env).line).toMatch(
+      /^Could not download https:\/\/cloud\.example\.invalid\/img\.qcow2: cannot resolve cloud\.example\.invalid \(DNS lookup failed: ENOTFOUND; offline\?\): check the network and DNS \(behind a proxy: set HTTPS_PROXY and NODE_USE_ENV_PROXY=1\), or use a local image: --qemu-image PATH/,
+    )
+    expect(fetchFailure(url, fetchError({ code: 'EAI_AGAIN' }), env).message).toContain('DNS lookup failed: EAI_AGAIN')
+    for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']) {
+      expect(fetchFailure(url, fetchError({ code, message: 'x' }), env).line).toContain(`the TLS certificate of cloud.example.invalid is not trusted (${code}; a proxy or firewall that re-signs TLS?): trust its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or use a local image`)
+    }
+    expect(fetchFailure(url, fetchError({ code: 'UND_ERR_CONNECT_TIMEOUT', message: 'Connect Timeout Error' }), env).message).toContain('cloud.example.invalid did not answer in time (UND_ERR_CONNECT_TIMEOUT)')
+    // AggregateError from happy eyeballs: the first inner error's code.
+    expect(fetchFailure(url, fetchError({ errors: [{ code: 'ECONNREFUSED' }] }), env).message).toContain('refused the connection (ECONNREFUSED)')
+    const proxied = fetchFailure(url, fetchError({ code: 'ENOTFOUND' }), { HTTPS_PROXY: 'http://proxy.internal:3128' })
+    expect(proxied.hint).toContain('HTTPS_PROXY is set but not used: set NODE_USE_ENV_PROXY=1 to go through http://proxy.internal:3128')
+    const viaProxy = fetchFailure(url, fetchError({ code: 'ECONNREFUSED' }), { HTTPS_PROXY: 'http://proxy.internal:3128', NODE_USE_ENV_PROXY: '1' })
+    expect(viaProxy.message).toContain('the proxy http://proxy.internal:3128 refused the connection')
+    expect(viaProxy.code).toBe('download-failed')
   })
 })
