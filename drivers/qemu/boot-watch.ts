@@ -20,8 +20,8 @@ export interface UnprovenAccel {
   withinMs: number
   /** The kernel started: the accelerator works on this host. */
   proven(view: BootView): Promise<void>
-  /** It did not: restart the VM without it (the watch then starts over on the new boot). */
-  fallBack(view: BootView): Promise<void>
+  /** It did not within `withinMs`: restart the VM without it (the watch then starts over on the new boot). */
+  fallBack(view: BootView, withinMs: number): Promise<void>
 }
 
 export interface BootWatch {
@@ -40,8 +40,6 @@ export interface BootWatch {
   /** Read once when the watch (re)starts: when the current boot began. */
   launchedAt(): number
 }
-
-const aborted = (s: AbortSignal) => s.aborted
 
 /** Resolves when `signal` aborts (the wait it guards ended); rejects with what went wrong. */
 export async function watchBoot(w: BootWatch): Promise<void> {
@@ -62,21 +60,21 @@ export async function watchBoot(w: BootWatch): Promise<void> {
   let view: BootView = readBootConsole('')
   let shownStage = ''
   const secs = (ms: number) => Math.round(ms / 1000)
-  while (!aborted(w.signal)) {
+  const bootFailed = (f: NonNullable<BootView['failure']>) =>
+    new MachineError('boot-failed', `"${w.machineName}" did not boot: ${describeFailure(f)}`, { hint: `see ${w.consolePath}` })
+  while (!w.signal.aborted) {
     const size = await sizeNow()
     if (size !== lastSize) {
       lastSize = size
       lastGrowth = Date.now()
       view = await readAll()
     }
-    if (aborted(w.signal)) return
+    if (w.signal.aborted) return
     if (view.stage !== shownStage) {
       shownStage = view.stage
       if (view.stage !== 'silent') w.onStage(STAGE_LABEL[view.stage])
     }
-    if (view.failure) {
-      throw new MachineError('boot-failed', `"${w.machineName}" did not boot: ${describeFailure(view.failure)}`, { hint: `see ${w.consolePath}` })
-    }
+    if (view.failure) throw bootFailed(view.failure)
     if (unproven) {
       if (kernelStarted(view)) {
         await unproven.proven(view)
@@ -84,7 +82,7 @@ export async function watchBoot(w: BootWatch): Promise<void> {
       } else if (Date.now() - started > unproven.withinMs) {
         const u = unproven
         unproven = undefined
-        await u.fallBack(view)
+        await u.fallBack(view, u.withinMs)
         // A new boot: its own console, its own clock.
         started = w.launchedAt()
         lastSize = -1
@@ -97,8 +95,8 @@ export async function watchBoot(w: BootWatch): Promise<void> {
     if (!(await w.alive())) {
       // The process may have ended because of what it printed last: read the console once more.
       view = await readAll()
-      if (aborted(w.signal)) return
-      if (view.failure) throw new MachineError('boot-failed', `"${w.machineName}" did not boot: ${describeFailure(view.failure)}`, { hint: `see ${w.consolePath}` })
+      if (w.signal.aborted) return
+      if (view.failure) throw bootFailed(view.failure)
       throw new MachineError('vm-exited', `The VM of "${w.machineName}" exited while booting${view.lastLine ? ` (the console last showed "${view.lastLine}")` : ''}`, {
         hint: `see ${w.consolePath}`,
       })

@@ -324,9 +324,13 @@ export class QemuDriver implements Driver {
     return (await this.remembered(await this.accelKey('hvf', bin, arch))) ?? { usable: true, reason: 'the macOS Hypervisor framework is available' }
   }
 
+  /** The verdict cache's key; `qemu --version` is asked once per binary for the life of this driver. */
   private async accelKey(accel: string, bin: string, arch: GuestArch): Promise<string> {
-    return accelCacheKey({ accel, binary: bin, qemuVersion: await qemuVersion(bin), arch })
+    let v = this.versions.get(bin)
+    if (!v) this.versions.set(bin, (v = qemuVersion(bin)))
+    return accelCacheKey({ accel, binary: bin, qemuVersion: await v, arch })
   }
+  private readonly versions = new Map<string, Promise<string>>()
 
   /** True when the chosen accelerator is proven on this host (a guest kernel booted under it). */
   private accelProven: boolean | undefined
@@ -464,7 +468,7 @@ export class QemuDriver implements Driver {
                 this.accelProven = true
                 await this.remember(await this.accelKey(hw, bin, arch), { usable: true, reason: `a guest kernel booted under ${hw.toUpperCase()}`, proof: 'boot' })
               },
-              fallBack: (view: BootView) => this.fallBackToTcg(hw, view),
+              fallBack: (view: BootView, withinMs: number) => this.fallBackToTcg(hw, view, withinMs),
             },
           }
         : {}),
@@ -472,10 +476,10 @@ export class QemuDriver implements Driver {
   }
 
   /** The auto-chosen accelerator hangs the guest kernel: say so, remember it, boot again under TCG. */
-  private async fallBackToTcg(hw: 'kvm' | 'hvf', view: BootView): Promise<void> {
+  private async fallBackToTcg(hw: 'kvm' | 'hvf', view: BootView, withinMs: number): Promise<void> {
     const { ctx } = this
     const name = hw.toUpperCase()
-    const within = Math.round(this.envMs('MACHINE_QEMU_ACCEL_BOOT_MS', 30_000) / 1000)
+    const within = Math.round(withinMs / 1000)
     const shown = view.lastLine ? `the console stopped at "${view.lastLine}"` : 'nothing was printed'
     const why = `a guest kernel did not start under ${name} within ${within} s (${shown})`
     ctx.log.info(`The guest kernel of "${ctx.machineName}" did not start under ${name} within ${within} s (${shown}): restarting it under TCG (software emulation); ${name} is remembered as unusable on this host (--qemu-accel ${hw} forces it)`)

@@ -8,11 +8,10 @@ import type { OpenMachine } from './machine.js'
  */
 export async function whileBooting<T>(m: OpenMachine, signal: AbortSignal, report: StepReport, wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (!m.driver.watchBoot) return wait(signal)
+  // Ends with the caller's signal, or when either side is done.
   const ac = new AbortController()
-  const stop = () => ac.abort(signal.reason)
-  if (signal.aborted) stop()
-  else signal.addEventListener('abort', stop, { once: true })
-  const watch = m.driver.watchBoot({ signal: ac.signal, onStage: (stage) => report(`guest: ${stage}`) })
+  const both = AbortSignal.any([signal, ac.signal])
+  const watch = m.driver.watchBoot({ signal: both, onStage: (stage) => report(`guest: ${stage}`) })
   // The watch resolves only when told to stop; its rejection is the boot's failure.
   const failed = watch.then(
     () => new Promise<never>(() => undefined),
@@ -22,9 +21,8 @@ export async function whileBooting<T>(m: OpenMachine, signal: AbortSignal, repor
     },
   )
   try {
-    return await Promise.race([wait(ac.signal), failed])
+    return await Promise.race([wait(both), failed])
   } finally {
-    signal.removeEventListener('abort', stop)
     if (!ac.signal.aborted) ac.abort()
     await watch.catch(() => undefined)
   }
