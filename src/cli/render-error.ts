@@ -18,7 +18,8 @@ function usageError(err: unknown, command: string | undefined): unknown {
   if (!m || !(err as { oclif?: unknown })?.oclif) return err
   const arg = m[1]!
   const usage = command === 'create' ? `${programName()} create -d DRIVER NAME` : `${programName()} ${command ?? ''} ${arg.toUpperCase()}`.replace(/\s+/g, ' ')
-  return new MachineError('usage', `Missing the ${arg === 'name' ? 'machine name' : `argument ${arg}`}`, { hint: `run "${usage}" ("${programName()} ${command ?? ''} --help" shows every flag)`.replace(/ {2,}/g, ' '), exitCode: 2 })
+  const help = command === 'create' ? `"${programName()} create -d DRIVER --help" shows the driver's flags` : `"${programName()} ${command ?? ''} --help" shows every flag`
+  return new MachineError('usage', `Missing the ${arg === 'name' ? 'machine name' : `argument ${arg}`}`, { hint: `run "${usage}" (${help})`.replace(/ {2,}/g, ' '), exitCode: 2 })
 }
 
 /** The --json envelope for a successful command. */

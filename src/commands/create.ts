@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { driverFlags } from '../cli/driver-flags.js'
+import { driverFromArgv } from '../cli/help.js'
 import { programName } from '../cli/program.js'
 import { interrupted } from '../cli/progress.js'
 import { DEFAULT_INSTALL_URL } from '../core/host-config.js'
@@ -24,18 +25,6 @@ const sharedFlags = {
   'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
-}
-
-/** `-d X` / `--driver X` / `--driver=X` from raw argv, before flags are parsed. */
-function driverFromArgv(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--') break
-    if (a === '-d' || a === '--driver') return argv[i + 1]
-    if (a.startsWith('--driver=')) return a.slice(9)
-    if (a.startsWith('-d') && a.length > 2) return a.slice(2)
-  }
-  return undefined
 }
 
 export default class Create extends BaseCommand {

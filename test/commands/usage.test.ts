@@ -6,7 +6,7 @@ describe('a missing argument or name is one line saying how to give it', () => {
     const store = await tempStore()
     const r = await runCli(['create'], { store, env: { MACHINE_PROGRAM_NAME: 'machine' } })
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('Error: Missing the machine name: run "machine create -d DRIVER NAME" ("machine create --help" shows every flag)\n')
+    expect(r.stderr).toBe('Error: Missing the machine name: run "machine create -d DRIVER NAME" ("machine create -d DRIVER --help" shows the driver\'s flags)\n')
     const j = await runCli(['create', '--json'], { store, env: { MACHINE_PROGRAM_NAME: 'machine' } })
     expect(JSON.parse(j.stdout)).toEqual({ ok: false, command: 'create', error: { code: 'usage', message: 'Missing the machine name', hint: expect.stringContaining('machine create -d DRIVER NAME') } })
   })
