@@ -1,6 +1,6 @@
 /**
  * Where command output goes. Progress and info lines go to stdout as docker-machine's did (so
- * they stay out of `eval $(machine env)`, which only prints to stdout what must be evaluated);
+ * they stay out of `eval "$(machine env)"`, which only prints to stdout what must be evaluated);
  * in --json mode everything except the final envelope is silent.
  *
  * On a terminal one "live" line (a spinner) may sit at the bottom: every other line is printed

@@ -1,7 +1,7 @@
 import { basename, delimiter, dirname, resolve } from 'node:path'
 
 /**
- * How the user invoked us, for hint lines ("eval $(machine env dev)"): the bare name when the
+ * How the user invoked us, for hint lines ('eval "$(machine env dev)"'): the bare name when the
  * script's directory is on PATH (an installed or linked `machine`), else its full path.
  */
 export function programName(argv1 = process.argv[1] ?? 'machine', pathEnv = process.env.PATH ?? ''): string {

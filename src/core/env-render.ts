@@ -63,8 +63,12 @@ const unsetLine: Record<Style, (k: string) => string> = {
 
 const comment: Record<Style, string> = { posix: '#', fish: '#', powershell: '#', cmd: 'REM', tcsh: ':', emacs: ';;' }
 
+// One deliberate difference from docker-machine's output: the posix hint quotes the command
+// substitution (`eval "$(…)"`, as the README does). Unquoted, the shell splits and globs the output
+// before eval sees it, which collapses runs of spaces and expands `*` in a value; the variable
+// lines themselves are byte-identical.
 const evalHint: Record<Style, (args: string) => string> = {
-  posix: (a) => `eval $(${a})`,
+  posix: (a) => `eval "$(${a})"`,
   fish: (a) => `eval (${a})`,
   powershell: (a) => `& ${a} | Invoke-Expression`,
   cmd: (a) => `\t@FOR /f "tokens=*" %i IN ('${a}') DO @%i`,

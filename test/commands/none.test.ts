@@ -38,7 +38,7 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
       'export DOCKER_MACHINE_NAME="n1"',
     ])
     expect(lines[4]).toBe('# Run this command to configure your shell: ')
-    expect(lines[5]).toMatch(/^# eval \$\(.*(machine|run\.js) env n1\)$/)
+    expect(lines[5]).toMatch(/^# eval "\$\(.*(machine|run\.js) env n1\)"$/)
   })
 
   it('env works the same through oclif (no fast path) and with flags before the command', async () => {

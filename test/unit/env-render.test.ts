@@ -6,10 +6,10 @@ import { errorLine } from '../helpers/errors.js'
 const vars = dockerEnvVars({ url: 'tcp://127.0.0.1:12376', certPath: '/home/u/.docker/machine/machines/m2', name: 'm2' }, 'linux')
 const cmd = hintCommand('machine', ['env', 'm2'])
 
-describe('env rendering (docker-machine byte-for-byte formats)', () => {
+describe('env rendering (docker-machine byte-for-byte formats; the posix hint quotes its $(…))', () => {
   it('bash/sh/zsh', () => {
     const want =
-      'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:12376"\nexport DOCKER_CERT_PATH="/home/u/.docker/machine/machines/m2"\nexport DOCKER_MACHINE_NAME="m2"\n# Run this command to configure your shell: \n# eval $(machine env m2)\n'
+      'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:12376"\nexport DOCKER_CERT_PATH="/home/u/.docker/machine/machines/m2"\nexport DOCKER_MACHINE_NAME="m2"\n# Run this command to configure your shell: \n# eval "$(machine env m2)"\n'
     for (const shell of ['bash', 'sh', 'zsh']) expect(renderEnv({ shell, vars, command: cmd })).toBe(want)
   })
   it('fish', () => {
