@@ -2,6 +2,8 @@ import { resolve } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { lastLine, MachineError } from '../core/errors.js'
+import { isValidMachineName, showName } from '../core/names.js'
+import { programName } from '../cli/program.js'
 import { openMachine, requireRunning, requireSshAccess } from '../services/machine.js'
 import { checkMountpoint, findProgram, isMountPoint, prepareMountpoint, removeCreatedMountpoint, runProgram, unmountProgram } from '../services/mount.js'
 import { sshTarget } from '../services/provision.js'
@@ -36,6 +38,7 @@ export default class Mount extends BaseCommand {
     const mountpoint = resolve(given)
     if (flags.unmount) return this.unmount(mountpoint)
 
+    if (!args.source.includes(':')) await this.requireSourceForm(args.source, src.machine)
     const m = await openMachine(this.store, src.machine, { config: this.config, log: { info: () => {}, debug: (l) => this.out.debug(l) } })
     requireSshAccess(m)
     const sshfs = await findProgram('sshfs')
@@ -59,6 +62,21 @@ export default class Mount extends BaseCommand {
     }
     this.out.debug(`mounted ${src.machine}:${src.path} on ${mountpoint}`)
     return this.jsonEnabled() ? { mounted: true, machine: src.machine, path: src.path, mountpoint } : undefined
+  }
+
+  /**
+   * A source without "NAME:" means a path on "default". When the user wrote a machine's name
+   * (`mount dev ./dir`), or there is no "default", say how to write the source instead of
+   * reporting a missing "default".
+   */
+  private async requireSourceForm(source: string, machine: string): Promise<void> {
+    const bin = programName()
+    if (isValidMachineName(source) && source !== machine && (await this.store.exists(source))) {
+      throw new MachineError('usage', `"${source}" is a machine, and the source is a remote path`, { hint: `write "${bin} mount ${source}:PATH DIR" (PATH empty: the login directory)` })
+    }
+    if (!(await this.store.exists(machine))) {
+      throw new MachineError('usage', `No machine in the source ${showName(source)}, and no "${machine}" machine exists`, { hint: `write the source as NAME:PATH, e.g. "${bin} mount NAME:/srv/app ./app"` })
+    }
   }
 
   private async unmount(mountpoint: string): Promise<unknown> {

@@ -3,15 +3,18 @@ import { MachineError } from './errors.js'
 /** docker-machine's rule: a hostname-safe name, so it can also be the VM's hostname. */
 const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/
 
+/** A name as it can be shown on one line: control characters and quotes escaped as in JSON. */
+export const showName = (name: string): string => JSON.stringify(name)
+
+export const isValidMachineName = (name: string): boolean => VALID_NAME.test(name)
+
+export const invalidMachineName = (name: string, hint = 'use letters, digits, "." and "-", starting with a letter or digit'): MachineError =>
+  new MachineError('invalid-name', `Invalid machine name ${showName(name)}`, { hint })
+
+/** The rule create applies to a new name: the store's rule plus the hostname length limit. */
 export function validateMachineName(name: string): void {
-  if (!VALID_NAME.test(name)) {
-    throw new MachineError('invalid-name', `Invalid machine name "${name}"`, {
-      hint: 'use letters, digits, "." and "-", starting with a letter or digit',
-    })
-  }
-  if (name.length > 63) {
-    throw new MachineError('invalid-name', `Invalid machine name "${name}"`, { hint: 'use at most 63 characters (it becomes the hostname)' })
-  }
+  if (!isValidMachineName(name)) throw invalidMachineName(name)
+  if (name.length > 63) throw invalidMachineName(name, 'use at most 63 characters (it becomes the hostname)')
 }
 
 /** docker-machine's ls order: case-insensitive natural sort ("m2" before "m10"). */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { parseHost, serializeHost, type HostConfig } from '../core/host-config.js'
+import { invalidMachineName, isValidMachineName, showName } from '../core/names.js'
 import { writeFileAtomic } from './atomic.js'
 import { machineDir, machinesDir } from './paths.js'
 
@@ -57,9 +58,11 @@ export class Store {
     }
   }
 
+  /** Whether `name` has a directory (a real one: a symlink is not followed). Invalid names throw. */
   async exists(name: string): Promise<boolean> {
+    const dir = this.dir(name)
     try {
-      return (await stat(this.dir(name))).isDirectory()
+      return (await lstat(dir)).isDirectory()
     } catch {
       return false
     }
@@ -83,7 +86,15 @@ export class Store {
       }
       throw e
     }
-    return parseHost(text, path, name)
+    const host = parseHost(text, path, name)
+    // A config that names another machine is an error, not a rename: acting on it would
+    // touch the other machine's files or host.
+    if (host.Name !== name) {
+      throw new MachineError('corrupt-config', `Machine config ${path} names the machine ${showName(host.Name)}, not "${name}"`, {
+        hint: `set "Name" back to "${name}" in that file, or remove the entry with "machine rm -f ${name}"`,
+      })
+    }
+    return host
   }
 
   /** Every machine, loaded concurrently; a machine that fails to load carries its error instead. */
@@ -92,6 +103,9 @@ export class Store {
     return Promise.all(
       names.map(async (name): Promise<LoadedEntry> => {
         try {
+          if (!isValidMachineName(name)) {
+            return { name, error: invalidMachineName(name, `rename or remove the directory ${join(machinesDir(this.path), name)} by hand; no command acts on it`) }
+          }
           return { name, host: await this.load(name) }
         } catch (e) {
           if (e instanceof MachineError) return { name, error: e }
