@@ -15,6 +15,34 @@ describe('engine configuration (systemd drop-in)', () => {
     )
     expect(text).not.toContain('{{')
   })
+  it('renders a typical configuration byte for byte (pinned)', () => {
+    const e = {
+      ...defaultEngineOptions(),
+      Labels: ['env=prod', 'com.example.tier=web'],
+      Env: ['HTTP_PROXY=http://proxy.local:3128', 'NO_PROXY=localhost,127.0.0.1', 'GREETING=hello "big" world'],
+      InsecureRegistry: ['registry.local:5000', '10.0.0.0/8'],
+      RegistryMirror: ['https://mirror.local'],
+      StorageDriver: 'overlay2',
+      ArbitraryFlags: ['log-driver=journald', 'experimental', 'dns=8.8.8.8'],
+      Dns: ['1.1.1.1'],
+      GraphDir: '/var/lib/docker',
+      LogLevel: 'info',
+      Ipv6: true,
+    }
+    expect(renderDropIn({ ...base, dockerd: '/usr/bin/dockerd', engine: e })).toBe(
+      [
+        '# Written by machine (web1). Edit with "machine provision" flags, not by hand:',
+        '# the next "machine provision" or "regenerate-certs" rewrites this file.',
+        '[Service]',
+        'ExecStart=',
+        'ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock --storage-driver overlay2 --data-root /var/lib/docker --log-level info --ipv6 --dns 1.1.1.1 --tlsverify --tlscacert /etc/docker/ca.pem --tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem --label env=prod --label com.example.tier=web --label provider=generic --insecure-registry registry.local:5000 --insecure-registry 10.0.0.0/8 --registry-mirror https://mirror.local --log-driver journald --experimental --dns 8.8.8.8',
+        'Environment=HTTP_PROXY=http://proxy.local:3128',
+        'Environment=NO_PROXY=localhost,127.0.0.1',
+        'Environment="GREETING=hello \\"big\\" world"',
+        '',
+      ].join('\n'),
+    )
+  })
   it('adds labels, registries, mirrors, storage driver and engine opts', () => {
     const e = {
       ...defaultEngineOptions(),
