@@ -1,5 +1,6 @@
 import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
+import { checkEngineUrl } from '../../src/core/engine-url.js'
 
 export function createDriver(ctx: DriverContext): Driver {
   const url = () => String(ctx.config.URL ?? '')
@@ -9,7 +10,8 @@ export function createDriver(ctx: DriverContext): Driver {
   }
   const unsupported = (op: string) => Promise.reject(new NotSupportedError('none', op))
   return {
-    preCreateCheck: async () => {},
+    // Again here, for callers that build a context without resolveOptions (the option's validate hook).
+    preCreateCheck: async () => checkEngineUrl(url()),
     create: async () => {
       ctx.config.IPAddress = new URL(url()).hostname.replace(/^\[|\]$/g, '')
     },

@@ -1,3 +1,4 @@
+import { checkEngineUrl } from '../../src/core/engine-url.js'
 import { defineDriver } from '../../src/driver-kit/contract.js'
 
 /** Records an existing Docker engine by URL; nothing is created or provisioned. */
@@ -12,16 +13,11 @@ export default defineDriver({
       configKey: 'URL',
       type: 'string',
       required: true,
-      description: 'URL of the Docker engine, e.g. tcp://127.0.0.1:2376',
+      description: 'URL of the Docker engine, tcp://HOST:PORT, e.g. tcp://127.0.0.1:2376',
+      // Thrown rather than returned, so the error keeps its own code (invalid-url) and hint.
       validate: (v) => {
-        try {
-          const u = new URL(String(v))
-          if (!['tcp:', 'unix:', 'npipe:', 'ssh:'].includes(u.protocol)) return `must be a tcp://, unix://, npipe:// or ssh:// URL, got "${String(v)}"`
-          if (u.protocol === 'tcp:' && !u.port) return `must include a port, e.g. tcp://${u.hostname}:2376`
-          return undefined
-        } catch {
-          return `must be a URL like tcp://HOST:2376, got "${String(v)}"`
-        }
+        checkEngineUrl(String(v))
+        return undefined
       },
     },
   ],

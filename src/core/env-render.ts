@@ -2,7 +2,7 @@ import { MachineError } from './errors.js'
 
 /** Shells `machine env` can write for, with docker-machine's exact line formats. */
 export const SHELLS = ['bash', 'sh', 'zsh', 'fish', 'powershell', 'pwsh', 'cmd', 'tcsh', 'csh', 'emacs'] as const
-type Style = 'posix' | 'fish' | 'powershell' | 'cmd' | 'tcsh' | 'emacs'
+export type Style = 'posix' | 'fish' | 'powershell' | 'cmd' | 'tcsh' | 'emacs'
 
 export function shellStyle(shell: string): Style {
   switch (shell) {
@@ -43,13 +43,88 @@ export function detectShell(flag: string | undefined, env: NodeJS.ProcessEnv, pl
   throw new MachineError('unknown-shell', 'Unknown shell: $SHELL is not set', { hint: 'pass --shell bash (or fish, powershell, cmd, tcsh, emacs)' })
 }
 
+// How each shell's line is written. docker-machine's double-quoted form is kept whenever the
+// value has no character that is special inside that shell's double quotes (so ordinary output
+// stays byte-identical); otherwise the value goes in that shell's literal form. Values with
+// control characters never get here (checkValue).
+//
+// posix  "…" is live for $ ` " \ and, typed interactively, ! (history): single quotes take
+//        everything literally; a ' is written '\'' (close, escaped quote, reopen).
+// fish   "…" is live for $ \ ": in '…' only \\ and \' are escapes.
+// pwsh   "…" is live for ` $ and the double quotes (" and the typographic “ ” „ count too); in
+//        '…' the only escape is a doubled quote, and ' ‘ ’ ‚ ‛ all count as one.
+// tcsh   "…" is live for $ ` " \ !; in '…' a ! still triggers history and, with backslash_quote
+//        set, \ quotes; so ' ! \ are written outside the quotes, backslash-escaped ('\!').
+// emacs  an elisp string: \ and " escaped; nothing else is special.
+// cmd    SET K=v takes the rest of the line verbatim; the characters cmd acts on anyway
+//        (% expansion, ! delayed expansion, ^ & | < > ") are refused by checkValue.
+const DQ_LIVE: Record<Exclude<Style, 'cmd' | 'emacs'>, RegExp> = {
+  posix: /[$`"\\!]/,
+  fish: /[$\\"]/,
+  powershell: /[`$"\u201c\u201d\u201e]/,
+  tcsh: /[$`"\\!]/,
+}
+const singleQuoted: Record<Exclude<Style, 'cmd' | 'emacs'>, (v: string) => string> = {
+  posix: (v) => `'${v.replaceAll("'", `'\\''`)}'`,
+  fish: (v) => `'${v.replace(/[\\']/g, '\\$&')}'`,
+  powershell: (v) => `'${v.replace(/['\u2018\u2019\u201a\u201b]/g, '$&$&')}'`,
+  tcsh: (v) => `'${v.replace(/['!\\]/g, `'\\$&'`)}'`,
+}
+
+/** `v` as one word of `style`'s syntax that evaluates to exactly `v` (cmd: the bare SET text). */
+export function quoteValue(style: Style, v: string): string {
+  if (style === 'cmd') return v
+  if (style === 'emacs') return `"${v.replace(/[\\"]/g, '\\$&')}"`
+  return DQ_LIVE[style].test(v) ? singleQuoted[style](v) : `"${v}"`
+}
+
+// C0 controls, DEL and C1 controls: a newline would end the line (the rest runs as a command),
+// and no shell line format here can carry them portably.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const CMD_LIVE = /[%!^&|<>"]/
+// An unpaired surrogate cannot be written as UTF-8 (it would come out as U+FFFD, another value).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Where a variable's value comes from, so a refusal can say what to change. */
+function valueFix(k: string): string {
+  switch (k) {
+    case 'DOCKER_HOST':
+      return `correct the machine's address (Driver.URL or IPAddress in its config.json), or re-create it`
+    case 'DOCKER_CERT_PATH':
+      return 'use a store path without such characters (-s or MACHINE_STORAGE_PATH)'
+    case 'NO_PROXY':
+    case 'no_proxy':
+      return `remove them from $${k}, or leave out --no-proxy`
+    default:
+      return 'change that value'
+  }
+}
+
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+
+/** Refuses a value the shell line cannot carry exactly, naming the variable and the fix. */
+function checkValue(shell: string, style: Style, k: string, v: string): void {
+  const control = CONTROL.exec(v)
+  if (control || LONE_SURROGATE.test(v)) {
+    const what = control ? `the control character ${codePoint(control[0])}` : 'an unpaired UTF-16 surrogate'
+    throw new MachineError('unsafe-env-value', `Cannot write ${k} for ${shell}: its value ${JSON.stringify(v)} contains ${what}`, { hint: valueFix(k) })
+  }
+  const live = style === 'cmd' ? CMD_LIVE.exec(v) : null
+  if (live) {
+    throw new MachineError('unsafe-env-value', `Cannot write ${k} for cmd: its value ${JSON.stringify(v)} contains "${live[0]}", which cmd would act on`, {
+      hint: `use --shell powershell, or ${valueFix(k)}`,
+    })
+  }
+}
+
 const setLine: Record<Style, (k: string, v: string) => string> = {
-  posix: (k, v) => `export ${k}="${v}"`,
-  fish: (k, v) => `set -gx ${k} "${v}";`,
-  powershell: (k, v) => `$Env:${k} = "${v}"`,
+  posix: (k, v) => `export ${k}=${quoteValue('posix', v)}`,
+  fish: (k, v) => `set -gx ${k} ${quoteValue('fish', v)};`,
+  powershell: (k, v) => `$Env:${k} = ${quoteValue('powershell', v)}`,
   cmd: (k, v) => `SET ${k}=${v}`,
-  tcsh: (k, v) => `setenv ${k} "${v}";`,
-  emacs: (k, v) => `(setenv "${k}" "${v}")`,
+  tcsh: (k, v) => `setenv ${k} ${quoteValue('tcsh', v)};`,
+  emacs: (k, v) => `(setenv "${k}" ${quoteValue('emacs', v)})`,
 }
 
 const unsetLine: Record<Style, (k: string) => string> = {
@@ -76,25 +151,75 @@ const evalHint: Record<Style, (args: string) => string> = {
   emacs: (a) => `(with-temp-buffer (shell-command "${a}" (current-buffer)) (eval-buffer))`,
 }
 
-/** The command line shown in the hint: argv joined by spaces, the program quoted if it has a space or backslash. */
-export function hintCommand(program: string, args: readonly string[]): string {
-  const p = /[ \\]/.test(program) ? `"${program}"` : program
-  return [p, ...args].join(' ')
+// Words of the hint's command line that need no quoting in that shell (machine names, flags,
+// ordinary paths); anything else is quoted, so a store path or program name with $(…) or
+// backticks is shown, and copied, as the literal text it is.
+const BARE: Record<Style, RegExp> = {
+  posix: /^[A-Za-z0-9_./:=+,@%-]+$/,
+  fish: /^[A-Za-z0-9_./:=+,@-]+$/,
+  powershell: /^[A-Za-z0-9_./:=+\\-]+$/,
+  cmd: /^[A-Za-z0-9_./:\\+-]+$/,
+  tcsh: /^[A-Za-z0-9_./:=+,@%-]+$/,
+  emacs: /^[A-Za-z0-9_./:=+,@%-]+$/,
+}
+
+/** One word of the hint's command, quoted for `style`; undefined when it cannot be shown safely. */
+function hintWord(style: Style, w: string): string | undefined {
+  // A newline would end the comment line and run the rest when the output is eval'd.
+  if (CONTROL.test(w) || LONE_SURROGATE.test(w)) return undefined
+  if (BARE[style].test(w)) return w
+  switch (style) {
+    case 'cmd':
+      // Inside FOR /f's ('…'): double quotes protect & | < > ( ); % ! ^ " ' do not.
+      return /[%!^"'`]/.test(w) ? undefined : `"${w}"`
+    case 'tcsh':
+      // The command sits inside `…`; a backtick would end it whatever the quoting.
+      return w.includes('`') ? undefined : quoteValue('tcsh', w)
+    case 'emacs':
+      // shell-command hands the string to a POSIX shell; elisp-escaping happens on the whole line.
+      return quoteValue('posix', w)
+    default:
+      return quoteValue(style, w)
+  }
+}
+
+/**
+ * The command line shown in the hint, each word quoted for the shell; undefined when some word
+ * cannot be written safely for it (the hint then says so instead of showing it).
+ */
+export function hintCommand(shell: string, words: readonly string[]): string | undefined {
+  const style = shellStyle(shell)
+  const quoted = words.map((w) => hintWord(style, w))
+  if (quoted.some((w) => w === undefined)) return undefined
+  const line = quoted.join(' ')
+  return style === 'emacs' ? line.replace(/[\\"]/g, '\\$&') : line
 }
 
 export interface EnvRenderInput {
   shell: string
   /** Variables in output order; value undefined means "unset this". */
   vars: ReadonlyArray<readonly [string, string | undefined]>
-  /** Full command line for the hint (see hintCommand). */
-  command: string
+  /** The command line for the hint, program first, unquoted (renderEnv quotes it for the shell). */
+  command: readonly string[]
 }
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export function renderEnv(input: EnvRenderInput): string {
   const style = shellStyle(input.shell)
-  const lines = input.vars.map(([k, v]) => (v === undefined ? unsetLine[style](k) : setLine[style](k, v)))
+  const lines = input.vars.map(([k, v]) => {
+    // Names are ours (DOCKER_*, NO_PROXY), never user input; checked so that stays true.
+    if (!VAR_NAME.test(k)) throw new MachineError('unsafe-env-name', `Cannot write the variable name ${JSON.stringify(k)} for ${input.shell}`)
+    if (v === undefined) return unsetLine[style](k)
+    checkValue(input.shell, style, k, v)
+    return setLine[style](k, v)
+  })
   const c = comment[style]
-  lines.push(`${c} Run this command to configure your shell: `, `${c} ${evalHint[style](input.command)}`)
+  const command = hintCommand(input.shell, input.command)
+  lines.push(
+    `${c} Run this command to configure your shell: `,
+    command === undefined ? `${c} the command line is not shown as it has characters ${input.shell} cannot quote` : `${c} ${evalHint[style](command)}`,
+  )
   return `${lines.join('\n')}\n`
 }
 

@@ -1,5 +1,5 @@
 import { MachineError } from '../core/errors.js'
-import { DOCKER_ENV_NAMES, detectShell, hintCommand, noProxyVar, renderEnv, shellStyle } from '../core/env-render.js'
+import { DOCKER_ENV_NAMES, detectShell, noProxyVar, renderEnv, shellStyle } from '../core/env-render.js'
 import type { Store } from '../store/store.js'
 import { checkEnvTarget } from './env.js'
 import { nameOrDefault } from './machine.js'
@@ -26,7 +26,8 @@ export async function envOutput(store: Store, r: EnvRequest): Promise<{ text: st
     shellStyle(shell)
     return shell
   }
-  const command = hintCommand(r.program, r.argv)
+  // Quoted for the shell by renderEnv.
+  const command = [r.program, ...r.argv]
   if (r.unset) {
     const shell = shellNow()
     if (r.name) throw new MachineError('usage', 'Expected no machine name when the -u flag is present', { hint: `run "${r.program} env -u"` })
