@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import type { KeyObject, X509Certificate } from 'node:crypto'
+import { link, lstat, open, readFile, rm, stat } from 'node:fs/promises'
 import { isIP } from 'node:net'
+import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type forgeNs from 'node-forge'
+import { MachineError } from '../core/errors.js'
 import { writeFileAtomic } from '../store/atomic.js'
 
 type Forge = typeof forgeNs
@@ -76,7 +78,9 @@ async function signed(
 ): Promise<PemPair> {
   const forge = await loadForge()
   const caCert = forge.pki.certificateFromPem(ca.cert)
-  const caKey = forge.pki.privateKeyFromPem(ca.key)
+  // forge reads PKCS#1 and unencrypted PKCS#8 RSA keys; Node normalises whatever PEM the CA
+  // key file holds (already checked to be an RSA key) to PKCS#1 first.
+  const caKey = forge.pki.privateKeyFromPem(crypto().createPrivateKey(ca.key).export({ type: 'pkcs1', format: 'pem' }) as string)
   const k = await newKey(forge)
   const cert = baseCert(forge, k.pub, org)
   cert.setIssuer(caCert.subject.attributes)
@@ -101,9 +105,45 @@ export function createServerCert(ca: PemPair, machine: string, sans: string[], e
   ])
 }
 
+// ---- Reading certificates and keys: every failure is one line naming the file.
+
+/**
+ * Parse a PEM certificate; anything else (OpenSSL's "PEM routines::no start line" and the
+ * like) is a MachineError naming `path`, what the file should be and how to fix it.
+ */
+export function parseCertificate(pem: string, path?: string, label = 'certificate', flag?: string): X509Certificate {
+  try {
+    return new (crypto().X509Certificate)(pem)
+  } catch {
+    const what = path ? `The ${label} ${path}` : `A ${label}`
+    const damaged = pem.includes('-----BEGIN CERTIFICATE-----')
+    throw new MachineError('not-a-certificate', `${what} ${damaged ? 'holds a damaged certificate' : 'is not a PEM certificate'}`, {
+      hint: `${flag ? `give with ${flag} ` : 'give '}a PEM file beginning "-----BEGIN CERTIFICATE-----"`,
+    })
+  }
+}
+
+/** Parse an unencrypted PEM private key, or a MachineError naming `path`. */
+export function parsePrivateKey(pem: string, path: string, label = 'private key', flag?: string): KeyObject {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(pem)) {
+    throw new MachineError('encrypted-key', `The ${label} ${path} is encrypted with a passphrase`, {
+      hint: `give${flag ? ` with ${flag}` : ''} an unencrypted copy (openssl pkey -in ${path} -out NEW.pem)`,
+    })
+  }
+  try {
+    return crypto().createPrivateKey(pem)
+  } catch {
+    throw new MachineError('not-a-private-key', `The ${label} ${path} is not a PEM private key`, {
+      hint: `give${flag ? ` with ${flag}` : ''} a PEM file beginning "-----BEGIN RSA PRIVATE KEY-----" or "-----BEGIN PRIVATE KEY-----"`,
+    })
+  }
+}
+
+const spki = (k: KeyObject): Buffer => k.export({ type: 'spki', format: 'der' })
+
 /** The SANs a certificate covers: { ips, dns }. Uses Node's native X509 parser (no forge). */
-export function certSans(pem: string): { ips: string[]; dns: string[] } {
-  const alt = new (crypto().X509Certificate)(pem).subjectAltName ?? ''
+export function certSans(pem: string, path?: string): { ips: string[]; dns: string[] } {
+  const alt = parseCertificate(pem, path).subjectAltName ?? ''
   const ips: string[] = []
   const dns: string[] = []
   for (const part of alt.split(/,\s*/)) {
@@ -115,50 +155,306 @@ export function certSans(pem: string): { ips: string[]; dns: string[] } {
   return { ips, dns }
 }
 
-export function certCoversHost(pem: string, host: string): boolean {
-  const { ips, dns } = certSans(pem)
+export function certCoversHost(pem: string, host: string, path?: string): boolean {
+  const { ips, dns } = certSans(pem, path)
   return isIP(host) ? ips.includes(host) : dns.includes(host)
 }
 
+const expiresWithin = (x: X509Certificate, days: number): boolean => new Date(x.validTo).getTime() - Date.now() < days * 86_400_000
+
 /** True when the certificate expires within `days` (or already has). */
-export function certExpiresSoon(pem: string, days = 0): boolean {
-  const x = new (crypto().X509Certificate)(pem)
-  return new Date(x.validTo).getTime() - Date.now() < days * 86_400_000
+export function certExpiresSoon(pem: string, days = 0, path?: string): boolean {
+  return expiresWithin(parseCertificate(pem, path), days)
 }
 
-function usable(certPath: string): Promise<boolean> {
-  if (!existsSync(certPath)) return Promise.resolve(false)
-  return readFile(certPath, 'utf8').then(
-    (pem) => !certExpiresSoon(pem, 0),
-    () => false,
-  )
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOENT: 'it is a broken symbolic link',
+  ELOOP: 'it is a loop of symbolic links',
+  ENAMETOOLONG: 'the path is too long',
+  EIO: 'an I/O error',
+}
+
+function unreadable(e: unknown, path: string, label: string): MachineError {
+  const code = (e as NodeJS.ErrnoException).code ?? ''
+  return new MachineError('cert-unreadable', `Cannot read the ${label} ${path}: ${FS_REASONS[code] ?? (e as Error).message}`, {
+    hint: code === 'EACCES' || code === 'EPERM' ? `make it readable by ${userName(process.env)}` : `give the path of a readable PEM file`,
+    cause: e,
+  })
+}
+
+/** The file's text, or undefined when nothing is at `path`. Never blocks on a FIFO or device. */
+async function readIfPresent(path: string, label: string): Promise<string | undefined> {
+  try {
+    await lstat(path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw unreadable(e, path, label)
+  }
+  try {
+    const st = await stat(path)
+    if (!st.isFile()) {
+      throw new MachineError('not-a-certificate', `The ${label} ${path} is not a regular file`, { hint: 'give the path of a PEM file' })
+    }
+    return await readFile(path, 'utf8')
+  } catch (e) {
+    if (e instanceof MachineError) throw e
+    throw unreadable(e, path, label)
+  }
+}
+
+// ---- The store's CA and client certificate.
+
+export interface CertPaths {
+  caCert: string
+  caKey: string
+  clientCert: string
+  clientKey: string
+}
+
+export interface PemPair {
+  cert: string
+  key: string
+}
+
+/** One certificate + key pair as bootstrap sees it: its files, names in messages, and flags. */
+interface PairSpec {
+  name: string // "CA", "client certificate"
+  certPath: string
+  keyPath: string
+  certLabel: string
+  keyLabel: string
+  certFlag: string
+  keyFlag: string
+  incompleteCode: string
+}
+
+const caSpec = (p: CertPaths): PairSpec => ({
+  name: 'CA',
+  certPath: p.caCert,
+  keyPath: p.caKey,
+  certLabel: 'CA certificate',
+  keyLabel: 'CA key',
+  certFlag: '--tls-ca-cert',
+  keyFlag: '--tls-ca-key',
+  incompleteCode: 'ca-incomplete',
+})
+
+const clientSpec = (p: CertPaths): PairSpec => ({
+  name: 'client certificate',
+  certPath: p.clientCert,
+  keyPath: p.clientKey,
+  certLabel: 'client certificate',
+  keyLabel: 'client key',
+  certFlag: '--tls-client-cert',
+  keyFlag: '--tls-client-key',
+  incompleteCode: 'client-cert-incomplete',
+})
+
+interface Loaded extends PemPair {
+  x509: X509Certificate
 }
 
 /**
- * Make the store's CA and client certificate when missing or expired (`force` remakes the client
- * certificate, and the CA too when `forceCA`). Returns what was created, for progress lines.
+ * Read a pair: undefined when both files are absent; an error when only one is there (the
+ * other half is never made over a survivor), when a file is not a PEM of its kind, or when the
+ * certificate is not the key's. `kindOnly` checks each present file's kind and nothing more
+ * (for an explicit replacement).
+ */
+async function loadPair(s: PairSpec, kindOnly = false): Promise<Loaded | undefined> {
+  const [cert, key] = await Promise.all([readIfPresent(s.certPath, s.certLabel), readIfPresent(s.keyPath, s.keyLabel)])
+  const x509 = cert === undefined ? undefined : parseCertificate(cert, s.certPath, s.certLabel, s.certFlag)
+  const keyObj = key === undefined ? undefined : parsePrivateKey(key, s.keyPath, s.keyLabel, s.keyFlag)
+  if (kindOnly) return undefined
+  if (cert === undefined && key === undefined) return undefined
+  if (cert === undefined || key === undefined) {
+    const [present, missing, missingFlag] = cert === undefined ? [s.keyPath, s.certPath, s.certFlag] : [s.certPath, s.keyPath, s.keyFlag]
+    const remake = s.name === 'CA' ? 'to have a new CA made, move it away (machines it signed then need "machine regenerate-certs")' : 'to have a new pair made, move it away'
+    throw new MachineError(s.incompleteCode, `The ${s.name} is incomplete: ${present} exists but ${missing} does not`, {
+      hint: `restore ${missing} or give the matching file with ${missingFlag}; ${remake}`,
+    })
+  }
+  if (!spki(x509!.publicKey).equals(spki(crypto().createPublicKey(keyObj!)))) {
+    throw new MachineError('cert-key-mismatch', `The ${s.certLabel} ${s.certPath} and the ${s.keyLabel} ${s.keyPath} do not belong together (different public keys)`, {
+      hint: `give the matching pair with ${s.certFlag} and ${s.keyFlag}`,
+    })
+  }
+  if (s.name === 'CA' && keyObj!.asymmetricKeyType !== 'rsa') {
+    throw new MachineError('unsupported-key', `The CA key ${s.keyPath} is an ${keyObj!.asymmetricKeyType?.toUpperCase()} key; machine signs with RSA CA keys only`, {
+      hint: 'give an RSA CA with --tls-ca-cert and --tls-ca-key',
+    })
+  }
+  return { cert, key, x509: x509! }
+}
+
+/** Both halves are to be made: each must go into a directory that exists (a typo is not a new CA). */
+async function requireDirs(s: PairSpec): Promise<void> {
+  const missing: string[] = []
+  for (const path of [s.certPath, s.keyPath]) {
+    const st = await stat(dirname(path)).catch(() => undefined)
+    if (!st?.isDirectory()) missing.push(path)
+  }
+  if (missing.length === 0) return
+  const dirs = [...new Set(missing.map((p) => dirname(p)))]
+  throw new MachineError('tls-path-missing', `Cannot make the ${s.name} at ${missing.join(' and ')}: ${dirs.join(' and ')} ${dirs.length > 1 ? 'are not directories' : 'is not a directory'}`, {
+    hint: `check the paths given with ${s.certFlag} and ${s.keyFlag}; to have a new ${s.name} made there, create the directory first`,
+  })
+}
+
+/** True when `cert` was issued and signed by `ca`. */
+export const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => cert.checkIssued(ca) && cert.verify(ca.publicKey)
+
+interface Plan {
+  ca?: Loaded
+  client?: Loaded
+  makeClient: boolean
+  /** The client files exist and are replaced on request (regenerate-certs --client-certs). */
+  replaceClient: boolean
+}
+
+/** Everything bootstrap would do, checked first, so an error leaves every file as it was. */
+async function plan(p: CertPaths, force: boolean): Promise<Plan> {
+  const ca = caSpec(p)
+  const cl = clientSpec(p)
+  const loadedCA = await loadPair(ca)
+  if (loadedCA && expiresWithin(loadedCA.x509, 0)) {
+    throw new MachineError('ca-expired', `The CA certificate ${p.caCert} expired on ${new Date(loadedCA.x509.validTo).toISOString().slice(0, 10)}`, {
+      hint: `move ${p.caCert} and ${p.caKey} away to have a new CA made, then run "machine regenerate-certs -f --client-certs" for every machine`,
+    })
+  }
+  if (!loadedCA) await requireDirs(ca)
+  if (force) {
+    // An explicit replacement: still only over files that are what they claim to be.
+    await loadPair(cl, true)
+    await requireDirs(cl)
+    return { ca: loadedCA, makeClient: true, replaceClient: true }
+  }
+  const client = await loadPair(cl)
+  if (!client) {
+    await requireDirs(cl)
+    return { ca: loadedCA, makeClient: true, replaceClient: false }
+  }
+  const regen = `run "machine regenerate-certs -f --client-certs NAME" to make a new client certificate`
+  if (!loadedCA || !issuedBy(client.x509, loadedCA.x509)) {
+    throw new MachineError('cert-not-from-ca', `The client certificate ${p.clientCert} was not signed by the CA ${p.caCert}${loadedCA ? '' : ' (which does not exist)'}`, {
+      hint: `give the CA that signed it with --tls-ca-cert and --tls-ca-key, or ${loadedCA ? regen : `move ${p.clientCert} and ${p.clientKey} away to have new ones made`}`,
+    })
+  }
+  if (expiresWithin(client.x509, 0)) {
+    throw new MachineError('client-cert-expired', `The client certificate ${p.clientCert} expired on ${new Date(client.x509.validTo).toISOString().slice(0, 10)}`, { hint: regen })
+  }
+  return { ca: loadedCA, client, makeClient: false, replaceClient: false }
+}
+
+/**
+ * Write a file that must not exist yet, all at once: a temp file beside it, then a hard link
+ * to the name, which fails if the name exists. So bootstrap never overwrites a file, even one
+ * that appears during the write, and a reader sees the whole file or none.
+ */
+async function writeNew(path: string, data: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`)
+  const exists = () =>
+    new MachineError('cert-file-exists', `${path} appeared while machine was making it`, {
+      hint: 'another program wrote it; run the command again to use it',
+    })
+  const fh = await open(tmp, 'wx', mode)
+  try {
+    try {
+      await fh.chmod(mode)
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    try {
+      await link(tmp, path)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') throw exists()
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
+      // No hard links on this filesystem: O_EXCL still never overwrites.
+      const direct = await open(path, 'wx', mode).catch((e2: NodeJS.ErrnoException) => {
+        throw e2.code === 'EEXIST' ? exists() : e2
+      })
+      try {
+        await direct.writeFile(data)
+        await direct.sync()
+      } finally {
+        await direct.close()
+      }
+    }
+  } finally {
+    await rm(tmp, { force: true })
+  }
+}
+
+/** Write a new pair key first, so a reader never finds a certificate without its key. */
+async function writeNewPair(s: PairSpec, pair: PemPair): Promise<void> {
+  await writeNew(s.keyPath, pair.key, 0o600)
+  try {
+    await writeNew(s.certPath, pair.cert, 0o644)
+  } catch (e) {
+    // Undo our key, so the failure does not leave a half pair behind (only if still ours).
+    if ((await readFile(s.keyPath, 'utf8').catch(() => '')) === pair.key) await rm(s.keyPath, { force: true })
+    throw e
+  }
+}
+
+/**
+ * Check what ensureClientCerts would do without writing anything: throws its errors (half a
+ * pair, mismatch, not a PEM, missing directory, expiry), else says what it would make.
+ */
+export async function checkClientCerts(p: CertPaths, opts: { force?: boolean } = {}): Promise<{ createCA: boolean; createClient: boolean }> {
+  const pl = await plan(p, opts.force ?? false)
+  return { createCA: !pl.ca, createClient: pl.makeClient }
+}
+
+/**
+ * Make the store's CA and client certificate where absent. Existing files are used, never
+ * overwritten: a CA is made only when both its halves are absent, and half a pair, a pair that
+ * does not match, or a file that is not a PEM of its kind is an error. `force` replaces the
+ * client certificate and key (regenerate-certs --client-certs); the CA is never replaced.
+ * Callers serialise this with the store's certs lock (lockStore), so parallel creates share one
+ * CA. Returns what was created (for progress lines) and the pairs in use.
  */
 export async function ensureClientCerts(
   p: CertPaths,
-  opts: { force?: boolean; forceCA?: boolean; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ createdCA: boolean; createdClient: boolean }> {
+  opts: { force?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ createdCA: boolean; createdClient: boolean; ca: PemPair; client: PemPair }> {
   const env = opts.env ?? process.env
-  let createdCA = false
-  let createdClient = false
-  if (opts.forceCA || !(await usable(p.caCert)) || !existsSync(p.caKey)) {
-    const ca = await createCA(env)
-    await writeFileAtomic(p.caKey, ca.key, 0o600)
-    await writeFileAtomic(p.caCert, ca.cert, 0o644)
-    createdCA = true
+  const pl = await plan(p, opts.force ?? false)
+  let ca: PemPair | undefined = pl.ca && { cert: pl.ca.cert, key: pl.ca.key }
+  const createdCA = !ca
+  if (!ca) {
+    ca = await createCA(env)
+    await writeNewPair(caSpec(p), ca)
   }
-  if (createdCA || opts.force || !(await usable(p.clientCert)) || !existsSync(p.clientKey)) {
-    const ca = { cert: await readFile(p.caCert, 'utf8'), key: await readFile(p.caKey, 'utf8') }
-    const client = await createClientCert(ca, env)
-    await writeFileAtomic(p.clientKey, client.key, 0o600)
-    await writeFileAtomic(p.clientCert, client.cert, 0o644)
-    createdClient = true
+  let client: PemPair | undefined = pl.client && { cert: pl.client.cert, key: pl.client.key }
+  if (!client) {
+    client = await createClientCert(ca, env)
+    if (pl.replaceClient) {
+      await writeFileAtomic(p.clientKey, client.key, 0o600)
+      await writeFileAtomic(p.clientCert, client.cert, 0o644)
+    } else {
+      await writeNewPair(clientSpec(p), client)
+    }
   }
-  return { createdCA, createdClient }
+  return { createdCA, createdClient: !pl.client, ca, client }
+}
+
+/** The CA pair at these paths, checked (kind, match); an error naming them when absent. */
+export async function readCA(certPath: string, keyPath: string): Promise<PemPair & { x509: X509Certificate }> {
+  const s = caSpec({ caCert: certPath, caKey: keyPath, clientCert: '', clientKey: '' })
+  const ca = await loadPair(s)
+  if (!ca) {
+    throw new MachineError('ca-missing', `The CA ${certPath} and its key ${keyPath} do not exist`, {
+      hint: 'run "machine provision NAME" to have a CA made, or give one with --tls-ca-cert and --tls-ca-key',
+    })
+  }
+  return ca
 }
 
 export async function readPair(certPath: string, keyPath: string): Promise<PemPair> {

@@ -4,6 +4,7 @@ import { BaseCommand } from '../cli/base.js'
 import { Progress } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
 import { lockMachine } from '../store/lock.js'
+import { checkCertsFor } from '../services/certs.js'
 import { forEachMachine } from '../services/lifecycle.js'
 import { provisionMachine } from '../services/provision.js'
 
@@ -30,6 +31,10 @@ export default class RegenerateCerts extends BaseCommand {
       if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no certificates`)
       const lock = await lockMachine(this.store.path, m.host.Name, 30_000)
       try {
+        // The CA is kept (docker-machine's rule) and no key file is ever overwritten but the
+        // client pair on --client-certs: a broken CA or client pair fails here, before the host
+        // is touched, naming the files.
+        await checkCertsFor(m.host, { forceClient: flags['client-certs'] })
         this.out.info(`Regenerating TLS certificates for "${m.host.Name}"`)
         await provisionMachine(this.store, m, {
           progress: new Progress(this.out, new AbortController().signal),
