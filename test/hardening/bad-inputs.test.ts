@@ -1,0 +1,169 @@
+import { spawnSync } from 'node:child_process'
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
+
+/**
+ * The hardening table: bad input of every class, through the built CLI, each plain and with
+ * --json. Every case must fail with one error line naming the problem and the fix, a JSON
+ * envelope with a specific code and a hint, and leave the store byte-identical.
+ */
+
+// A marker that a shell metacharacter in an input would create if anything ran it.
+let marker: string
+let template: string
+
+interface Case {
+  args: string[]
+  /** The JSON error code; undefined: any specific code (not the catch-all "error"). */
+  code?: string
+  env?: NodeJS.ProcessEnv
+}
+
+const NAMED_COMMANDS: string[][] = [
+  ['rm', '-y', '-f'],
+  ['env'],
+  ['inspect'],
+  ['config'],
+  ['ssh'],
+  ['ip'],
+  ['status'],
+  ['url'],
+  ['start'],
+  ['stop'],
+  ['restart'],
+  ['kill'],
+  ['regenerate-certs', '-f'],
+  ['provision'],
+  ['upgrade'],
+  ['version'],
+]
+const BAD_NAMES = ['..', '../certs', '../../somewhere', '.', '/etc', 'a/b', 'm1\nx', ' m1']
+
+function cases(): Case[] {
+  const out: Case[] = []
+  // 1. Traversal and malformed names on every command that takes one.
+  for (const cmd of NAMED_COMMANDS) for (const name of BAD_NAMES) out.push({ args: [...cmd, name], code: 'invalid-name' })
+  out.push({ args: ['mount', '../x:/srv', '/tmp/nowhere'] }) // a local path: no machine named
+  out.push({ args: ['scp', '../x:/a', './b'] })
+  for (const name of ['..', 'a/b', 'a'.repeat(64), 'a_b', '.hidden']) out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', name], code: 'invalid-name' })
+
+  // 2. Engine URLs: shell metacharacters, wrong schemes, ports, user info, paths.
+  const urls = [
+    `tcp://$(touch ${marker}):2376`,
+    `tcp://\`touch ${marker}\`:2376`,
+    'tcp://a"b:2376',
+    'tcp://a\\b:2376',
+    'http://127.0.0.1:2376',
+    'tcp://127.0.0.1:0',
+    'tcp://127.0.0.1:70000',
+    'tcp://user:pw@127.0.0.1:2376',
+    'tcp://127.0.0.1:2376/path',
+    'tcp://127.0.0.1:2376?q=1',
+    'tcp://127.0.0.1:2376\nexport X=1',
+    'tcp://',
+    '',
+  ]
+  for (const url of urls) out.push({ args: ['create', '-d', 'none', '--url', url, 'n1'], code: 'invalid-url' })
+
+  // 5. Newline (and other control character) injection in every engine flag.
+  const inject = (v: string) => [`${v}\nExecStartPre=/bin/touch ${marker}`, `${v}\r\nx`, `${v}\u0000x`]
+  const engineFlags: Array<[string, string]> = [
+    ['--engine-label', 'a=b'],
+    ['--engine-env', 'A=b'],
+    ['--engine-opt', 'dns=127.0.0.1'],
+    ['--engine-insecure-registry', 'registry.local:5000'],
+    ['--engine-registry-mirror', 'https://mirror.local'],
+    ['--engine-storage-driver', 'overlay2'],
+    ['--tls-san', 'dev.local'],
+  ]
+  for (const [flag, v] of engineFlags) for (const bad of inject(v)) out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', flag, bad, 'n1'], code: 'invalid-engine-option' })
+  // Syntax, not only control characters.
+  for (const [flag, bad] of [
+    ['--engine-env', '1BAD=x'],
+    ['--engine-opt', '--rm -rf'],
+    ['--engine-storage-driver', 'a b'],
+    ['--tls-san', 'a b'],
+  ] as const) {
+    out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', flag, bad, 'n1'], code: 'invalid-engine-option' })
+  }
+
+  // 4. TLS path flags that must not create or overwrite key material.
+  out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', '--tls-ca-cert', '/nonexistent/dir/ca.pem', 'n1'] })
+  out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', '--tls-client-key', '/nonexistent/dir/key.pem', 'n1'] })
+
+  // Robustness: flag ranges and filters.
+  for (const t of ['-1', '0', '99999999999']) out.push({ args: ['ls', '--timeout', t] })
+  out.push({ args: ['ls', '--filter', 'state=bogus'] })
+  out.push({ args: ['ls', '--filter', 'nokey=1'] })
+  out.push({ args: ['env', '--shell', '', 'm1'] })
+  out.push({ args: ['env', '--shell', 'bogus', 'm1'] })
+  out.push({ args: ['create', '-d', 'qemu', '--qemu-memory', '99999999999999', 'n2'] })
+  out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
+  out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
+  return out
+}
+
+const label = (c: Case) => JSON.stringify(c.args).slice(0, 110)
+
+// Registered at collection time, so the marker path is fixed before the table is built.
+marker = join('/tmp', `machine-hardening-pwned-${process.pid}`)
+const TABLE = cases()
+
+describe('hardening: every bad input fails cleanly and changes nothing', () => {
+  beforeAll(async () => {
+    template = await tempStore()
+    const r = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', 'm1'], { store: template })
+    expect(r.code, r.stderr).toBe(0)
+    // Something outside machines/ that a traversal would reach.
+    await mkdir(join(template, 'somewhere'), { recursive: true })
+    await writeFile(join(template, 'somewhere', 'keep.txt'), 'keep')
+  })
+
+  afterAll(() => {
+    expect(existsSync(marker), `a shell metacharacter ran: ${marker} exists`).toBe(false)
+  })
+
+  it(`the table holds at least 100 cases (${TABLE.length})`, () => {
+    expect(TABLE.length).toBeGreaterThanOrEqual(100)
+  })
+
+  describe.concurrent('each case', () => {
+    for (const c of TABLE) {
+      it(label(c), async () => {
+        // scope 'file': a concurrent test's own clean-up would otherwise remove it mid-run.
+        const store = join(await tempDir('machine-hard-', { scope: 'file' }), 'store')
+        await cp(template, store, { recursive: true })
+        const parent = await snapshot(join(store, '..'))
+        const r = await expectCleanFailure(c.args, store, { env: c.env })
+        if (c.code) expect(r.code, r.line).toBe(c.code)
+        else expect(r.code, r.line).not.toBe('error')
+        // One line naming the problem and the fix: "Error: <problem>: <fix>".
+        expect(r.line, r.line).toMatch(/^Error: .+: .+/)
+        expect(await snapshot(join(store, '..'))).toEqual(parent)
+        expect(existsSync(marker)).toBe(false)
+      })
+    }
+  })
+})
+
+describe('a store path full of shell metacharacters survives eval in the real bash', () => {
+  it('DOCKER_CERT_PATH holds exactly the path and nothing runs', async () => {
+    const base = await tempDir('machine-hard-')
+    const store = join(base, `st $(touch ${marker}) \`touch ${marker}\` "q" 'a' \\b !x *`)
+    const r = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', 'm1'], { store })
+    expect(r.code, r.stderr).toBe(0)
+    const env = await runCli(['env', '--shell', 'bash', 'm1'], { store })
+    expect(env.code, env.stderr).toBe(0)
+    const file = join(base, 'env.sh')
+    await writeFile(file, env.stdout)
+    const b = spawnSync('bash', ['-c', 'eval "$(cat "$1")"; printf %s "$DOCKER_CERT_PATH"', 'bash', file], { encoding: 'utf8', cwd: base })
+    expect(b.status, b.stderr).toBe(0)
+    expect(b.stdout).toBe(join(store, 'machines', 'm1'))
+    expect(existsSync(marker)).toBe(false)
+    expect(await readdir(base)).not.toContain('touch')
+  })
+})
