@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { displayValue, hasControlChar, validateEngineOptions } from '../core/engine-options.js'
+import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
 
 export const REMOTE_CA = '/etc/docker/ca.pem'
@@ -28,14 +30,42 @@ export function renderTemplate(text: string, values: Record<string, string>): st
   })
 }
 
+/** Render refuses what no quoting can carry: a control character would end or corrupt the line. */
+function refuseControl(what: string, v: string): void {
+  if (hasControlChar(v)) {
+    throw new MachineError('invalid-engine-option', `${what} ${displayValue(v)} contains a control character and cannot go into the engine's systemd unit`, {
+      hint: 'remove the control character (a newline, tab, NUL…) from that value',
+    })
+  }
+}
+
+// Characters that mean nothing to systemd's unit parser outside quotes (after % is doubled).
+const BARE = /^[A-Za-z0-9_@%+=:,./-]+$/
+
+/** Double-quoted per systemd.syntax(7): \ and " escaped; every other character is literal there. */
+const dquote = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+
 /**
- * Quote one argument for a systemd ExecStart= line: bare when it has nothing special, else in
- * double quotes with \ and " escaped (systemd.syntax), and % doubled (specifier escape).
+ * Quote one argument for a systemd ExecStart= line so that systemd passes exactly `arg`:
+ * % doubled (specifiers are expanded on the whole line first), $ doubled (ExecStart= expands
+ * $NAME and ${NAME} when the command runs), then bare when nothing else is special, else in
+ * double quotes.
  */
-export function systemdQuote(arg: string): string {
-  const s = arg.replace(/%/g, '%%')
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+export function quoteExecArg(arg: string): string {
+  refuseControl('the dockerd argument', arg)
+  const s = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$')
+  return BARE.test(s) ? s : dquote(s)
+}
+
+/**
+ * Quote one NAME=value for Environment=: % doubled and double quotes as for ExecStart=, but $
+ * kept (Environment= does no variable expansion), and quoted whenever it has a space, which
+ * would otherwise split it into two assignments.
+ */
+export function quoteEnvironment(kv: string): string {
+  refuseControl('the engine environment assignment', kv)
+  const s = kv.replace(/%/g, '%%')
+  return BARE.test(s) ? s : dquote(s)
 }
 
 export interface EngineConfigInput {
@@ -60,21 +90,25 @@ export function dockerdArgs(i: EngineConfigInput): string[] {
   for (const r of e.InsecureRegistry) args.push('--insecure-registry', r)
   for (const r of e.RegistryMirror) args.push('--registry-mirror', r)
   for (const o of e.ArbitraryFlags) {
-    // --engine-opt takes "name=value" or a bare "name", like docker-machine's.
-    const eq = o.indexOf('=')
-    if (eq > 0) args.push(`--${o.slice(0, eq)}`, o.slice(eq + 1))
-    else args.push(`--${o}`)
+    // --engine-opt "name=value" (or a bare "name") is dockerd's --name=value, one argument as
+    // docker-machine passed it: `--experimental=false` must not become `--experimental false`.
+    args.push(`--${o}`)
   }
   return args
 }
 
-/** The systemd drop-in that makes dockerd listen with TLS on the engine port. */
+/**
+ * The systemd drop-in that makes dockerd listen with TLS on the engine port. The options are
+ * checked first: they come from a config.json that may have been edited since create.
+ */
 export function renderDropIn(i: EngineConfigInput): string {
+  validateEngineOptions(i.engine, [], { machine: i.machineName })
+  refuseControl('the machine name', i.machineName)
   const tpl = readFileSync(join(templatesDir(), '10-machine.conf'), 'utf8')
-  const environment = i.engine.Env.map((kv) => `Environment=${systemdQuote(kv)}`).join('\n')
+  const environment = i.engine.Env.map((kv) => `Environment=${quoteEnvironment(kv)}`).join('\n')
   return renderTemplate(tpl, {
     machineName: i.machineName,
-    execStart: dockerdArgs(i).map(systemdQuote).join(' '),
+    execStart: dockerdArgs(i).map(quoteExecArg).join(' '),
     environment,
   })
     .replace(/\n+$/, '\n')

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '@oclif/core'
 import type { Output } from '../cli/output.js'
 import { interrupted, Progress } from '../cli/progress.js'
+import { validateEngineOptions as validateEngineOptionSyntax } from '../core/engine-options.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
@@ -50,6 +51,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   const env = i.env ?? process.env
   const log = (l: string) => i.out.info(l)
   validateMachineName(i.name)
+  // Before anything is stored: a newline in an engine option would become a line of the unit.
+  validateEngineOptionSyntax(i.engine, i.tlsSans)
   validateEngineOptions(i.engine)
   const def = await getDriverDefinition(i.driver, i.config)
   const resolved = resolveOptions(def.name, def.options, i.flags, env)
