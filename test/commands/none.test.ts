@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -186,8 +188,20 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     ['duplicate name', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', 'ok1'], /^Error: Machine "ok1" already exists: choose another name/, 'machine-exists'],
     ['unknown driver', ['create', '-d', 'amazon', 'x1'], /^Error: Driver "amazon" not found: did you mean "amazonec2"\?/, 'unknown-driver'],
     ['missing required driver flag', ['create', '-d', 'none', 'x2'], /^Error: --url is required for the none driver: pass --url <value>$/, 'missing-option'],
-    ['bad driver flag value', ['create', '-d', 'none', '--url', 'http://127.0.0.1', 'x3'], /^Error: --url: must be a tcp:\/\/, unix:\/\/, npipe:\/\/ or ssh:\/\/ URL/, 'invalid-option'],
-    ['bad --engine-env', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', '--engine-env', 'JUSTAWORD', 'x4'], /^Error: --engine-env "JUSTAWORD" is not KEY=value: write it as --engine-env NAME=value$/, 'invalid-option'],
+    ['--url with another scheme', ['create', '-d', 'none', '--url', 'http://127.0.0.1', 'x3'], /^Error: Invalid --url "http:\/\/127\.0\.0\.1" \(the scheme must be tcp, not http\): write it as tcp:\/\/HOST:PORT, e\.g\. tcp:\/\/192\.168\.99\.100:2376$/, 'invalid-url'],
+    ['--url unix://', ['create', '-d', 'none', '--url', 'unix:///var/run/docker.sock', 'x3'], /^Error: Invalid --url "unix:\/\/\/var\/run\/docker\.sock" \(the scheme must be tcp, not unix\)/, 'invalid-url'],
+    ['--url with $(…) in the host', ['create', '-d', 'none', '--url', 'tcp://$(id):2376', 'x3'], /^Error: Invalid --url "tcp:\/\/\$\(id\):2376" \(the host "\$\(id\)" is not a host name or IP address\): write it as tcp:\/\/HOST:PORT/, 'invalid-url'],
+    ['--url with backticks', ['create', '-d', 'none', '--url', 'tcp://`id`:2376', 'x3'], /^Error: Invalid --url "tcp:\/\/`id`:2376" \(the host/, 'invalid-url'],
+    ['--url with user info', ['create', '-d', 'none', '--url', 'tcp://u:p@127.0.0.1:2376', 'x3'], /^Error: Invalid --url "tcp:\/\/u:p@127\.0\.0\.1:2376" \(it has user info\)/, 'invalid-url'],
+    ['--url with a path', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376/v1.40', 'x3'], /^Error: Invalid --url "tcp:\/\/127\.0\.0\.1:2376\/v1\.40" \(it has a path\)/, 'invalid-url'],
+    ['--url with a query', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376?x=$(id)', 'x3'], /^Error: Invalid --url .* \(it has a query or fragment\)/, 'invalid-url'],
+    ['--url without a port', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1', 'x3'], /^Error: Invalid --url "tcp:\/\/127\.0\.0\.1" \(it has no port\): write it as tcp:\/\/HOST:PORT/, 'invalid-url'],
+    ['--url with port 0', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:0', 'x3'], /^Error: Invalid --url "tcp:\/\/127\.0\.0\.1:0" \(the port "0" is not a number from 1 to 65535\)/, 'invalid-url'],
+    ['--url with port 65536', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:65536', 'x3'], /^Error: Invalid --url .* \(the port "65536" is not a number from 1 to 65535\)/, 'invalid-url'],
+    ['--url with a space', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376 ', 'x3'], /^Error: Invalid --url "tcp:\/\/127\.0\.0\.1:2376 " \(it contains whitespace or a control character\)/, 'invalid-url'],
+    ['--url with a newline', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376\ntouch /tmp/x', 'x3'], /^Error: Invalid --url "tcp:\/\/127\.0\.0\.1:2376\\ntouch \/tmp\/x" \(it contains whitespace or a control character\)/, 'invalid-url'],
+    ['--url with an unbracketed IPv6 host', ['create', '-d', 'none', '--url', 'tcp://::1:2376', 'x3'], /^Error: Invalid --url "tcp:\/\/::1:2376" \(an IPv6 host must be in brackets/, 'invalid-url'],
+    ['bad --engine-env', ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', '--engine-env', 'JUSTAWORD', 'x4'], /^Error: --engine-env "JUSTAWORD" is not .*: write it as .*NAME=value/, 'invalid-engine-option'],
     ['unknown machine', ['env', 'ghost'], /^Error: Machine "ghost" does not exist: run "machine ls"/, 'machine-not-found'],
     ['corrupt config.json', ['inspect', 'broken'], /^Error: Corrupt machine config .*broken\/config\.json: .*left untouched$/, 'corrupt-config'],
     ['unknown shell', ['env', '--shell', 'klingon', 'ok1'], /^Error: Unknown shell "klingon": use --shell with one of/, 'unknown-shell'],
@@ -215,10 +229,109 @@ describe('bad input: one clear line, exit ≠ 0, a --json error, and the store u
     })
   }
 
+  it('create --url with $(touch …) fails on one line, writes no machine and runs nothing', async () => {
+    const marker = join(await tempDir('url-marker-'), 'ran')
+    const before = await snapshot(store)
+    for (const url of [`tcp://$(touch ${marker}):2376`, `tcp://127.0.0.1:2376/$(touch ${marker})`, `tcp://\`touch ${marker}\`:2376`]) {
+      const r = await runCli(['create', '-d', 'none', '--url', url, 'n1'], { store })
+      expect(r.code).not.toBe(0)
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(/^Error: Invalid --url "tcp:\/\/.*" \(.*\): write it as tcp:\/\/HOST:PORT/)
+      expect(await snapshot(store)).toEqual(before)
+      expect((await runCli(['ls', '-q'], { store })).stdout.split('\n')).not.toContain('n1')
+      expect(existsSync(marker)).toBe(false)
+    }
+  })
+
+  it('create accepts tcp://HOST:PORT with a DNS name, an IPv6 address and a trailing slash', async () => {
+    for (const [name, url] of [['v6', 'tcp://[::1]:2376'], ['slash', 'tcp://127.0.0.1:2376/'], ['dns', 'tcp://localhost:1']]) {
+      const r = await runCli(['create', '-d', 'none', '--url', url!, name!], { store })
+      expect(r.stderr, url).toBe('')
+      expect(r.code).toBe(0)
+      expect((await runCli(['url', name!], { store })).stdout).toBe(`${url}\n`)
+      await runCli(['rm', '-y', name!], { store })
+    }
+  })
+
   it('ls still lists the good machines and shows the corrupt one with its error', async () => {
     const r = await runCli(['ls'], { store })
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/\nbroken\s+not found\s+Error\s+Corrupt machine config/)
     expect(r.stdout).toMatch(/\nok1\s+-\s+none\s+Running/)
+  })
+})
+
+// `eval "$(machine env NAME)"` with a store path, an imported URL and a program name full of
+// shell syntax: every variable holds exactly its value and nothing runs.
+describe('env output is quoted for the shell, whatever the store path, URL or program name', () => {
+  let base: string
+  let store: string
+  const marker = (n: string) => join(base, `ran-${n}`)
+  const READ = 'eval "$(cat "$1")"; printf "%s\\0" "$DOCKER_HOST" "$DOCKER_CERT_PATH" "$DOCKER_MACHINE_NAME"'
+  const evalBash = async (text: string): Promise<string[]> => {
+    const file = join(base, 'env.txt')
+    await writeFile(file, text)
+    const r = spawnSync('bash', ['-c', READ, 'bash', file], { encoding: 'utf8', cwd: base })
+    expect(r.stderr).toBe('')
+    return r.stdout.split('\0').slice(0, -1)
+  }
+
+  beforeAll(async () => {
+    base = await tempDir('env-hostile-')
+    // One path component, so the markers are relative: the eval below runs in `base`.
+    store = join(base, `st $(touch ran-a) \`touch ran-b\` "q" 'a' \\ !x $HOME`)
+    await mkdir(store)
+    const r = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23790', 'h1'], { store })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  })
+
+  it('a store path with $(…), backticks, quotes, \\ and ! comes back exactly, and the hint quotes the program', async () => {
+    const program = `/opt/$(touch ${marker('c')})/machine`
+    for (const extra of [{}, { MACHINE_NO_FAST_PATH: '1' }]) {
+      const r = await runCli(['env', 'h1'], { store, env: { SHELL: '/bin/bash', MACHINE_PROGRAM_NAME: program, ...extra } })
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.stdout.split('\n')[1]).toBe('export DOCKER_HOST="tcp://127.0.0.1:23790"')
+      expect(r.stdout).toContain(`\n# eval "$('/opt/$(touch ${marker('c')})/machine' env h1)"\n`)
+      expect(await evalBash(r.stdout)).toEqual(['tcp://127.0.0.1:23790', join(store, 'machines', 'h1'), 'h1'])
+    }
+    for (const m of ['a', 'b', 'c']) expect(existsSync(marker(m))).toBe(false)
+  })
+
+  it('an imported config.json whose URL holds shell syntax comes back exactly', async () => {
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'h1', 'config.json'), 'utf8'))
+    const url = `tcp://127.0.0.1:2376/$(touch ${marker('d')})\`touch ${marker('e')}\`'"`
+    cfg.Name = 'imp'
+    cfg.Driver.MachineName = 'imp'
+    cfg.Driver.URL = url
+    await mkdir(join(store, 'machines', 'imp'))
+    await writeFile(join(store, 'machines', 'imp', 'config.json'), JSON.stringify(cfg))
+    const r = await runCli(['env', 'imp'], { store, env: { SHELL: '/bin/bash' } })
+    expect(r.stderr).toBe('')
+    expect((await evalBash(r.stdout))[0]).toBe(url)
+    for (const m of ['d', 'e']) expect(existsSync(marker(m))).toBe(false)
+  })
+
+  it('a URL with a newline, or a path cmd cannot carry, is one error line naming the variable', async () => {
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'h1', 'config.json'), 'utf8'))
+    cfg.Name = 'nl'
+    cfg.Driver.MachineName = 'nl'
+    // Parses as a URL (WHATWG drops the newline), so it reaches the env writer.
+    cfg.Driver.URL = `tcp://127.0.0.1:2376/\ntouch${marker('f')}`
+    await mkdir(join(store, 'machines', 'nl'))
+    await writeFile(join(store, 'machines', 'nl', 'config.json'), JSON.stringify(cfg))
+    const r = await runCli(['env', 'nl'], { store, env: { SHELL: '/bin/bash' } })
+    expect(r.code).not.toBe(0)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/^Error: Cannot write DOCKER_HOST for bash: its value "tcp:\/\/127\.0\.0\.1:2376\/\\ntouch.*" contains the control character U\+000A: correct the machine's address .*\n$/)
+    const j = await runCli(['env', 'nl', '--json'], { store, env: { SHELL: '/bin/bash' } })
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'unsafe-env-value' } })
+
+    const c = await runCli(['env', '--shell', 'cmd', 'h1'], { store })
+    expect(c.code).not.toBe(0)
+    expect(c.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(c.stderr).toMatch(/^Error: Cannot write DOCKER_CERT_PATH for cmd: its value ".*" contains "\"", which cmd would act on: use --shell powershell, or use a store path without such characters/)
+    expect(existsSync(marker('f'))).toBe(false)
   })
 })
