@@ -272,7 +272,10 @@ async function loadPair(s: PairSpec, kindOnly = false): Promise<Loaded | undefin
   if (cert === undefined && key === undefined) return undefined
   if (cert === undefined || key === undefined) {
     const [present, missing, missingFlag] = cert === undefined ? [s.keyPath, s.certPath, s.certFlag] : [s.certPath, s.keyPath, s.keyFlag]
-    const remake = s.name === 'CA' ? 'to have a new CA made, move it away (machines it signed then need "machine regenerate-certs")' : 'to have a new pair made, move it away'
+    const remake =
+      s.name === 'CA'
+        ? `to have a new CA made, move ${present} away (machines it signed then need "machine regenerate-certs -f --client-certs")`
+        : `to have a new pair made, move ${present} away`
     throw new MachineError(s.incompleteCode, `The ${s.name} is incomplete: ${present} exists but ${missing} does not`, {
       hint: `restore ${missing} or give the matching file with ${missingFlag}; ${remake}`,
     })
@@ -292,14 +295,19 @@ async function loadPair(s: PairSpec, kindOnly = false): Promise<Loaded | undefin
 
 /** Both halves are to be made: each must go into a directory that exists (a typo is not a new CA). */
 async function requireDirs(s: PairSpec): Promise<void> {
-  const missing: string[] = []
+  const problems = new Map<string, string>() // directory -> what is wrong with it
+  const paths: string[] = []
   for (const path of [s.certPath, s.keyPath]) {
-    const st = await stat(dirname(path)).catch(() => undefined)
-    if (!st?.isDirectory()) missing.push(path)
+    const dir = dirname(path)
+    const st = await stat(dir).catch((e: NodeJS.ErrnoException) => e)
+    if (st instanceof Error) problems.set(dir, st.code === 'ENOENT' || st.code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${st.code})`)
+    else if (!st.isDirectory()) problems.set(dir, 'is not a directory')
+    else continue
+    paths.push(path)
   }
-  if (missing.length === 0) return
-  const dirs = [...new Set(missing.map((p) => dirname(p)))]
-  throw new MachineError('tls-path-missing', `Cannot make the ${s.name} at ${missing.join(' and ')}: ${dirs.join(' and ')} ${dirs.length > 1 ? 'are not directories' : 'is not a directory'}`, {
+  if (paths.length === 0) return
+  const why = [...problems].map(([dir, what]) => `${dir} ${what}`).join(' and ')
+  throw new MachineError('tls-path-missing', `Cannot make the ${s.name} at ${paths.join(' and ')}: ${why}`, {
     hint: `check the paths given with ${s.certFlag} and ${s.keyFlag}; to have a new ${s.name} made there, create the directory first`,
   })
 }
