@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
+import type { ClientRequest } from 'node:http'
 import { connect, isIP, type Socket } from 'node:net'
-import type { SecureContext } from 'node:tls'
-import { parseEngineUrl } from '../core/engine-url.js'
+import type { SecureContext, TLSSocket } from 'node:tls'
+import { formatEngineUrl, parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 
 export { parseEngineUrl }
@@ -18,24 +19,18 @@ export interface EngineTls {
   key: string | Buffer
 }
 
+/** Who is asked: the machine's name goes into every error, so a user with many sees which one. */
+export interface EngineCallOptions {
+  machine?: string
+  /** Ends the call at once (Ctrl-C), with the signal's reason. */
+  signal?: AbortSignal
+}
+
 export const readTls = async (f: TlsFiles): Promise<EngineTls> => ({
   ca: await readFile(f.ca),
   cert: await readFile(f.cert),
   key: await readFile(f.key),
 })
-
-/** TCP connect first: an engine that is down costs a refused dial, not a TLS context. */
-function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host, port })
-    s.setTimeout(timeoutMs, () => s.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)))
-    s.once('connect', () => {
-      s.setTimeout(0)
-      resolve(s)
-    })
-    s.once('error', reject)
-  })
-}
 
 // node:tls, node:https and node:crypto take ~25 ms to load: `ls` over machines whose engines are
 // down never needs them, so they are taken only once a dial has connected.
@@ -58,60 +53,176 @@ function contextFor(t: EngineTls): SecureContext {
   return c
 }
 
+/** The three waits of a call, each named in the error when it is the one that did not finish. */
+type Phase = 'connect' | 'tls' | 'response'
+
+const secs = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${+(ms / 1000).toFixed(1)} s`)
+
+/** `Docker engine of machine "dev" at 127.0.0.1:2376`: what every error starts with. */
+const engineAt = (host: string, port: number, machine?: string): string =>
+  `Docker engine${machine ? ` of machine "${machine}"` : ''} at ${formatEngineUrl(host, port).slice('tcp://'.length)}`
+
+const statusHint = (machine?: string): string => (machine ? `check that "${machine}" is running ("machine status ${machine}")` : 'check that the machine is running ("machine ls")')
+
+function timedOut(at: string, phase: Phase, ms: number, machine?: string): MachineError {
+  const what = {
+    connect: `did not accept a TCP connection within ${secs(ms)}`,
+    tls: `accepted the connection but did not complete the TLS handshake within ${secs(ms)}`,
+    response: `completed the TLS handshake but sent no HTTP response within ${secs(ms)}`,
+  }[phase]
+  const hint = {
+    connect: `${statusHint(machine)} and that a firewall allows its port`,
+    tls: 'check that this port is the Docker engine listening with --tlsverify (not another service, not plain HTTP)',
+    response: machine ? `the engine may be overloaded or hung: check "machine ssh ${machine} -- sudo journalctl -u docker"` : 'the engine may be overloaded or hung: check its logs (journalctl -u docker)',
+  }[phase]
+  return new MachineError('engine-timeout', `${at} ${what}`, { hint })
+}
+
+const code = (e: unknown): string => String((e as NodeJS.ErrnoException)?.code ?? '')
+
+/** A failed dial, said as what happened ("refused the connection (ECONNREFUSED)"). */
+function dialFailed(at: string, e: unknown, machine?: string): MachineError {
+  const c = code(e)
+  const what =
+    c === 'ECONNREFUSED'
+      ? 'refused the connection (ECONNREFUSED)'
+      : c === 'EHOSTUNREACH' || c === 'ENETUNREACH'
+        ? `is unreachable (${c})`
+        : c === 'ENOTFOUND' || c === 'EAI_AGAIN'
+          ? `has a host name that does not resolve (${c})`
+          : `could not be reached: ${(e as Error)?.message ?? String(e)}`
+  return new MachineError('engine-unreachable', `${at} ${what}`, { hint: statusHint(machine), cause: e })
+}
+
+// OpenSSL's verdicts on the engine's certificate, and its alerts when the engine refuses ours.
+const CERT_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_SIGNATURE_FAILURE|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
+
+/** A failed handshake: not TLS at all, a certificate we do not trust, or ours refused. */
+function handshakeFailed(at: string, e: unknown, machine?: string): MachineError {
+  const c = code(e)
+  const regen = machine ? `run "machine regenerate-certs ${machine}"` : 'regenerate the certificates ("machine regenerate-certs NAME")'
+  if (CERT_CODES.test(c)) {
+    return new MachineError('engine-tls', `${at} presented a certificate that does not verify against the machine's CA (${c})`, { hint: regen, cause: e })
+  }
+  if (/ALERT/.test(c)) {
+    return new MachineError('engine-tls', `${at} refused our client certificate (${c})`, { hint: regen, cause: e })
+  }
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|RECORD_LAYER|HTTP_REQUEST/.test(c)) {
+    return new MachineError('engine-tls', `${at} did not answer with TLS (${c})`, {
+      hint: 'check that this port is the Docker engine listening with --tlsverify (not another service, not plain HTTP)',
+      cause: e,
+    })
+  }
+  if (c === 'ECONNRESET' || /socket disconnected/i.test((e as Error)?.message ?? '')) {
+    return new MachineError('engine-tls', `${at} closed the connection during the TLS handshake`, {
+      hint: 'check that this port is the Docker engine listening with --tlsverify, and that it trusts the machine CA',
+      cause: e,
+    })
+  }
+  return new MachineError('engine-tls', `${at}: TLS handshake failed: ${(e as Error)?.message ?? String(e)}`, { hint: regen, cause: e })
+}
+
 /**
  * One Docker API call over mutual TLS, as the docker client makes it. The certificate is
  * verified against the machine's CA; the name checked is the URL's host (the SAN we put in).
- * `tls` may be a promise so files are only read once the TCP dial succeeded.
+ * `tls` may be a function so files are only read once the TCP dial succeeded.
+ *
+ * The whole call (TCP connect, TLS handshake, HTTP response) has one bound, `timeoutMs`: an
+ * engine that accepts the connection and then says nothing must not hang `version` or `ls`.
+ * When it expires (or `signal` aborts) every socket is destroyed, so nothing keeps the process
+ * alive, and the error names the wait that did not finish.
  */
-export async function engineGet(url: string, path: string, tls: EngineTls | (() => Promise<EngineTls>), timeoutMs: number): Promise<{ status: number; body: string }> {
+export async function engineGet(
+  url: string,
+  path: string,
+  tls: EngineTls | (() => Promise<EngineTls>),
+  timeoutMs: number,
+  o: EngineCallOptions = {},
+): Promise<{ status: number; body: string }> {
   const { host, port } = parseEngineUrl(url)
-  const socket = await dial(host, port, timeoutMs)
-  let creds: EngineTls
-  try {
-    creds = typeof tls === 'function' ? await tls() : tls
-  } catch (e) {
-    socket.destroy()
-    throw e
-  }
-  return new Promise((resolve, reject) => {
-    const req = builtin.https().request(
-      {
-        host,
-        port,
-        path,
-        method: 'GET',
-        // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
-        // createConnection and dials again without our CA. Without one, our TLS socket is used.
-        timeout: timeoutMs,
-        createConnection: () => builtin.tls().connect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) }),
-      },
-      (res) => {
+  const at = engineAt(host, port, o.machine)
+  let phase: Phase = 'connect'
+  let tcp: Socket | undefined
+  let secure: TLSSocket | undefined
+  let req: ClientRequest | undefined
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut(at, phase, timeoutMs, o.machine)), timeoutMs)
+    if (o.signal) {
+      onAbort = () => reject(o.signal!.reason instanceof Error ? o.signal!.reason : new MachineError('interrupted', 'Interrupted', { exitCode: 130 }))
+      if (o.signal.aborted) onAbort()
+      else o.signal.addEventListener('abort', onAbort, { once: true })
+    }
+  })
+
+  const call = async (): Promise<{ status: number; body: string }> => {
+    tcp = connect({ host, port })
+    const socket = tcp
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('error', (e) => reject(dialFailed(at, e, o.machine)))
+    })
+    phase = 'tls'
+    const creds = typeof tls === 'function' ? await tls() : tls
+    secure = builtin.tls().connect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) })
+    const s = secure
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', resolve)
+      s.once('error', (e) => reject(handshakeFailed(at, e, o.machine)))
+    })
+    phase = 'response'
+    return new Promise((resolve, reject) => {
+      // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
+      // createConnection and dials again without our CA. Without one, our TLS socket is used.
+      req = builtin.https().request({ host, port, path, method: 'GET', createConnection: () => s }, (res) => {
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (c: string) => (body += c))
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
         res.on('error', reject)
-      },
-    )
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)))
-    req.on('error', reject)
-    req.end()
-  })
+      })
+      req.on('error', (e) =>
+        reject(new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(o.machine), cause: e })),
+      )
+      req.end()
+    })
+  }
+
+  try {
+    return await Promise.race([call(), bound])
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort)
+    bound.catch(() => undefined)
+    // The engine is asked once per call (no keep-alive): nothing may outlive the answer.
+    req?.destroy()
+    secure?.destroy()
+    tcp?.destroy()
+  }
 }
 
 /** Engine version via GET /version ("28.2.2"), or a MachineError saying why not. */
-export async function engineVersion(url: string, tls: EngineTls | (() => Promise<EngineTls>), timeoutMs: number): Promise<string> {
-  const res = await engineGet(url, '/version', tls, timeoutMs)
-  if (res.status !== 200) throw new MachineError('engine-error', `Docker engine at ${url} answered HTTP ${res.status}`)
-  const v = (JSON.parse(res.body) as { Version?: string }).Version
-  if (!v) throw new MachineError('engine-error', `Docker engine at ${url} sent no version`)
+export async function engineVersion(url: string, tls: EngineTls | (() => Promise<EngineTls>), timeoutMs: number, o: EngineCallOptions = {}): Promise<string> {
+  const res = await engineGet(url, '/version', tls, timeoutMs, o)
+  const { host, port } = parseEngineUrl(url)
+  const at = engineAt(host, port, o.machine)
+  if (res.status !== 200) throw new MachineError('engine-error', `${at} answered HTTP ${res.status} to GET /version`, { hint: 'check that this port is the Docker engine' })
+  let v: unknown
+  try {
+    v = (JSON.parse(res.body) as { Version?: unknown }).Version
+  } catch {
+    v = undefined
+  }
+  if (typeof v !== 'string' || !v) throw new MachineError('engine-error', `${at} sent no version in its answer to GET /version`, { hint: 'check that this port is the Docker engine' })
   return v
 }
 
 /** True when GET /_ping answers OK with our client certificate. */
-export async function enginePing(url: string, tls: EngineTls, timeoutMs: number): Promise<boolean> {
+export async function enginePing(url: string, tls: EngineTls, timeoutMs: number, o: EngineCallOptions = {}): Promise<boolean> {
   try {
-    const res = await engineGet(url, '/_ping', tls, timeoutMs)
+    const res = await engineGet(url, '/_ping', tls, timeoutMs, o)
     return res.status === 200
   } catch {
     return false
