@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Progress } from '../cli/progress.js'
+import { validateEngineOptions } from '../core/engine-options.js'
 import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 import type { SshInfo } from '../driver-kit/contract.js'
@@ -46,6 +47,9 @@ export async function provisionMachine(store: Store, m: OpenMachine, o: Provisio
   const { connectSsh, sshConnectionCount } = await import('../ssh/index.js')
   const { provisionDebian } = await import('../provision/provisioner.js')
   const name = m.host.Name
+  // A hand-edited config.json is checked before anything runs on the host (the render checks
+  // again): no hostname set, no engine installed, no certificate made for a bad name.
+  validateEngineOptions(m.host.HostOptions.EngineOptions, m.host.HostOptions.AuthOptions.ServerCertSANs, { machine: name })
   const info = await m.driver.sshInfo()
   const session = await o.progress.step('Waiting for SSH to be available', o.sshWaitMs ?? 300_000, (signal, report) =>
     whileBooting(m, signal, report, (s) => connectSsh(sshTarget(store, name, info), { retryForMs: o.sshWaitMs ?? 300_000, signal: s, log: o.log })),
