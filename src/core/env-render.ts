@@ -36,7 +36,7 @@ export function shellStyle(shell: string): Style {
  * with "Unknown shell" when $SHELL is empty; so do we, with the fix in the message.
  */
 export function detectShell(flag: string | undefined, env: NodeJS.ProcessEnv, platform = process.platform): string {
-  if (flag) return flag
+  if (flag !== undefined) return flag
   const sh = env.SHELL
   if (sh) return sh.split(/[\\/]/).pop()!.replace(/\.exe$/i, '')
   if (platform === 'win32') return env.__fish_bin_dir ? 'fish' : env.PSModulePath ? 'powershell' : 'cmd'

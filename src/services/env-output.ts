@@ -20,7 +20,8 @@ export interface EnvRequest {
 export async function envOutput(store: Store, r: EnvRequest): Promise<{ text: string; json: unknown }> {
   // A --shell the user typed is checked before anything else; a shell guessed from $SHELL only
   // once the machine is known, so "no such machine" is not hidden behind "$SHELL is not set".
-  if (r.shell) shellStyle(r.shell)
+  // `--shell ''` is a mistake to report, not "no flag".
+  if (r.shell !== undefined) shellStyle(r.shell)
   const shellNow = () => {
     const shell = detectShell(r.shell, r.env)
     shellStyle(shell)

@@ -64,6 +64,8 @@ describe('env rendering (docker-machine byte-for-byte formats; the posix hint qu
     expect(detectShell(undefined, { SHELL: '/usr/bin/fish' }, 'linux')).toBe('fish')
     expect(detectShell('zsh', { SHELL: '/bin/bash' }, 'linux')).toBe('zsh')
     expect(() => detectShell(undefined, {}, 'linux')).toThrow(MachineError)
+    // An empty --shell is a mistake, not a request to guess from $SHELL.
+    expect(errorLine(() => renderEnv({ shell: detectShell('', { SHELL: '/bin/bash' }, 'linux'), vars, command: cmd }))).toMatch(/^Unknown shell "": use --shell with one of/)
   })
   it('adds the host to NO_PROXY, keeping existing entries', () => {
     expect(noProxyVar({}, '127.0.0.1')).toEqual(['NO_PROXY', '127.0.0.1'])
