@@ -72,7 +72,7 @@ const singleQuoted: Record<Exclude<Style, 'cmd' | 'emacs'>, (v: string) => strin
 }
 
 /** `v` as one word of `style`'s syntax that evaluates to exactly `v` (cmd: the bare SET text). */
-export function quoteValue(style: Style, v: string): string {
+function quoteValue(style: Style, v: string): string {
   if (style === 'cmd') return v
   if (style === 'emacs') return `"${v.replace(/[\\"]/g, '\\$&')}"`
   return DQ_LIVE[style].test(v) ? singleQuoted[style](v) : `"${v}"`
