@@ -131,46 +131,101 @@ export function authOptionsFor(storePath: string, machineDir: string, paths?: Pa
 /** Serialise exactly as docker-machine does: 4-space indent, no trailing newline. */
 export const serializeHost = (h: HostConfig): string => JSON.stringify(h, null, 4)
 
+const corrupt = (path: string, what: string, name?: string): MachineError =>
+  new MachineError('corrupt-config', `Corrupt machine config ${path}: ${what}`, {
+    hint: name ? `fix or remove the file (it was left untouched), or remove the machine with "machine rm -f ${name}"` : 'fix or remove the file; it was left untouched',
+  })
+
+// The quick shape check's templates: our defaults, whose JSON types are the schema's.
+const DRIVER_TEMPLATE = { IPAddress: '', MachineName: '', SSHUser: '', SSHPort: 0, SSHKeyPath: '', StorePath: '', SwarmMaster: false, SwarmHost: '', SwarmDiscovery: '', URL: '', EngineURL: '', EnginePort: 0 }
+const HOST_OPTIONS_TEMPLATE = { Driver: '', Memory: 0, Disk: 0 }
+const TOP_TEMPLATE = { ConfigVersion: 0, Name: '' }
+const ENGINE_TEMPLATE: Record<string, unknown> = { ...defaultEngineOptions() }
+const SWARM_TEMPLATE: Record<string, unknown> = { ...defaultSwarmOptions() }
+const AUTH_TEMPLATE: Record<string, unknown> = { ...authOptionsFor('', '') }
+
+const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x)
+
 /**
- * Parse a config.json. A corrupt file or a version from the future is an error naming the
- * file; callers never overwrite such a file. Older versions' missing sections get defaults.
+ * Whether every field of `value` that `template` has is of the template's JSON type: numbers
+ * whole, lists (or null: Go's nil slice) of strings. Absent fields are fine.
  */
-export function parseHost(text: string, path: string, expectedName?: string): HostConfig {
+function fitsTemplate(value: unknown, template: Record<string, unknown>): boolean {
+  if (value === undefined) return true
+  if (!isObject(value)) return false
+  for (const k in template) {
+    const x = value[k]
+    if (x === undefined) continue
+    const t = template[k]
+    if (Array.isArray(t) || t === null) {
+      if (x !== null && !(Array.isArray(x) && x.every((s) => typeof s === 'string'))) return false
+    } else if (typeof t === 'number') {
+      if (!Number.isSafeInteger(x)) return false
+    } else if (typeof x !== typeof t) return false
+  }
+  return true
+}
+
+/**
+ * The quick shape check: true only for documents the schema (host-schema.ts) accepts, without
+ * loading it. Anything else is decided by the schema. A test holds the two together.
+ */
+export function quickShapeOk(o: Record<string, unknown>): boolean {
+  if (typeof o.DriverName !== 'string' || !o.DriverName) return false
+  if (!fitsTemplate(o, TOP_TEMPLATE) || !fitsTemplate(o.Driver, DRIVER_TEMPLATE)) return false
+  const ho = o.HostOptions
+  if (ho === undefined) return true
+  if (!fitsTemplate(ho, HOST_OPTIONS_TEMPLATE)) return false
+  const h = ho as Record<string, unknown>
+  return fitsTemplate(h.EngineOptions, ENGINE_TEMPLATE) && fitsTemplate(h.SwarmOptions, SWARM_TEMPLATE) && fitsTemplate(h.AuthOptions, AUTH_TEMPLATE)
+}
+
+/** Go's nil slice (null) as the empty list our code expects; other values as they are. */
+function listsOf<T extends object>(section: T, keys: ReadonlyArray<keyof T>): T {
+  const out = { ...section }
+  for (const k of keys) if (out[k] === null) (out as Record<keyof T, unknown>)[k] = []
+  return out
+}
+
+/**
+ * Parse a config.json. A corrupt file, a field of the wrong type, or a version from the future
+ * is an error naming the file (and the field); callers never overwrite such a file. Older
+ * versions' missing sections get defaults. `expectedName` is the machine's directory name.
+ */
+export async function parseHost(text: string, path: string, expectedName?: string): Promise<HostConfig> {
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (e) {
-    throw new MachineError('corrupt-config', `Corrupt machine config ${path}: ${(e as Error).message}`, {
-      hint: 'fix or remove the file; it was left untouched',
-    })
+    throw corrupt(path, (e as Error).message, expectedName)
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MachineError('corrupt-config', `Corrupt machine config ${path}: not a JSON object`, { hint: 'fix or remove the file; it was left untouched' })
-  }
-  const o = raw as Record<string, unknown>
+  if (!isObject(raw)) throw corrupt(path, 'not a JSON object', expectedName)
+  const o = raw
   const version = typeof o.ConfigVersion === 'number' ? o.ConfigVersion : 0
   if (version > CONFIG_VERSION) {
     throw new MachineError('unknown-config-version', `Machine config ${path} has ConfigVersion ${version}, newer than this tool understands (${CONFIG_VERSION})`, {
       hint: 'upgrade machine; the file was left untouched',
     })
   }
-  if (typeof o.DriverName !== 'string' || !o.DriverName) {
-    throw new MachineError('corrupt-config', `Corrupt machine config ${path}: DriverName is missing`, { hint: 'fix or remove the file; it was left untouched' })
+  if (!quickShapeOk(o)) {
+    const { shapeProblem } = await import('./host-schema.js')
+    const problem = shapeProblem(o)
+    if (problem) throw corrupt(path, problem, expectedName)
   }
-  const driver = (o.Driver && typeof o.Driver === 'object' ? o.Driver : {}) as Record<string, unknown>
-  const ho = (o.HostOptions && typeof o.HostOptions === 'object' ? o.HostOptions : {}) as Partial<HostOptions>
+  const driver = (o.Driver ?? {}) as Record<string, unknown>
+  const ho = (o.HostOptions ?? {}) as Partial<HostOptions>
   const name = typeof o.Name === 'string' && o.Name ? o.Name : (expectedName ?? String(driver.MachineName ?? ''))
   return {
     ConfigVersion: CONFIG_VERSION,
     Driver: driver,
-    DriverName: o.DriverName,
+    DriverName: o.DriverName as string,
     HostOptions: {
       Driver: ho.Driver ?? '',
       Memory: ho.Memory ?? 0,
       Disk: ho.Disk ?? 0,
-      EngineOptions: { ...defaultEngineOptions(), ...(ho.EngineOptions ?? {}) },
-      SwarmOptions: { ...defaultSwarmOptions(), ...(ho.SwarmOptions ?? {}) },
-      AuthOptions: { ...authOptionsFor(String(driver.StorePath ?? ''), ''), ...(ho.AuthOptions ?? {}) },
+      EngineOptions: listsOf({ ...defaultEngineOptions(), ...(ho.EngineOptions ?? {}) }, ['ArbitraryFlags', 'Env', 'InsecureRegistry', 'Labels', 'RegistryMirror']),
+      SwarmOptions: listsOf({ ...defaultSwarmOptions(), ...(ho.SwarmOptions ?? {}) }, ['ArbitraryFlags', 'ArbitraryJoinFlags']),
+      AuthOptions: listsOf({ ...authOptionsFor(String(driver.StorePath ?? ''), ''), ...(ho.AuthOptions ?? {}) }, ['ServerCertSANs']),
     },
     Name: name,
   }

@@ -9,8 +9,11 @@ import { validateMachineName } from '../core/names.js'
 import type { DriverContext } from '../driver-kit/contract.js'
 import { resolveOptions } from '../driver-kit/options.js'
 import { getDriverDefinition } from '../registry/index.js'
+import { removeDeadTemps } from '../store/atomic.js'
+import { markCreated, markCreating } from '../store/creating.js'
 import { FileJournal } from '../store/journal.js'
 import { lockMachine } from '../store/lock.js'
+import { certsDir, locksDir } from '../store/paths.js'
 import { machineExists, type Store } from '../store/store.js'
 import { DOCKERD_PLACEHOLDER, engineBootstrapCommand } from '../provision/bootstrap.js'
 import { renderDropIn } from '../provision/engine-config.js'
@@ -70,6 +73,15 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     await lock.release()
     throw e
   }
+  try {
+    // Marked unfinished before anything else lands in the directory; the mark goes only as the
+    // last step below. A create killed in between shows as interrupted, not as a machine.
+    await markCreating(dir)
+  } catch (e) {
+    await store.remove(i.name).catch(() => undefined)
+    await lock.release()
+    throw e
+  }
   const host: HostConfig = {
     ConfigVersion: CONFIG_VERSION,
     Driver: {
@@ -116,6 +128,9 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     }
     // Every machine gets the CA + client certificate (docker-machine does the same for none):
     // DOCKER_CERT_PATH points at the machine directory for all drivers.
+    // Temp files of writes that a killed command left in the shared directories (machine
+    // directories go whole with rm); the certs' writes do not pass through writeFileAtomic.
+    await Promise.all([removeDeadTemps(certsDir(store.path)), removeDeadTemps(locksDir(store.path))])
     await ensureCertsFor(store, host, log)
     await store.save(host)
     if (driver.acceptsEngineBootstrap && def.provisions !== false) ctx.engineBootstrap = await engineBootstrapFor(m)
@@ -129,10 +144,14 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       log('Docker is up and running!')
     }
     if (i.signal.aborted) throw interrupted()
+    // The very last step: from here on the machine is complete for every other command.
+    await markCreated(dir)
     return { name: i.name, driver: def.name, url: String(host.Driver.EngineURL ?? '') }
   } catch (e) {
     if (i.keepOnFailure) {
       await store.save(host).catch(() => undefined)
+      // Kept on purpose, for debugging with ssh/inspect: not an interrupted create.
+      await markCreated(dir).catch(() => undefined)
       i.out.note(`Keeping the half-made machine "${i.name}" (--keep-on-failure); remove it with "machine rm -y ${i.name}"`)
       throw e
     }

@@ -21,7 +21,10 @@ export async function checkEnvTarget(store: Store, name: string, o: { swarm?: bo
   const host = await store.load(name)
   let url = engineUrlOf(host)
   if (!url) {
-    throw new MachineError('no-url', `Machine "${name}" has no engine address yet`, { hint: `it may still be creating; check "machine ls", or re-create it` })
+    // Unfinished creates were refused by load(): this config itself lacks the address.
+    throw new MachineError('no-url', `Machine "${name}" has no engine address in its config.json (Driver.URL or IPAddress)`, {
+      hint: `start it with "machine start ${name}" if it is stopped, or remove it with "machine rm -f ${name}" and create it again`,
+    })
   }
   if (o.swarm) {
     const sw = host.HostOptions.SwarmOptions

@@ -1,9 +1,9 @@
 import type { Config } from '@oclif/core'
 import { existsSync } from 'node:fs'
 import { compileFormat, DEFAULT_LS_FORMAT, goDuration, matchesFilters, parseFilters, renderLs, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
-import { messageOf } from '../core/errors.js'
+import { messageOf, type MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
-import type { LoadedEntry, Store } from '../store/store.js'
+import { MachineCreating, type LoadedEntry, type Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
 import { machineState } from './machine.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
@@ -25,6 +25,18 @@ function baseRow(name: string, host?: HostConfig): LsRow {
     EngineOptions: host ? JSON.stringify(host.HostOptions.EngineOptions) : '',
     labels: host?.HostOptions.EngineOptions.Labels ?? [],
   }
+}
+
+/**
+ * The row of a machine that cannot be used: its error in the ERROR column. An unfinished
+ * create gets a short form (the row already names the machine), and one still running in
+ * another process is "Starting", not an error.
+ */
+function errorRow(name: string, error: MachineError | undefined, known: HostConfig | undefined): LsRow {
+  const row: LsRow = { ...baseRow(name, known), State: 'Error', Active: '', loadError: true, SwarmOptions: '', EngineOptions: '' }
+  if (error?.code === 'create-interrupted') return { ...row, Error: `create was interrupted: ${error.hint}` }
+  if (error instanceof MachineCreating) return { ...row, State: 'Starting', Error: `being created (pid ${error.pid})` }
+  return { ...row, Error: messageOf(error).replace(/\s*\n\s*/g, ' ') }
 }
 
 /** Client TLS files for probing: the machine's copies, else its AuthOptions (none machines). */
@@ -66,8 +78,8 @@ export async function listMachines(
 ): Promise<LsRow[]> {
   const entries = o.entries ?? (await store.loadAll())
   const rows = await Promise.all(
-    entries.map(async ({ name, host, error }): Promise<LsRow> => {
-      if (!host) return { ...baseRow(name), State: 'Error', Error: messageOf(error).replace(/\s*\n\s*/g, ' '), Active: '', loadError: true }
+    entries.map(async ({ name, host, error, known }): Promise<LsRow> => {
+      if (error || !host) return errorRow(name, error, known)
       if (!o.probe) return baseRow(name, host)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<LsRow>((resolve) => {

@@ -4,7 +4,7 @@ import { MachineError, messageOf } from '../core/errors.js'
 import { FileJournal } from '../store/journal.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
-import { openMachine } from './machine.js'
+import { openLoaded } from './machine.js'
 
 /**
  * Remove a machine: the driver deletes what its journal lists (and the host), then the local
@@ -15,13 +15,17 @@ export async function removeMachine(store: Store, name: string, o: { force?: boo
   const lock = await lockMachine(store.path, name, 30_000)
   try {
     try {
-      const m = await openMachine(store, name, { config: o.config, log: { info: (l) => o.out.info(l), debug: (l) => o.out.debug(l) } })
+      // An interrupted create is loaded too: its driver config and journal say what to delete.
+      const host = await store.load(name, { incomplete: true })
+      const m = await openLoaded(store, host, { config: o.config, log: { info: (l) => o.out.info(l), debug: (l) => o.out.debug(l) } })
       const journal = await FileJournal.open(store.dir(name))
       await m.driver.remove(journal)
     } catch (e) {
       if (!o.force) throw e
       const left = await FileJournal.open(store.dir(name)).then((j) => j.entries().map((x) => `${x.kind} ${x.id}`), () => [])
-      o.out.note(`Warning: ${messageOf(e)}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
+      // The problem only: its fix ("fix the file…", "rm -f") is moot, the entry goes now.
+      const problem = e instanceof MachineError ? e.message : messageOf(e)
+      o.out.note(`Warning: ${problem}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
     }
     await store.remove(name)
   } catch (e) {

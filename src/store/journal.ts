@@ -1,7 +1,9 @@
-import { readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { MachineError } from '../core/errors.js'
 import type { Journal, JournalEntry } from '../driver-kit/contract.js'
 import { writeFileAtomic } from './atomic.js'
+import { readStoreFileSync } from './safe-read.js'
 
 /**
  * The machine's resource journal on disk (`journal.json`). Every change is written atomically
@@ -20,14 +22,28 @@ export class FileJournal implements Journal {
 
   static async open(machineDir: string): Promise<FileJournal> {
     const path = join(machineDir, 'journal.json')
-    let list: JournalEntry[] = []
+    const name = basename(machineDir)
+    const orElse = `remove the machine with "machine rm -f ${name}" (what the journal lists may then be left behind)`
+    let text: string
     try {
-      const parsed = JSON.parse(await readFile(path, 'utf8')) as { resources?: JournalEntry[] }
-      list = Array.isArray(parsed.resources) ? parsed.resources : []
+      // Like config.json: a FIFO, link or huge file here is an error naming it, never a hang.
+      text = readStoreFileSync(path, 'Resource journal', orElse)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new FileJournal(path, [])
+      throw e
     }
-    return new FileJournal(path, list)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (e) {
+      throw new MachineError('corrupt-journal', `Corrupt resource journal ${path}: ${(e as Error).message}`, { hint: `fix the file (it was left untouched), or ${orElse}` })
+    }
+    const resources = (parsed as { resources?: unknown } | null)?.resources
+    const valid = (x: unknown): x is JournalEntry => !!x && typeof (x as JournalEntry).kind === 'string' && typeof (x as JournalEntry).id === 'string'
+    if (resources !== undefined && !(Array.isArray(resources) && resources.every(valid))) {
+      throw new MachineError('corrupt-journal', `Corrupt resource journal ${path}: "resources" is not a list of {kind, id} entries`, { hint: `fix the file (it was left untouched), or ${orElse}` })
+    }
+    return new FileJournal(path, resources ?? [])
   }
 
   private async save(): Promise<void> {

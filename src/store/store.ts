@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs'
+import { lstatSync } from 'node:fs'
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { parseHost, serializeHost, type HostConfig } from '../core/host-config.js'
 import { invalidMachineName, isValidMachineName, showName } from '../core/names.js'
 import { writeFileAtomic } from './atomic.js'
+import { creationState, type CreationState } from './creating.js'
 import { machineDir, machinesDir } from './paths.js'
+import { readStoreFileSync } from './safe-read.js'
 
 /**
  * Driver fields docker-machine saved in plain text (AWS keys, Azure client secret, DigitalOcean
@@ -17,10 +19,13 @@ const SECRET_FIELDS = new Set(['AccessKey', 'SecretKey', 'SessionToken', 'Client
 export const stripSecrets = (driver: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(driver).filter(([k]) => !SECRET_FIELDS.has(k)))
 
+/** A machine of the store: its config, or the error that makes it unusable. */
 export interface LoadedEntry {
   name: string
   host?: HostConfig
   error?: MachineError
+  /** With an error: the config as far as it could be read (an unfinished create's), for display only. */
+  known?: HostConfig
 }
 
 export const notFound = (name: string): MachineError =>
@@ -32,6 +37,33 @@ export const machineExists = (name: string): MachineError =>
   new MachineError('machine-exists', `Machine "${name}" already exists`, {
     hint: `choose another name, or remove it first with "machine rm ${name}"`,
   })
+
+/** The way out of a machine that cannot be used, for hints (names reaching here are valid). */
+export const removeHint = (name: string): string => `remove the machine with "machine rm -f ${name}"`
+
+export const createInterrupted = (name: string, detail = ''): MachineError =>
+  new MachineError('create-interrupted', `The create of machine "${name}" was interrupted${detail}`, { hint: `remove it with "machine rm -f ${name}"` })
+
+/** A machine whose create is still running in another process (`pid`). */
+export class MachineCreating extends MachineError {
+  constructor(
+    name: string,
+    readonly pid: number,
+  ) {
+    super('machine-creating', `Machine "${name}" is being created (by pid ${pid})`, { hint: 'wait for that create to finish, then run the command again' })
+  }
+}
+
+const unfinished = (name: string, c: Exclude<CreationState, { state: 'complete' }>, detail?: string): MachineError =>
+  c.state === 'creating' ? new MachineCreating(name, c.pid) : createInterrupted(name, detail)
+
+export interface LoadOptions {
+  /**
+   * Load a machine whose create did not finish (rm: its journal and driver config say what to
+   * delete). Without it, such a machine is an error (create-interrupted, machine-creating).
+   */
+  incomplete?: boolean
+}
 
 export class Store {
   constructor(readonly path: string) {}
@@ -68,25 +100,35 @@ export class Store {
     }
   }
 
-  async load(name: string): Promise<HostConfig> {
-    const path = this.configPath(name)
+  async load(name: string, o: LoadOptions = {}): Promise<HostConfig> {
+    const dir = this.dir(name)
+    // A real directory only, as exists() and names() see it: a symlinked entry is not followed.
+    try {
+      if (!lstatSync(dir).isDirectory()) throw notFound(name)
+    } catch (e) {
+      if (e instanceof MachineError) throw e
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(name)
+      throw e
+    }
+    if (!o.incomplete) {
+      const c = creationState(this.path, name, dir, true)
+      if (c.state !== 'complete') throw unfinished(name, c)
+    }
+    const path = join(dir, 'config.json')
     let text: string
     try {
       // Synchronous on purpose: `ls` reads hundreds of small files, and sync reads are ~7x
       // faster than promise reads bouncing through the thread pool (measured: 14 vs 100 ms).
-      text = readFileSync(path, 'utf8')
+      // Checked as it is opened: a FIFO, directory, symlink or huge file is this machine's
+      // error, never a hang or a crash of `ls`.
+      text = readStoreFileSync(path, 'Machine config', removeHint(name))
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        if (await this.exists(name)) {
-          throw new MachineError('corrupt-config', `Machine "${name}" has no config.json in ${this.dir(name)}`, {
-            hint: `a create may have been interrupted; remove it with "machine rm -f ${name}"`,
-          })
-        }
-        throw notFound(name)
-      }
-      throw e
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      // Reserved but never saved: a create killed before its first save (or still running).
+      const c = creationState(this.path, name, dir, false)
+      throw unfinished(name, c.state === 'complete' ? { state: 'interrupted' } : c, ` (no config.json in ${dir})`)
     }
-    const host = parseHost(text, path, name)
+    const host = await parseHost(text, path, name)
     // A config that names another machine is an error, not a rename: acting on it would
     // touch the other machine's files or host.
     if (host.Name !== name) {
@@ -108,8 +150,11 @@ export class Store {
           }
           return { name, host: await this.load(name) }
         } catch (e) {
-          if (e instanceof MachineError) return { name, error: e }
-          throw e
+          if (!(e instanceof MachineError)) throw e
+          if (e.code !== 'create-interrupted' && e.code !== 'machine-creating') return { name, error: e }
+          // An unfinished machine's row still shows what is known of it (its driver).
+          const host = await this.load(name, { incomplete: true }).catch(() => undefined)
+          return { name, error: e, ...(host ? { known: host } : {}) }
         }
       }),
     )
