@@ -357,57 +357,76 @@ async function plan(p: CertPaths, force: boolean): Promise<Plan> {
   return { ca: loadedCA, client, makeClient: false, replaceClient: false }
 }
 
-/**
- * Write a file that must not exist yet, all at once: a temp file beside it, then a hard link
- * to the name, which fails if the name exists. So bootstrap never overwrites a file, even one
- * that appears during the write, and a reader sees the whole file or none.
- */
-async function writeNew(path: string, data: string, mode: number): Promise<void> {
+/** A temp file beside `path` holding `data`, written and fsynced, ready to be linked into place. */
+async function stage(path: string, data: string, mode: number): Promise<string> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`)
+  const fh = await open(tmp, 'wx', mode)
+  try {
+    await fh.chmod(mode)
+    await fh.writeFile(data)
+    await fh.sync()
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  } finally {
+    await fh.close()
+  }
+  return tmp
+}
+
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
+
+/**
+ * Give the staged file its name, which must not exist yet: a hard link fails if the name
+ * exists, so bootstrap never overwrites a file, even one that appears meanwhile, and a reader
+ * sees the whole file or none.
+ */
+async function commit(tmp: string, path: string, data: string, mode: number): Promise<void> {
   const exists = () =>
     new MachineError('cert-file-exists', `${path} appeared while machine was making it`, {
       hint: 'another program wrote it; run the command again to use it',
     })
-  const fh = await open(tmp, 'wx', mode)
   try {
+    await link(tmp, path)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? ''
+    if (code === 'EEXIST') throw exists()
+    if (!NO_LINKS.has(code)) throw e
+    // No hard links on this filesystem: O_EXCL still never overwrites.
+    const direct = await open(path, 'wx', mode).catch((e2: NodeJS.ErrnoException) => {
+      throw e2.code === 'EEXIST' ? exists() : e2
+    })
     try {
-      await fh.chmod(mode)
-      await fh.writeFile(data)
-      await fh.sync()
+      await direct.writeFile(data)
+      await direct.sync()
     } finally {
-      await fh.close()
+      await direct.close()
     }
-    try {
-      await link(tmp, path)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') throw exists()
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
-      // No hard links on this filesystem: O_EXCL still never overwrites.
-      const direct = await open(path, 'wx', mode).catch((e2: NodeJS.ErrnoException) => {
-        throw e2.code === 'EEXIST' ? exists() : e2
-      })
-      try {
-        await direct.writeFile(data)
-        await direct.sync()
-      } finally {
-        await direct.close()
-      }
-    }
-  } finally {
-    await rm(tmp, { force: true })
   }
 }
 
-/** Write a new pair key first, so a reader never finds a certificate without its key. */
+/**
+ * Write a new pair, neither file existing yet. Both are staged first and then named key first,
+ * back to back: a reader never finds a certificate without its key, and a process killed
+ * half-way leaves half a pair only in the instant between two link calls.
+ */
 async function writeNewPair(s: PairSpec, pair: PemPair): Promise<void> {
-  await writeNew(s.keyPath, pair.key, 0o600)
+  const staged: string[] = []
   try {
-    await writeNew(s.certPath, pair.cert, 0o644)
-  } catch (e) {
-    // Undo our key, so the failure does not leave a half pair behind (only if still ours).
-    if ((await readFile(s.keyPath, 'utf8').catch(() => '')) === pair.key) await rm(s.keyPath, { force: true })
-    throw e
+    const keyTmp = await stage(s.keyPath, pair.key, 0o600)
+    staged.push(keyTmp)
+    const certTmp = await stage(s.certPath, pair.cert, 0o644)
+    staged.push(certTmp)
+    await commit(keyTmp, s.keyPath, pair.key, 0o600)
+    try {
+      await commit(certTmp, s.certPath, pair.cert, 0o644)
+    } catch (e) {
+      // Undo our key, so the failure does not leave half a pair behind (only if still ours).
+      if ((await readFile(s.keyPath, 'utf8').catch(() => '')) === pair.key) await rm(s.keyPath, { force: true })
+      throw e
+    }
+  } finally {
+    for (const t of staged) await rm(t, { force: true })
   }
 }
 

@@ -80,7 +80,7 @@ async function holderOf(path: string): Promise<{ pid: number; content: string; a
  * contender broke it and took the lock in between), it is linked back.
  */
 async function breakStale(path: string, seen: string): Promise<void> {
-  const aside = `${path}.stale.${process.pid}.${randomHex()}`
+  const aside = `${path}.stale.${process.pid}.${randomHex()}.tmp`
   try {
     await rename(path, aside)
   } catch (e) {
