@@ -319,7 +319,7 @@ interface Plan {
   ca?: Loaded
   client?: Loaded
   makeClient: boolean
-  /** The client files exist and are replaced on request (regenerate-certs --client-certs). */
+  /** Replace the client pair, whether there or not (regenerate-certs --client-certs). */
   replaceClient: boolean
 }
 
@@ -482,8 +482,4 @@ export async function readCA(certPath: string, keyPath: string): Promise<PemPair
     })
   }
   return ca
-}
-
-export async function readPair(certPath: string, keyPath: string): Promise<PemPair> {
-  return { cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') }
 }
