@@ -10,14 +10,27 @@ import type { Driver, DriverContext, SshInfo } from '../../src/driver-kit/contra
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
 import { SshUnreachableError } from '../../src/ssh/errors.js'
 
-/** TCP connect to the SSH port: true, or why not ("connect ECONNREFUSED …", "no answer within …"). */
-function probePort(host: string, port: number, timeoutMs: number): Promise<true | string> {
-  return new Promise((resolve) => {
+const aborted = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new MachineError('interrupted', 'Interrupted', { exitCode: 130 }))
+
+/**
+ * TCP connect to the SSH port: true, or why not ("connect ECONNREFUSED …", "no answer within …").
+ * An abort (Ctrl-C) destroys the socket at once and rejects with the signal's reason: a host
+ * that drops packets must not keep an interrupted create alive for the whole probe timeout.
+ */
+function probePort(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<true | string> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted(signal))
     const s = connect({ host, port })
+    const onAbort = () => {
+      s.destroy()
+      reject(aborted(signal!))
+    }
     const done = (r: true | string) => {
+      signal?.removeEventListener('abort', onAbort)
       s.destroy()
       resolve(r)
     }
+    signal?.addEventListener('abort', onAbort, { once: true })
     s.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`))
     s.once('connect', () => done(true))
     s.once('error', (e) => done(e.message))
@@ -25,33 +38,39 @@ function probePort(host: string, port: number, timeoutMs: number): Promise<true 
 }
 
 /** As docker-machine's generic driver decides Running/Stopped. */
-const portOpen = async (host: string, port: number, timeoutMs: number): Promise<boolean> => (await probePort(host, port, timeoutMs)) === true
+const portOpen = async (host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> => (await probePort(host, port, timeoutMs, signal)) === true
+
+/** Wait `ms`, or less if `signal` aborts (then reject with its reason). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(aborted(signal))
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(aborted(signal))
+    }
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 
 /**
  * The host already exists, so its SSH port must answer before anything is made: retried for a
  * bounded time (a host that is still booting), then refused with what the port said. Without
  * this a wrong address or port would only fail after the create flow's long boot-time SSH wait.
+ * Ctrl-C ends the wait at once (probe and pause both honour the signal) with the interruption.
  */
 async function waitForSshPort(host: string, port: number, probeMs: number, waitMs: number, signal: AbortSignal): Promise<void> {
   const started = Date.now()
   let attempts = 0
   for (;;) {
     attempts++
-    const r = await probePort(host, port, probeMs)
+    const r = await probePort(host, port, probeMs, signal)
     if (r === true) return
     const left = waitMs - (Date.now() - started)
-    if (left <= 0 || signal.aborted) {
-      throw new SshUnreachableError({ host, port, attempts, elapsedMs: Date.now() - started, lastError: r })
-    }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, Math.min(1_000, left))
-      function done(): void {
-        clearTimeout(t)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      signal.addEventListener('abort', done, { once: true })
-    })
+    if (left <= 0) throw new SshUnreachableError({ host, port, attempts, elapsedMs: Date.now() - started, lastError: r })
+    await pause(Math.min(1_000, left), signal)
   }
 }
 
@@ -125,9 +144,9 @@ export function createDriver(ctx: DriverContext): Driver {
       // Wait until the host is really down, so the caller's wait for Running sees it come back
       // rather than the SSH port of the boot that is just ending.
       const deadline = Date.now() + rebootDownMs
-      while (Date.now() < deadline && !ctx.signal.aborted) {
-        if (!(await portOpen(host(), sshPort(), Math.min(probeMs, 2_000)))) return
-        await new Promise((r) => setTimeout(r, 250))
+      while (Date.now() < deadline) {
+        if (!(await portOpen(host(), sshPort(), Math.min(probeMs, 2_000), ctx.signal))) return
+        await pause(250, ctx.signal)
       }
       ctx.log.info(`SSH on ${host()}:${sshPort()} still answered ${Math.round(rebootDownMs / 1000)} s after the reboot was requested`)
     },

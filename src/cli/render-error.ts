@@ -1,5 +1,7 @@
 import { programName } from './program.js'
 import { MachineError, messageOf } from '../core/errors.js'
+import { mapSystemError } from '../core/fs-errors.js'
+import { resolveStorePath } from '../store/paths.js'
 
 const oneLine = (s: string): string =>
   s
@@ -22,12 +24,35 @@ function usageError(err: unknown, command: string | undefined): unknown {
   return new MachineError('usage', `Missing the ${arg === 'name' ? 'machine name' : `argument ${arg}`}`, { hint: `run "${usage}" (${help})`.replace(/ {2,}/g, ' '), exitCode: 2 })
 }
 
+/** Where a failure can be told more precisely than its raw text. */
+export interface ReportContext {
+  /** The store in use (default: from MACHINE_STORAGE_PATH or ~/.docker/machine): paths in it get store hints. */
+  storePath?: string
+}
+
+/**
+ * Any failure as users should see it: oclif's usage errors in our words, and raw errno or
+ * OpenSSL errors (EACCES, EROFS, "PEM routines::no start line"…) as one line naming the path and
+ * the fix with a stable code (core/fs-errors.ts). MachineErrors pass as they are.
+ */
+function normalize(err: unknown, command: string | undefined, ctx: ReportContext): unknown {
+  err = usageError(err, command)
+  if (err instanceof MachineError) return err
+  return mapSystemError(err, { storePath: ctx.storePath ?? resolveStorePath(undefined) }) ?? err
+}
+
+/** An interruption exits 130 (128 + SIGINT) whatever step it ended and whoever wrapped it. */
+const exitCodeOf = (err: unknown): number => {
+  if (err instanceof MachineError) return err.code === 'interrupted' ? 130 : err.exitCode || 1
+  return (err as { oclif?: { exit?: number } })?.oclif?.exit || 1
+}
+
 /** The --json envelope for a successful command. */
 export const successEnvelope = (command: string | undefined, data: unknown) => ({ ok: true, command, data })
 
 /** The --json envelope for a failure: a stable code, the message, the fix. */
-export function errorEnvelope(command: string | undefined, err: unknown) {
-  err = usageError(err, command)
+export function errorEnvelope(command: string | undefined, err: unknown, ctx: ReportContext = {}) {
+  err = normalize(err, command, ctx)
   const usage = !!(err as { oclif?: unknown })?.oclif
   return {
     ok: false,
@@ -41,16 +66,14 @@ export function errorEnvelope(command: string | undefined, err: unknown) {
 }
 
 /** One line on stderr (or the JSON envelope on stdout) and the exit code; never a stack trace unless --debug. */
-export function reportError(err: unknown, o: { json: boolean; command?: string; debug?: boolean }): void {
-  err = usageError(err, o.command)
-  const e = err as { oclif?: { exit?: number } }
-  let code = err instanceof MachineError ? err.exitCode : (e?.oclif?.exit ?? 1)
-  if (!code) code = 1
-  process.exitCode = code
+export function reportError(err: unknown, o: { json: boolean; command?: string; debug?: boolean } & ReportContext): void {
+  const raw = err
+  err = normalize(err, o.command, o)
+  process.exitCode = exitCodeOf(err)
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(errorEnvelope(o.command, err), null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify(errorEnvelope(o.command, err, o), null, 2)}\n`)
     return
   }
   process.stderr.write(`Error: ${err instanceof MachineError ? err.line : oneLine(messageOf(err))}\n`)
-  if (o.debug && !(err instanceof MachineError) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+  if (o.debug && !(raw instanceof MachineError) && raw instanceof Error && raw.stack) process.stderr.write(`${raw.stack}\n`)
 }

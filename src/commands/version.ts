@@ -1,7 +1,19 @@
 import { Args } from '@oclif/core'
+import { existsSync } from 'node:fs'
 import { BaseCommand } from '../cli/base.js'
+import { programName } from '../cli/program.js'
+import { MachineError } from '../core/errors.js'
 import { engineVersion, readTls } from '../services/engine.js'
 import { engineUrlOf, machineTlsFiles } from '../services/machine.js'
+
+/**
+ * Connect, TLS handshake and answer together: an engine that says nothing is reported, not
+ * waited on. MACHINE_ENGINE_TIMEOUT_MS shortens it (tests; scripts that would rather fail fast).
+ */
+const engineTimeoutMs = (): number => {
+  const v = Number(process.env.MACHINE_ENGINE_TIMEOUT_MS)
+  return Number.isInteger(v) && v > 0 && v <= 3_600_000 ? v : 20_000
+}
 
 export default class Version extends BaseCommand {
   static override summary = "Print machine's version, or a machine's Docker engine version"
@@ -15,9 +27,19 @@ export default class Version extends BaseCommand {
       this.out.info(v)
       return undefined
     }
-    const host = await this.store.load(args.name)
-    const v = await engineVersion(engineUrlOf(host), await readTls(machineTlsFiles(this.store, args.name)), 20_000)
-    if (this.jsonEnabled()) return { name: args.name, engineVersion: v }
+    const name = args.name
+    const host = await this.store.load(name)
+    const url = engineUrlOf(host)
+    if (!url) {
+      throw new MachineError('no-engine-url', `Machine "${name}" has no engine URL yet (its create did not finish)`, { hint: `run "${programName()} provision ${name}", or remove it with "${programName()} rm ${name}"` })
+    }
+    const files = machineTlsFiles(this.store, name)
+    const missing = [files.ca, files.cert, files.key].filter((f) => !existsSync(f))
+    if (missing.length) {
+      throw new MachineError('missing-certs', `Machine "${name}" has no client certificate files: ${missing.join(', ')} missing`, { hint: `run "${programName()} regenerate-certs ${name}"` })
+    }
+    const v = await engineVersion(url, await readTls(files), engineTimeoutMs(), { machine: name })
+    if (this.jsonEnabled()) return { name, engineVersion: v }
     this.out.info(v)
     return undefined
   }
