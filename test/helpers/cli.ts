@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { expect } from 'vitest'
 import { tempDir } from './tmp.js'
@@ -56,9 +56,13 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
       if (e.isDirectory()) {
         out[`${relative(dir, p)}/`] = 'dir'
         await walk(p)
-      } else {
+      } else if (e.isFile()) {
         const st = await stat(p)
         out[relative(dir, p)] = `${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(p)).digest('hex')}`
+      } else {
+        // FIFOs, sockets, symlinks: recorded by kind and target, never read (a FIFO would block).
+        const st = await lstat(p)
+        out[relative(dir, p)] = `${e.isSymbolicLink() ? `link ${await readlink(p)}` : 'special'} ${(st.mode & 0o777).toString(8)}`
       }
     }
   }
