@@ -1,6 +1,7 @@
 import { link, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
+import { invalidMachineName, isValidMachineName } from '../core/names.js'
 import { locksDir } from './paths.js'
 
 function alive(pid: number): boolean {
@@ -133,6 +134,9 @@ async function acquire(path: string, waitMs: number, pollMs: number, busy: (hold
  * The lock directory starts with "." so `ls` and docker-machine skip it.
  */
 export async function lockMachine(store: string, name: string, waitMs = 0): Promise<Lock> {
+  // The name becomes a file name under .locks/: the same rule as Store.dir, so `..` cannot
+  // point a lock file anywhere else.
+  if (!isValidMachineName(name)) throw invalidMachineName(name)
   const dir = locksDir(store)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const path = join(dir, `${name}.lock`)
