@@ -38,7 +38,11 @@ export default class Version extends BaseCommand {
     if (missing.length) {
       throw new MachineError('missing-certs', `Machine "${name}" has no client certificate files: ${missing.join(', ')} missing`, { hint: `run "${programName()} regenerate-certs ${name}"` })
     }
-    const v = await engineVersion(url, await readTls(files), engineTimeoutMs(), { machine: name })
+    const creds = await readTls(files).catch((e: unknown) => {
+      if (e instanceof MachineError && e.code === 'bad-pem') throw new MachineError('bad-pem', `Machine "${name}": ${e.message}`, { hint: `run "${programName()} regenerate-certs ${name}"` })
+      throw e
+    })
+    const v = await engineVersion(url, creds, engineTimeoutMs(), { machine: name })
     if (this.jsonEnabled()) return { name, engineVersion: v }
     this.out.info(v)
     return undefined

@@ -90,48 +90,8 @@ export function renderLs(rows: LsRow[], format = DEFAULT_LS_FORMAT): string {
   return `${tabwrite([header, ...lines])}\n`
 }
 
-export type LsFilters = Record<'driver' | 'state' | 'name' | 'label' | 'swarm', string[]>
-
-export function parseFilters(specs: readonly string[]): LsFilters {
-  const f: LsFilters = { driver: [], state: [], name: [], label: [], swarm: [] }
-  for (const spec of specs) {
-    const eq = spec.indexOf('=')
-    if (eq <= 0) throw new MachineError('invalid-filter', `Unsupported filter syntax "${spec}"`, { hint: 'use --filter key=value' })
-    const key = spec.slice(0, eq).toLowerCase()
-    const value = spec.slice(eq + 1)
-    if (!(key in f)) {
-      throw new MachineError('invalid-filter', `Unsupported filter key '${key}'`, { hint: 'use driver, state, name, label or swarm' })
-    }
-    if (key === 'name') {
-      try {
-        new RegExp(value)
-      } catch {
-        throw new MachineError('invalid-filter', `Invalid regular expression in --filter name=${value}`)
-      }
-    }
-    f[key as keyof LsFilters].push(value)
-  }
-  return f
-}
-
-/** Values of one key OR together; different keys AND. Rows whose config failed to load always pass. */
-export function matchesFilters(row: LsRow, f: LsFilters): boolean {
-  if (row.loadError) return true
-  const any = (vals: string[], test: (v: string) => boolean) => vals.length === 0 || vals.some(test)
-  return (
-    any(f.driver, (v) => v.toLowerCase() === row.DriverName.toLowerCase()) &&
-    any(f.state, (v) => v.toLowerCase() === row.State.toLowerCase()) &&
-    any(f.name, (v) => new RegExp(v).test(row.Name)) &&
-    any(f.swarm, (v) => row.Swarm.replace(/ \(master\)$/, '') === v) &&
-    any(f.label, (v) => {
-      const [k, val = ''] = v.split(/=(.*)/s)
-      return row.labels.some((l) => {
-        const [lk, lv = ''] = l.split(/=(.*)/s)
-        return lk === k && lv.toLowerCase() === val.toLowerCase()
-      })
-    })
-  )
-}
+// Filters live in ls-filter.ts (shared with the fast path); re-exported for existing importers.
+export { matchesFilters, parseFilters, type LsFilters } from './ls-filter.js'
 
 export const sortRows = (rows: LsRow[]): LsRow[] => [...rows].sort((a, b) => naturalCompare(a.Name, b.Name))
 

@@ -65,6 +65,9 @@ export async function runFast(command: string, argv: string[]): Promise<boolean>
         env: process.env,
       })
     } else {
+      // The same checks as the oclif command (core/ls-filter.ts), before the store is read.
+      const { checkLsFlags, filterBeforeProbe } = await import('../core/ls-filter.js')
+      const { filters, timeout } = checkLsFlags({ filter: v.filter as string[] | undefined, timeout: Number(v.timeout) })
       // Plugin drivers need oclif's plugin hooks: leave such stores to the normal path.
       const { BUILTIN_DRIVERS } = await import('../registry/builtin.js')
       const entries = await store.loadAll()
@@ -73,15 +76,15 @@ export async function runFast(command: string, argv: string[]): Promise<boolean>
       out = await lsOutput(store, {
         quiet: !!v.quiet,
         filter: v.filter as string[] | undefined,
-        timeout: Number(v.timeout),
+        timeout,
         format: v.format as string | undefined,
         dockerHost: process.env.DOCKER_HOST,
-        entries,
+        entries: filterBeforeProbe(entries, filters),
       })
     }
     process.stdout.write(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
   } catch (e) {
-    reportError(e, { json, command, debug: !!v.debug })
+    reportError(e, { json, command, debug: !!v.debug, storePath: store.path })
   }
   return true
 }

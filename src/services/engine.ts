@@ -26,10 +26,19 @@ export interface EngineCallOptions {
   signal?: AbortSignal
 }
 
+/** One PEM file; anything else is named now, rather than as OpenSSL's "no start line" later. */
+async function readPem(path: string): Promise<Buffer> {
+  const b = await readFile(path)
+  if (!b.includes('-----BEGIN ')) {
+    throw new MachineError('bad-pem', `${path} is not a PEM certificate or key (no "-----BEGIN" line)`, { hint: 'run "machine regenerate-certs NAME" for the machine using it' })
+  }
+  return b
+}
+
 export const readTls = async (f: TlsFiles): Promise<EngineTls> => ({
-  ca: await readFile(f.ca),
-  cert: await readFile(f.cert),
-  key: await readFile(f.key),
+  ca: await readPem(f.ca),
+  cert: await readPem(f.cert),
+  key: await readPem(f.key),
 })
 
 // node:tls, node:https and node:crypto take ~25 ms to load: `ls` over machines whose engines are

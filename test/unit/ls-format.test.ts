@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { MachineError } from '../../src/core/errors.js'
+import type { HostConfig } from '../../src/core/host-config.js'
+import { checkLsTimeout, filterBeforeProbe } from '../../src/core/ls-filter.js'
 import { compileFormat, matchesFilters, parseFilters, renderLs, sortRows, tabwrite, type LsRow } from '../../src/core/ls-format.js'
+import type { LoadedEntry } from '../../src/store/store.js'
 
 const row = (o: Partial<LsRow>): LsRow => ({
   Name: 'm',
@@ -69,5 +73,48 @@ describe('ls --filter', () => {
     expect(() => parseFilters(['foo'])).toThrow(/Unsupported filter syntax/)
     expect(() => parseFilters(['colour=red'])).toThrow(/Unsupported filter key 'colour'/)
     expect(() => parseFilters(['name=('])).toThrow(/Invalid regular expression/)
+  })
+})
+
+describe('ls flag checks (shared by the command and the fast path)', () => {
+  const entry = (name: string, driver: string, labels: string[] = []): LoadedEntry =>
+    ({ name, host: { Name: name, DriverName: driver, HostOptions: { EngineOptions: { Labels: labels } } } as unknown as HostConfig })
+
+  it('refuses a state that no machine can be in, naming the valid ones', () => {
+    const e = (() => {
+      try {
+        parseFilters(['state=bogus'])
+      } catch (x) {
+        return x as MachineError
+      }
+    })()
+    expect(e?.code).toBe('invalid-filter')
+    expect(e?.line).toBe('Unsupported state "bogus" in --filter state=bogus: use one of Running, Paused, Saved, Stopped, Stopping, Starting, Error, Timeout')
+    expect(parseFilters(['state=running']).state).toEqual(['running'])
+  })
+
+  it('keeps for probing only the machines whose config passes name, driver and label filters', () => {
+    const entries = [entry('web1', 'qemu', ['env=prod']), entry('web2', 'none'), entry('db', 'qemu'), { name: 'broken', error: new MachineError('bad-config', 'x') }]
+    const names = (f: string[]) => filterBeforeProbe(entries, parseFilters(f)).map((e) => e.name)
+    expect(names(['name=^web'])).toEqual(['web1', 'web2', 'broken'])
+    expect(names(['driver=qemu'])).toEqual(['web1', 'db', 'broken'])
+    expect(names(['label=env=prod'])).toEqual(['web1', 'broken'])
+    // state needs a probe: nothing is left out before it.
+    expect(names(['state=Running'])).toEqual(['web1', 'web2', 'db', 'broken'])
+  })
+
+  it('takes --timeout from 1 to 3600 seconds, else one line with the range', () => {
+    expect(checkLsTimeout(undefined)).toBe(10)
+    expect(checkLsTimeout(1)).toBe(1)
+    expect(checkLsTimeout(3600)).toBe(3600)
+    for (const bad of [0, -1, 3601, 99999999999, Number.NaN]) {
+      expect(() => checkLsTimeout(bad)).toThrow(/^--timeout .* is out of range$/)
+    }
+    try {
+      checkLsTimeout(0)
+    } catch (e) {
+      expect((e as MachineError).line).toBe('--timeout 0 is out of range: give whole seconds from 1 to 3600')
+      expect((e as MachineError).code).toBe('invalid-timeout')
+    }
   })
 })
