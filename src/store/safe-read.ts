@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs'
 import { MachineError } from '../core/errors.js'
 
 /** A store document larger than this is not one of ours (config.json is a few KiB). */
@@ -47,7 +47,16 @@ export function readStoreFileSync(path: string, what: string, orElse: string, ma
     if (st.size > maxBytes) {
       throw fail({ code: 'corrupt-config', message: `${what} ${path} is too large (${st.size} bytes; at most ${maxBytes} are read)`, hint: replace })
     }
-    return readFileSync(fd, 'utf8')
+    // One read of the size fstat gave (readFileSync(fd) would fstat again and read past EOF):
+    // `ls` does this for every machine.
+    const buf = Buffer.allocUnsafe(st.size)
+    let got = 0
+    while (got < st.size) {
+      const n = readSync(fd, buf, got, st.size - got, got)
+      if (n === 0) break
+      got += n
+    }
+    return buf.toString('utf8', 0, got)
   } catch (e) {
     if (e instanceof MachineError) throw e
     throw fail(openProblem(e as NodeJS.ErrnoException, path, what, orElse))

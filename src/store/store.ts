@@ -63,6 +63,8 @@ export interface LoadOptions {
    * delete). Without it, such a machine is an error (create-interrupted, machine-creating).
    */
   incomplete?: boolean
+  /** The name came from names() (a real directory, just listed): no need to look again. */
+  listed?: boolean
 }
 
 export class Store {
@@ -103,12 +105,15 @@ export class Store {
   async load(name: string, o: LoadOptions = {}): Promise<HostConfig> {
     const dir = this.dir(name)
     // A real directory only, as exists() and names() see it: a symlinked entry is not followed.
-    try {
-      if (!lstatSync(dir).isDirectory()) throw notFound(name)
-    } catch (e) {
-      if (e instanceof MachineError) throw e
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(name)
-      throw e
+    // (loadAll's names come from names(), which already looked.)
+    if (!o.listed) {
+      try {
+        if (!lstatSync(dir).isDirectory()) throw notFound(name)
+      } catch (e) {
+        if (e instanceof MachineError) throw e
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(name)
+        throw e
+      }
     }
     if (!o.incomplete) {
       const c = creationState(this.path, name, dir, true)
@@ -148,12 +153,12 @@ export class Store {
           if (!isValidMachineName(name)) {
             return { name, error: invalidMachineName(name, `rename or remove the directory ${join(machinesDir(this.path), name)} by hand; no command acts on it`) }
           }
-          return { name, host: await this.load(name) }
+          return { name, host: await this.load(name, { listed: true }) }
         } catch (e) {
           if (!(e instanceof MachineError)) throw e
           if (e.code !== 'create-interrupted' && e.code !== 'machine-creating') return { name, error: e }
           // An unfinished machine's row still shows what is known of it (its driver).
-          const host = await this.load(name, { incomplete: true }).catch(() => undefined)
+          const host = await this.load(name, { incomplete: true, listed: true }).catch(() => undefined)
           return { name, error: e, ...(host ? { known: host } : {}) }
         }
       }),
