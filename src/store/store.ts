@@ -14,7 +14,7 @@ import { readStoreFileSync } from './safe-read.js'
  * token, OpenStack/vSphere passwords). We never write them, and drop them when re-saving an
  * imported docker-machine config.
  */
-const SECRET_FIELDS = new Set(['AccessKey', 'SecretKey', 'SessionToken', 'ClientSecret', 'AccessToken', 'Password', 'APIKey', 'ApiKey', 'Token', 'ClientSecretValue'])
+export const SECRET_FIELDS = new Set(['AccessKey', 'SecretKey', 'SessionToken', 'ClientSecret', 'AccessToken', 'Password', 'APIKey', 'ApiKey', 'Token', 'ClientSecretValue'])
 
 export const stripSecrets = (driver: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(driver).filter(([k]) => !SECRET_FIELDS.has(k)))
