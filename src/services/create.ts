@@ -126,11 +126,11 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
         ? new MachineError(e.code, `Pre-create check failed: ${e.message}`, { hint: e.hint, exitCode: 3 })
         : new MachineError('pre-create-check', `Pre-create check failed: ${messageOf(e)}`, { exitCode: 3 })
     }
+    // Temp files that killed commands left in the shared directories (machine directories go
+    // whole with rm); the certs' and locks' writes do not pass through writeFileAtomic.
+    await Promise.all([removeDeadTemps(certsDir(store.path)), removeDeadTemps(locksDir(store.path))])
     // Every machine gets the CA + client certificate (docker-machine does the same for none):
     // DOCKER_CERT_PATH points at the machine directory for all drivers.
-    // Temp files of writes that a killed command left in the shared directories (machine
-    // directories go whole with rm); the certs' writes do not pass through writeFileAtomic.
-    await Promise.all([removeDeadTemps(certsDir(store.path)), removeDeadTemps(locksDir(store.path))])
     await ensureCertsFor(store, host, log)
     await store.save(host)
     if (driver.acceptsEngineBootstrap && def.provisions !== false) ctx.engineBootstrap = await engineBootstrapFor(m)
