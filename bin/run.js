@@ -14,9 +14,10 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // docker-machine takes global flags before the command (`machine -s DIR ls`); oclif wants them
-// after it, so move them there.
+// after it, so move them there. --json too: `machine --json ls` is `machine ls --json`, and
+// `machine --json nosuch` reaches the command_not_found hook with --json in its argv.
 const GLOBAL_WITH_VALUE = new Set(['-s', '--storage-path', '--tls-ca-cert', '--tls-ca-key', '--tls-client-cert', '--tls-client-key'])
-const GLOBAL_BOOL = new Set(['-D', '--debug'])
+const GLOBAL_BOOL = new Set(['-D', '--debug', '--json'])
 const argv = process.argv.slice(2)
 const moved = []
 while (argv.length > 0) {

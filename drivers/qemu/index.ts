@@ -1,6 +1,7 @@
 import { defineDriver } from '../../src/driver-kit/contract.js'
 import type { OptionSpec } from '../../src/driver-kit/options.js'
-import { parseDiskSize, parsePortForward } from './settings.js'
+import { totalmem } from 'node:os'
+import { memoryProblem, parseDiskSize, parsePortForward } from './settings.js'
 
 /** Guest architecture matching the host's (what the default image is built for). */
 export const hostGuestArch = (): 'x86_64' | 'aarch64' => (process.arch === 'arm64' ? 'aarch64' : 'x86_64')
@@ -39,7 +40,7 @@ export const QEMU_OPTIONS: OptionSpec[] = [
     env: ['QEMU_CPUS'],
     default: 2,
     configKey: 'CPU',
-    validate: (v) => (typeof v === 'number' && v >= 1 && v <= 256 ? undefined : 'must be between 1 and 256'),
+    validate: (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 256 ? undefined : 'must be a whole number from 1 to 256'),
   },
   {
     name: 'memory',
@@ -48,7 +49,7 @@ export const QEMU_OPTIONS: OptionSpec[] = [
     env: ['QEMU_MEMORY'],
     default: 2048,
     configKey: 'Memory',
-    validate: (v) => (typeof v === 'number' && v >= 256 ? undefined : 'must be at least 256 (MB)'),
+    validate: (v) => memoryProblem(v, totalmem()),
   },
   {
     name: 'disk-size',

@@ -15,6 +15,27 @@ export interface PortForward {
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }
 
+/** qcow2 and raw images larger than this are a typo (QEMU's own limits are far off and fail late). */
+export const MAX_DISK_BYTES = 64 * 2 ** 40
+
+export const MIN_MEMORY_MB = 256
+
+/**
+ * The largest guest memory accepted: the host's RAM. QEMU allocates guest memory lazily, so a
+ * small guest on a smaller host still boots (the default 2048 MB on a 1 GB CI runner): below
+ * 4096 MB anything is allowed.
+ */
+export const maxMemoryMb = (hostTotalBytes: number): number => Math.max(4096, Math.floor(hostTotalBytes / 2 ** 20))
+
+/** Why `v` is not a usable --qemu-memory (MB) on a host with `hostTotalBytes` of RAM, or undefined. */
+export function memoryProblem(v: unknown, hostTotalBytes: number): string | undefined {
+  const max = maxMemoryMb(hostTotalBytes)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < MIN_MEMORY_MB || v > max) {
+    return `must be a whole number of MB from ${MIN_MEMORY_MB} to ${max} (this host has ${Math.floor(hostTotalBytes / 2 ** 20)} MB)`
+  }
+  return undefined
+}
+
 /** "20G", "512M", "1.5T", or a bare number of MB (docker-machine's disk sizes are in MB). */
 export function parseDiskSize(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT])?(?:i?B)?\s*$/i.exec(s)
@@ -22,6 +43,7 @@ export function parseDiskSize(s: string): number {
   const n = Number(m[1])
   const bytes = Math.floor(n * (UNITS[(m[2] ?? 'M').toUpperCase()] ?? 2 ** 20))
   if (bytes < 2 ** 30) throw new Error(`"${s}" is too small (at least 1G)`)
+  if (bytes > MAX_DISK_BYTES) throw new Error(`"${s}" is too large (at most 64T)`)
   return bytes
 }
 

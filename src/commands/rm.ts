@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { createInterface } from 'node:readline/promises'
 import { BaseCommand } from '../cli/base.js'
+import { Output } from '../cli/output.js'
 import { MachineError } from '../core/errors.js'
 import { removeMachine } from '../services/remove.js'
 
@@ -28,10 +29,47 @@ export default class Rm extends BaseCommand {
       rl.close()
       if (!/^y/i.test(answer.trim())) return undefined
     }
-    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, out: this.out, config: this.config })))
+    // What -f forced past (an unreadable config, a driver that failed) is told with the machine's
+    // outcome, in one line, instead of a warning followed by an unqualified success.
+    const forced = new Map<string, string[]>()
+    const outFor = (n: string): Output => new ForcedNotes(this.out, (w) => forced.set(n, [...(forced.get(n) ?? []), w]))
+    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, out: outFor(n), config: this.config })))
     const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${(r.reason as Error).message}`] : []))
-    for (const [i, r] of results.entries()) if (r.status === 'fulfilled') this.out.info(`Successfully removed ${names[i]}`)
+    for (const [i, r] of results.entries()) {
+      if (r.status !== 'fulfilled') continue
+      const why = forced.get(names[i]!)
+      this.out.info(`Successfully removed ${names[i]}${why ? ` (forced: ${why.join('; ')})` : ''}`)
+    }
     if (errors.length) throw new MachineError('remove-failed', errors.join('; '), { hint: 'fix the cause, or pass -f to remove the local entry anyway' })
-    return this.jsonEnabled() ? { removed: names } : undefined
+    if (!this.jsonEnabled()) return undefined
+    const removed = names.filter((_, i) => results[i]!.status === 'fulfilled')
+    return forced.size ? { removed, forced: Object.fromEntries(forced) } : { removed }
+  }
+}
+
+/**
+ * The command's output, except that the removal's "Warning: …" notes (what -f went past) are
+ * handed to `onWarning` instead of printed on their own line.
+ */
+class ForcedNotes extends Output {
+  constructor(
+    private readonly base: Output,
+    private readonly onWarning: (text: string) => void,
+  ) {
+    super({ json: base.json, debug: base.debugEnabled })
+  }
+
+  override info(line: string): void {
+    this.base.info(line)
+  }
+
+  override debug(line: string): void {
+    this.base.debug(line)
+  }
+
+  override note(line: string): void {
+    const m = /^Warning: (.*)$/s.exec(line)
+    if (m) this.onWarning(m[1]!)
+    else this.base.note(line)
   }
 }

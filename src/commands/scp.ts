@@ -20,7 +20,8 @@ export default class Scp extends BaseCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Scp)
     const ssh = await import('../ssh/index.js')
-    const machines = [...new Set([args.source, args.destination].map(ssh.parseScpLocation).flatMap((l) => (l.remote ? [l.machine] : [])))]
+    const locations = [args.source, args.destination].map(ssh.parseScpLocation)
+    const machines = [...new Set(locations.flatMap((l) => (l.remote ? [l.machine] : [])))]
     if (machines.length === 0) throw new MachineError('usage', 'Neither side names a machine', { hint: 'write one side as NAME:path' })
     const targets: Record<string, ReturnType<typeof sshTarget>> = {}
     for (const name of machines) {
@@ -28,6 +29,10 @@ export default class Scp extends BaseCommand {
       requireSshAccess(m)
       targets[name] = sshTarget(this.store, name, await m.driver.sshInfo())
       await ssh.ensurePinnedForSystemSsh(targets[name], { timeoutMs: 20_000 })
+      // Check the pin (and the login) ourselves, as mount does: a changed host key, a refused
+      // key or an unreachable host is then our one-line error, not OpenSSH's banner.
+      const user = locations.flatMap((l) => (l.remote && l.machine === name && l.user ? [l.user] : []))[0]
+      ;(await ssh.connectSsh({ ...targets[name], ...(user ? { user } : {}) }, { timeoutMs: 20_000 })).close()
     }
     const argv = ssh.systemScpArgs(targets, { recursive: flags.recursive, quiet: flags.quiet }, args.source, args.destination)
     const r = spawnSync('scp', argv, { stdio: this.jsonEnabled() ? 'pipe' : 'inherit' })

@@ -6,7 +6,7 @@
  * in one place, where every command's error is reported (cli/render-error.ts), so a command
  * need not wrap each file operation itself.
  */
-import { lstatSync } from 'node:fs'
+import { accessSync, constants, lstatSync } from 'node:fs'
 import { dirname, isAbsolute, relative } from 'node:path'
 import { MachineError } from './errors.js'
 
@@ -72,11 +72,27 @@ function nearestExisting(path: string): { path: string; isDir: boolean } | undef
 
 const short = (p: string): string => (p.length > 120 ? `${p.slice(0, 60)}…${p.slice(-40)}` : p)
 
+/**
+ * Node's recursive mkdir reports ENOENT whatever stopped it (a read-only file system, no write
+ * permission, a file in the way): ask the nearest existing ancestor what the real cause is.
+ */
+function realMkdirCode(path: string): string {
+  const near = nearestExisting(dirname(path))
+  if (!near) return 'ENOENT'
+  if (!near.isDir) return 'ENOTDIR'
+  try {
+    accessSync(near.path, constants.W_OK)
+    return 'ENOENT'
+  } catch (e) {
+    return String((e as NodeJS.ErrnoException).code ?? 'ENOENT')
+  }
+}
+
 /** A file-system error (errno code with a path) as one line with the path and the fix; else undefined. */
 export function fsError(err: unknown, ctx: FsErrorContext = {}): MachineError | undefined {
   const e = err as ErrnoLike
   if (!e || typeof e !== 'object' || typeof e.code !== 'string' || typeof e.path !== 'string') return undefined
-  const code = e.code
+  const code = e.code === 'ENOENT' && e.syscall === 'mkdir' ? realMkdirCode(e.path) : e.code
   const path = e.path
   const dest = typeof e.dest === 'string' ? e.dest : undefined
   const verb = VERBS[String(e.syscall)] ?? String(e.syscall ?? 'use')
