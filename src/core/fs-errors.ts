@@ -109,7 +109,7 @@ export function fsError(err: unknown, ctx: FsErrorContext = {}): MachineError | 
       return mk('fs-permission', 'permission denied', `give your user access to ${short(target === dir ? target : dir)} (see "ls -ld ${short(dir)}")${orStore}`)
     }
     case 'EROFS':
-      return mk('fs-read-only', 'the file system is read-only', `remount it read-write${orStore.replace(', or use', ', or use a writable')}`)
+      return mk('fs-read-only', 'the file system is read-only', `remount it read-write${inStore ? orStore : ', or use a writable path'}`)
     case 'ENOTDIR': {
       const near = nearestExisting(target)
       const culprit = near && !near.isDir ? near.path : undefined

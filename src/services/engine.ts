@@ -71,7 +71,8 @@ const secs = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${+(ms / 1000).t
 const engineAt = (host: string, port: number, machine?: string): string =>
   `Docker engine${machine ? ` of machine "${machine}"` : ''} at ${formatEngineUrl(host, port).slice('tcp://'.length)}`
 
-const statusHint = (machine?: string): string => (machine ? `check that "${machine}" is running ("machine status ${machine}")` : 'check that the machine is running ("machine ls")')
+// Without a machine name (an `ls` row, which names it already) the hint is the check itself.
+const statusHint = (machine?: string): string => (machine ? `check that "${machine}" is running ("machine status ${machine}")` : 'check that the machine is running')
 
 function timedOut(at: string, phase: Phase, ms: number, machine?: string): MachineError {
   const what = {

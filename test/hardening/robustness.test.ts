@@ -5,6 +5,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memoryProblem, parseDiskSize } from '../../drivers/qemu/settings.js'
+import { cryptoError, fsError } from '../../src/core/fs-errors.js'
 import { BIN, expectCleanFailure, ROOT, runCli, snapshot, tempStore } from '../helpers/cli.js'
 import { freePort, startSshd, type Sshd } from '../helpers/sshd.js'
 import { onCleanup, tempDir } from '../helpers/tmp.js'
@@ -382,5 +383,33 @@ describe('scp to a host whose key changed', () => {
     expect(f.line).not.toMatch(/@@@@|REMOTE HOST IDENTIFICATION/)
     expect(existsSync(join(sshd.home, 'a.txt'))).toBe(false)
     expect(await snapshot(store)).toEqual(before)
+  })
+})
+
+describe('fsError and cryptoError: each errno its code, the path and a fix', () => {
+  const errno = (code: string, syscall: string, path: string, dest?: string) => Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path, ...(dest ? { dest } : {}) })
+  const store = '/srv/store'
+  it.each([
+    ['EEXIST', 'mkdir', `${store}/certs`, 'fs-exists', `Cannot create the directory ${store}/certs: ${store}/certs already exists (EEXIST): move it away, or choose another store with --storage-path (or MACHINE_STORAGE_PATH)`],
+    ['EISDIR', 'open', '/etc/x', 'fs-is-a-directory', 'Cannot open /etc/x: /etc/x is a directory, not a file (EISDIR): move that directory away, or use another path'],
+    ['ENOSPC', 'write', `${store}/machines/m/config.json`, 'fs-no-space', `Cannot write ${store}/machines/m/config.json: no space is left on the device (ENOSPC): free some space, or choose a store on another disk (--storage-path)`],
+    ['EROFS', 'open', '/ro/f', 'fs-read-only', 'Cannot open /ro/f: the file system is read-only (EROFS): remount it read-write, or use a writable path'],
+    ['ENAMETOOLONG', 'open', '/x/y', 'fs-name-too-long', 'Cannot open /x/y: the path is too long for the file system (ENAMETOOLONG): use a shorter path'],
+  ])('%s from %s', (code, syscall, path, want, line) => {
+    const e = fsError(errno(code, syscall, path), { storePath: store })
+    expect(e?.code).toBe(want)
+    expect(e?.line).toBe(line)
+  })
+  it('a rename names both paths; an error without a path or errno is left alone', () => {
+    expect(fsError(errno('EPERM', 'rename', '/a/tmp', '/a/config.json'))?.message).toBe('Cannot move /a/tmp to /a/config.json: permission denied (EPERM)')
+    expect(fsError(new Error('plain'))).toBeUndefined()
+    expect(fsError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBeUndefined()
+  })
+  it("OpenSSL's PEM errors become bad-pem, naming the file when known", () => {
+    const pem = Object.assign(new Error('error:1E08010C:DECODER routines::unsupported'), { code: 'ERR_OSSL_PEM_NO_START_LINE', library: 'PEM routines', reason: 'no start line' })
+    expect(cryptoError(pem)?.code).toBe('bad-pem')
+    expect(cryptoError(pem)?.message).toBe('A certificate or key file is not a valid PEM certificate or key (PEM routines::no start line)')
+    expect(cryptoError(pem, '/k.pem')?.message).toBe('/k.pem is not a valid PEM certificate or key (PEM routines::no start line)')
+    expect(cryptoError(new Error('nope'))).toBeUndefined()
   })
 })
