@@ -43,8 +43,17 @@ export abstract class BaseCommand extends Command {
     return successEnvelope(this.id, result)
   }
 
+  /** The store this command used (or would have): error hints name --storage-path for paths in it. */
+  private storePathForErrors(): string | undefined {
+    try {
+      return this._store?.path ?? resolveStorePath(this._storagePathFlag)
+    } catch {
+      return undefined
+    }
+  }
+
   protected override toErrorJson(err: unknown): unknown {
-    return errorEnvelope(this.id, err)
+    return errorEnvelope(this.id, err, { storePath: this.storePathForErrors() })
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {
@@ -53,6 +62,6 @@ export abstract class BaseCommand extends Command {
     // A usage error means parse() threw; without this oclif adds a developer warning
     // ("did not parse its arguments") when NODE_ENV is not production.
     this.parsed = true
-    reportError(err, { json: this.jsonEnabled(), command: this.id, debug: this._debug })
+    reportError(err, { json: this.jsonEnabled(), command: this.id, debug: this._debug, storePath: this.storePathForErrors() })
   }
 }

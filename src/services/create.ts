@@ -65,7 +65,11 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     throw machineExists(i.name)
   }
 
-  const lock = await lockMachine(store.path, i.name)
+  // Another create of the same name that got past the check above holds the lock: that is
+  // "already exists" to this one, not "busy".
+  const lock = await lockMachine(store.path, i.name).catch((e: unknown) => {
+    throw e instanceof MachineError && e.code === 'machine-locked' ? machineExists(i.name) : e
+  })
   let dir: string
   try {
     dir = await store.reserve(i.name)
@@ -122,6 +126,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     try {
       await progress.step('Running pre-create checks', 120_000, () => driver.preCreateCheck())
     } catch (e) {
+      if (e instanceof MachineError && e.code === 'interrupted') throw e
       throw e instanceof MachineError
         ? new MachineError(e.code, `Pre-create check failed: ${e.message}`, { hint: e.hint, exitCode: 3 })
         : new MachineError('pre-create-check', `Pre-create check failed: ${messageOf(e)}`, { exitCode: 3 })

@@ -47,6 +47,10 @@ function tlsFilesFor(store: Store, host: HostConfig) {
   return { ca: a.CaCertPath, cert: a.ClientCertPath, key: a.ClientKeyPath }
 }
 
+// The engine call gets what the state check left of the row's budget, so a silent engine shows
+// its own error ("did not answer…") before the row's overall timeout turns it into a bare Timeout.
+const remaining = (started: number, timeoutMs: number): number => Math.max(100, timeoutMs - (performance.now() - started) - 50)
+
 async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, dockerHost: string | undefined): Promise<LsRow> {
   const row = baseRow(host.Name, host)
   const started = performance.now()
@@ -57,7 +61,7 @@ async function probe(store: Store, host: HostConfig, config: Config | undefined,
     row.Active = row.ActiveHost ? '*' : '-'
     if (row.URL.startsWith('tcp://')) {
       try {
-        row.DockerVersion = `v${await engineVersion(row.URL, () => readTls(tlsFilesFor(store, host)), timeoutMs)}`
+        row.DockerVersion = `v${await engineVersion(row.URL, () => readTls(tlsFilesFor(store, host)), remaining(started, timeoutMs))}`
       } catch (e) {
         row.DockerVersion = 'Unknown'
         row.Error = messageOf(e).replace(/\s*\n\s*/g, ' ')

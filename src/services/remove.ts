@@ -29,7 +29,8 @@ export async function removeMachine(store: Store, name: string, o: { force?: boo
     }
     await store.remove(name)
   } catch (e) {
-    throw e instanceof MachineError ? e : new MachineError('remove-failed', messageOf(e))
+    // File-system errors stay raw: the error renderer maps them to a line naming the path and the fix.
+    throw e instanceof MachineError || (e as NodeJS.ErrnoException)?.code ? e : new MachineError('remove-failed', messageOf(e))
   } finally {
     await lock.release()
   }
