@@ -38,6 +38,24 @@ export interface SshSession {
   close(): void
 }
 
+/**
+ * Ask sshd to SIGKILL the channel's command. ssh2's Channel.signal() sends nothing once we sent
+ * EOF (every exec here ends stdin at once, like `ssh -n`), yet RFC 4254 allows the request
+ * until the channel is closed: so send it through the protocol object directly when that is
+ * there, else fall back to signal().
+ */
+function killRemote(stream: ClientChannel): void {
+  const ch = stream as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?(id: number, name: string): void } } }
+  try {
+    const protocol = ch._client?._protocol
+    const id = ch.outgoing?.id
+    if (protocol?.signal && id !== undefined && (ch.outgoing?.state === 'open' || ch.outgoing?.state === 'eof')) protocol.signal(id, 'KILL')
+    else stream.signal('KILL')
+  } catch {
+    // the connection is already gone: nothing to ask
+  }
+}
+
 /** Remote exit status like OpenSSH reports it: the code, or 128+signal for a killed command. */
 function exitStatus(code: number | null | undefined, signal: string | undefined): number | undefined {
   if (typeof code === 'number') return code
@@ -55,6 +73,8 @@ const SFTP_WRITES_IN_FLIGHT = 8
 export class Ssh2Session implements SshSession {
   private sftpPromise: Promise<SFTPWrapper> | undefined
   private closed = false
+  /** Open exec/shell channels, so close() can stop their commands. */
+  private readonly channels = new Set<ClientChannel>()
   private lostReason: string | undefined
 
   constructor(
@@ -85,7 +105,11 @@ export class Ssh2Session implements SshSession {
       const cb = (err: Error | undefined, stream: ClientChannel): void => {
         if (err) {
           reject(this.closed ? this.lost(err) : new MachineError('ssh-channel-failed', `cannot open an SSH ${kind} channel on ${this.where}: ${err.message}`, { cause: err }))
-        } else resolve(stream)
+        } else {
+          this.channels.add(stream)
+          stream.once('close', () => this.channels.delete(stream))
+          resolve(stream)
+        }
       }
       try {
         if (kind === 'shell') this.client.shell(pty, cb)
@@ -142,9 +166,7 @@ export class Ssh2Session implements SshSession {
           if (settled) return
           settled = true
           // Ask sshd to kill the command (honoured by OpenSSH ≥ 7.9), then drop the channel.
-          try {
-            stream.signal('KILL')
-          } catch {}
+          killRemote(stream)
           stream.close()
           reject(new MachineError('ssh-command-timeout', `remote command \`${command.slice(0, 80)}\` on ${this.where} did not finish within ${Math.round(ms / 1000)}s`))
         }, ms)
@@ -280,7 +302,21 @@ export class Ssh2Session implements SshSession {
     })
   }
 
+  /**
+   * Ends the connection. Commands still running (a create interrupted mid-provisioning) are
+   * asked to die first (OpenSSH ≥ 7.9 honours the signal request): a dropped connection alone
+   * would leave them running on the host, e.g. an engine install half done by nobody.
+   */
   close(): void {
+    for (const stream of this.channels) {
+      killRemote(stream)
+      try {
+        stream.close()
+      } catch {
+        // the channel is already going away
+      }
+    }
+    this.channels.clear()
     this.closed = true
     this.client.end()
   }

@@ -226,3 +226,46 @@ describe('connection', () => {
     expect(sshConnectionCount() - before).toBe(1)
   })
 })
+
+describe('close while a command runs', () => {
+  it('asks sshd to kill the running command instead of leaving it behind', async () => {
+    // Its own sshd at DEBUG1, so the signal request can be seen arriving.
+    const d = await startSshd({ logLevel: 'DEBUG1' })
+    try {
+      const s = await connectSsh({ ...target, port: d.port, user: d.user, keyPath: d.userKeyPath, knownHostsPath: join(d.dir, 'known_hosts'), hostKeys: [d.hostKeyPub] })
+      let out = ''
+      const running = s.exec('echo $$; exec sleep 30', { onStdout: (c) => (out += c) }).catch((e: unknown) => e)
+      const deadline = Date.now() + 10_000
+      while (!/^\d+\n/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      const pid = Number(out.trim())
+      expect(pid).toBeGreaterThan(1)
+      const alive = () => {
+        try {
+          process.kill(pid, 0)
+          return true
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === 'EPERM'
+        }
+      }
+      expect(alive()).toBe(true)
+      s.close()
+      await running
+      const gone = Date.now() + 3_000
+      while (alive() && Date.now() < gone) await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 200))
+      const log = d.log()
+      expect(log, 'close() sent no signal request').toMatch(/req signal/)
+      if (d.user === 'root') {
+        // OpenSSH runs a root login without a privilege-separated child and then refuses
+        // signal requests ("session signalling requires privilege separation"); for every
+        // other user the command dies. Tests here log in as root: kill the leftover ourselves.
+        expect(log).toMatch(/session signalling requires privilege separation/)
+        if (alive()) process.kill(pid, 'SIGKILL')
+      } else {
+        expect(alive(), `remote command (pid ${pid}) still running after close()`).toBe(false)
+      }
+    } finally {
+      await d.stop()
+    }
+  })
+})
