@@ -40,6 +40,10 @@ export default class Rm extends BaseCommand {
       const why = forced.get(names[i]!)
       this.out.info(`Successfully removed ${names[i]}${why ? ` (forced: ${why.join('; ')})` : ''}`)
     }
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    // One machine: its own error, with its own code and fix (e.g. it was removed meanwhile by
+    // another rm: "does not exist", where "pass -f" would be no advice at all).
+    if (names.length === 1 && failed[0]?.reason instanceof MachineError) throw failed[0].reason
     if (errors.length) throw new MachineError('remove-failed', errors.join('; '), { hint: 'fix the cause, or pass -f to remove the local entry anyway' })
     if (!this.jsonEnabled()) return undefined
     const removed = names.filter((_, i) => results[i]!.status === 'fulfilled')
