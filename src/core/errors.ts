@@ -21,8 +21,6 @@ export class MachineError extends Error {
   }
 }
 
-export const isMachineError = (e: unknown): e is MachineError => e instanceof MachineError
-
 /** Best-effort message of anything thrown, without stack traces. */
 export function messageOf(e: unknown): string {
   if (e instanceof MachineError) return e.line

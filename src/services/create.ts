@@ -41,7 +41,6 @@ export interface CreateResult {
   name: string
   driver: string
   url: string
-  rolledBack?: boolean
 }
 
 /**

@@ -5,8 +5,6 @@ import type { SecureContext, TLSSocket } from 'node:tls'
 import { formatEngineUrl, parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 
-export { parseEngineUrl }
-
 export interface TlsFiles {
   ca: string
   cert: string
