@@ -1,0 +1,68 @@
+/**
+ * The documented plugin import resolves: a plugin driver writes `import { defineDriver } from
+ * 'machine/driver-kit'` (and runs `machine/driver-kit/conformance` in its tests), and Node finds
+ * both through package.json `exports`, in the built dist/ the CLI itself runs.
+ *
+ * Resolution is Node's own (a child `node` resolving from inside the package, i.e. package
+ * self-reference), not vitest's resolver, so this fails the way a plugin would fail.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ROOT } from '../helpers/cli.js'
+
+/** What Node resolves `specifier` to from a module inside the package (package self-reference). */
+function nodeResolve(specifier: string): string {
+  const script = `process.stdout.write(import.meta.resolve(${JSON.stringify(specifier)}))`
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+const kitUrl = pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js')).href
+const conformanceUrl = pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'conformance.js')).href
+
+describe('package exports for plugin drivers', () => {
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+  })
+
+  it('machine/driver-kit resolves to the built kit', () => {
+    expect(nodeResolve('machine/driver-kit')).toBe(kitUrl)
+  })
+
+  it('machine/driver-kit/conformance resolves to the built conformance suite', () => {
+    expect(nodeResolve('machine/driver-kit/conformance')).toBe(conformanceUrl)
+  })
+
+  it('exposes nothing else of the CLI: internal modules stay private', () => {
+    for (const internal of ['machine/dist/src/core/errors.js', 'machine/src/driver-kit/index.ts', 'machine']) {
+      expect(() => nodeResolve(internal), internal).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED|not exported|No "exports" main defined/)
+    }
+  })
+
+  it('package.json stays readable (tools read the version and the oclif section through it)', () => {
+    const url = nodeResolve('machine/package.json')
+    expect(JSON.parse(readFileSync(new URL(url), 'utf8')).name).toBe('machine')
+  })
+
+  it('the kit gives a plugin defineDriver and the errors the CLI recognises', async () => {
+    const kit = await import(kitUrl)
+    expect(typeof kit.defineDriver).toBe('function')
+    expect(typeof kit.NotSupportedError).toBe('function')
+    // What defineDriver returns is what the registry reads: the plugin's name, options and loader.
+    const load = async () => ({ createDriver: () => ({}) })
+    expect(kit.defineDriver({ name: 'demo', description: 'demo', options: [], load })).toMatchObject({ name: 'demo', options: [], load })
+    // The same class the CLI's own code (dist) checks with instanceof: a plugin's "cannot stop" is reported as such.
+    const contract = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'contract.js')).href)
+    const e = new kit.NotSupportedError('demo', 'stop')
+    expect(e).toBeInstanceOf(contract.NotSupportedError)
+    expect(e.message).toBe('the demo driver cannot stop a machine')
+  })
+
+  it('the conformance entry gives a plugin the suite and a driver context to call it with', async () => {
+    const conformance = await import(conformanceUrl)
+    expect(typeof conformance.driverConformance).toBe('function')
+    expect(typeof conformance.makeDriverContext).toBe('function')
+  })
+})
