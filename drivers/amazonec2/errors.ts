@@ -1,4 +1,4 @@
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 /**
  * Turn an AWS SDK error into a one-line MachineError that says what failed and what to do.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import { cloudInitConfig, parseUserCloudConfig, renderCloudConfig, type CloudInitOptions } from '../../src/driver-kit/cloud-init.js'
 
 /** EC2 refuses user data over 16 KiB (before base64). */

@@ -1,4 +1,4 @@
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 /** Sleep that ends early (rejecting) when the signal aborts (Ctrl-C, step timeout). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

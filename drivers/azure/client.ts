@@ -13,7 +13,7 @@ import type { ComputeManagementClient, VirtualMachine } from '@azure/arm-compute
 import type { NetworkManagementClient } from '@azure/arm-network'
 import type { ResourceManagementClient } from '@azure/arm-resources'
 import type { DriverLogger } from '../../src/driver-kit/contract.js'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import { armScope, type AzureEnvironment } from './environments.js'
 import { AzureApiError, AzureTimeoutError, isNotFound, oneLine } from './errors.js'
 

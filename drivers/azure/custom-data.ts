@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { cloudInitConfig, parseUserCloudConfig, renderCloudConfig, type CloudInitOptions } from '../../src/driver-kit/cloud-init.js'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 /** Azure refuses custom data over 64 KiB (before base64). */
 export const MAX_CUSTOM_DATA_BYTES = 65535

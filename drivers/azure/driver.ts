@@ -6,11 +6,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, JournalEntry, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
-import type { MachineState } from '../../src/core/state.js'
-import { MachineError, messageOf } from '../../src/core/errors.js'
+import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
 import { connect, type AzureClient, type GroupResource, type SecurityRuleSpec, type VnetInfo } from './client.js'
 import { buildCustomData } from './custom-data.js'
 import { hasCode, isApiError, isNotFound, toMachineError } from './errors.js'

@@ -3,7 +3,7 @@
  * them (one MachineError line saying what failed and what to do). No SDK import: client.ts turns
  * SDK errors into AzureApiError, everything else works on that.
  */
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 export class AzureApiError extends Error {
   /** HTTP status of the failing response; undefined for a failed long-running operation. */

@@ -5,7 +5,7 @@
  */
 import type { DriverContext } from '../../src/driver-kit/contract.js'
 import { configKey, type OptionValue } from '../../src/driver-kit/options.js'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import { azureEnvironment, type AzureEnvironment } from './environments.js'
 import {
   azureOptions,

@@ -3,12 +3,11 @@ import { copyFile, chmod } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { homedir } from 'node:os'
 import { basename, join } from 'node:path'
-import { formatEngineUrl } from '../../src/core/engine-url.js'
-import { MachineError } from '../../src/core/errors.js'
-import type { MachineState } from '../../src/core/state.js'
-import type { Driver, DriverContext, SshInfo } from '../../src/driver-kit/contract.js'
+import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
+import type { Driver, DriverContext, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
-import { SshUnreachableError } from '../../src/ssh/errors.js'
+import { connectSsh, SshUnreachableError } from '../../src/driver-kit/ssh.js'
 
 const aborted = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new MachineError('interrupted', 'Interrupted', { exitCode: 130 }))
 
@@ -122,7 +121,6 @@ export function createDriver(ctx: DriverContext): Driver {
     stop: () => Promise.reject(new NotSupportedError('generic', 'stop')),
     kill: () => Promise.reject(new NotSupportedError('generic', 'kill')),
     async restart() {
-      const { connectSsh } = await import('../../src/ssh/index.js')
       const info = await sshInfo()
       const command = `${info.user === 'root' ? '' : 'sudo -n '}shutdown -r now`
       const session = await connectSsh({ ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts'), trustOnFirstUse: true }, { timeoutMs: probeMs })

@@ -8,10 +8,9 @@
  * rule that another machine still uses.
  */
 import { randomUUID } from 'node:crypto'
-import { MachineError } from '../../src/core/errors.js'
-import type { MachineState } from '../../src/core/state.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { Driver, DriverContext, Journal, JournalEntry, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, JournalEntry, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import type { GceApi, Instance, Operation } from './client.js'

@@ -2,7 +2,7 @@
  * Turning what the Compute Engine API (through google-gax) throws into one line a user can act
  * on. Works on the plain fields of the error, so it needs no SDK import.
  */
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 /** The fields of a google-gax GoogleError (REST transport) that tell failures apart. */
 interface ApiErrorLike {
@@ -76,7 +76,6 @@ export function classify(e: unknown): ErrorClass {
 /** Throttling and transient server errors are retried (with a request id, so retries cannot double-create). */
 export const isRetryable = (e: unknown): boolean => ['throttled', 'unavailable'].includes(classify(e))
 export const isNotFound = (e: unknown): boolean => classify(e) === 'not-found'
-export const isConflict = (e: unknown): boolean => classify(e) === 'conflict'
 
 const ROLES_HINT = 'the account needs roles/compute.instanceAdmin.v1, roles/compute.securityAdmin and roles/iam.serviceAccountUser (see docs/drivers/google.md)'
 

@@ -1,5 +1,5 @@
 /** Sleeping, retrying and giving up: bounded, and interruptible by the machine's abort signal. */
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 export const interrupted = (): MachineError => new MachineError('interrupted', 'Interrupted', { exitCode: 130 })
 

@@ -1,6 +1,6 @@
 import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
-import { checkEngineUrl } from '../../src/core/engine-url.js'
+import { checkEngineUrl } from '../../src/driver-kit/engine-url.js'
 
 export function createDriver(ctx: DriverContext): Driver {
   const url = () => String(ctx.config.URL ?? '')

@@ -1,4 +1,4 @@
-import { checkEngineUrl } from '../../src/core/engine-url.js'
+import { checkEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { defineDriver } from '../../src/driver-kit/contract.js'
 
 /** Records an existing Docker engine by URL; nothing is created or provisioned. */

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { release } from 'node:os'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../../src/store/atomic.js'
+import { writeFileAtomic } from '../../src/driver-kit/fs.js'
 import type { GuestArch } from './settings.js'
 
 export interface AccelVerdict {

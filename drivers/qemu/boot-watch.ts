@@ -10,7 +10,7 @@
  */
 import { stat, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import { describeFailure, describeStall, kernelStarted, readBootConsole, STAGE_LABEL, type BootView } from './boot-console.js'
 
 export interface UnprovenAccel {

@@ -13,10 +13,10 @@ import { rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MachineError } from '../../src/core/errors.js'
-import type { MachineState } from '../../src/core/state.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
+import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { BootWatchOptions, Driver, DriverContext, Journal, SshInfo } from '../../src/driver-kit/contract.js'
+import type { BootWatchOptions, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { chooseAccel } from './accel.js'
 import { accelCacheKey, accelCachePath, readVerdict, writeVerdict, type AccelVerdict } from './accel-cache.js'
@@ -596,7 +596,6 @@ export class QemuDriver implements Driver {
     if (!info.port || !existsSync(info.keyPath)) return
     ctx.log.info(`"${ctx.machineName}" ignores the power button: asking it to power off over SSH`)
     try {
-      const { connectSsh } = await import('../../src/ssh/index.js')
       const session = await connectSsh(
         { ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts') },
         { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) },

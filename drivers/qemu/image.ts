@@ -10,7 +10,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { MachineError } from '../../src/core/errors.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 import type { DriverLogger } from '../../src/driver-kit/contract.js'
 
 export type HashAlgo = 'sha256' | 'sha512'

@@ -1,6 +1,9 @@
 import type { MachineState } from '../core/state.js'
 import type { OptionSpec, OptionValue } from './options.js'
 
+// Drivers report states in the same vocabulary `ls` shows.
+export type { MachineState } from '../core/state.js'
+
 /** What a driver tells the SSH layer about reaching its host. */
 export interface SshInfo {
   host: string

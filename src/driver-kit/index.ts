@@ -1,4 +1,12 @@
-// Public surface for driver authors (built-in and plugin drivers).
+// Public surface for driver authors (built-in and plugin drivers): everything a driver may use of
+// `machine`. It must stay cheap to import (no ssh2, no cloud SDK at load time): the SSH client
+// loads on first connection. A test (test/unit/driver-imports.test.ts) keeps drivers/ inside it.
 export * from './contract.js'
 export * from './options.js'
-export type { MachineState } from '../core/state.js'
+export * from './errors.js'
+export * from './engine-url.js'
+export * from './fs.js'
+export * from './ssh.js'
+export * from './keys.js'
+export * from './cloud-init.js'
+export * from './ssh-info.js'
