@@ -58,6 +58,11 @@ describe('package exports for plugin drivers', () => {
     const e = new kit.NotSupportedError('demo', 'stop')
     expect(e).toBeInstanceOf(contract.NotSupportedError)
     expect(e.message).toBe('the demo driver cannot stop a machine')
+    // A plugin's MachineError is the class the CLI renders as one line with its hint.
+    const core = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'core', 'errors.js')).href)
+    const m = new kit.MachineError('demo-failed', 'the demo host said no', { hint: 'try again' })
+    expect(m).toBeInstanceOf(core.MachineError)
+    expect(core.messageOf(m)).toBe('the demo host said no: try again')
   })
 
   it('the conformance entry gives a plugin the suite and a driver context to call it with', async () => {
