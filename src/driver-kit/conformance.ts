@@ -5,9 +5,10 @@
  * The harness arranges the backend before each step (nock interceptors for clouds, a real or shim
  * hypervisor for local drivers) and may verify after it (e.g. `nock.isDone()`).
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { machineDir as machineDirOf } from '../store/paths.js'
 import type { Driver, DriverContext, DriverDefinition } from './contract.js'
 import { NotSupportedError } from './contract.js'
 import { MemoryJournal } from './memory-journal.js'
@@ -62,8 +63,8 @@ export async function makeDriverContext(
   machineName: string,
 ): Promise<DriverContext> {
   const resolved = resolveOptions(definition.name, definition.options, flags, env)
-  const machineDir = join(storePath, 'machines', machineName)
-  const { mkdir } = await import('node:fs/promises')
+  // The store's own layout (and name check), so a driver sees the directory the CLI would give it.
+  const machineDir = machineDirOf(storePath, machineName)
   await mkdir(machineDir, { recursive: true, mode: 0o700 })
   return {
     machineName,
