@@ -6,7 +6,7 @@ import { programName } from './program.js'
 const done: Record<Action, string> = { start: 'started', stop: 'stopped', restart: 'restarted', kill: 'killed' }
 
 /** start/stop/restart/kill are one command shape with a different driver action. */
-export function lifecycleCommand(action: Action, summary: string) {
+export function lifecycleCommand(action: Action, summary: string): typeof BaseCommand {
   return class extends BaseCommand {
     static override summary = summary
     static override strict = false

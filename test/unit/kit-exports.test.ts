@@ -6,12 +6,14 @@
  * Resolution is Node's own (a child `node` resolving from inside the package, i.e. package
  * self-reference), not vitest's resolver, so this fails the way a plugin would fail.
  */
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 /** What Node resolves `specifier` to from a module inside the package (package self-reference). */
 function nodeResolve(specifier: string): string {
@@ -70,4 +72,47 @@ describe('package exports for plugin drivers', () => {
     expect(typeof conformance.driverConformance).toBe('function')
     expect(typeof conformance.makeDriverContext).toBe('function')
   })
+
+  it('a TypeScript plugin that depends on machine type-checks against the declarations the exports point at', async () => {
+    // A plugin package with machine in its node_modules, as npm installs it; strict NodeNext, no skipLibCheck.
+    const dir = await tempDir('kit-types-')
+    await mkdir(join(dir, 'node_modules'))
+    await symlink(ROOT, join(dir, 'node_modules', 'machine'))
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'machine-driver-demo', type: 'module', private: true }))
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2023', strict: true, noEmit: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+        files: ['plugin.ts'],
+      }),
+    )
+    await writeFile(
+      join(dir, 'plugin.ts'),
+      [
+        "import { defineDriver, MachineError, NotSupportedError, type Driver, type DriverContext } from 'machine/driver-kit'",
+        "import { driverConformance } from 'machine/driver-kit/conformance'",
+        'function createDriver(ctx: DriverContext): Driver {',
+        "  const no = (op: string) => Promise.reject(new NotSupportedError('demo', op))",
+        '  return {',
+        "    preCreateCheck: async () => { if (!ctx.machineName) throw new MachineError('missing-name', 'no name') },",
+        '    create: async () => {}, remove: async () => {},',
+        "    start: () => no('start'), stop: () => no('stop'), restart: () => no('restart'), kill: () => no('kill'),",
+        "    state: async () => 'Running', ip: async () => '127.0.0.1', sshInfo: () => no('open an SSH connection to'),",
+        '  }',
+        '}',
+        "export default defineDriver({ name: 'demo', description: 'demo', options: [], load: async () => ({ createDriver }) })",
+        // Real types, not `any`: a state outside the kit's vocabulary must be an error.
+        '// @ts-expect-error',
+        "export const bad: Awaited<ReturnType<Driver['state']>> = 'Sleeping'",
+        'export const suite: typeof driverConformance = driverConformance',
+        '',
+      ].join('\n'),
+    )
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc')
+    const r = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(tsc, ['-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, out: stdout + stderr })),
+    )
+    expect(r.out).toBe('')
+    expect(r.code).toBe(0)
+  }, 60_000)
 })
