@@ -5,30 +5,10 @@ export const SHELLS = ['bash', 'sh', 'zsh', 'fish', 'powershell', 'pwsh', 'cmd',
 export type Style = 'posix' | 'fish' | 'powershell' | 'cmd' | 'tcsh' | 'emacs'
 
 export function shellStyle(shell: string): Style {
-  switch (shell) {
-    case 'bash':
-    case 'sh':
-    case 'zsh':
-    case 'ksh':
-    case 'dash':
-      return 'posix'
-    case 'fish':
-      return 'fish'
-    case 'powershell':
-    case 'pwsh':
-      return 'powershell'
-    case 'cmd':
-      return 'cmd'
-    case 'tcsh':
-    case 'csh':
-      return 'tcsh'
-    case 'emacs':
-      return 'emacs'
-    default:
-      throw new MachineError('unknown-shell', `Unknown shell "${shell}"`, {
-        hint: `use --shell with one of ${SHELLS.join(', ')}`,
-      })
-  }
+  for (const [style, syntax] of Object.entries(SYNTAX) as Array<[Style, ShellSyntax]>) if (syntax.shells.includes(shell)) return style
+  throw new MachineError('unknown-shell', `Unknown shell "${shell}"`, {
+    hint: `use --shell with one of ${SHELLS.join(', ')}`,
+  })
 }
 
 /**
@@ -58,24 +38,96 @@ export function detectShell(flag: string | undefined, env: NodeJS.ProcessEnv, pl
 // emacs  an elisp string: \ and " escaped; nothing else is special.
 // cmd    SET K=v takes the rest of the line verbatim; the characters cmd acts on anyway
 //        (% expansion, ! delayed expansion, ^ & | < > ") are refused by checkValue.
-const DQ_LIVE: Record<Exclude<Style, 'cmd' | 'emacs'>, RegExp> = {
-  posix: /[$`"\\!]/,
-  fish: /[$\\"]/,
-  powershell: /[`$"\u201c\u201d\u201e]/,
-  tcsh: /[$`"\\!]/,
-}
-const singleQuoted: Record<Exclude<Style, 'cmd' | 'emacs'>, (v: string) => string> = {
-  posix: (v) => `'${v.replaceAll("'", `'\\''`)}'`,
-  fish: (v) => `'${v.replace(/[\\']/g, '\\$&')}'`,
-  powershell: (v) => `'${v.replace(/['\u2018\u2019\u201a\u201b]/g, '$&$&')}'`,
-  tcsh: (v) => `'${v.replace(/['!\\]/g, `'\\$&'`)}'`,
+interface ShellSyntax {
+  /** --shell names (and $SHELL basenames) written in this style. */
+  shells: readonly string[]
+  /** `v` as one word that evaluates to exactly `v` (cmd: the bare SET text). */
+  quote(v: string): string
+  set(k: string, quoted: string): string
+  unset(k: string): string
+  comment: string
+  /** The hint's way to evaluate the output of `command`. */
+  evalHint(command: string): string
+  /** Words of the hint's command line that need no quoting (names, flags, ordinary paths). */
+  bare: RegExp
+  /** How a hint word that is not bare is quoted; undefined: it cannot be shown safely. */
+  hintWord(w: string): string | undefined
 }
 
-/** `v` as one word of `style`'s syntax that evaluates to exactly `v` (cmd: the bare SET text). */
-function quoteValue(style: Style, v: string): string {
-  if (style === 'cmd') return v
-  if (style === 'emacs') return `"${v.replace(/[\\"]/g, '\\$&')}"`
-  return DQ_LIVE[style].test(v) ? singleQuoted[style](v) : `"${v}"`
+/** `v` in double quotes when nothing in it is live there (docker-machine's form), else `literal(v)`. */
+const dqOr = (live: RegExp, literal: (v: string) => string) => (v: string): string => (live.test(v) ? literal(v) : `"${v}"`)
+
+const posixQuote = dqOr(/[$`"\\!]/, (v) => `'${v.replaceAll("'", `'\\''`)}'`)
+const tcshQuote = dqOr(/[$`"\\!]/, (v) => `'${v.replace(/['!\\]/g, `'\\$&'`)}'`)
+
+// One row per shell style. The posix hint is the one deliberate difference from docker-machine's
+// output: it quotes the command substitution (`eval "$(…)"`, as the README does). Unquoted, the
+// shell splits and globs the output before eval sees it, which collapses runs of spaces and
+// expands `*` in a value; the variable lines themselves are byte-identical.
+const SYNTAX: Record<Style, ShellSyntax> = {
+  posix: {
+    shells: ['bash', 'sh', 'zsh', 'ksh', 'dash'],
+    quote: posixQuote,
+    set: (k, q) => `export ${k}=${q}`,
+    unset: (k) => `unset ${k}`,
+    comment: '#',
+    evalHint: (a) => `eval "$(${a})"`,
+    bare: /^[A-Za-z0-9_./:=+,@%-]+$/,
+    hintWord: posixQuote,
+  },
+  fish: {
+    shells: ['fish'],
+    quote: dqOr(/[$\\"]/, (v) => `'${v.replace(/[\\']/g, '\\$&')}'`),
+    set: (k, q) => `set -gx ${k} ${q};`,
+    unset: (k) => `set -e ${k};`,
+    comment: '#',
+    evalHint: (a) => `eval (${a})`,
+    bare: /^[A-Za-z0-9_./:=+,@-]+$/,
+    hintWord: (w) => SYNTAX.fish.quote(w),
+  },
+  powershell: {
+    shells: ['powershell', 'pwsh'],
+    quote: dqOr(/[`$"\u201c\u201d\u201e]/, (v) => `'${v.replace(/['\u2018\u2019\u201a\u201b]/g, '$&$&')}'`),
+    set: (k, q) => `$Env:${k} = ${q}`,
+    unset: (k) => `Remove-Item Env:\\\\${k}`,
+    comment: '#',
+    evalHint: (a) => `& ${a} | Invoke-Expression`,
+    bare: /^[A-Za-z0-9_./:=+\\-]+$/,
+    hintWord: (w) => SYNTAX.powershell.quote(w),
+  },
+  cmd: {
+    shells: ['cmd'],
+    quote: (v) => v,
+    set: (k, q) => `SET ${k}=${q}`,
+    unset: (k) => `SET ${k}=`,
+    comment: 'REM',
+    evalHint: (a) => `\t@FOR /f "tokens=*" %i IN ('${a}') DO @%i`,
+    bare: /^[A-Za-z0-9_./:\\+-]+$/,
+    // Inside FOR /f's ('…'): double quotes protect & | < > ( ); % ! ^ " ' do not.
+    hintWord: (w) => (/[%!^"'`]/.test(w) ? undefined : `"${w}"`),
+  },
+  tcsh: {
+    shells: ['tcsh', 'csh'],
+    quote: tcshQuote,
+    set: (k, q) => `setenv ${k} ${q};`,
+    unset: (k) => `unsetenv ${k};`,
+    comment: ':',
+    evalHint: (a) => `eval \`${a}\``,
+    bare: /^[A-Za-z0-9_./:=+,@%-]+$/,
+    // The command sits inside `…`; a backtick would end it whatever the quoting.
+    hintWord: (w) => (w.includes('`') ? undefined : tcshQuote(w)),
+  },
+  emacs: {
+    shells: ['emacs'],
+    quote: (v) => `"${v.replace(/[\\"]/g, '\\$&')}"`,
+    set: (k, q) => `(setenv "${k}" ${q})`,
+    unset: (k) => `(setenv "${k}" nil)`,
+    comment: ';;',
+    evalHint: (a) => `(with-temp-buffer (shell-command "${a}" (current-buffer)) (eval-buffer))`,
+    bare: /^[A-Za-z0-9_./:=+,@%-]+$/,
+    // shell-command hands the string to a POSIX shell; elisp-escaping happens on the whole line.
+    hintWord: posixQuote,
+  },
 }
 
 // C0 controls, DEL and C1 controls: a newline would end the line (the rest runs as a command),
@@ -118,69 +170,12 @@ function checkValue(shell: string, style: Style, k: string, v: string): void {
   }
 }
 
-const setLine: Record<Style, (k: string, v: string) => string> = {
-  posix: (k, v) => `export ${k}=${quoteValue('posix', v)}`,
-  fish: (k, v) => `set -gx ${k} ${quoteValue('fish', v)};`,
-  powershell: (k, v) => `$Env:${k} = ${quoteValue('powershell', v)}`,
-  cmd: (k, v) => `SET ${k}=${v}`,
-  tcsh: (k, v) => `setenv ${k} ${quoteValue('tcsh', v)};`,
-  emacs: (k, v) => `(setenv "${k}" ${quoteValue('emacs', v)})`,
-}
-
-const unsetLine: Record<Style, (k: string) => string> = {
-  posix: (k) => `unset ${k}`,
-  fish: (k) => `set -e ${k};`,
-  powershell: (k) => `Remove-Item Env:\\\\${k}`,
-  cmd: (k) => `SET ${k}=`,
-  tcsh: (k) => `unsetenv ${k};`,
-  emacs: (k) => `(setenv "${k}" nil)`,
-}
-
-const comment: Record<Style, string> = { posix: '#', fish: '#', powershell: '#', cmd: 'REM', tcsh: ':', emacs: ';;' }
-
-// One deliberate difference from docker-machine's output: the posix hint quotes the command
-// substitution (`eval "$(…)"`, as the README does). Unquoted, the shell splits and globs the output
-// before eval sees it, which collapses runs of spaces and expands `*` in a value; the variable
-// lines themselves are byte-identical.
-const evalHint: Record<Style, (args: string) => string> = {
-  posix: (a) => `eval "$(${a})"`,
-  fish: (a) => `eval (${a})`,
-  powershell: (a) => `& ${a} | Invoke-Expression`,
-  cmd: (a) => `\t@FOR /f "tokens=*" %i IN ('${a}') DO @%i`,
-  tcsh: (a) => `eval \`${a}\``,
-  emacs: (a) => `(with-temp-buffer (shell-command "${a}" (current-buffer)) (eval-buffer))`,
-}
-
-// Words of the hint's command line that need no quoting in that shell (machine names, flags,
-// ordinary paths); anything else is quoted, so a store path or program name with $(…) or
-// backticks is shown, and copied, as the literal text it is.
-const BARE: Record<Style, RegExp> = {
-  posix: /^[A-Za-z0-9_./:=+,@%-]+$/,
-  fish: /^[A-Za-z0-9_./:=+,@-]+$/,
-  powershell: /^[A-Za-z0-9_./:=+\\-]+$/,
-  cmd: /^[A-Za-z0-9_./:\\+-]+$/,
-  tcsh: /^[A-Za-z0-9_./:=+,@%-]+$/,
-  emacs: /^[A-Za-z0-9_./:=+,@%-]+$/,
-}
-
 /** One word of the hint's command, quoted for `style`; undefined when it cannot be shown safely. */
 function hintWord(style: Style, w: string): string | undefined {
   // A newline would end the comment line and run the rest when the output is eval'd.
   if (CONTROL.test(w) || LONE_SURROGATE.test(w)) return undefined
-  if (BARE[style].test(w)) return w
-  switch (style) {
-    case 'cmd':
-      // Inside FOR /f's ('…'): double quotes protect & | < > ( ); % ! ^ " ' do not.
-      return /[%!^"'`]/.test(w) ? undefined : `"${w}"`
-    case 'tcsh':
-      // The command sits inside `…`; a backtick would end it whatever the quoting.
-      return w.includes('`') ? undefined : quoteValue('tcsh', w)
-    case 'emacs':
-      // shell-command hands the string to a POSIX shell; elisp-escaping happens on the whole line.
-      return quoteValue('posix', w)
-    default:
-      return quoteValue(style, w)
-  }
+  const syntax = SYNTAX[style]
+  return syntax.bare.test(w) ? w : syntax.hintWord(w)
 }
 
 /**
@@ -210,15 +205,15 @@ export function renderEnv(input: EnvRenderInput): string {
   const lines = input.vars.map(([k, v]) => {
     // Names are ours (DOCKER_*, NO_PROXY), never user input; checked so that stays true.
     if (!VAR_NAME.test(k)) throw new MachineError('unsafe-env-name', `Cannot write the variable name ${JSON.stringify(k)} for ${input.shell}`)
-    if (v === undefined) return unsetLine[style](k)
+    if (v === undefined) return SYNTAX[style].unset(k)
     checkValue(input.shell, style, k, v)
-    return setLine[style](k, v)
+    return SYNTAX[style].set(k, SYNTAX[style].quote(v))
   })
-  const c = comment[style]
+  const c = SYNTAX[style].comment
   const command = hintCommand(input.shell, input.command)
   lines.push(
     `${c} Run this command to configure your shell: `,
-    command === undefined ? `${c} the command line is not shown as it has characters ${input.shell} cannot quote` : `${c} ${evalHint[style](command)}`,
+    command === undefined ? `${c} the command line is not shown as it has characters ${input.shell} cannot quote` : `${c} ${SYNTAX[style].evalHint(command)}`,
   )
   return `${lines.join('\n')}\n`
 }
