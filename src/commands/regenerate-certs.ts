@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
-import { createInterface } from 'node:readline/promises'
 import { BaseCommand } from '../cli/base.js'
+import { confirm } from '../cli/confirm.js'
 import { Progress } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
 import { lockMachine } from '../store/lock.js'
@@ -20,11 +20,8 @@ export default class RegenerateCerts extends BaseCommand {
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parseArgs(RegenerateCerts)
     if (!flags.force) {
-      if (!process.stdin.isTTY || this.jsonEnabled()) throw new MachineError('confirmation-needed', 'Refusing to regenerate certificates without confirmation', { hint: 'pass -f to confirm' })
-      const rl = createInterface({ input: process.stdin, output: process.stdout })
-      const answer = await rl.question('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ')
-      rl.close()
-      if (!/^y/i.test(answer.trim())) return undefined
+      const question = 'Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): '
+      if (!(await confirm({ question, refusal: 'Refusing to regenerate certificates without confirmation', flag: '-f', json: this.jsonEnabled() }))) return undefined
     }
     const o = { config: this.config, out: this.out }
     const done = await forEachMachine(this.store, argv as string[], o, async (m) => {

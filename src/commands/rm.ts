@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
-import { createInterface } from 'node:readline/promises'
 import { BaseCommand } from '../cli/base.js'
+import { confirm } from '../cli/confirm.js'
 import { Output } from '../cli/output.js'
 import { MachineError } from '../core/errors.js'
 import { removeMachine } from '../services/remove.js'
@@ -19,15 +19,13 @@ export default class Rm extends BaseCommand {
     const names = argv as string[]
     for (const n of names) if (!(await this.store.exists(n))) throw new MachineError('machine-not-found', `Machine "${n}" does not exist`, { hint: 'run "machine ls" to list machines' })
     if (!flags.y && !flags.force) {
-      if (!process.stdin.isTTY || this.jsonEnabled()) {
-        throw new MachineError('confirmation-needed', `Refusing to remove ${names.join(', ')} without confirmation`, { hint: 'pass -y to confirm' })
+      const refusal = `Refusing to remove ${names.join(', ')} without confirmation`
+      const json = this.jsonEnabled()
+      if (process.stdin.isTTY && !json) {
+        this.out.info(`About to remove ${names.join(', ')}`)
+        this.out.info('WARNING: This action will delete both local reference and remote instance.')
       }
-      this.out.info(`About to remove ${names.join(', ')}`)
-      this.out.info('WARNING: This action will delete both local reference and remote instance.')
-      const rl = createInterface({ input: process.stdin, output: process.stdout })
-      const answer = await rl.question('Are you sure? (y/n): ')
-      rl.close()
-      if (!/^y/i.test(answer.trim())) return undefined
+      if (!(await confirm({ question: 'Are you sure? (y/n): ', refusal, flag: '-y', json }))) return undefined
     }
     // What -f forced past (an unreadable config, a driver that failed) is told with the machine's
     // outcome, in one line, instead of a warning followed by an unqualified success.
