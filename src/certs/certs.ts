@@ -208,18 +208,6 @@ async function readIfPresent(path: string, label: string): Promise<string | unde
 
 // ---- The store's CA and client certificate.
 
-export interface CertPaths {
-  caCert: string
-  caKey: string
-  clientCert: string
-  clientKey: string
-}
-
-export interface PemPair {
-  cert: string
-  key: string
-}
-
 /** One certificate + key pair as bootstrap sees it: its files, names in messages, and flags. */
 interface PairSpec {
   name: string // "CA", "client certificate"

@@ -1,20 +1,12 @@
 import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
+import { processAlive } from './process-alive.js'
 
 /**
  * Temp files of atomic writes: `.<name>.<pid>.<hex>.tmp` (this file's and certs' writeNew), and
  * the lock files' `<name>.<pid>.<hex>.tmp`. The pid says whether its writer may still need it.
  */
 const TEMP_FILE = /^.+\.(\d+)\.[0-9a-f]{8,}\.tmp$/
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Remove the temp files in `dir` left by writes whose process died (SIGKILL, power loss)
@@ -31,7 +23,7 @@ export async function removeDeadTemps(dir: string): Promise<void> {
   await Promise.all(
     names.map(async (n) => {
       const m = TEMP_FILE.exec(n)
-      if (m && !alive(Number(m[1]))) await rm(join(dir, n), { force: true }).catch(() => undefined)
+      if (m && !processAlive(Number(m[1]))) await rm(join(dir, n), { force: true }).catch(() => undefined)
     }),
   )
 }

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from './atomic.js'
-import { locksDir } from './paths.js'
+import { machineLockPath } from './paths.js'
+import { processAlive } from './process-alive.js'
 
 /**
  * A create in progress is marked by `.creating` in its machine directory (holding the creating
@@ -24,15 +25,6 @@ export async function markCreated(dir: string): Promise<void> {
 
 export type CreationState = { state: 'complete' } | { state: 'creating'; pid: number } | { state: 'interrupted' }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 const pidIn = (path: string): number => {
   try {
     const pid = Number(readFileSync(path, 'utf8').split('\n')[0]!.trim())
@@ -53,7 +45,7 @@ export function creationState(store: string, name: string, dir: string, hasConfi
   const marker = join(dir, CREATING_MARKER)
   const marked = existsSync(marker)
   if (!marked && hasConfig) return { state: 'complete' }
-  const holder = pidIn(join(locksDir(store), `${name}.lock`))
-  if (holder && alive(holder) && (!marked || pidIn(marker) === holder)) return { state: 'creating', pid: holder }
+  const holder = pidIn(machineLockPath(store, name))
+  if (holder && processAlive(holder) && (!marked || pidIn(marker) === holder)) return { state: 'creating', pid: holder }
   return { state: 'interrupted' }
 }

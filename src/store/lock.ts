@@ -2,16 +2,8 @@ import { link, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises
 import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
-import { locksDir } from './paths.js'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+import { locksDir, machineLockPath } from './paths.js'
+import { processAlive } from './process-alive.js'
 
 export interface Lock {
   release(): Promise<void>
@@ -117,7 +109,7 @@ async function acquire(path: string, waitMs: number, pollMs: number, busy: (hold
     }
     const h = await holderOf(path)
     if (!h) continue // released just now: try again at once
-    if (h.pid ? !alive(h.pid) : h.ageMs > UNWRITTEN_GRACE_MS) {
+    if (h.pid ? !processAlive(h.pid) : h.ageMs > UNWRITTEN_GRACE_MS) {
       // Stale: its owner died without releasing.
       await breakStale(path, h.content)
       continue
@@ -137,9 +129,8 @@ export async function lockMachine(store: string, name: string, waitMs = 0): Prom
   // The name becomes a file name under .locks/: the same rule as Store.dir, so `..` cannot
   // point a lock file anywhere else.
   if (!isValidMachineName(name)) throw invalidMachineName(name)
-  const dir = locksDir(store)
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const path = join(dir, `${name}.lock`)
+  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
+  const path = machineLockPath(store, name)
   return acquire(path, waitMs, 200, (holder) =>
     new MachineError('machine-locked', `Machine "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
       hint: `wait for it to finish, or remove ${path} if that process is gone`,

@@ -25,5 +25,7 @@ export function machineDir(store: string, name: string): string {
 export const certsDir = (store: string): string => join(store, 'certs')
 export const cacheDir = (store: string): string => join(store, 'cache')
 export const locksDir = (store: string): string => join(store, '.locks')
+/** A machine's lock file (store/lock.ts), also read by creating.ts to tell a live create from a dead one. */
+export const machineLockPath = (store: string, name: string): string => join(locksDir(store), `${name}.lock`)
 /** Evidence of failed creates (console logs, transcripts), kept after their machine was rolled back. */
 export const failedDir = (store: string): string => join(store, 'failed')
