@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '@oclif/core'
 import type { Output } from '../cli/output.js'
 import { interrupted, Progress } from '../cli/progress.js'
-import { validateEngineOptions as validateEngineOptionSyntax } from '../core/engine-options.js'
+import { validateEngineOptions } from '../core/engine-options.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
@@ -54,8 +54,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   const log = (l: string) => i.out.info(l)
   validateMachineName(i.name)
   // Before anything is stored: a newline in an engine option would become a line of the unit.
-  validateEngineOptionSyntax(i.engine, i.tlsSans)
-  validateEngineOptions(i.engine)
+  validateEngineOptions(i.engine, i.tlsSans)
+  validateInstallUrl(i.engine.InstallURL)
   const def = await getDriverDefinition(i.driver, i.config)
   const resolved = resolveOptions(def.name, def.options, i.flags, env)
   if (await store.exists(i.name)) {
@@ -169,17 +169,11 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   }
 }
 
-/** --engine-env and --engine-label are KEY=value; a bare word would silently do nothing useful. */
-function validateEngineOptions(e: Partial<EngineOptions>): void {
-  for (const [flag, list] of [
-    ['--engine-env', e.Env],
-    ['--engine-label', e.Labels],
-  ] as const) {
-    for (const v of list ?? []) {
-      if (!/^[^=\s]+=/.test(v)) throw new MachineError('invalid-option', `${flag} "${v}" is not KEY=value`, { hint: `write it as ${flag} NAME=value` })
-    }
-  }
-  const url = e.InstallURL
+/**
+ * The install URL's form (http(s) or "none"); every other engine option is checked by
+ * core/engine-options.ts, which for this one checks only that it is a single line.
+ */
+function validateInstallUrl(url: string | undefined): void {
   if (url && url !== 'none' && !/^https?:\/\//.test(url)) {
     throw new MachineError('invalid-option', `--engine-install-url "${url}" is not an http(s) URL`, { hint: 'give a URL of an install script, or "none" to never install' })
   }
