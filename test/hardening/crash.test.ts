@@ -129,7 +129,7 @@ async function expectConsistent(store: string, name: string, where: string): Pro
     return 'absent'
   }
   expect(row, `${where}: a directory is listed`).toBeDefined()
-  const env = await runCli(['env', name, '--json'], { store })
+  const env = await runCli(['env', name, '--shell', 'bash', '--json'], { store })
   if (row!.State === 'Error') {
     expect(JSON.parse(env.stdout).error?.code, `${where}: env on an interrupted machine`).toBe('create-interrupted')
     const rm = await runCli(['rm', '-f', name], { store })

@@ -21,7 +21,9 @@ export function runCli(args: string[], o: { store?: string; env?: NodeJS.Process
   if (!existsSync(join(ROOT, 'dist', 'src', 'commands', 'ls.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
   const started = Date.now()
   return new Promise((res, rej) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...o.env }
+    // CI runs without $SHELL (as cron does): drop the caller's so a test that needs one says so.
+    const { SHELL: _callerShell, ...inherited } = process.env
+    const env: NodeJS.ProcessEnv = { ...inherited, ...o.env }
     if (o.store) env.MACHINE_STORAGE_PATH = o.store
     const p = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT })
     let stdout = ''
