@@ -5,6 +5,8 @@ import { defineDriver } from '../../src/driver-kit/contract.js'
 export default defineDriver({
   name: 'generic',
   description: 'Provision the Docker engine on an existing host reachable over SSH',
+  // An existing host: it can be rebooted over SSH, but not started, stopped or killed from here.
+  capabilities: { lifecycle: ['restart'] },
   options: [
     {
       name: 'ip-address',

@@ -5,7 +5,8 @@ import { defineDriver } from '../../src/driver-kit/contract.js'
 export default defineDriver({
   name: 'none',
   description: 'Record an existing Docker engine reachable at --url (nothing is created or provisioned)',
-  provisions: false,
+  // An engine recorded by URL: no SSH, no provisioning, nothing to start or stop.
+  capabilities: { ssh: false, lifecycle: [] },
   options: [
     {
       name: 'url',

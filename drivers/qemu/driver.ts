@@ -665,8 +665,5 @@ export class QemuDriver implements Driver {
   async certSans(): Promise<string[]> {
     return ['127.0.0.1', 'localhost']
   }
-
-  /** The address is always 127.0.0.1 and the seed is built here: see DriverContext.engineBootstrap. */
-  readonly acceptsEngineBootstrap = true
 }
 

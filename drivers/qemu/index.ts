@@ -147,5 +147,7 @@ export default defineDriver({
   name: 'qemu',
   description: 'Local QEMU virtual machine (KVM, HVF, WHPX or TCG) booted from a cloud image with cloud-init',
   options: QEMU_OPTIONS,
+  // The address is always 127.0.0.1 and the seed is built by the driver: see DriverContext.engineBootstrap.
+  capabilities: { engineBootstrap: true },
   load: () => import('./driver.js'),
 })

@@ -5,6 +5,7 @@ import { MachineError } from '../core/errors.js'
 import { lockMachine } from '../store/lock.js'
 import { forEachMachine } from '../services/lifecycle.js'
 import { provisionMachine } from '../services/provision.js'
+import { capabilitiesOf } from '../driver-kit/contract.js'
 
 export default class Provision extends BaseCommand {
   static override summary = 'Re-run provisioning on machines (changes only what is not right)'
@@ -15,7 +16,7 @@ export default class Provision extends BaseCommand {
     const { argv } = await this.parseArgs(Provision)
     const o = { config: this.config, out: this.out }
     const done = await forEachMachine(this.store, argv as string[], o, async (m) => {
-      if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver are not provisioned`)
+      if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver are not provisioned`)
       const lock = await lockMachine(this.store.path, m.host.Name, 30_000)
       try {
         const r = await provisionMachine(this.store, m, { progress: new Progress(this.out, new AbortController().signal), log: (l) => this.out.debug(l) })

@@ -7,6 +7,7 @@ import { lockMachine } from '../store/lock.js'
 import { checkCertsFor } from '../services/certs.js'
 import { forEachMachine } from '../services/lifecycle.js'
 import { provisionMachine } from '../services/provision.js'
+import { capabilitiesOf } from '../driver-kit/contract.js'
 
 export default class RegenerateCerts extends BaseCommand {
   static override summary = 'Make new TLS certificates for machines and restart their engines'
@@ -25,7 +26,7 @@ export default class RegenerateCerts extends BaseCommand {
     }
     const o = { config: this.config, out: this.out }
     const done = await forEachMachine(this.store, argv as string[], o, async (m) => {
-      if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no certificates`)
+      if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no certificates`)
       const lock = await lockMachine(this.store.path, m.host.Name, 30_000)
       try {
         // The CA is kept (docker-machine's rule) and no key file is ever overwritten but the

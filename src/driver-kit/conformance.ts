@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { machinesDir } from '../store/paths.js'
-import type { Driver, DriverContext, DriverDefinition } from './contract.js'
-import { NotSupportedError } from './contract.js'
+import type { Driver, DriverContext, DriverDefinition, LifecycleOp } from './contract.js'
+import { capabilitiesOf, NotSupportedError } from './contract.js'
 import { MemoryJournal } from './memory-journal.js'
-import { flagName, resolveOptions } from './options.js'
+import { flagName, optionProperty, resolveOptions } from './options.js'
 
 export type ConformanceStep =
   | 'preCreateCheck'
@@ -35,8 +35,6 @@ export interface ConformanceHarness {
   /** Flags as a user would give them (flag name without dashes → value). */
   flags: Record<string, unknown>
   env?: NodeJS.ProcessEnv
-  /** Which lifecycle operations the driver supports; unsupported ones must throw NotSupportedError. */
-  supports: { start: boolean; stop: boolean; restart: boolean; kill: boolean; ssh?: boolean }
   /** Set up the fake/real backend for a step. */
   arrange?: (step: ConformanceStep, ctx: DriverContext) => void | Promise<void>
   /** Check the backend after a step (e.g. every interceptor used). */
@@ -83,6 +81,10 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
   const { describe, it, expect, beforeAll, afterAll } = t
   const timeout = h.timeoutMs ?? 30_000
   const def = h.definition
+  // What the driver declares it can do is what the suite holds it to: unsupported operations
+  // must reject with NotSupportedError, supported ones must work.
+  const caps = capabilitiesOf(def)
+  const can = (op: LifecycleOp) => caps.lifecycle.includes(op)
 
   describe(`driver conformance: ${def.name}`, () => {
     let store = ''
@@ -119,9 +121,16 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
       const secrets = def.options.filter((o) => o.secret)
       const saved = JSON.stringify(ctx.config)
       for (const o of secrets) {
-        const v = ctx.options[o.name]
+        const v = ctx.options[optionProperty(o.name)]
         if (typeof v === 'string' && v.length > 0) expect(saved).not.toContain(v)
       }
+    })
+
+    it('declares what it can do', () => {
+      for (const op of caps.lifecycle) expect(['start', 'stop', 'restart', 'kill']).toContain(op)
+      expect(new Set(caps.lifecycle).size).toBe(caps.lifecycle.length)
+      // Booting a host it cannot reach over SSH with an engine bootstrap would have nothing to check it.
+      if (caps.engineBootstrap) expect(caps.ssh).toBe(true)
     })
 
     it('passes its pre-create check', async () => {
@@ -129,6 +138,8 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
     }, timeout)
 
     it('creates the host, journaling what it makes', async () => {
+      // An engine bootstrap is built from the address before the host exists.
+      if (caps.engineBootstrap) expect((await driver.ip()).length).toBeGreaterThan(0)
       await step('create', () => driver.create(journal))
       expect(JSON.stringify(ctx.config)).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/)
     }, timeout)
@@ -139,7 +150,7 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
 
     it('has an IP address and SSH details', async () => {
       await step('ip', async () => expect((await driver.ip()).length).toBeGreaterThan(0))
-      if (h.supports.ssh === false) return expectNotSupported(driver.sshInfo())
+      if (!caps.ssh) return expectNotSupported(driver.sshInfo())
       await step('sshInfo', async () => {
         const s = await driver.sshInfo()
         expect(s.host.length).toBeGreaterThan(0)
@@ -150,24 +161,24 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
     }, timeout)
 
     it('stops (or says it cannot)', async () => {
-      if (!h.supports.stop) return expectNotSupported(driver.stop())
+      if (!can('stop')) return expectNotSupported(driver.stop())
       await step('stop', () => driver.stop())
       await step('state:stopped', async () => expect(await driver.state()).toBe('Stopped'))
     }, timeout)
 
     it('starts (or says it cannot)', async () => {
-      if (!h.supports.start) return expectNotSupported(driver.start())
+      if (!can('start')) return expectNotSupported(driver.start())
       await step('start', () => driver.start())
       await step('state:running', async () => expect(await driver.state()).toBe('Running'))
     }, timeout)
 
     it('restarts (or says it cannot)', async () => {
-      if (!h.supports.restart) return expectNotSupported(driver.restart())
+      if (!can('restart')) return expectNotSupported(driver.restart())
       await step('restart', () => driver.restart())
     }, timeout)
 
     it('kills (or says it cannot)', async () => {
-      if (!h.supports.kill) return expectNotSupported(driver.kill())
+      if (!can('kill')) return expectNotSupported(driver.kill())
       await step('kill', () => driver.kill())
       await step('state:stopped', async () => expect(await driver.state()).toBe('Stopped'))
     }, timeout)

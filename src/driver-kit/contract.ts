@@ -1,5 +1,5 @@
 import type { MachineState } from '../core/state.js'
-import type { OptionSpec, OptionValue } from './options.js'
+import type { OptionSpec, OptionsOf } from './options.js'
 
 // Drivers report states in the same vocabulary `ls` shows.
 export type { MachineState } from '../core/state.js'
@@ -52,21 +52,29 @@ export interface DriverLogger {
   debug(message: string): void
 }
 
-/** What every driver instance gets. */
-export interface DriverContext {
+/**
+ * What every driver instance gets. `O` is the driver's declared options (`typeof options` of an
+ * `as const satisfies readonly OptionSpec[]` list): `options` is then typed from them.
+ */
+export interface DriverContext<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
   machineName: string
   /** Store root ($MACHINE_STORAGE_PATH). */
   storePath: string
   /** This machine's directory in the store: keys, disks, known_hosts live here. */
   machineDir: string
   /**
-   * The saved driver config (config.json "Driver"): docker-machine's base fields (IPAddress,
-   * MachineName, SSHUser, SSHPort, SSHKeyPath, StorePath, …) plus this driver's option values
-   * under their config keys. Drivers update it (instance id, IP…) and the caller saves it.
+   * The machine's driver state, saved as config.json "Driver" (docker-machine's base fields
+   * IPAddress, SSHUser, SSHPort, SSHKeyPath, … and what the driver records: instance id, ports).
+   * Drivers update it and the caller saves it. Option values are saved there too, under their
+   * config keys, but a driver reads options only from `options`.
    */
   config: Record<string, unknown>
-  /** Option values given for this invocation, by option name (includes secrets). */
-  options: Record<string, OptionValue>
+  /**
+   * The option values, resolved once by the kit for create and for every later command alike
+   * (flag → saved config → environment → default; secrets from flag or environment only), typed
+   * and keyed by camelCase name (`instance-type` → `instanceType`).
+   */
+  options: OptionsOf<O>
   log: DriverLogger
   /** Aborted on Ctrl-C / step timeout; long waits should honour it. */
   signal: AbortSignal
@@ -117,32 +125,69 @@ export interface Driver {
    * whose auto-chosen accelerator hangs the guest kernel). Optional: without it the caller waits.
    */
   watchBoot?(o: BootWatchOptions): Promise<void>
+}
+
+export type LifecycleOp = 'start' | 'stop' | 'restart' | 'kill'
+
+/**
+ * What a driver's hosts can do, declared once on its definition. Core code and the conformance
+ * suite read these; nothing asks a driver's name.
+ */
+export interface DriverCapabilities {
   /**
-   * True when ip()/certSans() answer before create() and create() passes ctx.engineBootstrap
-   * to the host's first boot (local VMs whose address is known in advance).
+   * The host is reached over SSH and the engine is provisioned on it (certificates, config).
+   * False for `none`, which records an existing engine by URL: create stops after the driver's
+   * create, and ssh/scp/mount/provision/upgrade/regenerate-certs are refused.
    */
-  readonly acceptsEngineBootstrap?: boolean
+  ssh: boolean
+  /**
+   * ip()/certSans() answer before create(), and create() hands ctx.engineBootstrap to the host's
+   * first boot (local VMs whose address is known in advance), so provisioning finds the engine
+   * already configured.
+   */
+  engineBootstrap: boolean
+  /** The lifecycle operations it supports; the others reject with NotSupportedError. */
+  lifecycle: readonly LifecycleOp[]
+  /** Host folders can be shared into the guest. */
+  sharedFolders: boolean
+  /** Its machines share a host-only network (a cluster's nodes reach each other directly). */
+  hostOnlyNetwork: boolean
 }
 
-export interface DriverModule {
-  createDriver(ctx: DriverContext): Driver
+export const DEFAULT_CAPABILITIES: DriverCapabilities = {
+  ssh: true,
+  engineBootstrap: false,
+  lifecycle: ['start', 'stop', 'restart', 'kill'],
+  sharedFolders: false,
+  hostOnlyNetwork: false,
 }
 
-export interface DriverDefinition {
+/** A definition's capabilities with the defaults filled in (plugins may declare only some). */
+export const capabilitiesOf = (d: Pick<DriverDefinition, 'capabilities'>): DriverCapabilities => ({ ...DEFAULT_CAPABILITIES, ...d.capabilities })
+
+export const supports = (d: Pick<DriverDefinition, 'capabilities'>, op: LifecycleOp): boolean => capabilitiesOf(d).lifecycle.includes(op)
+
+export interface DriverModule<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
+  // Method syntax on purpose: a module typed for its own options still fits the registry's list.
+  createDriver(ctx: DriverContext<O>): Driver
+}
+
+export interface DriverDefinition<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
   name: string
   description: string
-  options: OptionSpec[]
-  /**
-   * False for drivers whose host is not provisioned over SSH (`none`): create stops after the
-   * driver's create and no certificates are copied.
-   */
-  provisions?: boolean
+  options: O
+  /** Defaults: SSH-provisioned, every lifecycle operation, no engine bootstrap (see DEFAULT_CAPABILITIES). */
+  capabilities?: Partial<DriverCapabilities>
   /** Dynamic import of the lifecycle code: the only path that loads an SDK or hypervisor code. */
-  load(): Promise<DriverModule>
+  load(): Promise<DriverModule<O>>
 }
 
-/** Identity helper that type-checks a driver definition. */
-export const defineDriver = (d: DriverDefinition): DriverDefinition => d
+/**
+ * Declare a driver. The option list is inferred as written (`const`), so the lifecycle module's
+ * `DriverContext<typeof options>` has typed `options`: declare the list in its own module
+ * (`options.ts`) that both the definition and the lifecycle code import.
+ */
+export const defineDriver = <const O extends readonly OptionSpec[]>(d: DriverDefinition<O>): DriverDefinition<O> => d
 
 /** Thrown by drivers for operations their kind of host cannot do (generic start/stop…). */
 export class NotSupportedError extends Error {

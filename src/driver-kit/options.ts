@@ -28,6 +28,41 @@ export interface OptionSpec {
   validate?: (value: OptionValue) => string | undefined
 }
 
+/** The value type an option resolves to: its choices when it has them, else its declared type. */
+type ValueType<S extends OptionSpec> = S['type'] extends 'int'
+  ? number
+  : S['type'] extends 'boolean'
+    ? boolean
+    : S['type'] extends 'string[]'
+      ? string[]
+      : S['choices'] extends readonly (infer C extends string)[]
+        ? C
+        : string
+
+/** Booleans (false) and lists ([]) always resolve; others only with a default or when required. */
+type AlwaysSet<S extends OptionSpec> = S['type'] extends 'boolean' | 'string[]'
+  ? true
+  : S extends { required: true }
+    ? true
+    : S extends { default: OptionValue }
+      ? true
+      : false
+
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S
+
+/**
+ * The typed option values a driver reads: one property per declared option, named in camelCase
+ * (`instance-type` → `instanceType`), typed from its declaration. Secrets are present only when
+ * given by flag or environment for this invocation.
+ */
+export type OptionsOf<O extends readonly OptionSpec[]> = string extends O[number]['name']
+  ? // Options not known statically (the registry's view of any driver).
+    Readonly<Record<string, OptionValue | undefined>>
+  : { readonly [S in O[number] as Camel<S['name']>]: AlwaysSet<S> extends true ? ValueType<S> : ValueType<S> | undefined }
+
+/** `instance-type` → `instanceType`: the property of an option in a driver's typed options. */
+export const optionProperty = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+
 export const flagName = (driver: string, o: OptionSpec): string => o.flag ?? `${driver}-${o.name}`
 
 export const configKey = (o: OptionSpec): string =>
@@ -59,6 +94,8 @@ function coerce(driver: string, o: OptionSpec, raw: unknown, from: string): Opti
         .filter(Boolean)
     }
     default:
+      // A hand-edited config.json may hold anything at this key.
+      if (raw !== null && typeof raw === 'object') throw new MachineError('invalid-option', `${flag} from ${from} must be text, got ${JSON.stringify(raw).slice(0, 60)}`)
       return String(raw)
   }
 }
@@ -68,31 +105,57 @@ export interface ResolvedOptions {
   config: Record<string, OptionValue>
   /** Secret values keyed by option name; never saved. */
   secrets: Record<string, OptionValue>
-  /** Every value keyed by option name (what the driver reads at create time). */
+  /** Every value keyed by its camelCase property (what the driver reads as ctx.options). */
   values: Record<string, OptionValue>
 }
 
+export interface SavedOptions {
+  /**
+   * An existing machine's saved driver config (config.json "Driver"), keyed by configKey. Saved
+   * values are what the flag or environment gave at create time, so they come before the
+   * environment: a variable set later (AWS_DEFAULT_REGION…) must not retarget an existing machine.
+   * Secrets are never saved, so they always come from the flag or the environment.
+   */
+  config: Record<string, unknown>
+  /** Where the saved config lives, named in errors about a bad saved value. */
+  from?: string
+}
+
 /**
- * Resolve flag → env → default for each option, coerce, check choices/required/validate.
- * `flags` is keyed by flag name (as oclif parses them); only flags the user gave are present.
+ * The one resolution of a driver's options, for create and for every later command alike:
+ * flag → saved config (not for secrets) → environment → default. Each value is coerced to its
+ * type and checked against its choices and validation, whatever its source (a saved config is
+ * input like any other).
  */
 export function resolveOptions(
   driver: string,
   options: readonly OptionSpec[],
-  flags: Record<string, unknown>,
+  /** Flags the user gave, keyed by flag name (as oclif parses them); only given flags are present. */
+  flags: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = process.env,
+  /** An existing machine's saved options (absent at create). */
+  savedOptions?: SavedOptions,
 ): ResolvedOptions {
+  const saved = savedOptions?.config
+  const savedFrom = savedOptions?.from ?? 'the saved config'
   const out: ResolvedOptions = { config: {}, secrets: {}, values: {} }
   for (const o of options) {
     const flag = flagName(driver, o)
     let value: OptionValue | undefined
+    let from = 'the command line'
     const given = flags[flag]
+    const stored = saved && !o.secret ? saved[configKey(o)] : undefined
     if (given !== undefined && !(Array.isArray(given) && given.length === 0)) {
-      value = coerce(driver, o, given, 'the command line')
+      value = coerce(driver, o, given, from)
+    } else if (stored !== undefined && stored !== null) {
+      from = `${savedFrom} (${configKey(o)})`
+      value = coerce(driver, o, stored, from)
     } else {
       const envName = o.env?.find((e) => env[e] !== undefined && env[e] !== '')
-      if (envName) value = coerce(driver, o, env[envName], `$${envName}`)
-      else if (o.default !== undefined) value = o.default
+      if (envName) {
+        from = `$${envName}`
+        value = coerce(driver, o, env[envName], from)
+      } else if (o.default !== undefined) value = o.default
     }
     if (value === undefined) {
       if (o.required) {
@@ -105,12 +168,13 @@ export function resolveOptions(
       else if (o.type === 'string[]') value = []
       else continue
     }
+    const source = from === 'the command line' ? '' : ` from ${from}`
     if (o.choices && typeof value === 'string' && !o.choices.includes(value)) {
-      throw new MachineError('invalid-option', `--${flag} must be one of ${o.choices.join(', ')}, got "${value}"`)
+      throw new MachineError('invalid-option', `--${flag}${source} must be one of ${o.choices.join(', ')}, got "${value}"`)
     }
     const problem = o.validate?.(value)
-    if (problem) throw new MachineError('invalid-option', `--${flag}: ${problem}`)
-    out.values[o.name] = value
+    if (problem) throw new MachineError('invalid-option', `--${flag}${source}: ${problem}`)
+    out.values[optionProperty(o.name)] = value
     if (o.secret) out.secrets[o.name] = value
     else out.config[configKey(o)] = value
   }

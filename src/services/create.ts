@@ -6,7 +6,7 @@ import { validateEngineOptions } from '../core/engine-options.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
-import type { DriverContext } from '../driver-kit/contract.js'
+import { capabilitiesOf, type DriverContext } from '../driver-kit/contract.js'
 import { resolveOptions } from '../driver-kit/options.js'
 import { getDriverDefinition } from '../registry/index.js'
 import { removeDeadTemps } from '../store/atomic.js'
@@ -137,12 +137,13 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     // DOCKER_CERT_PATH points at the machine directory for all drivers.
     await ensureCertsFor(store, host, log)
     await store.save(host)
-    if (driver.acceptsEngineBootstrap && def.provisions !== false) ctx.engineBootstrap = await engineBootstrapFor(m)
+    const caps = capabilitiesOf(def)
+    if (caps.engineBootstrap && caps.ssh) ctx.engineBootstrap = await engineBootstrapFor(m)
     created = true
     await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
     host.Driver.EngineURL = await engineUrlFromDriver(m)
     await store.save(host)
-    if (def.provisions !== false) {
+    if (caps.ssh) {
       await provisionMachine(store, m, { progress, log: (l) => i.out.debug(l) })
       await store.save(host)
       log('Docker is up and running!')

@@ -36,7 +36,7 @@ export async function checkEnvTarget(store: Store, name: string, o: { swarm?: bo
   let h = url
   if (url.startsWith('tcp://')) {
     h = parseEngineUrl(url).host
-    if (host.DriverName !== 'none' && existsSync(tls.server) && !certCoversHost(readFileSync(tls.server, 'utf8'), h)) {
+    if (existsSync(tls.server) && !certCoversHost(readFileSync(tls.server, 'utf8'), h)) {
       throw new MachineError('cert-mismatch', `The server certificate of "${name}" does not cover its address ${h} (the IP has probably changed)`, {
         hint: `run "machine regenerate-certs -f ${name}"`,
       })

@@ -5,7 +5,7 @@ import { Progress } from '../cli/progress.js'
 import { certCoversHost } from '../certs/certs.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import type { MachineState } from '../core/state.js'
-import { NotSupportedError } from '../driver-kit/contract.js'
+import { capabilitiesOf, NotSupportedError, supports } from '../driver-kit/contract.js'
 import { lockMachine } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { parseEngineUrl } from '../core/engine-url.js'
@@ -69,6 +69,8 @@ const verbs: Record<Action, string> = { start: 'Starting', stop: 'Stopping', res
  */
 export async function runAction(store: Store, m: OpenMachine, action: Action, o: RunOptions): Promise<{ addressChanged: boolean }> {
   const name = m.host.Name
+  // Declared up front by the driver: refused before the lock and before asking the host anything.
+  if (!supports(m.def, action)) throw new NotSupportedError(m.host.DriverName, action)
   const lock = await lockMachine(store.path, name, 30_000)
   try {
     const before = await m.driver.state()
@@ -78,7 +80,7 @@ export async function runAction(store: Store, m: OpenMachine, action: Action, o:
     await m.driver[action]()
     const want: MachineState = action === 'stop' || action === 'kill' ? 'Stopped' : 'Running'
     await waitForState(m, want, 300_000, o.signal)
-    const addressChanged = want === 'Running' && m.def.provisions !== false ? await afterBoot(store, m, o) : false
+    const addressChanged = want === 'Running' && capabilitiesOf(m.def).ssh ? await afterBoot(store, m, o) : false
     await store.save(m.host)
     return { addressChanged }
   } finally {

@@ -5,28 +5,11 @@ import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import type { MachineState } from '../core/state.js'
-import type { Driver, DriverContext, DriverDefinition, DriverLogger } from '../driver-kit/contract.js'
-import { configKey, type OptionValue } from '../driver-kit/options.js'
+import { capabilitiesOf, type Driver, type DriverContext, type DriverDefinition, type DriverLogger } from '../driver-kit/contract.js'
+import { resolveOptions } from '../driver-kit/options.js'
+import { withTimeout } from '../driver-kit/wait.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
 import type { Store } from '../store/store.js'
-
-/**
- * Option values for an existing machine: saved config for ordinary options, the environment
- * for secrets (they were never saved), defaults for anything older configs lack.
- */
-export function optionsFromConfig(def: DriverDefinition, driverConfig: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, OptionValue> {
-  const out: Record<string, OptionValue> = {}
-  for (const o of def.options) {
-    const saved = driverConfig[configKey(o)]
-    if (!o.secret && saved !== undefined && saved !== null) out[o.name] = saved as OptionValue
-    else {
-      const envName = o.env?.find((e) => env[e])
-      if (envName) out[o.name] = env[envName]!
-      else if (o.default !== undefined) out[o.name] = o.default
-    }
-  }
-  return out
-}
 
 export interface OpenOptions {
   config?: Config
@@ -63,7 +46,8 @@ export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions)
     storePath: store.path,
     machineDir: store.dir(host.Name),
     config: host.Driver,
-    options: optionsFromConfig(def, host.Driver, env),
+    // The same resolution as create's, with the saved config as the flags' stand-in.
+    options: resolveOptions(def.name, def.options, {}, env, { config: host.Driver, from: join(store.dir(host.Name), 'config.json') }).values,
     log: o.log,
     signal: o.signal ?? new AbortController().signal,
     env,
@@ -79,7 +63,8 @@ export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions)
  */
 export function engineUrlOf(host: HostConfig): string {
   const d = host.Driver
-  if (host.DriverName === 'none') return String(d.URL ?? '')
+  // The none driver saves the URL the user gave (docker-machine's field); it has no IPAddress rule.
+  if (typeof d.URL === 'string' && d.URL) return d.URL
   if (typeof d.EngineURL === 'string' && d.EngineURL) return d.EngineURL
   const ip = String(d.IPAddress ?? '')
   if (!ip) return ''
@@ -100,15 +85,6 @@ export async function nameOrDefault(store: Store, name: string | undefined, comm
   throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: `pass the machine name, e.g. "${programName()} ${command} NAME"` })
 }
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new MachineError('timeout', `${what} did not answer within ${Math.round(ms / 1000)} s`)), ms)
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
-    )
-  })
-
 /** The driver's state for a loaded host, bounded in time. */
 export async function machineState(store: Store, host: HostConfig, config?: Config, timeoutMs = 20_000): Promise<MachineState> {
   const m = await openLoaded(store, host, { config, log: { info: () => {}, debug: () => {} } })
@@ -117,7 +93,7 @@ export async function machineState(store: Store, host: HostConfig, config?: Conf
 
 /** ssh, scp and mount reach the host over SSH: a driver without it (none) is refused. */
 export function requireSshAccess(m: OpenMachine): void {
-  if (m.def.provisions === false) throw new MachineError('not-supported', `Machine "${m.host.Name}" (driver ${m.host.DriverName}) has no SSH access`)
+  if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `Machine "${m.host.Name}" (driver ${m.host.DriverName}) has no SSH access`)
 }
 
 /** `doing` ("run SSH command", "mount") needs the machine running: say so, with how to start it. */

@@ -7,6 +7,7 @@ import { engineVersion, readTls } from './engine.js'
 import { runAction, type RunOptions } from './lifecycle.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 import { engineUrlFromDriver, sshTarget, waitForEngine } from './provision.js'
+import { capabilitiesOf } from '../driver-kit/contract.js'
 
 export interface UpgradeSummary {
   name: string
@@ -27,7 +28,7 @@ const versionOf = async (store: Store, name: string, url: string): Promise<strin
  */
 export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions): Promise<UpgradeSummary> {
   const name = m.host.Name
-  if (m.def.provisions === false) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no SSH access, so their engine cannot be upgraded`)
+  if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no SSH access, so their engine cannot be upgraded`)
   const state = await m.driver.state()
   if (state === 'Stopped') await runAction(store, m, 'start', o)
   else if (state !== 'Running') {

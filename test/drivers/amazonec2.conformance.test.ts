@@ -108,7 +108,6 @@ driverConformance(
     definition,
     flags: BASE_FLAGS,
     env: TEST_ENV,
-    supports: { start: true, stop: true, restart: true, kill: true },
     arrange,
     verify,
     failingCreate: true,

@@ -90,7 +90,6 @@ driverConformance(
     definition: azure,
     flags: { 'azure-subscription-id': SUB, 'azure-client-secret': 'not-a-real-secret-0123' },
     env: { MACHINE_POLL_INTERVAL_MS: '1' },
-    supports: { start: true, stop: true, restart: true, kill: true },
     arrange,
     verify,
     failingCreate: true,

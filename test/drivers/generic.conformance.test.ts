@@ -92,7 +92,6 @@ driverConformance(
     // Short waits: the host answers at once. A restart that missed SSH going down would wait
     // the whole 20 s and end after the host was back (see the restart check).
     env: { MACHINE_GENERIC_PROBE_TIMEOUT_MS: '2000', MACHINE_GENERIC_SSH_WAIT_MS: '5000', MACHINE_GENERIC_REBOOT_DOWN_MS: '20000' },
-    supports: { start: false, stop: false, restart: true, kill: false },
     arrange,
     verify,
   },

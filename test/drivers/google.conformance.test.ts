@@ -111,7 +111,6 @@ driverConformance(
     definition,
     flags: { 'google-project': PROJECT },
     env: { HOME: dir, GOOGLE_APPLICATION_CREDENTIALS: keyFile, MACHINE_POLL_INTERVAL_MS: '5' },
-    supports: { start: true, stop: true, restart: true, kill: true },
     failingCreate: true,
     arrange,
     verify,

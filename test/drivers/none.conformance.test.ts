@@ -24,7 +24,6 @@ driverConformance(
   {
     definition,
     flags: { url: URL },
-    supports: { start: false, stop: false, restart: false, kill: false, ssh: false },
     verify,
   },
   { describe, it, expect, beforeAll, afterAll },

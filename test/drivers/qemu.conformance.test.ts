@@ -103,7 +103,6 @@ driverConformance(
     definition: qemu,
     flags,
     env: { PATH: process.env.PATH, MACHINE_POLL_INTERVAL_MS: '500', MACHINE_QEMU_STOP_TIMEOUT_MS: '150000' },
-    supports: { start: true, stop: true, restart: true, kill: true },
     timeoutMs: 720_000,
     arrange: (step, ctx) => {
       if (step === 'preCreateCheck') {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { defineDriver, type DriverContext } from '../../src/driver-kit/contract.js'
 import { resolveOptions, type OptionSpec } from '../../src/driver-kit/options.js'
 import { errorLine } from '../helpers/errors.js'
 
@@ -12,12 +13,13 @@ const opts: OptionSpec[] = [
   { name: 'volume-type', type: 'string', choices: ['gp3', 'io2'], default: 'gp3', description: 'v' },
 ]
 
-describe('driver options: flag → env → default', () => {
+describe('driver options: flag → saved config → env → default', () => {
   it('takes flags first, then env, then defaults; secrets never reach the config', () => {
     const r = resolveOptions('amazonec2', opts, { 'amazonec2-ip-address': '127.0.0.1', 'amazonec2-root-size': '40' }, { AWS_DEFAULT_REGION: 'eu-west-1', AWS_SECRET_ACCESS_KEY: 'shh' })
     expect(r.config).toEqual({ Region: 'eu-west-1', RootSize: 40, Monitoring: false, OpenPort: [], IPAddress: '127.0.0.1', VolumeType: 'gp3' })
     expect(r.secrets).toEqual({ 'secret-key': 'shh' })
-    expect(r.values['secret-key']).toBe('shh')
+    expect(r.values.secretKey).toBe('shh')
+    expect(r.values.ipAddress).toBe('127.0.0.1')
     expect(JSON.stringify(r.config)).not.toContain('shh')
   })
   it('names the flag and the env var when a required option is missing', () => {
@@ -34,5 +36,41 @@ describe('driver options: flag → env → default', () => {
   it('splits list env vars on commas', () => {
     const o: OptionSpec[] = [{ name: 'tags', type: 'string[]', env: ['T'], description: 't' }]
     expect(resolveOptions('d', o, {}, { T: 'a, b,,c' }).values.tags).toEqual(['a', 'b', 'c'])
+  })
+  it('for an existing machine: the saved value beats a variable set later, secrets still come from the environment, a bad saved value is named', () => {
+    const saved = { config: { Region: 'ap-south-1', IPAddress: '127.0.0.2', RootSize: 30, SecretKey: 'never-read' }, from: '/store/machines/m1/config.json' }
+    const r = resolveOptions('amazonec2', opts, {}, { AWS_DEFAULT_REGION: 'eu-west-1', AWS_SECRET_ACCESS_KEY: 'shh' }, saved)
+    expect(r.values).toMatchObject({ region: 'ap-south-1', ipAddress: '127.0.0.2', rootSize: 30, secretKey: 'shh', volumeType: 'gp3' })
+    // A flag given to a later command still wins (docker-machine has none, plugins may).
+    expect(resolveOptions('amazonec2', opts, { 'amazonec2-region': 'us-west-2' }, {}, saved).values.region).toBe('us-west-2')
+    expect(errorLine(() => resolveOptions('amazonec2', opts, {}, {}, { ...saved, config: { ...saved.config, RootSize: 'lots' } }))).toBe(
+      '--amazonec2-root-size from /store/machines/m1/config.json (RootSize) must be a whole number, got "lots"',
+    )
+    expect(errorLine(() => resolveOptions('amazonec2', opts, {}, {}, { ...saved, config: { ...saved.config, VolumeType: 'gp9' } }))).toBe(
+      '--amazonec2-volume-type from /store/machines/m1/config.json (VolumeType) must be one of gp3, io2, got "gp9"',
+    )
+    expect(errorLine(() => resolveOptions('amazonec2', opts, {}, {}, { ...saved, config: { ...saved.config, Region: { $gt: '' } } }))).toMatch(/must be text/)
+  })
+  it('types a driver\'s options from its declaration', () => {
+    const def = defineDriver({
+      name: 'demo',
+      description: 'd',
+      options: [
+        { name: 'instance-type', type: 'string', default: 't3.micro', description: 'i' },
+        { name: 'disk-size', type: 'int', description: 'd' },
+        { name: 'spot', type: 'boolean', description: 's' },
+        { name: 'http-tokens', type: 'string', choices: ['required', 'optional'], default: 'required', description: 'h' },
+        { name: 'zone', type: 'string', required: true, description: 'z' },
+      ],
+      load: async () => ({ createDriver: () => ({}) as never }),
+    })
+    type Opts = DriverContext<typeof def.options>['options']
+    expectTypeOf<Opts['instanceType']>().toEqualTypeOf<string>()
+    expectTypeOf<Opts['diskSize']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<Opts['spot']>().toEqualTypeOf<boolean>()
+    expectTypeOf<Opts['httpTokens']>().toEqualTypeOf<'required' | 'optional'>()
+    expectTypeOf<Opts['zone']>().toEqualTypeOf<string>()
+    const r = resolveOptions('demo', def.options, { 'demo-zone': 'a' }, {})
+    expect(r.values).toEqual({ instanceType: 't3.micro', spot: false, httpTokens: 'required', zone: 'a' })
   })
 })
