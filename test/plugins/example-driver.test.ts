@@ -1,0 +1,187 @@
+/**
+ * The plugin path, proven: the example out-of-tree driver (test/fixtures/example-driver) is
+ * installed the way oclif installs user plugins, into a temp data dir (MACHINE_DATA_DIR), and
+ * then used through the built CLI and through the exported kit only.
+ *
+ * oclif reads `<dataDir>/package.json` and loads every `oclif.plugins` entry of type "user" from
+ * `<dataDir>/node_modules` (what @oclif/plugin-plugins writes on `plugins install`). The plugin
+ * imports `machine/driver-kit`, which Node resolves through `<dataDir>/node_modules/machine`: a
+ * link to this CLI's own installation, so the plugin shares the CLI's classes (a plugin's
+ * NotSupportedError is the one the CLI recognises).
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
+
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'example-driver')
+const PLUGIN = 'machine-driver-example'
+
+/** A data dir with the example plugin installed as an oclif user plugin. */
+async function installPlugin(): Promise<string> {
+  const data = await tempDir('plugin-data-')
+  const modules = join(data, 'node_modules')
+  await mkdir(modules)
+  // A copy, as `npm install` makes one: the plugin has no path back into this repository.
+  await cp(FIXTURE, join(modules, PLUGIN), { recursive: true })
+  await symlink(ROOT, join(modules, 'machine'))
+  await writeFile(
+    join(data, 'package.json'),
+    JSON.stringify({ private: true, oclif: { schema: 1, plugins: [{ name: PLUGIN, type: 'user', tag: 'latest' }] }, dependencies: { [PLUGIN]: '0.1.0' } }, null, 2),
+  )
+  return data
+}
+
+if (!existsSync(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+const data = await installPlugin()
+const pluginDir = join(data, 'node_modules', PLUGIN)
+const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache'), MACHINE_CONFIG_DIR: join(data, 'config') }
+
+// Both through the install's node_modules, as the plugin's own tests would import them: the
+// plugin's entry, and the suite at the path `machine/driver-kit/conformance` names from inside
+// the plugin. Through node_modules, vitest leaves both to Node (it would otherwise transform the
+// suite, as it does this repository's files, and the suite's NotSupportedError would not be the
+// class the plugin's kit throws).
+const { default: definition } = await import(pathToFileURL(join(pluginDir, 'index.js')).href)
+const conformanceFile = createRequire(join(pluginDir, 'package.json')).resolve('machine/driver-kit/conformance')
+const { driverConformance } = (await import(pathToFileURL(join(data, 'node_modules', 'machine', 'dist', 'src', 'driver-kit', 'conformance.js')).href)) as typeof import('../../src/driver-kit/conformance.js')
+
+const hostPid = async (store: string, name: string) => Number(await readFile(join(store, 'machines', name, 'example-host', 'host.pid'), 'utf8'))
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('the example plugin, installed as an oclif user plugin', () => {
+  it('resolves the kit from the plugin to this CLI’s built dist/', () => {
+    expect(conformanceFile).toBe(join(ROOT, 'dist', 'src', 'driver-kit', 'conformance.js'))
+  })
+
+  it('type-checks (checkJs, strict) against the kit’s declarations, options typed from its list', async () => {
+    await writeFile(
+      join(data, 'typed.ts'),
+      [
+        "import type { OptionsOf } from 'machine/driver-kit'",
+        `import { options } from './node_modules/${PLUGIN}/options.js'`,
+        'declare const o: OptionsOf<typeof options>',
+        'export const port: number = o.port',
+        "export const signal: 'SIGTERM' | 'SIGINT' = o.stopSignal",
+        '// @ts-expect-error not one of its choices',
+        "export const bad: 'SIGHUP' = o.stopSignal",
+        '',
+      ].join('\n'),
+    )
+    await writeFile(
+      join(data, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2023',
+          strict: true,
+          allowJs: true,
+          checkJs: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        include: ['typed.ts', `node_modules/${PLUGIN}/**/*.js`],
+      }),
+    )
+    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc')
+    const r = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile(tsc, ['-p', join(data, 'tsconfig.json')], { encoding: 'utf8' }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, out: stdout + stderr })),
+    )
+    expect(r.out).toBe('')
+    expect(r.code).toBe(0)
+  }, 60_000)
+
+  it('is listed by `machine drivers`, marked as a plugin, with its options', async () => {
+    const r = await runCli(['drivers'], { env })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^example \(plugin\): Example plugin driver/m)
+    expect(r.stdout).toMatch(/^ {2}--example-port +Port of the engine URL .*\(default 2376\)$/m)
+    expect(r.stdout).toMatch(/^ {2}--example-stop-signal +Signal .*default SIGTERM\)$/m)
+    const j = await runCli(['drivers', '--json'], { env })
+    const list = JSON.parse(j.stdout).data as Array<{ name: string; builtin: boolean }>
+    expect(list.find((d) => d.name === 'example')).toMatchObject({ builtin: false })
+  })
+
+  it('is not there without the plugin installed', async () => {
+    const r = await runCli(['drivers', '--json'], { env: { MACHINE_DATA_DIR: await tempDir('no-plugins-') } })
+    expect((JSON.parse(r.stdout).data as Array<{ name: string }>).map((d) => d.name)).not.toContain('example')
+  })
+
+  it('`create -d example --help` shows its flags', async () => {
+    const r = await runCli(['create', '-d', 'example', '--help'], { env })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('$ machine create -d example [FLAGS] NAME')
+    expect(r.stdout).toContain('EXAMPLE DRIVER FLAGS')
+    expect(r.stdout).toContain('--example-port')
+    expect(r.stdout).toContain('--example-stop-signal')
+  })
+})
+
+describe('a machine on the plugin driver, end to end through the built CLI', () => {
+  let store = ''
+  let pid = 0
+  beforeAll(async () => {
+    store = await tempStore()
+  })
+  afterAll(() => {
+    // Should a test fail before `rm`, the host process must not outlive the file.
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL')
+  })
+
+  it('creates it with typed, validated options, saved in config.json', async () => {
+    const bad = await runCli(['create', '-d', 'example', '--example-stop-signal', 'SIGHUP', 'ex1'], { store, env })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/^Error: .*--example-stop-signal.*SIGHUP/)
+    const r = await runCli(['create', '-d', 'example', '--example-port', '23999', 'ex1'], { store, env })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'ex1', 'config.json'), 'utf8'))
+    expect(cfg).toMatchObject({ DriverName: 'example', Driver: { Port: 23999, StopSignal: 'SIGTERM', IPAddress: '127.0.0.1' } })
+    pid = await hostPid(store, 'ex1')
+    expect(alive(pid)).toBe(true)
+  })
+
+  it('`ls` shows it Running with its engine URL', async () => {
+    const r = await runCli(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}'], { store, env })
+    expect(r.stdout).toBe('ex1 example Running tcp://127.0.0.1:23999\n')
+  })
+
+  it('stop and start act on the host process; ssh is refused as the capabilities say', async () => {
+    expect((await runCli(['stop', 'ex1'], { store, env })).code).toBe(0)
+    expect(alive(pid)).toBe(false)
+    expect((await runCli(['ls', '--format', '{{.State}}'], { store, env })).stdout).toBe('Stopped\n')
+    expect((await runCli(['start', 'ex1'], { store, env })).code).toBe(0)
+    pid = await hostPid(store, 'ex1')
+    expect(alive(pid)).toBe(true)
+    const ssh = await runCli(['ssh', 'ex1', 'true'], { store, env })
+    expect(ssh.code).not.toBe(0)
+    expect(ssh.stderr).toMatch(/^Error: [^\n]+\n$/)
+  })
+
+  it('`rm -y` removes it: the process and the directory go', async () => {
+    const r = await runCli(['rm', '-y', 'ex1'], { store, env })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(alive(pid)).toBe(false)
+    expect(existsSync(join(store, 'machines', 'ex1'))).toBe(false)
+    expect((await runCli(['ls', '-q'], { store, env })).stdout).toBe('')
+  })
+})
+
+// The exported conformance suite, on the plugin's definition as its package exports it.
+driverConformance({ definition, flags: { 'example-port': '23999' }, env: { MACHINE_POLL_INTERVAL_MS: '10' }, failingCreate: false }, { describe, it, expect, beforeAll, afterAll })
