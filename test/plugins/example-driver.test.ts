@@ -110,7 +110,7 @@ describe('the example plugin, installed as an oclif user plugin', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^example \(plugin\): Example plugin driver/m)
-    expect(r.stdout).toMatch(/^ {2}--example-port +Port of the engine URL .*\(default 2376\)$/m)
+    expect(r.stdout).toMatch(/^ {2}--example-port +Port of the engine URL .*\(env EXAMPLE_PORT; default 2376\)$/m)
     expect(r.stdout).toMatch(/^ {2}--example-stop-signal +Signal .*default SIGTERM\)$/m)
     const j = await runCli(['drivers', '--json'], { env })
     const list = JSON.parse(j.stdout).data as Array<{ name: string; builtin: boolean }>
@@ -184,4 +184,4 @@ describe('a machine on the plugin driver, end to end through the built CLI', () 
 })
 
 // The exported conformance suite, on the plugin's definition as its package exports it.
-driverConformance({ definition, flags: { 'example-port': '23999' }, env: { MACHINE_POLL_INTERVAL_MS: '10' }, failingCreate: false }, { describe, it, expect, beforeAll, afterAll })
+driverConformance({ definition, flags: {}, env: { EXAMPLE_PORT: '23999', MACHINE_POLL_INTERVAL_MS: '10' } }, { describe, it, expect, beforeAll, afterAll })
