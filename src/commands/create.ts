@@ -46,6 +46,9 @@ export default class Create extends BaseCommand {
     if (!(wanted in BUILTIN_DRIVERS)) {
       const def = await getDriverDefinition(wanted, this.config)
       cmd = class extends Create {
+        // oclif's parse() spreads the class's own properties: args must be own ones too, or a
+        // plugin driver's create refuses its NAME as an unexpected argument.
+        static override args = Create.args
         static override flags = { ...Create.flags, ...driverFlags(def) }
       }
     }
