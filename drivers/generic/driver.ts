@@ -8,8 +8,8 @@ import { MachineError } from '../../src/driver-kit/errors.js'
 import type { Driver, DriverContext, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
 import { connectSsh, SshUnreachableError } from '../../src/driver-kit/ssh.js'
-
-const aborted = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new MachineError('interrupted', 'Interrupted', { exitCode: 130 }))
+import { abortReason, sleep } from '../../src/driver-kit/wait.js'
+import type { options } from './options.js'
 
 /**
  * TCP connect to the SSH port: true, or why not ("connect ECONNREFUSED …", "no answer within …").
@@ -18,11 +18,11 @@ const aborted = (signal: AbortSignal): Error => (signal.reason instanceof Error 
  */
 function probePort(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<true | string> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted(signal))
+    if (signal?.aborted) return reject(abortReason(signal))
     const s = connect({ host, port })
     const onAbort = () => {
       s.destroy()
-      reject(aborted(signal!))
+      reject(abortReason(signal!))
     }
     const done = (r: true | string) => {
       signal?.removeEventListener('abort', onAbort)
@@ -39,26 +39,11 @@ function probePort(host: string, port: number, timeoutMs: number, signal?: Abort
 /** As docker-machine's generic driver decides Running/Stopped. */
 const portOpen = async (host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> => (await probePort(host, port, timeoutMs, signal)) === true
 
-/** Wait `ms`, or less if `signal` aborts (then reject with its reason). */
-const pause = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(aborted(signal))
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(aborted(signal))
-    }
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-
 /**
  * The host already exists, so its SSH port must answer before anything is made: retried for a
  * bounded time (a host that is still booting), then refused with what the port said. Without
  * this a wrong address or port would only fail after the create flow's long boot-time SSH wait.
- * Ctrl-C ends the wait at once (probe and pause both honour the signal) with the interruption.
+ * Ctrl-C ends the wait at once (probe and sleep both honour the signal) with the interruption.
  */
 async function waitForSshPort(host: string, port: number, probeMs: number, waitMs: number, signal: AbortSignal): Promise<void> {
   const started = Date.now()
@@ -69,7 +54,7 @@ async function waitForSshPort(host: string, port: number, probeMs: number, waitM
     if (r === true) return
     const left = waitMs - (Date.now() - started)
     if (left <= 0) throw new SshUnreachableError({ host, port, attempts, elapsedMs: Date.now() - started, lastError: r })
-    await pause(Math.min(1_000, left), signal)
+    await sleep(Math.min(1_000, left), signal)
   }
 }
 
@@ -77,38 +62,48 @@ function defaultKey(): string | undefined {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(homedir(), '.ssh', k)).find((p) => existsSync(p))
 }
 
-export function createDriver(ctx: DriverContext): Driver {
+/** A test-tunable duration: the env var when it is a number, else `dflt`. */
+const envMs = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => {
+  const n = Number(env[name] ?? dflt)
+  return Number.isFinite(n) ? n : dflt
+}
+
+export function createDriver(ctx: DriverContext<typeof options>): Driver {
+  // Option values come resolved (flag, saved config, env, default); ctx.config holds only what the
+  // driver records: the copied key (SSHKeyPath) and the key create should copy (SSHKey).
   const c = ctx.config
-  const host = () => String(c.IPAddress)
-  const sshPort = () => Number(c.SSHPort ?? 22)
-  const probeMs = Number(ctx.env.MACHINE_GENERIC_PROBE_TIMEOUT_MS ?? 10_000)
-  const sshWaitMs = Number(ctx.env.MACHINE_GENERIC_SSH_WAIT_MS ?? 30_000)
-  const rebootDownMs = Number(ctx.env.MACHINE_GENERIC_REBOOT_DOWN_MS ?? 60_000)
+  const o = ctx.options
+  const host = () => o.ipAddress
+  const sshPort = () => o.sshPort
+  const probeMs = envMs(ctx.env, 'MACHINE_GENERIC_PROBE_TIMEOUT_MS', 10_000)
+  const sshWaitMs = envMs(ctx.env, 'MACHINE_GENERIC_SSH_WAIT_MS', 30_000)
+  const rebootDownMs = envMs(ctx.env, 'MACHINE_GENERIC_REBOOT_DOWN_MS', 60_000)
 
   const sshInfo = async (): Promise<SshInfo> => ({
     host: host(),
     port: sshPort(),
-    user: String(c.SSHUser ?? 'root'),
+    user: o.sshUser,
     keyPath: String(c.SSHKeyPath ?? ''),
-    ...(c.SSHHostKeyFingerprint ? { hostKeyFingerprint: String(c.SSHHostKeyFingerprint) } : {}),
+    ...(o.sshHostKeyFingerprint ? { hostKeyFingerprint: o.sshHostKeyFingerprint } : {}),
   })
 
   return {
     async preCreateCheck() {
-      const key = (c.SSHKey as string | undefined) || defaultKey()
+      const key = o.sshKey || defaultKey()
       if (!key) {
         throw new MachineError('missing-option', 'No SSH key for the generic driver', { hint: 'pass --generic-ssh-key <private key file>' })
       }
       if (!existsSync(key)) {
         throw new MachineError('invalid-option', `--generic-ssh-key: file ${key} does not exist`, { hint: 'give the path of the private key that logs in to the host' })
       }
+      // Recorded as docker-machine does, also when it was the default key found here.
       c.SSHKey = key
       await waitForSshPort(host(), sshPort(), probeMs, sshWaitMs, ctx.signal)
     },
     async create() {
       // docker-machine copies the key under its own name into the machine directory, so the
       // machine keeps working if the user's file moves.
-      const key = String(c.SSHKey)
+      const key = String(c.SSHKey ?? o.sshKey)
       const dest = join(ctx.machineDir, basename(key))
       await copyFile(key, dest)
       await chmod(dest, 0o600)
@@ -144,7 +139,7 @@ export function createDriver(ctx: DriverContext): Driver {
       const deadline = Date.now() + rebootDownMs
       while (Date.now() < deadline) {
         if (!(await portOpen(host(), sshPort(), Math.min(probeMs, 2_000), ctx.signal))) return
-        await pause(250, ctx.signal)
+        await sleep(250, ctx.signal)
       }
       ctx.log.info(`SSH on ${host()}:${sshPort()} still answered ${Math.round(rebootDownMs / 1000)} s after the reboot was requested`)
     },
@@ -153,7 +148,7 @@ export function createDriver(ctx: DriverContext): Driver {
     },
     ip: async () => host(),
     sshInfo,
-    enginePort: () => Number(c.EnginePort ?? 2376),
-    engineUrl: async () => formatEngineUrl(host(), Number(c.EnginePort ?? 2376)),
+    enginePort: () => o.enginePort,
+    engineUrl: async () => formatEngineUrl(host(), o.enginePort),
   }
 }

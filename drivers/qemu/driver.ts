@@ -10,7 +10,7 @@
 import { randomUUID, createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { tmpdir, totalmem } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
@@ -47,8 +47,9 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from './ports.js'
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { buildNoCloudSeed } from './seed-image.js'
-import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type AccelRequest, type GuestArch, type PortForward } from './settings.js'
-import { defaultImageUrl, hostGuestArch } from './index.js'
+import { archOfNode, formatSize, memoryProblem, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
+import { defaultImageUrl, hostGuestArch, type options } from './options.js'
+import { pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 
 export const ENGINE_GUEST_PORT = 2376
 
@@ -64,55 +65,47 @@ export const FILES = {
   launchLog: 'qemu.log',
 } as const
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+/** A test-tunable duration (timeouts, stall limits): the env var when it is a positive number, else `dflt`. */
+const envMs = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => {
+  const v = Number(env[name])
+  return Number.isFinite(v) && v > 0 ? v : dflt
+}
 
-export function createDriver(ctx: DriverContext): Driver {
+/**
+ * The image to boot: --qemu-image's default is the image for the host's architecture, so a guest
+ * of the other architecture gets its own default instead.
+ */
+export const imageFor = (image: string, arch: GuestArch): string => (image === defaultImageUrl(hostGuestArch()) ? defaultImageUrl(arch) : image)
+
+export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new QemuDriver(ctx)
 }
 
 export class QemuDriver implements Driver {
-  private readonly ctx: DriverContext
-  constructor(ctx: DriverContext) {
+  private readonly ctx: DriverContext<typeof options>
+  constructor(ctx: DriverContext<typeof options>) {
     this.ctx = ctx
   }
 
   // ---- settings ------------------------------------------------------------------------------
 
-  private str(name: string): string {
-    const v = this.ctx.options[name]
-    return v === undefined || v === null ? '' : String(v)
-  }
-  private num(name: string, dflt: number): number {
-    const v = Number(this.ctx.options[name])
-    return Number.isFinite(v) && v > 0 ? v : dflt
+  // Option values come resolved by the kit (flag, saved config, env, default) in ctx.options;
+  // ctx.config is only what this driver records (ports, paths, the accelerator used).
+  private get o() {
+    return this.ctx.options
   }
   private get arch(): GuestArch {
-    const a = this.str('arch') || String(this.ctx.config.Arch ?? '')
-    return a === 'aarch64' || a === 'x86_64' ? a : hostGuestArch()
+    return this.o.arch
   }
   private get forwards(): PortForward[] {
-    const v = this.ctx.options.port
-    return (Array.isArray(v) ? v : v ? [String(v)] : []).map(parsePortForward)
+    return this.o.port.map(parsePortForward)
   }
   private envMs(name: string, dflt: number): number {
-    const v = Number(this.ctx.env[name])
-    return Number.isFinite(v) && v > 0 ? v : dflt
+    return envMs(this.ctx.env, name, dflt)
   }
   /** Poll interval for waits (short in tests). */
   private get pollMs(): number {
-    return this.envMs('MACHINE_POLL_INTERVAL_MS', 1000)
+    return pollIntervalMs(this.ctx.env, 1000)
   }
   private path(f: keyof typeof FILES): string {
     return join(this.ctx.machineDir, FILES[f])
@@ -122,7 +115,7 @@ export class QemuDriver implements Driver {
     return isAbsolute(p) ? p : resolve(p)
   }
   private get binary(): string {
-    return qemuSystemBinary(this.arch, this.str('binary') || undefined, this.ctx.env)
+    return qemuSystemBinary(this.arch, this.o.binary || undefined, this.ctx.env)
   }
 
   /**
@@ -141,6 +134,9 @@ export class QemuDriver implements Driver {
   // ---- Driver --------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
+    // The host's RAM bounds a new machine only (the option's validate checks the format).
+    const memory = memoryProblem(this.o.memory, totalmem())
+    if (memory) throw new MachineError('invalid-option', `--qemu-memory: ${memory}`)
     const bin = this.binary
     const version = await qemuVersion(bin)
     qemuImgBinary(bin, this.ctx.env)
@@ -148,15 +144,14 @@ export class QemuDriver implements Driver {
     if (process.platform !== 'linux' && process.platform !== 'darwin' && process.platform !== 'win32') {
       throw new MachineError('unsupported-platform', `the qemu driver does not support ${process.platform}`)
     }
-    const kernel = this.str('kernel')
-    const initrd = this.str('initrd')
-    if (!kernel && (initrd || this.str('append'))) {
+    const { kernel, initrd } = this.o
+    if (!kernel && (initrd || this.o.append)) {
       throw new MachineError('invalid-option', '--qemu-initrd and --qemu-append need --qemu-kernel (direct kernel boot)')
     }
     for (const [flag, p] of [['--qemu-kernel', kernel], ['--qemu-initrd', initrd]] as const) {
       if (p && !existsSync(this.abs(p))) throw new MachineError('invalid-option', `${flag} ${p} does not exist`)
     }
-    const image = this.str('image')
+    const image = this.o.image
     if (image && !/^https?:\/\//i.test(image)) {
       const p = image.startsWith('file:') ? fileURLToPath(image) : this.abs(image)
       if (!existsSync(p)) throw new MachineError('image-not-found', `--qemu-image ${image} does not exist`)
@@ -166,7 +161,7 @@ export class QemuDriver implements Driver {
         hint: 'install it (Debian/Ubuntu: "sudo apt-get install qemu-efi-aarch64"; Fedora: edk2-aarch64; Homebrew includes it) or boot a kernel with --qemu-kernel',
       })
     }
-    parseDiskSize(this.str('disk-size') || '20G')
+    parseDiskSize(this.o.diskSize)
     const seen = new Set<string>()
     for (const f of this.forwards) {
       const k = `${f.proto}:${f.host}`
@@ -184,7 +179,7 @@ export class QemuDriver implements Driver {
     const bin = this.binary
     const qemuImg = qemuImgBinary(bin, ctx.env)
     const arch = this.arch
-    const user = this.str('ssh-user') || 'docker'
+    const user = this.o.sshUser
 
     const key = await ensureMachineSshKey(ctx.machineDir, `machine-${ctx.machineName}`)
     ctx.config.SSHKeyPath = key.path
@@ -194,8 +189,8 @@ export class QemuDriver implements Driver {
 
     // 1. base image (downloaded + verified once, shared by machines)
     const image = await resolveImage({
-      image: this.str('image') || defaultImageUrl(arch),
-      checksum: this.str('image-checksum'),
+      image: imageFor(this.o.image, arch),
+      checksum: this.o.imageChecksum ?? '',
       cacheDir: join(ctx.storePath, 'cache'),
       log: ctx.log,
       signal,
@@ -208,7 +203,7 @@ export class QemuDriver implements Driver {
     signal.throwIfAborted()
 
     // 2. the machine's overlay, grown to --qemu-disk-size
-    let size = parseDiskSize(this.str('disk-size') || '20G')
+    let size = parseDiskSize(this.o.diskSize)
     if (size < info.virtualSize) {
       ctx.log.info(`The image is ${formatSize(info.virtualSize)}, larger than --qemu-disk-size ${formatSize(size)}: using ${formatSize(info.virtualSize)}`)
       size = info.virtualSize
@@ -238,7 +233,7 @@ export class QemuDriver implements Driver {
     ctx.config.SSHHostKeys = [hostKey.publicKey]
 
     // 4. aarch64 UEFI variable store
-    if (arch === 'aarch64' && !this.str('kernel')) {
+    if (arch === 'aarch64' && !this.o.kernel) {
       const fw = findAarch64Firmware(bin)
       if (!fw) throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found')
       const vars = this.path('vars')
@@ -247,7 +242,8 @@ export class QemuDriver implements Driver {
       ctx.config.Firmware = fw.code
     }
     for (const k of ['kernel', 'initrd'] as const) {
-      if (this.str(k)) ctx.config[k === 'kernel' ? 'Kernel' : 'Initrd'] = this.abs(this.str(k))
+      const p = this.o[k]
+      if (p) ctx.config[k === 'kernel' ? 'Kernel' : 'Initrd'] = this.abs(p)
     }
 
     // 5. accelerator
@@ -266,7 +262,7 @@ export class QemuDriver implements Driver {
   }
 
   private async pickAccel(bin: string, arch: GuestArch): Promise<Accel> {
-    const requested = (this.str('accel') || 'auto') as AccelRequest
+    const requested = this.o.accel
     const hostArch = archOfNode(process.arch)
     const facts = { platform: process.platform, hostArch, guestArch: arch } as Parameters<typeof chooseAccel>[1]
     this.accelProven = undefined
@@ -309,7 +305,7 @@ export class QemuDriver implements Driver {
     // The kernel the machine will boot, else the host's; MACHINE_QEMU_PROBE_KERNEL names another
     // ("none": the firmware only).
     const forced = this.ctx.env.MACHINE_QEMU_PROBE_KERNEL
-    const kernel = forced ? (forced === 'none' ? undefined : this.abs(forced)) : this.str('kernel') ? this.abs(this.str('kernel')) : await hostKernelImage()
+    const kernel = forced ? (forced === 'none' ? undefined : this.abs(forced)) : this.o.kernel ? this.abs(this.o.kernel) : await hostKernelImage()
     this.ctx.log.debug(`probing KVM with ${kernel ? `the kernel ${kernel}` : 'the firmware only (no kernel to boot)'}`)
     const p = await probeKvm(bin, arch, { kernel, timeoutMs: this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 10_000), device })
     // "The firmware ran" proves nothing about the kernel: not remembered, the first boot decides.
@@ -377,17 +373,17 @@ export class QemuDriver implements Driver {
 
   private launchSpec(sshPort: number, engineHostPort: number): LaunchSpec {
     const c = this.ctx.config
-    const kernel = typeof c.Kernel === 'string' && c.Kernel ? c.Kernel : this.str('kernel') ? this.abs(this.str('kernel')) : undefined
-    const initrd = typeof c.Initrd === 'string' && c.Initrd ? c.Initrd : this.str('initrd') ? this.abs(this.str('initrd')) : undefined
-    const append = this.str('append') || undefined
+    const kernel = typeof c.Kernel === 'string' && c.Kernel ? c.Kernel : this.o.kernel ? this.abs(this.o.kernel) : undefined
+    const initrd = typeof c.Initrd === 'string' && c.Initrd ? c.Initrd : this.o.initrd ? this.abs(this.o.initrd) : undefined
+    const append = this.o.append || undefined
     const fwCode = typeof c.Firmware === 'string' ? c.Firmware : undefined
     const accel = (['kvm', 'hvf', 'whpx', 'tcg'] as const).find((a) => a === c.AccelUsed) ?? 'tcg'
     return {
       name: this.ctx.machineName,
       arch: this.arch,
       accel,
-      cpus: this.num('cpus', 2),
-      memoryMb: this.num('memory', 2048),
+      cpus: this.o.cpus,
+      memoryMb: this.o.memory,
       disk: this.path('overlay'),
       ...(existsSync(this.path('seed')) ? { seed: this.path('seed') } : {}),
       ...(kernel ? { kernel } : {}),
@@ -555,7 +551,7 @@ export class QemuDriver implements Driver {
     }
     // An auto accelerator is chosen again at each start: the host (its kernel, QEMU, what a
     // watchdog found) may have changed since the machine was made.
-    if ((this.str('accel') || 'auto') === 'auto') ctx.config.AccelUsed = await this.pickAccel(this.binary, this.arch)
+    if (this.o.accel === 'auto') ctx.config.AccelUsed = await this.pickAccel(this.binary, this.arch)
     const wanted = [Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0)]
     const { ports, changed } = await reusePorts(wanted)
     if (changed) ctx.log.info(`Port(s) of "${ctx.machineName}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
@@ -651,7 +647,7 @@ export class QemuDriver implements Driver {
 
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
-    return savedSshInfo(this.ctx, { host: '127.0.0.1', port: Number(c.SSHPort ?? 0), user: String(c.SSHUser || this.str('ssh-user') || 'docker') })
+    return savedSshInfo(this.ctx, { host: '127.0.0.1', port: Number(c.SSHPort ?? 0), user: String(c.SSHUser || this.o.sshUser) })
   }
 
   async engineUrl(): Promise<string> {

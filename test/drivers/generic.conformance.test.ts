@@ -12,10 +12,13 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DriverContext } from '../../src/driver-kit/contract.js'
+import type { DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { driverConformance, type ConformanceStep } from '../../src/driver-kit/conformance.js'
-import definition from '../../drivers/generic/index.js'
+import generic from '../../drivers/generic/index.js'
 import { startChrootHost } from '../helpers/chroot-host.js'
+
+// As the registry sees it (options untyped): the suite hands the driver an untyped context.
+const definition: DriverDefinition = generic
 
 const host = await startChrootHost()
 afterAll(() => host.stop())

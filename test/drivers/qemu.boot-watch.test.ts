@@ -15,15 +15,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import qemu from '../../drivers/qemu/index.js'
+import qemuDefinition from '../../drivers/qemu/index.js'
 import { accelCachePath } from '../../drivers/qemu/accel-cache.js'
-import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { ensureTestImage, type TestImage } from '../e2e/image/test-image.js'
 import { runCli } from '../helpers/cli.js'
 import { hangingBootDisk, hangingKvmQemu } from '../helpers/fake-qemu.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
+
+// As the registry sees it (options untyped), like the contexts makeDriverContext builds.
+const qemu: DriverDefinition = qemuDefinition
 
 let root = ''
 let img: TestImage

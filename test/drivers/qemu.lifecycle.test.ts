@@ -11,13 +11,16 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import qemu from '../../drivers/qemu/index.js'
+import qemuDefinition from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
-import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { readIso } from '../e2e/image/iso-reader.js'
+
+// As the registry sees it (options untyped), like the contexts makeDriverContext builds.
+const qemu: DriverDefinition = qemuDefinition
 
 let store = ''
 let blank = ''
