@@ -10,7 +10,7 @@
 import { randomUUID, createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
-import { tmpdir, totalmem } from 'node:os'
+import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
@@ -47,7 +47,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from './ports.js'
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { buildNoCloudSeed } from './seed-image.js'
-import { archOfNode, formatSize, memoryProblem, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
+import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
 import { defaultImageUrl, hostGuestArch, type options } from './options.js'
 import { pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 
@@ -134,9 +134,6 @@ export class QemuDriver implements Driver {
   // ---- Driver --------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
-    // The host's RAM bounds a new machine only (the option's validate checks the format).
-    const memory = memoryProblem(this.o.memory, totalmem())
-    if (memory) throw new MachineError('invalid-option', `--qemu-memory: ${memory}`)
     const bin = this.binary
     const version = await qemuVersion(bin)
     qemuImgBinary(bin, this.ctx.env)

@@ -3,7 +3,8 @@
  * (index.ts) and, typed, by the driver (no index <-> driver import cycle).
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
-import { memoryFormatProblem, parseDiskSize, parsePortForward } from './settings.js'
+import { totalmem } from 'node:os'
+import { memoryProblem, parseDiskSize, parsePortForward } from './settings.js'
 
 /** Guest architecture matching the host's (what the default image is built for). */
 export const hostGuestArch = (): 'x86_64' | 'aarch64' => (process.arch === 'arm64' ? 'aarch64' : 'x86_64')
@@ -51,10 +52,11 @@ export const options = [
     env: ['QEMU_MEMORY'],
     default: 2048,
     configKey: 'Memory',
-    // The format only: saved values are validated for every later command, and a machine made on
-    // a bigger host must stay usable (at least removable) here. The host's RAM is checked by
-    // preCreateCheck.
-    validate: (v: OptionValue) => memoryFormatProblem(v),
+    // Bounded by this host's RAM. NB: the kit validates saved values for every later command too,
+    // so a machine made with more memory than this host has is refused here; the bound belongs in
+    // a create-only check, which the kit does not offer yet (preCreateCheck prints a progress line
+    // first, and a bad flag must fail with the error line alone).
+    validate: (v: OptionValue) => memoryProblem(v, totalmem()),
   },
   {
     name: 'disk-size',

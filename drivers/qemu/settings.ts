@@ -36,11 +36,6 @@ export function memoryProblem(v: unknown, hostTotalBytes: number): string | unde
   return undefined
 }
 
-/** Why `v` is not a whole number of MB of at least MIN_MEMORY_MB (the host's RAM aside), or undefined. */
-export function memoryFormatProblem(v: unknown): string | undefined {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= MIN_MEMORY_MB ? undefined : `must be a whole number of MB, at least ${MIN_MEMORY_MB}`
-}
-
 /** "20G", "512M", "1.5T", or a bare number of MB (docker-machine's disk sizes are in MB). */
 export function parseDiskSize(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT])?(?:i?B)?\s*$/i.exec(s)
