@@ -1,5 +1,5 @@
 import type { DriverContext } from '../../src/driver-kit/contract.js'
-import { configKey, type OptionValue } from '../../src/driver-kit/options.js'
+import { optionProperty, type OptionValue } from '../../src/driver-kit/options.js'
 import { options } from './index.js'
 
 /** Everything the driver reads from its options, typed. */
@@ -40,14 +40,14 @@ export interface Settings {
 }
 
 /**
- * Option values come from `ctx.options` at create time; later commands may only have the saved
- * config (config.json "Driver"), so fall back to it by config key, then to the declared default.
+ * The driver's view of its options. The kit resolved each one already (flag → saved config →
+ * env → default, secrets never from the config), for create and later commands alike: this only
+ * names them and derives a few values.
  */
 export function readSettings(ctx: DriverContext): Settings {
   const get = (name: string): OptionValue | undefined => {
-    const spec = options.find((o) => o.name === name)
-    if (!spec) throw new Error(`amazonec2: unknown option ${name}`)
-    const v = ctx.options[name] ?? (ctx.config[configKey(spec)] as OptionValue | undefined) ?? spec.default
+    if (!options.some((o) => o.name === name)) throw new Error(`amazonec2: unknown option ${name}`)
+    const v = ctx.options[optionProperty(name)]
     return v === '' ? undefined : v
   }
   const str = (n: string) => {
@@ -61,27 +61,20 @@ export function readSettings(ctx: DriverContext): Settings {
     return Array.isArray(v) ? v.map(String) : v === undefined ? [] : String(v).split(',').filter(Boolean)
   }
 
-  // Secrets never come from the saved config (they are never written there), only from this
-  // invocation's options or the context's environment.
-  const secret = (n: string, env: string) => {
-    const v = ctx.options[n]
-    if (typeof v === 'string' && v) return v
-    return ctx.env[env] || undefined
-  }
 
   const endpoint = str('endpoint')
   return {
-    accessKey: secret('access-key', 'AWS_ACCESS_KEY_ID'),
-    secretKey: secret('secret-key', 'AWS_SECRET_ACCESS_KEY'),
-    sessionToken: secret('session-token', 'AWS_SESSION_TOKEN'),
+    accessKey: str('access-key'),
+    secretKey: str('secret-key'),
+    sessionToken: str('session-token'),
     profile: str('profile'),
-    region: str('region') ?? 'us-east-1',
-    zone: str('zone') ?? 'a',
+    region: str('region')!,
+    zone: str('zone')!,
     ami: str('ami'),
-    instanceType: str('instance-type') ?? 't3.micro',
+    instanceType: str('instance-type')!,
     deviceName: str('device-name'),
     rootSize: int('root-size'),
-    volumeType: str('volume-type') ?? 'gp3',
+    volumeType: str('volume-type')!,
     vpcId: str('vpc-id'),
     subnetId: str('subnet-id'),
     securityGroups: list('security-group'),
@@ -89,7 +82,7 @@ export function readSettings(ctx: DriverContext): Settings {
     openPorts: list('open-port'),
     keypairName: str('keypair-name'),
     sshKeypath: str('ssh-keypath'),
-    sshUser: str('ssh-user') ?? 'ubuntu',
+    sshUser: str('ssh-user')!,
     sshPort: int('ssh-port'),
     tags: parseTags(str('tags')),
     userdata: str('userdata'),

@@ -4,7 +4,7 @@
  * second. Secrets come only from the options: they are never saved.
  */
 import type { DriverContext } from '../../src/driver-kit/contract.js'
-import { configKey, type OptionValue } from '../../src/driver-kit/options.js'
+import { optionProperty, type OptionValue } from '../../src/driver-kit/options.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { azureEnvironment, type AzureEnvironment } from './environments.js'
 import {
@@ -77,12 +77,10 @@ const positiveInt = (v: string | undefined): number | undefined => {
 }
 
 export function readSettings(ctx: DriverContext): AzureSettings {
+  // Resolved by the kit already (flag → saved config → env → default; secrets never saved).
   const value = (name: string): OptionValue | undefined => {
-    const spec = azureOptions.find((o) => o.name === name)
-    if (!spec) throw new Error(`internal: no azure option ${name}`)
-    if (spec.secret) return ctx.options[name]
-    const saved = ctx.config[configKey(spec)]
-    return (saved as OptionValue | undefined) ?? ctx.options[name] ?? spec.default
+    if (!azureOptions.some((o) => o.name === name)) throw new Error(`internal: no azure option ${name}`)
+    return ctx.options[optionProperty(name)]
   }
   const s = (name: string): string | undefined => {
     const v = value(name)
