@@ -52,11 +52,8 @@ export const options = [
     env: ['QEMU_MEMORY'],
     default: 2048,
     configKey: 'Memory',
-    // Bounded by this host's RAM. NB: the kit validates saved values for every later command too,
-    // so a machine made with more memory than this host has is refused here; the bound belongs in
-    // a create-only check, which the kit does not offer yet (preCreateCheck prints a progress line
-    // first, and a bad flag must fail with the error line alone).
-    validate: (v: OptionValue) => memoryProblem(v, totalmem()),
+    // Bounded by this host's RAM when given; a saved value from a bigger host stays usable here.
+    validateNew: (v: OptionValue) => memoryProblem(v, totalmem()),
   },
   {
     name: 'disk-size',

@@ -26,6 +26,12 @@ export interface OptionSpec {
   configKey?: string
   /** Returns an error message for a bad value (without the flag name), or undefined. */
   validate?: (value: OptionValue) => string | undefined
+  /**
+   * Like validate, but only for a value given now (flag, env or default at create), never for a
+   * saved one: for bounds of this host (RAM, CPUs) that a machine made on another host may
+   * exceed, which must not make that machine unusable (not even `rm`) here.
+   */
+  validateNew?: (value: OptionValue) => string | undefined
 }
 
 /** The value type an option resolves to: its choices when it has them, else its declared type. */
@@ -172,7 +178,8 @@ export function resolveOptions(
     if (o.choices && typeof value === 'string' && !o.choices.includes(value)) {
       throw new MachineError('invalid-option', `--${flag}${source} must be one of ${o.choices.join(', ')}, got "${value}"`)
     }
-    const problem = o.validate?.(value)
+    const isSaved = from.startsWith(savedFrom)
+    const problem = o.validate?.(value) ?? (isSaved ? undefined : o.validateNew?.(value))
     if (problem) throw new MachineError('invalid-option', `--${flag}${source}: ${problem}`)
     out.values[optionProperty(o.name)] = value
     if (o.secret) out.secrets[o.name] = value

@@ -51,6 +51,11 @@ describe('driver options: flag → saved config → env → default', () => {
     )
     expect(errorLine(() => resolveOptions('amazonec2', opts, {}, {}, { ...saved, config: { ...saved.config, Region: { $gt: '' } } }))).toMatch(/must be text/)
   })
+  it('checks a bound of this host only for a value given now, not for a machine saved on a bigger host', () => {
+    const mem: OptionSpec[] = [{ name: 'memory', type: 'int', default: 2048, description: 'm', validateNew: (v) => (Number(v) > 4096 ? 'more than this host has' : undefined) }]
+    expect(errorLine(() => resolveOptions('q', mem, { 'q-memory': '8192' }, {}))).toBe('--q-memory: more than this host has')
+    expect(resolveOptions('q', mem, {}, {}, { config: { Memory: 8192 } }).values.memory).toBe(8192)
+  })
   it('types a driver\'s options from its declaration', () => {
     const def = defineDriver({
       name: 'demo',
