@@ -100,7 +100,7 @@ describe('amazonec2 option declarations', () => {
       AWS_SESSION_TOKEN: 'token-from-env',
       AWS_DEFAULT_REGION: 'ap-southeast-2',
     })
-    expect(r.values).toMatchObject({ 'access-key': 'AKIDFROMENV', region: 'ap-southeast-2' })
+    expect(r.values).toMatchObject({ accessKey: 'AKIDFROMENV', region: 'ap-southeast-2' })
     expect(JSON.stringify(r.config)).not.toMatch(/AKIDFROMENV|secret-from-env|token-from-env/)
     expect(r.config).toMatchObject({ Region: 'ap-southeast-2', InstanceType: 't3.micro', RootSize: 16, VolumeType: 'gp3', SecurityGroupNames: ['docker-machine'], HttpTokens: 'required' })
   })

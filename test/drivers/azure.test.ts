@@ -148,12 +148,12 @@ describe('azure options', () => {
       size: 'Standard_B2s',
       image: 'Canonical:ubuntu-24_04-lts:server:latest',
       location: 'westus',
-      'resource-group': 'docker-machine',
+      resourceGroup: 'docker-machine',
       vnet: 'docker-machine-vnet',
       subnet: 'docker-machine',
-      'subnet-prefix': '192.168.0.0/16',
-      'ssh-user': 'docker-user',
-      'docker-port': 2376,
+      subnetPrefix: '192.168.0.0/16',
+      sshUser: 'docker-user',
+      dockerPort: 2376,
       environment: 'AzurePublicCloud',
     })
   })
