@@ -75,6 +75,8 @@ export interface PollOptions {
   intervalMs: number
   timeoutMs: number
   signal?: AbortSignal
+  /** The error when `timeoutMs` has passed, for a driver's own code and hint (default: a `timeout` MachineError). */
+  onTimeout?: () => Error
 }
 
 /**
@@ -89,7 +91,7 @@ export async function poll<T>(what: string, probe: () => Promise<T | undefined>,
     const v = await probe()
     if (v !== undefined) return v
     const left = deadline - Date.now()
-    if (left <= 0) throw new MachineError('timeout', `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${what}`)
+    if (left <= 0) throw o.onTimeout?.() ?? new MachineError('timeout', `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${what}`)
     await sleep(Math.min(o.intervalMs, left), o.signal)
   }
 }

@@ -11,11 +11,11 @@ import { join } from 'node:path'
 import nock from 'nock'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
-import type { JournalEntry } from '../../src/driver-kit/contract.js'
+import type { DriverDefinition, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { flagName, optionHelp } from '../../src/driver-kit/options.js'
 import { firewallAllowed, firewallRuleName } from '../../drivers/google/config.js'
-import definition from '../../drivers/google/index.js'
+import google from '../../drivers/google/index.js'
 import {
   GceMock,
   IMAGE_PATH,
@@ -33,6 +33,9 @@ import {
   type TestCtx,
 } from './fixtures/google/gce.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
+
+// As the registry sees it (options untyped): each option read as any OptionSpec.
+const definition: DriverDefinition = google
 
 const RULE = firewallRuleName(`projects/${PROJECT}/global/networks/default`, firewallAllowed([]))
 const MACHINE_ID = '0d6f5c1e-7a0b-4c2d-9e8f-1a2b3c4d5e6f'
