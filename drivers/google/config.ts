@@ -17,7 +17,13 @@ export const LABEL_NAME = 'machine-name'
 export const LABEL_ID = 'machine-id'
 export const LABEL_FIREWALL = 'machine-firewall'
 
-/** Minimal INI reader: enough for gcloud's configuration files. */
+/**
+ * One value of an INI file: enough for gcloud's configuration files, which gcloud writes itself
+ * (Python's ConfigParser: `[section]` lines, `key = value` lines, `#`/`;` comments) and of which
+ * the driver reads one key, [core] project. Hand-written on purpose: the `ini` package in
+ * node_modules is only a development-time dependency of another package, and a runtime
+ * dependency for these few lines is not worth adding.
+ */
 export function iniValue(text: string, section: string, key: string): string | undefined {
   let current = ''
   for (const raw of text.split(/\r?\n/)) {

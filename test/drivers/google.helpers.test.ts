@@ -53,6 +53,15 @@ describe('google project discovery', () => {
     expect(await fallbackProject({ HOME: join(home, 'nowhere') })).toBeUndefined()
     expect(iniValue('[core]\nproject =\n', 'core', 'project')).toBeUndefined()
   })
+
+  it('reads gcloud\'s configuration file as gcloud writes it', () => {
+    const file = '[core]\r\naccount = someone@example.com\r\n; disable_usage_reporting = True\r\nproject=p-1\r\n\r\n[compute]\r\nzone = europe-west1-b\r\n'
+    expect(iniValue(file, 'core', 'project')).toBe('p-1')
+    expect(iniValue(file, 'compute', 'zone')).toBe('europe-west1-b')
+    expect(iniValue(file, 'compute', 'project')).toBeUndefined()
+    expect(iniValue(file, 'core', 'disable_usage_reporting')).toBeUndefined()
+    expect(iniValue('project = outside-any-section\n', 'core', 'project')).toBeUndefined()
+  })
 })
 
 describe('google firewall contents', () => {
