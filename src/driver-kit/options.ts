@@ -149,11 +149,15 @@ export function resolveOptions(
     const flag = flagName(driver, o)
     let value: OptionValue | undefined
     let from = 'the command line'
+    // An empty text value where a default exists means "the default", wherever it comes from:
+    // `--google-zone "$ZONE"` with ZONE unset, or a saved "" in an imported config, behave like
+    // an unset environment variable does (below), instead of sending "" to a cloud API.
+    const emptyForDefault = (v: unknown) => v === '' && o.type === 'string' && o.default !== undefined
     const given = flags[flag]
     const stored = saved && !o.secret ? saved[configKey(o)] : undefined
-    if (given !== undefined && !(Array.isArray(given) && given.length === 0)) {
+    if (given !== undefined && !(Array.isArray(given) && given.length === 0) && !emptyForDefault(given)) {
       value = coerce(driver, o, given, from)
-    } else if (stored !== undefined && stored !== null) {
+    } else if (stored !== undefined && stored !== null && !emptyForDefault(stored)) {
       from = `${savedFrom} (${configKey(o)})`
       value = coerce(driver, o, stored, from)
     } else {

@@ -22,6 +22,15 @@ describe('driver options: flag → saved config → env → default', () => {
     expect(r.values.ipAddress).toBe('127.0.0.1')
     expect(JSON.stringify(r.config)).not.toContain('shh')
   })
+  it('an empty text value where a default exists means the default (flag, env or saved), as an unset variable does', () => {
+    const saved = { config: { Region: '', IPAddress: '127.0.0.2' }, from: 'm/config.json' }
+    expect(resolveOptions('amazonec2', opts, { 'amazonec2-region': '', 'amazonec2-ip-address': '127.0.0.1' }, {}).values.region).toBe('us-east-1')
+    expect(resolveOptions('amazonec2', opts, { 'amazonec2-region': '', 'amazonec2-ip-address': '127.0.0.1' }, { AWS_DEFAULT_REGION: 'eu-west-1' }).values.region).toBe('eu-west-1')
+    expect(resolveOptions('amazonec2', opts, {}, {}, saved).values.region).toBe('us-east-1')
+    // Without a default an empty value is still a value (and a required one is then present).
+    expect(resolveOptions('amazonec2', opts, { 'amazonec2-ip-address': '' }, {}).values.ipAddress).toBe('')
+  })
+
   it('names the flag and the env var when a required option is missing', () => {
     expect(errorLine(() => resolveOptions('amazonec2', opts, {}, {}))).toBe(
       '--amazonec2-ip-address is required for the amazonec2 driver: pass --amazonec2-ip-address <value> (or set X_IP)',
