@@ -15,7 +15,7 @@ import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { codeOf, isGone } from './errors.js'
 import { missingRules, neededRules, toPermissions } from './firewall.js'
-import { parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
+import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
 import { removeMachine } from './teardown.js'
@@ -309,7 +309,8 @@ class AmazonEc2Driver implements Driver {
    */
   private async ensureSecurityGroups(journal: Journal, vpcId: string): Promise<string[]> {
     const { s, ctx } = this
-    const names = [...new Set(s.securityGroup.length ? s.securityGroup : ['docker-machine'])]
+    // A saved config may hold an empty list (the kit keeps it): the default group then.
+    const names = [...new Set(s.securityGroup.length ? s.securityGroup : [DEFAULT_SECURITY_GROUP])]
     const needed = neededRules(s.sshPort, s.openPort)
     const existing: SecurityGroup[] = await this.api.describeSecurityGroups({
       Filters: [

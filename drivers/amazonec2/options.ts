@@ -8,6 +8,9 @@
  */
 import type { OptionSpec, OptionValue, OptionsOf } from '../../src/driver-kit/options.js'
 
+/** docker-machine's group name: machines made by either tool share it. */
+export const DEFAULT_SECURITY_GROUP = 'docker-machine'
+
 const positive = (what: string) => (v: OptionValue) => (typeof v === 'number' && v > 0 ? undefined : `${what} must be greater than 0`)
 
 export const options = [
@@ -30,7 +33,7 @@ export const options = [
   { name: 'volume-type', type: 'string', env: ['AWS_VOLUME_TYPE'], default: 'gp3', configKey: 'VolumeType', description: 'EBS volume type of the root disk (gp3, gp2, io1, io2, st1, sc1, standard)' },
   { name: 'vpc-id', type: 'string', env: ['AWS_VPC_ID'], configKey: 'VpcId', description: 'VPC id; default: the region\'s default VPC (or the VPC of --amazonec2-subnet-id)' },
   { name: 'subnet-id', type: 'string', env: ['AWS_SUBNET_ID'], configKey: 'SubnetId', description: 'Subnet id; default: the VPC\'s subnet in the chosen zone' },
-  { name: 'security-group', type: 'string[]', env: ['AWS_SECURITY_GROUP'], default: ['docker-machine'], configKey: 'SecurityGroupNames', description: 'Security group name(s); a missing group is created with the ports the machine needs' },
+  { name: 'security-group', type: 'string[]', env: ['AWS_SECURITY_GROUP'], default: [DEFAULT_SECURITY_GROUP], configKey: 'SecurityGroupNames', description: 'Security group name(s); a missing group is created with the ports the machine needs' },
   { name: 'security-group-readonly', type: 'boolean', env: ['AWS_SECURITY_GROUP_READONLY'], configKey: 'SecurityGroupReadOnly', description: 'Never add rules to security groups that already exist' },
   {
     name: 'open-port', type: 'string[]', configKey: 'OpenPorts',
