@@ -61,19 +61,19 @@ class AmazonEc2Driver implements Driver {
   }
 
   /** The options, resolved by the kit (flag → saved config → env → default). */
-  private get s() {
+  private get o() {
     return this.ctx.options
   }
 
   private get usePrivateAddress(): boolean {
-    return usesPrivateAddress(this.s)
+    return usesPrivateAddress(this.o)
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   private get api(): Ec2 {
     this.client ??= new Ec2({
-      options: this.s,
+      options: this.o,
       retryBaseMs: Math.min(250, this.interval),
       signal: () => this.signal,
     })
@@ -103,7 +103,7 @@ class AmazonEc2Driver implements Driver {
 
   /** Name + machine-id (ours always win) and the user's --amazonec2-tags. */
   private tags(): Tag[] {
-    const all: Record<string, string> = { ...parseTags(this.s.tags), Name: this.ctx.machineName, 'machine-id': this.machineId }
+    const all: Record<string, string> = { ...parseTags(this.o.tags), Name: this.ctx.machineName, 'machine-id': this.machineId }
     return Object.entries(all).map(([Key, Value]) => ({ Key, Value }))
   }
 
@@ -175,43 +175,43 @@ class AmazonEc2Driver implements Driver {
   // ---- pre-create: everything we can check or look up without making anything ------------------
 
   async preCreateCheck(): Promise<void> {
-    const s = this.s
-    if (s.keypairName && !s.sshKeypath) {
+    const o = this.o
+    if (o.keypairName && !o.sshKeypath) {
       throw new MachineError('missing-option', '--amazonec2-keypair-name needs --amazonec2-ssh-keypath', {
         hint: 'pass the private key of that key pair with --amazonec2-ssh-keypath',
       })
     }
-    if (s.sshKeypath && !existsSync(s.sshKeypath)) {
-      throw new MachineError('invalid-option', `--amazonec2-ssh-keypath: no such file ${s.sshKeypath}`)
+    if (o.sshKeypath && !existsSync(o.sshKeypath)) {
+      throw new MachineError('invalid-option', `--amazonec2-ssh-keypath: no such file ${o.sshKeypath}`)
     }
-    if (s.userdata) await this.readUserData()
-    if (s.spotPrice && !s.requestSpotInstance) this.ctx.log.info('--amazonec2-spot-price has no effect without --amazonec2-request-spot-instance')
-    this.plan = await resolvePlan(this.api, s, this.ctx.log)
+    if (o.userdata) await this.readUserData()
+    if (o.spotPrice && !o.requestSpotInstance) this.ctx.log.info('--amazonec2-spot-price has no effect without --amazonec2-request-spot-instance')
+    this.plan = await resolvePlan(this.api, o, this.ctx.log)
   }
 
   private async readUserData(): Promise<string | undefined> {
-    if (!this.s.userdata) return undefined
+    if (!this.o.userdata) return undefined
     try {
-      return await readFile(this.s.userdata, 'utf8')
+      return await readFile(this.o.userdata, 'utf8')
     } catch (e) {
-      throw new MachineError('invalid-option', `--amazonec2-userdata: cannot read ${this.s.userdata}: ${messageOf(e)}`)
+      throw new MachineError('invalid-option', `--amazonec2-userdata: cannot read ${this.o.userdata}: ${messageOf(e)}`)
     }
   }
 
   // ---- create ----------------------------------------------------------------------------------
 
   async create(journal: Journal): Promise<void> {
-    const { ctx, s } = this
-    const plan = this.plan ?? (await resolvePlan(this.api, s, ctx.log))
+    const { ctx, o } = this
+    const plan = this.plan ?? (await resolvePlan(this.api, o, ctx.log))
     const id = this.machineId
 
     // Local material first: if any of this fails, nothing exists in the cloud yet.
-    const login = s.sshKeypath
-      ? { path: s.sshKeypath, publicKey: await publicKeyOf(s.sshKeypath) }
+    const login = o.sshKeypath
+      ? { path: o.sshKeypath, publicKey: await publicKeyOf(o.sshKeypath) }
       : await ensureMachineSshKey(ctx.machineDir, ctx.machineName)
     const hostKey = await generateHostKey(`${ctx.machineName}-host`)
     const userData = composeUserData(
-      { user: s.sshUser, authorizedKey: login.publicKey, hostname: ctx.machineName, hostKey },
+      { user: o.sshUser, authorizedKey: login.publicKey, hostname: ctx.machineName, hostKey },
       await this.readUserData(),
       USER_DATA_LIMITS,
     )
@@ -220,9 +220,9 @@ class AmazonEc2Driver implements Driver {
       AMI: plan.imageId,
       VpcId: plan.vpcId,
       SubnetId: plan.subnetId,
-      Zone: plan.zone.startsWith(s.region) ? plan.zone.slice(s.region.length) : s.zone,
-      SSHUser: s.sshUser,
-      SSHPort: s.sshPort,
+      Zone: plan.zone.startsWith(o.region) ? plan.zone.slice(o.region.length) : o.zone,
+      SSHUser: o.sshUser,
+      SSHPort: o.sshPort,
       SSHKeyPath: login.path,
       // Only the public half is saved; the private host key travels in the user data alone.
       SSHHostKeys: [hostKey.publicKey],
@@ -237,11 +237,11 @@ class AmazonEc2Driver implements Driver {
     // (its idempotency token: rollback finds the instance by it), then the instance itself.
     const token = randomUUID()
     await journal.record({ kind: 'instance-request', id: token, data: { machineId: id } })
-    ctx.log.info(`Launching a ${s.instanceType}${s.requestSpotInstance ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
+    ctx.log.info(`Launching a ${o.instanceType}${o.requestSpotInstance ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
     const input = this.runInput(plan, groupIds, keyName, userData, token)
     const inst = await this.fresh(() => this.api.runInstance(input))
     const instanceId = inst.InstanceId!
-    await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: s.region } })
+    await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: o.region } })
     await journal.forget('instance-request', token)
     ctx.config.InstanceId = instanceId
 
@@ -250,12 +250,12 @@ class AmazonEc2Driver implements Driver {
   }
 
   private runInput(plan: Plan, groupIds: string[], keyName: string, userData: string, token: string): RunInstancesCommandInput {
-    const s = this.s
+    const o = this.o
     const tags = this.tags()
-    const profile = s.iamInstanceProfile
+    const profile = o.iamInstanceProfile
     return {
       ImageId: plan.imageId,
-      InstanceType: s.instanceType as RunInstancesCommandInput['InstanceType'],
+      InstanceType: o.instanceType as RunInstancesCommandInput['InstanceType'],
       MinCount: 1,
       MaxCount: 1,
       ClientToken: token,
@@ -267,28 +267,28 @@ class AmazonEc2Driver implements Driver {
           DeviceIndex: 0,
           SubnetId: plan.subnetId,
           Groups: groupIds,
-          AssociatePublicIpAddress: !s.privateAddressOnly,
+          AssociatePublicIpAddress: !o.privateAddressOnly,
           DeleteOnTermination: true,
         },
       ],
       BlockDeviceMappings: [
         {
-          DeviceName: s.deviceName || plan.rootDevice || '/dev/sda1',
-          Ebs: { VolumeSize: s.rootSize, VolumeType: s.volumeType as 'gp3', DeleteOnTermination: true },
+          DeviceName: o.deviceName || plan.rootDevice || '/dev/sda1',
+          Ebs: { VolumeSize: o.rootSize, VolumeType: o.volumeType as 'gp3', DeleteOnTermination: true },
         },
       ],
-      Monitoring: { Enabled: s.monitoring },
-      ...(s.useEbsOptimizedInstance ? { EbsOptimized: true } : {}),
-      MetadataOptions: { HttpTokens: s.httpTokens, HttpEndpoint: s.httpEndpoint },
+      Monitoring: { Enabled: o.monitoring },
+      ...(o.useEbsOptimizedInstance ? { EbsOptimized: true } : {}),
+      MetadataOptions: { HttpTokens: o.httpTokens, HttpEndpoint: o.httpEndpoint },
       ...(profile ? { IamInstanceProfile: profile.startsWith('arn:') ? { Arn: profile } : { Name: profile } } : {}),
-      ...(s.requestSpotInstance
+      ...(o.requestSpotInstance
         ? {
             InstanceMarketOptions: {
               MarketType: 'spot' as const,
               SpotOptions: {
                 SpotInstanceType: 'one-time' as const,
                 InstanceInterruptionBehavior: 'terminate' as const,
-                ...(s.spotPrice ? { MaxPrice: s.spotPrice } : {}),
+                ...(o.spotPrice ? { MaxPrice: o.spotPrice } : {}),
               },
             },
           }
@@ -297,7 +297,7 @@ class AmazonEc2Driver implements Driver {
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },
         { ResourceType: 'network-interface', Tags: tags },
-        ...(s.requestSpotInstance ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
+        ...(o.requestSpotInstance ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
       ],
     }
   }
@@ -308,10 +308,10 @@ class AmazonEc2Driver implements Driver {
    * exactly the rules the machine needs.
    */
   private async ensureSecurityGroups(journal: Journal, vpcId: string): Promise<string[]> {
-    const { s, ctx } = this
+    const { o, ctx } = this
     // A saved config may hold an empty list (the kit keeps it): the default group then.
-    const names = [...new Set(s.securityGroup.length ? s.securityGroup : [DEFAULT_SECURITY_GROUP])]
-    const needed = neededRules(s.sshPort, s.openPort)
+    const names = [...new Set(o.securityGroup.length ? o.securityGroup : [DEFAULT_SECURITY_GROUP])]
+    const needed = neededRules(o.sshPort, o.openPort)
     const existing: SecurityGroup[] = await this.api.describeSecurityGroups({
       Filters: [
         { Name: 'vpc-id', Values: [vpcId] },
@@ -353,7 +353,7 @@ class AmazonEc2Driver implements Driver {
 
     if (ours) {
       await this.fresh(() => this.api.authorizeIngress(ours, toPermissions(needed)))
-    } else if (!s.securityGroupReadonly) {
+    } else if (!o.securityGroupReadonly) {
       const missing = missingRules(
         needed,
         existing.filter((g) => g.GroupId && ids.includes(g.GroupId)).flatMap((g) => g.IpPermissions ?? []),
@@ -367,7 +367,7 @@ class AmazonEc2Driver implements Driver {
   }
 
   private async ensureKeyPair(journal: Journal, publicKey: string): Promise<string> {
-    if (this.s.keypairName) return this.s.keypairName
+    if (this.o.keypairName) return this.o.keypairName
     const name = `${this.ctx.machineName}-${this.machineId.slice(0, 8)}`
     await journal.record({ kind: 'key-pair', id: name, data: { machineId: this.machineId } })
     try {
@@ -405,7 +405,7 @@ class AmazonEc2Driver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return savedSshInfo(this.ctx, { host, port: this.s.sshPort, user: this.s.sshUser })
+    return savedSshInfo(this.ctx, { host, port: this.o.sshPort, user: this.o.sshUser })
   }
 
   async start(): Promise<void> {
@@ -446,7 +446,7 @@ class AmazonEc2Driver implements Driver {
     await removeMachine(
       {
         api: this.api,
-        region: this.s.region,
+        region: this.o.region,
         log: this.ctx.log,
         instanceId: this.instanceId,
         machineId: this.machineId,

@@ -72,29 +72,29 @@ class AzureDriver implements Driver {
   }
 
   /** The options, resolved by the kit (flag → saved config → env → default). */
-  private get s() {
+  private get o() {
     return this.ctx.options
   }
 
   // Values derived from the options.
   private get location(): string {
-    return locationOf(this.s)
+    return locationOf(this.o)
   }
   private get vnet() {
-    return vnetOf(this.s)
+    return vnetOf(this.o)
   }
   private get image() {
-    return imageOf(this.s)
+    return imageOf(this.o)
   }
   private get usePrivateIp(): boolean {
-    return usesPrivateIp(this.s)
+    return usesPrivateIp(this.o)
   }
   private get names(): ResourceNames {
     return resourceNames(String(this.ctx.config.MachineName ?? this.ctx.machineName))
   }
   /** What error hints name. */
   private get hintNames() {
-    return { resourceGroup: this.s.resourceGroup, size: this.s.size, location: this.location, subscriptionId: this.s.subscriptionId }
+    return { resourceGroup: this.o.resourceGroup, size: this.o.size, location: this.location, subscriptionId: this.o.subscriptionId }
   }
   private get interval(): number {
     return pollIntervalMs(this.ctx.env, POLL_MS)
@@ -102,11 +102,11 @@ class AzureDriver implements Driver {
 
   private get api(): AzureClient {
     this.cachedClient ??= connect({
-      subscriptionId: this.s.subscriptionId,
-      environment: azureEnvironment(this.s.environment),
-      clientId: this.s.clientId,
-      clientSecret: this.s.clientSecret,
-      tenantId: this.s.tenantId,
+      subscriptionId: this.o.subscriptionId,
+      environment: azureEnvironment(this.o.environment),
+      clientId: this.o.clientId,
+      clientSecret: this.o.clientSecret,
+      tenantId: this.o.tenantId,
       pollIntervalMs: this.interval,
       operationTimeoutMs: operationTimeoutMs(this.ctx.env),
       log: this.ctx.log,
@@ -135,19 +135,19 @@ class AzureDriver implements Driver {
   // ---- create ---------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
-    const s = this.s
-    if (s.noPublicIp && s.dns) {
+    const o = this.o
+    if (o.noPublicIp && o.dns) {
       throw new MachineError('invalid-option', '--azure-dns needs a public IP, but --azure-no-public-ip is set')
     }
-    if (s.noPublicIp && s.staticPublicIp) {
+    if (o.noPublicIp && o.staticPublicIp) {
       throw new MachineError('invalid-option', '--azure-static-public-ip and --azure-no-public-ip cannot be used together')
     }
-    if (s.customData) await this.readCustomData()
+    if (o.customData) await this.readCustomData()
     this.inspection = await this.inspect()
   }
 
   private async readCustomData(): Promise<string | undefined> {
-    const file = this.s.customData
+    const file = this.o.customData
     if (!file) return undefined
     try {
       return await readFile(file, 'utf8')
@@ -162,22 +162,22 @@ class AzureDriver implements Driver {
    * already exists: a PUT would silently overwrite somebody's NSG rules or NIC.
    */
   private async inspect(): Promise<Inspection> {
-    const s = this.s
+    const o = this.o
     const api = this.api
-    const resources = await this.step(`read resource group ${s.resourceGroup}`, () => api.listGroupResources(s.resourceGroup))
+    const resources = await this.step(`read resource group ${o.resourceGroup}`, () => api.listGroupResources(o.resourceGroup))
     const groupExists = resources !== undefined
     if (resources) this.refuseConflicts(resources)
 
     let vnet: VnetInfo | undefined
-    if (this.vnet.resourceGroup !== s.resourceGroup || groupExists) {
+    if (this.vnet.resourceGroup !== o.resourceGroup || groupExists) {
       vnet = await this.step(`read virtual network ${this.vnet.name}`, () => api.getVnet(this.vnet.resourceGroup, this.vnet.name))
-      if (!vnet && this.vnet.resourceGroup !== s.resourceGroup) {
+      if (!vnet && this.vnet.resourceGroup !== o.resourceGroup) {
         throw new MachineError('not-found', `virtual network ${this.vnet.name} not found in resource group ${this.vnet.resourceGroup}`, {
           hint: 'a virtual network in another resource group must exist already; check --azure-vnet [resource-group:]name',
         })
       }
     }
-    let subnetPrefix = s.subnetPrefix
+    let subnetPrefix = o.subnetPrefix
     if (vnet) {
       if (normalizeLocation(vnet.location) !== this.location) {
         throw new MachineError(
@@ -186,33 +186,33 @@ class AzureDriver implements Driver {
           { hint: `pass --azure-location ${normalizeLocation(vnet.location)}, or another --azure-vnet` },
         )
       }
-      const subnet = vnet.subnets.find((x) => x.name === s.subnet)
+      const subnet = vnet.subnets.find((x) => x.name === o.subnet)
       if (subnet?.addressPrefix) subnetPrefix = subnet.addressPrefix
-      else if (!subnet && !vnet.addressPrefixes.some((outer) => cidrWithin(s.subnetPrefix, outer))) {
+      else if (!subnet && !vnet.addressPrefixes.some((outer) => cidrWithin(o.subnetPrefix, outer))) {
         throw new MachineError(
           'invalid-option',
-          `--azure-subnet-prefix ${s.subnetPrefix} is outside virtual network ${this.vnet.name} (${vnet.addressPrefixes.join(', ')})`,
+          `--azure-subnet-prefix ${o.subnetPrefix} is outside virtual network ${this.vnet.name} (${vnet.addressPrefixes.join(', ')})`,
           { hint: `pass an --azure-subnet-prefix inside ${vnet.addressPrefixes[0] ?? 'its address space'}` },
         )
       }
     }
-    if (s.privateIpAddress && !cidrContains(subnetPrefix, s.privateIpAddress)) {
-      throw new MachineError('invalid-option', `--azure-private-ip-address ${s.privateIpAddress} is not in subnet ${s.subnet} (${subnetPrefix})`)
+    if (o.privateIpAddress && !cidrContains(subnetPrefix, o.privateIpAddress)) {
+      throw new MachineError('invalid-option', `--azure-private-ip-address ${o.privateIpAddress} is not in subnet ${o.subnet} (${subnetPrefix})`)
     }
     const availabilitySet =
-      s.availabilitySet && groupExists
-        ? await this.step(`read availability set ${s.availabilitySet}`, () => api.getAvailabilitySet(s.resourceGroup, s.availabilitySet!))
+      o.availabilitySet && groupExists
+        ? await this.step(`read availability set ${o.availabilitySet}`, () => api.getAvailabilitySet(o.resourceGroup, o.availabilitySet!))
         : undefined
     return { groupExists, vnet, availabilitySet }
   }
 
   private refuseConflicts(resources: GroupResource[]): void {
-    const s = this.s
+    const o = this.o
     for (const [key, type] of Object.entries(ARM_TYPES) as [keyof ResourceNames, string][]) {
       const name = this.names[key]
       const hit = resources.find((r) => r.type.toLowerCase() === type && r.name.toLowerCase() === name.toLowerCase())
       if (hit) {
-        throw new MachineError('already-exists', `${hit.type} ${hit.name} already exists in resource group ${s.resourceGroup}`, {
+        throw new MachineError('already-exists', `${hit.type} ${hit.name} already exists in resource group ${o.resourceGroup}`, {
           hint: `choose another machine name or --azure-resource-group; if it is left from an earlier machine, delete it with \`az resource delete --ids ${hit.id}\``,
         })
       }
@@ -220,17 +220,17 @@ class AzureDriver implements Driver {
   }
 
   private securityRules(): SecurityRuleSpec[] {
-    const s = this.s
+    const o = this.o
     const rules: SecurityRuleSpec[] = [
       { name: 'SSHAllowAny', priority: 300, protocol: 'Tcp', ports: '22', description: 'SSH for machine' },
-      { name: 'DockerAllowAny', priority: 301, protocol: 'Tcp', ports: String(s.dockerPort), description: 'Docker engine (TLS)' },
+      { name: 'DockerAllowAny', priority: 301, protocol: 'Tcp', ports: String(o.dockerPort), description: 'Docker engine (TLS)' },
     ]
     // A (legacy) swarm master also serves the swarm manager's TLS port, as with docker-machine.
     if (this.ctx.config.SwarmMaster === true) {
       rules.push({ name: 'DockerSwarmAllowAny', priority: 302, protocol: 'Tcp', ports: '3376', description: 'Docker swarm master (TLS)' })
     }
     let priority = 1000
-    for (const p of openPortsOf(s)) {
+    for (const p of openPortsOf(o)) {
       const dup = rules.some((r) => r.ports === p.ports && (r.protocol === p.protocol || r.protocol === '*'))
       if (dup) continue
       const proto = p.protocol === '*' ? 'Any' : p.protocol
@@ -240,11 +240,11 @@ class AzureDriver implements Driver {
   }
 
   async create(journal: Journal): Promise<void> {
-    const s = this.s
+    const o = this.o
     const ctx = this.ctx
     const api = this.api
-    const sub = s.subscriptionId
-    const rg = s.resourceGroup
+    const sub = o.subscriptionId
+    const rg = o.resourceGroup
     const n = this.names
     const insp = this.inspection ?? (await this.inspect())
     this.inspection = undefined
@@ -258,11 +258,11 @@ class AzureDriver implements Driver {
     const key = await ensureMachineSshKey(ctx.machineDir, `${ctx.machineName}@machine`)
     const hostKey = await generateHostKey(`${ctx.machineName}-host-key`)
     const customData = composeUserData(
-      { user: s.sshUser, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey },
+      { user: o.sshUser, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey },
       await this.readCustomData(),
       CUSTOM_DATA_LIMITS,
     )
-    ctx.config.SSHUser = s.sshUser
+    ctx.config.SSHUser = o.sshUser
     ctx.config.SSHPort = 22
     ctx.config.SSHKeyPath = key.path
     ctx.config.SSHHostKeys = [hostKey.publicKey]
@@ -280,26 +280,26 @@ class AzureDriver implements Driver {
 
     let subnetId: string
     const vrg = this.vnet.resourceGroup
-    const existingSubnet = insp.vnet?.subnets.find((x) => x.name === s.subnet)
+    const existingSubnet = insp.vnet?.subnets.find((x) => x.name === o.subnet)
     if (!insp.vnet) {
       await record('virtual-network', ids.network(sub, vrg, 'virtualNetworks', this.vnet.name), { resourceGroup: vrg, name: this.vnet.name })
-      ctx.log.info(`Creating virtual network ${this.vnet.name} (${s.subnetPrefix})…`)
+      ctx.log.info(`Creating virtual network ${this.vnet.name} (${o.subnetPrefix})…`)
       const made = await this.step(`create virtual network ${this.vnet.name}`, () =>
-        api.createVnet(vrg, this.vnet.name, { ...base, addressPrefix: s.subnetPrefix, subnet: s.subnet, subnetPrefix: s.subnetPrefix }),
+        api.createVnet(vrg, this.vnet.name, { ...base, addressPrefix: o.subnetPrefix, subnet: o.subnet, subnetPrefix: o.subnetPrefix }),
       )
       subnetId = made.subnetId
     } else if (existingSubnet) {
       subnetId = existingSubnet.id
     } else {
-      const id = `${ids.network(sub, vrg, 'virtualNetworks', this.vnet.name)}/subnets/${s.subnet}`
-      await record('subnet', id, { resourceGroup: vrg, vnet: this.vnet.name, name: s.subnet })
-      ctx.log.info(`Creating subnet ${s.subnet} (${s.subnetPrefix}) in ${this.vnet.name}…`)
-      subnetId = (await this.step(`create subnet ${s.subnet}`, () => api.createSubnet(vrg, this.vnet.name, s.subnet, s.subnetPrefix))).id || id
+      const id = `${ids.network(sub, vrg, 'virtualNetworks', this.vnet.name)}/subnets/${o.subnet}`
+      await record('subnet', id, { resourceGroup: vrg, vnet: this.vnet.name, name: o.subnet })
+      ctx.log.info(`Creating subnet ${o.subnet} (${o.subnetPrefix}) in ${this.vnet.name}…`)
+      subnetId = (await this.step(`create subnet ${o.subnet}`, () => api.createSubnet(vrg, this.vnet.name, o.subnet, o.subnetPrefix))).id || id
     }
 
     let availabilitySetId: string | undefined
-    if (s.availabilitySet) {
-      const as = s.availabilitySet
+    if (o.availabilitySet) {
+      const as = o.availabilitySet
       if (insp.availabilitySet) availabilitySetId = insp.availabilitySet.id
       else {
         await record('availability-set', ids.compute(sub, rg, 'availabilitySets', as), { resourceGroup: rg, name: as })
@@ -309,32 +309,32 @@ class AzureDriver implements Driver {
     }
 
     let publicIp: { id: string; ipAddress?: string; fqdn?: string } | undefined
-    if (!s.noPublicIp) {
+    if (!o.noPublicIp) {
       await record('public-ip', ids.network(sub, rg, 'publicIPAddresses', n.publicIp), { resourceGroup: rg, name: n.publicIp })
-      ctx.log.info(`Creating public IP ${n.publicIp}${s.dns ? ` (${s.dns}.${this.location}.cloudapp…)` : ''}…`)
-      publicIp = await this.step(`create public IP ${n.publicIp}`, () => api.createPublicIp(rg, n.publicIp, { ...base, dnsLabel: s.dns }))
+      ctx.log.info(`Creating public IP ${n.publicIp}${o.dns ? ` (${o.dns}.${this.location}.cloudapp…)` : ''}…`)
+      publicIp = await this.step(`create public IP ${n.publicIp}`, () => api.createPublicIp(rg, n.publicIp, { ...base, dnsLabel: o.dns }))
     }
 
     await record('network-interface', ids.network(sub, rg, 'networkInterfaces', n.nic), { resourceGroup: rg, name: n.nic })
     ctx.log.info(`Creating network interface ${n.nic}…`)
     const nic = await this.step(`create network interface ${n.nic}`, () =>
-      api.createNic(rg, n.nic, { ...base, subnetId, nsgId: nsg.id, publicIpId: publicIp?.id, privateIpAddress: s.privateIpAddress }),
+      api.createNic(rg, n.nic, { ...base, subnetId, nsgId: nsg.id, publicIpId: publicIp?.id, privateIpAddress: o.privateIpAddress }),
     )
 
     // The VM makes its OS disk: both are journaled before the one request that creates them.
     await record('os-disk', ids.compute(sub, rg, 'disks', n.osDisk), { resourceGroup: rg, name: n.osDisk })
     await record('virtual-machine', ids.compute(sub, rg, 'virtualMachines', n.vm), { resourceGroup: rg, name: n.vm })
-    ctx.log.info(`Creating virtual machine ${n.vm} (${s.size}, ${s.image}); this takes a minute or two…`)
+    ctx.log.info(`Creating virtual machine ${n.vm} (${o.size}, ${o.image}); this takes a minute or two…`)
     const vm = await this.step(`create virtual machine ${n.vm}`, () =>
       api.createVm(rg, n.vm, {
         ...base,
-        size: s.size,
+        size: o.size,
         image: this.image,
         osDiskName: n.osDisk,
-        storageType: s.storageType,
-        diskSizeGb: s.diskSize,
+        storageType: o.storageType,
+        diskSizeGb: o.diskSize,
         computerName: ctx.machineName,
-        adminUsername: s.sshUser,
+        adminUsername: o.sshUser,
         sshPublicKey: key.publicKey,
         customData,
         nicId: nic.id,
@@ -388,7 +388,7 @@ class AzureDriver implements Driver {
       return await fn()
     } catch (e) {
       if (isNotFound(e)) {
-        throw new MachineError('not-found', `virtual machine ${this.names.vm} no longer exists in resource group ${this.s.resourceGroup} (deleted outside machine?)`, {
+        throw new MachineError('not-found', `virtual machine ${this.names.vm} no longer exists in resource group ${this.o.resourceGroup} (deleted outside machine?)`, {
           hint: `\`machine rm ${this.ctx.machineName}\` removes what is left of it`,
           cause: e,
         })
@@ -398,51 +398,51 @@ class AzureDriver implements Driver {
   }
 
   async state(): Promise<MachineState> {
-    const s = this.s
-    const statuses = await this.onVm(`read the state of ${this.names.vm}`, () => this.api.instanceView(s.resourceGroup, this.names.vm))
+    const o = this.o
+    const statuses = await this.onVm(`read the state of ${this.names.vm}`, () => this.api.instanceView(o.resourceGroup, this.names.vm))
     return stateFromStatuses(statuses)
   }
 
   async start(): Promise<void> {
-    const s = this.s
+    const o = this.o
     this.ctx.log.info(`Starting virtual machine ${this.names.vm}…`)
-    await this.onVm(`start ${this.names.vm}`, () => this.api.startVm(s.resourceGroup, this.names.vm))
+    await this.onVm(`start ${this.names.vm}`, () => this.api.startVm(o.resourceGroup, this.names.vm))
   }
 
   async stop(): Promise<void> {
-    const s = this.s
-    if (s.stopKeepAllocated) {
+    const o = this.o
+    if (o.stopKeepAllocated) {
       this.ctx.log.info(`Powering off virtual machine ${this.names.vm} (it stays allocated: compute is still billed)…`)
-      await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(s.resourceGroup, this.names.vm, false))
+      await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, false))
       return
     }
     // Deallocate, not just power off: a powered-off VM keeps being billed for its compute.
     this.ctx.log.info(`Stopping (deallocating) virtual machine ${this.names.vm}…`)
-    await this.onVm(`deallocate ${this.names.vm}`, () => this.api.deallocateVm(s.resourceGroup, this.names.vm))
+    await this.onVm(`deallocate ${this.names.vm}`, () => this.api.deallocateVm(o.resourceGroup, this.names.vm))
   }
 
   async restart(): Promise<void> {
-    const s = this.s
+    const o = this.o
     // Azure refuses to restart a deallocated VM; restarting a stopped machine means starting it.
     if ((await this.state()) === 'Stopped') return this.start()
     this.ctx.log.info(`Restarting virtual machine ${this.names.vm}…`)
-    await this.onVm(`restart ${this.names.vm}`, () => this.api.restartVm(s.resourceGroup, this.names.vm))
+    await this.onVm(`restart ${this.names.vm}`, () => this.api.restartVm(o.resourceGroup, this.names.vm))
   }
 
   async kill(): Promise<void> {
-    const s = this.s
+    const o = this.o
     this.ctx.log.info(`Powering off virtual machine ${this.names.vm} without shutdown…`)
-    await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(s.resourceGroup, this.names.vm, true))
+    await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, true))
     this.ctx.log.info(`${this.names.vm} is off but still allocated (compute is billed); \`machine stop\` deallocates it`)
   }
 
   async ip(): Promise<string> {
-    const s = this.s
+    const o = this.o
     let address: string | undefined
     if (this.usePrivateIp) {
-      address = (await this.onVm(`read network interface ${this.names.nic}`, () => this.api.getNic(s.resourceGroup, this.names.nic))).privateIpAddress
+      address = (await this.onVm(`read network interface ${this.names.nic}`, () => this.api.getNic(o.resourceGroup, this.names.nic))).privateIpAddress
     } else {
-      address = (await this.onVm(`read public IP ${this.names.publicIp}`, () => this.api.getPublicIp(s.resourceGroup, this.names.publicIp))).ipAddress
+      address = (await this.onVm(`read public IP ${this.names.publicIp}`, () => this.api.getPublicIp(o.resourceGroup, this.names.publicIp))).ipAddress
     }
     if (!address) {
       throw new MachineError('no-ip', `${this.names.vm} has no ${this.usePrivateIp ? 'private' : 'public'} IP address right now`, {
@@ -456,17 +456,17 @@ class AzureDriver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return savedSshInfo(this.ctx, { host, port: Number(c.SSHPort ?? 22), user: String(c.SSHUser ?? this.s.sshUser) })
+    return savedSshInfo(this.ctx, { host, port: Number(c.SSHPort ?? 22), user: String(c.SSHUser ?? this.o.sshUser) })
   }
 
   enginePort(): number {
-    return this.s.dockerPort
+    return this.o.dockerPort
   }
 
   async engineUrl(): Promise<string> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return `tcp://${host}:${this.s.dockerPort}`
+    return `tcp://${host}:${this.o.dockerPort}`
   }
 
   /** The DNS name, and the private IP when the public one is used, so either reaches a valid cert. */
