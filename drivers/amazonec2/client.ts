@@ -40,12 +40,12 @@ import {
 } from '@aws-sdk/client-ec2'
 import { toMachineError } from './errors.js'
 import { backoffRetryStrategy } from './retry.js'
-import type { Settings } from './settings.js'
+import { endpointUrl, type Amazonec2Options } from './options.js'
 
 export type { Filter, Image, Instance, InstanceTypeInfo, IpPermission, RunInstancesCommandInput, SecurityGroup, Subnet, Tag, Vpc }
 
 export interface Ec2Options {
-  settings: Settings
+  options: Pick<Amazonec2Options, 'region' | 'retries' | 'endpoint' | 'insecureTransport' | 'accessKey' | 'secretKey' | 'sessionToken' | 'profile'>
   /** First retry back-off in ms (tests make it tiny). */
   retryBaseMs: number
   /** The signal that aborts calls in flight; read per call (remove may swap it, see driver.ts). */
@@ -57,13 +57,14 @@ export class Ec2 {
   private readonly signal: () => AbortSignal
 
   constructor(o: Ec2Options) {
-    const s = o.settings
+    const s = o.options
+    const endpoint = endpointUrl(s)
     const config: EC2ClientConfig = {
       region: s.region,
       maxAttempts: s.retries + 1,
       retryStrategy: backoffRetryStrategy(s.retries, o.retryBaseMs),
     }
-    if (s.endpoint) config.endpoint = s.endpoint
+    if (endpoint) config.endpoint = endpoint
     // Explicit keys (flags or the context's environment) win; otherwise the SDK's default chain
     // (env, shared config/credentials files with the profile, SSO, container/instance roles).
     if (s.accessKey && s.secretKey) {

@@ -1,23 +1,30 @@
+/**
+ * The amazonec2 driver's lifecycle. What a create launches is found first (plan.ts, read-only);
+ * create makes the security groups, the key pair and the instance, each journaled before it is
+ * made; rm and rollback delete what the journal lists (teardown.ts).
+ */
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { composeUserData } from '../../src/driver-kit/cloud-init.js'
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
-import type { Driver, DriverContext, Journal, JournalEntry, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
+import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
-import { awsCode, isNotFound } from './errors.js'
+import { codeOf, isGone } from './errors.js'
 import { missingRules, neededRules, toPermissions } from './firewall.js'
-import { architectureOf, newestImage, ubuntuImageQuery, type Arch } from './image.js'
+import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
+import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
-import { pollIntervalMs, readSettings, type Settings } from './settings.js'
-import { composeUserData } from './userdata.js'
-import { pollUntil, sleep } from './wait.js'
+import { removeMachine } from './teardown.js'
 
 /** Upper bounds for waits; each also ends on ctx.signal (Ctrl-C / the caller's step timeout). */
 const WAIT_RUNNING_MS = 10 * 60_000
 const WAIT_STOPPED_MS = 10 * 60_000
-const WAIT_TERMINATED_MS = 10 * 60_000
+/** Poll interval of waits unless MACHINE_POLL_INTERVAL_MS says otherwise. */
+const POLL_MS = 3000
 /** Right after a resource is made EC2 may not "see" it yet (eventual consistency). */
 const FRESH_RESOURCE_RETRIES = 5
 
@@ -39,41 +46,34 @@ export function mapState(name: string | undefined): MachineState {
   }
 }
 
-/** EC2's error code, also when it is wrapped in a MachineError's cause. */
-const codeOf = (e: unknown): string | undefined =>
-  e instanceof MachineError ? awsCode(e.cause) : awsCode(e)
-const notFound = (e: unknown) => isNotFound(e instanceof MachineError ? e.cause : e)
-
-interface Plan {
-  arch: Arch
-  imageId: string
-  rootDevice?: string
-  vpcId: string
-  subnetId: string
-  zone: string
-}
-
-export function createDriver(ctx: DriverContext): Driver {
+export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AmazonEc2Driver(ctx)
 }
 
 class AmazonEc2Driver implements Driver {
-  private readonly s: Settings
   private client?: Ec2
   private plan?: Plan
   /** Aborts API calls and waits: ctx.signal, except during a rollback that began after an abort. */
   private signal: AbortSignal
 
-  constructor(private readonly ctx: DriverContext) {
-    this.s = readSettings(ctx)
+  constructor(private readonly ctx: DriverContext<typeof options>) {
     this.signal = ctx.signal
+  }
+
+  /** The options, resolved by the kit (flag → saved config → env → default). */
+  private get o() {
+    return this.ctx.options
+  }
+
+  private get usePrivateAddress(): boolean {
+    return usesPrivateAddress(this.o)
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   private get api(): Ec2 {
     this.client ??= new Ec2({
-      settings: this.s,
+      options: this.o,
       retryBaseMs: Math.min(250, this.interval),
       signal: () => this.signal,
     })
@@ -81,7 +81,7 @@ class AmazonEc2Driver implements Driver {
   }
 
   private get interval(): number {
-    return pollIntervalMs(this.ctx.env)
+    return pollIntervalMs(this.ctx.env, POLL_MS)
   }
 
   private get machineId(): string {
@@ -103,23 +103,16 @@ class AmazonEc2Driver implements Driver {
 
   /** Name + machine-id (ours always win) and the user's --amazonec2-tags. */
   private tags(): Tag[] {
-    const all: Record<string, string> = { ...this.s.tags, Name: this.ctx.machineName, 'machine-id': this.machineId }
+    const all: Record<string, string> = { ...parseTags(this.o.tags), Name: this.ctx.machineName, 'machine-id': this.machineId }
     return Object.entries(all).map(([Key, Value]) => ({ Key, Value }))
   }
 
   private wait = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number) =>
-    pollUntil(what, probe, { intervalMs: this.interval, timeoutMs, signal: this.signal })
+    poll(what, probe, { intervalMs: this.interval, timeoutMs, signal: this.signal })
 
   /** Retry a call on a NotFound about something we have just made (EC2 is eventually consistent). */
-  private async fresh<T>(fn: () => Promise<T>): Promise<T> {
-    for (let i = 0; ; i++) {
-      try {
-        return await fn()
-      } catch (e) {
-        if (i >= FRESH_RESOURCE_RETRIES || !notFound(e)) throw e
-        await sleep(this.interval * (i + 1), this.signal)
-      }
-    }
+  private fresh<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, { isRetryable: isGone, baseMs: this.interval, capMs: 5 * POLL_MS, attempts: FRESH_RESOURCE_RETRIES + 1, signal: this.signal })
   }
 
   private async describe(id: string): Promise<Instance | undefined> {
@@ -132,7 +125,7 @@ class AmazonEc2Driver implements Driver {
   }
 
   private addressOf(inst: Instance): string | undefined {
-    return (this.s.usePrivateAddress ? inst.PrivateIpAddress : inst.PublicIpAddress) || undefined
+    return (this.usePrivateAddress ? inst.PrivateIpAddress : inst.PublicIpAddress) || undefined
   }
 
   /** Save the addresses; the caller regenerates certificates when IPAddress changed. */
@@ -149,7 +142,7 @@ class AmazonEc2Driver implements Driver {
 
   private waitRunning(id: string): Promise<Instance> {
     return this.wait(
-      `instance ${id} to run${this.s.usePrivateAddress ? '' : ' with a public IP address'}`,
+      `instance ${id} to run${this.usePrivateAddress ? '' : ' with a public IP address'}`,
       async () => {
         const inst = await this.describe(id)
         const state = inst?.State?.Name
@@ -182,139 +175,54 @@ class AmazonEc2Driver implements Driver {
   // ---- pre-create: everything we can check or look up without making anything ------------------
 
   async preCreateCheck(): Promise<void> {
-    const s = this.s
-    if (s.keypairName && !s.sshKeypath) {
+    const o = this.o
+    if (o.keypairName && !o.sshKeypath) {
       throw new MachineError('missing-option', '--amazonec2-keypair-name needs --amazonec2-ssh-keypath', {
         hint: 'pass the private key of that key pair with --amazonec2-ssh-keypath',
       })
     }
-    if (s.sshKeypath && !existsSync(s.sshKeypath)) {
-      throw new MachineError('invalid-option', `--amazonec2-ssh-keypath: no such file ${s.sshKeypath}`)
+    if (o.sshKeypath && !existsSync(o.sshKeypath)) {
+      throw new MachineError('invalid-option', `--amazonec2-ssh-keypath: no such file ${o.sshKeypath}`)
     }
-    if (s.userdata) await this.readUserData()
-    if (s.spotPrice && !s.spot) this.ctx.log.info('--amazonec2-spot-price has no effect without --amazonec2-request-spot-instance')
-    this.plan = await this.resolvePlan()
+    if (o.userdata) await this.readUserData()
+    if (o.spotPrice && !o.requestSpotInstance) this.ctx.log.info('--amazonec2-spot-price has no effect without --amazonec2-request-spot-instance')
+    this.plan = await resolvePlan(this.api, o, this.ctx.log)
   }
 
   private async readUserData(): Promise<string | undefined> {
-    if (!this.s.userdata) return undefined
+    if (!this.o.userdata) return undefined
     try {
-      return await readFile(this.s.userdata, 'utf8')
+      return await readFile(this.o.userdata, 'utf8')
     } catch (e) {
-      throw new MachineError('invalid-option', `--amazonec2-userdata: cannot read ${this.s.userdata}: ${messageOf(e)}`)
+      throw new MachineError('invalid-option', `--amazonec2-userdata: cannot read ${this.o.userdata}: ${messageOf(e)}`)
     }
-  }
-
-  /** Instance type → architecture → image; VPC → subnet → zone. Read-only calls only. */
-  private async resolvePlan(): Promise<Plan> {
-    const s = this.s
-    const log = this.ctx.log
-
-    // Validates the credentials too: an AuthFailure surfaces here, before anything exists.
-    let supported: string[] | undefined
-    try {
-      const info = await this.api.describeInstanceType(s.instanceType)
-      if (!info) {
-        throw new MachineError('aws-not-found', `instance type ${s.instanceType} is not offered in ${s.region}`, {
-          hint: 'pick another --amazonec2-instance-type or --amazonec2-region',
-        })
-      }
-      supported = info.ProcessorInfo?.SupportedArchitectures
-    } catch (e) {
-      // EC2-compatible endpoints may lack DescribeInstanceTypes: fall back to the type's name.
-      if (!['InvalidAction', 'UnsupportedOperation', 'NotImplemented', 'UnknownOperationException'].includes(codeOf(e) ?? '')) throw e
-      log.debug(`DescribeInstanceTypes is not available (${codeOf(e)}); guessing the architecture from the type name`)
-    }
-    const arch = architectureOf(s.instanceType, supported)
-
-    let imageId: string
-    let rootDevice: string | undefined
-    if (s.ami) {
-      const img = (await this.api.describeImages({ ImageIds: [s.ami] }))[0]
-      if (!img?.ImageId) {
-        throw new MachineError('aws-not-found', `image ${s.ami} does not exist in ${s.region}`, { hint: 'check --amazonec2-ami and --amazonec2-region' })
-      }
-      const imgArch = img.Architecture
-      if (imgArch && supported?.length && !supported.includes(imgArch)) {
-        throw new MachineError('invalid-option', `image ${s.ami} is built for ${imgArch} but ${s.instanceType} runs ${supported.join('/')}`, {
-          hint: 'pick an image and an instance type of the same architecture',
-        })
-      }
-      imageId = img.ImageId
-      rootDevice = img.RootDeviceName
-    } else {
-      const img = newestImage(await this.api.describeImages(ubuntuImageQuery(arch)))
-      if (!img?.ImageId) {
-        throw new MachineError('aws-not-found', `no Ubuntu 24.04 ${arch} image from Canonical found in ${s.region}`, {
-          hint: 'pass an image id with --amazonec2-ami',
-        })
-      }
-      log.debug(`Using ${img.ImageId} (${img.Name ?? 'unnamed'})`)
-      imageId = img.ImageId
-      rootDevice = img.RootDeviceName
-    }
-
-    let vpcId = s.vpcId
-    let subnetId = s.subnetId
-    let zone = `${s.region}${s.zone}`
-    if (subnetId) {
-      const sub = (await this.api.describeSubnets({ SubnetIds: [subnetId] }))[0]
-      if (!sub?.VpcId) throw new MachineError('aws-not-found', `subnet ${subnetId} does not exist in ${s.region}`)
-      if (vpcId && sub.VpcId !== vpcId) {
-        throw new MachineError('invalid-option', `subnet ${subnetId} is in ${sub.VpcId}, not in --amazonec2-vpc-id ${vpcId}`)
-      }
-      vpcId = sub.VpcId
-      zone = sub.AvailabilityZone ?? zone
-    } else {
-      if (!vpcId) {
-        vpcId = (await this.api.describeVpcs([{ Name: 'is-default', Values: ['true'] }]))[0]?.VpcId
-        if (!vpcId) {
-          throw new MachineError('aws-no-default-vpc', `region ${s.region} has no default VPC`, {
-            hint: 'pass --amazonec2-vpc-id and --amazonec2-subnet-id',
-          })
-        }
-      }
-      const subnets = await this.api.describeSubnets({
-        Filters: [
-          { Name: 'vpc-id', Values: [vpcId] },
-          { Name: 'availability-zone', Values: [zone] },
-        ],
-      })
-      const sub = subnets.find((x) => x.DefaultForAz && x.State === 'available') ?? subnets.find((x) => x.State === 'available') ?? subnets[0]
-      if (!sub?.SubnetId) {
-        throw new MachineError('aws-not-found', `VPC ${vpcId} has no subnet in zone ${zone}`, {
-          hint: 'pick another --amazonec2-zone or pass --amazonec2-subnet-id',
-        })
-      }
-      subnetId = sub.SubnetId
-    }
-    return { arch, imageId, rootDevice, vpcId, subnetId, zone }
   }
 
   // ---- create ----------------------------------------------------------------------------------
 
   async create(journal: Journal): Promise<void> {
-    const { ctx, s } = this
-    const plan = this.plan ?? (await this.resolvePlan())
+    const { ctx, o } = this
+    const plan = this.plan ?? (await resolvePlan(this.api, o, ctx.log))
     const id = this.machineId
 
     // Local material first: if any of this fails, nothing exists in the cloud yet.
-    const login = s.sshKeypath
-      ? { path: s.sshKeypath, publicKey: await publicKeyOf(s.sshKeypath) }
+    const login = o.sshKeypath
+      ? { path: o.sshKeypath, publicKey: await publicKeyOf(o.sshKeypath) }
       : await ensureMachineSshKey(ctx.machineDir, ctx.machineName)
     const hostKey = await generateHostKey(`${ctx.machineName}-host`)
     const userData = composeUserData(
-      { user: s.sshUser, authorizedKey: login.publicKey, hostname: ctx.machineName, hostKey },
+      { user: o.sshUser, authorizedKey: login.publicKey, hostname: ctx.machineName, hostKey },
       await this.readUserData(),
+      USER_DATA_LIMITS,
     )
     Object.assign(ctx.config, {
       MachineId: id,
       AMI: plan.imageId,
       VpcId: plan.vpcId,
       SubnetId: plan.subnetId,
-      Zone: plan.zone.startsWith(s.region) ? plan.zone.slice(s.region.length) : s.zone,
-      SSHUser: s.sshUser,
-      SSHPort: s.sshPort,
+      Zone: plan.zone.startsWith(o.region) ? plan.zone.slice(o.region.length) : o.zone,
+      SSHUser: o.sshUser,
+      SSHPort: o.sshPort,
       SSHKeyPath: login.path,
       // Only the public half is saved; the private host key travels in the user data alone.
       SSHHostKeys: [hostKey.publicKey],
@@ -329,11 +237,11 @@ class AmazonEc2Driver implements Driver {
     // (its idempotency token: rollback finds the instance by it), then the instance itself.
     const token = randomUUID()
     await journal.record({ kind: 'instance-request', id: token, data: { machineId: id } })
-    ctx.log.info(`Launching a ${s.instanceType}${s.spot ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
+    ctx.log.info(`Launching a ${o.instanceType}${o.requestSpotInstance ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
     const input = this.runInput(plan, groupIds, keyName, userData, token)
     const inst = await this.fresh(() => this.api.runInstance(input))
     const instanceId = inst.InstanceId!
-    await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: s.region } })
+    await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: o.region } })
     await journal.forget('instance-request', token)
     ctx.config.InstanceId = instanceId
 
@@ -342,12 +250,12 @@ class AmazonEc2Driver implements Driver {
   }
 
   private runInput(plan: Plan, groupIds: string[], keyName: string, userData: string, token: string): RunInstancesCommandInput {
-    const s = this.s
+    const o = this.o
     const tags = this.tags()
-    const profile = s.iamInstanceProfile
+    const profile = o.iamInstanceProfile
     return {
       ImageId: plan.imageId,
-      InstanceType: s.instanceType as RunInstancesCommandInput['InstanceType'],
+      InstanceType: o.instanceType as RunInstancesCommandInput['InstanceType'],
       MinCount: 1,
       MaxCount: 1,
       ClientToken: token,
@@ -359,28 +267,28 @@ class AmazonEc2Driver implements Driver {
           DeviceIndex: 0,
           SubnetId: plan.subnetId,
           Groups: groupIds,
-          AssociatePublicIpAddress: !s.privateAddressOnly,
+          AssociatePublicIpAddress: !o.privateAddressOnly,
           DeleteOnTermination: true,
         },
       ],
       BlockDeviceMappings: [
         {
-          DeviceName: s.deviceName ?? plan.rootDevice ?? '/dev/sda1',
-          Ebs: { VolumeSize: s.rootSize, VolumeType: s.volumeType as 'gp3', DeleteOnTermination: true },
+          DeviceName: o.deviceName || plan.rootDevice || '/dev/sda1',
+          Ebs: { VolumeSize: o.rootSize, VolumeType: o.volumeType as 'gp3', DeleteOnTermination: true },
         },
       ],
-      Monitoring: { Enabled: s.monitoring },
-      ...(s.ebsOptimized ? { EbsOptimized: true } : {}),
-      MetadataOptions: { HttpTokens: s.httpTokens, HttpEndpoint: s.httpEndpoint },
+      Monitoring: { Enabled: o.monitoring },
+      ...(o.useEbsOptimizedInstance ? { EbsOptimized: true } : {}),
+      MetadataOptions: { HttpTokens: o.httpTokens, HttpEndpoint: o.httpEndpoint },
       ...(profile ? { IamInstanceProfile: profile.startsWith('arn:') ? { Arn: profile } : { Name: profile } } : {}),
-      ...(s.spot
+      ...(o.requestSpotInstance
         ? {
             InstanceMarketOptions: {
               MarketType: 'spot' as const,
               SpotOptions: {
                 SpotInstanceType: 'one-time' as const,
                 InstanceInterruptionBehavior: 'terminate' as const,
-                ...(s.spotPrice ? { MaxPrice: s.spotPrice } : {}),
+                ...(o.spotPrice ? { MaxPrice: o.spotPrice } : {}),
               },
             },
           }
@@ -389,7 +297,7 @@ class AmazonEc2Driver implements Driver {
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },
         { ResourceType: 'network-interface', Tags: tags },
-        ...(s.spot ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
+        ...(o.requestSpotInstance ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
       ],
     }
   }
@@ -400,9 +308,10 @@ class AmazonEc2Driver implements Driver {
    * exactly the rules the machine needs.
    */
   private async ensureSecurityGroups(journal: Journal, vpcId: string): Promise<string[]> {
-    const { s, ctx } = this
-    const names = [...new Set(s.securityGroups.length ? s.securityGroups : ['docker-machine'])]
-    const needed = neededRules(s.sshPort, s.openPorts)
+    const { o, ctx } = this
+    // A saved config may hold an empty list (the kit keeps it): the default group then.
+    const names = [...new Set(o.securityGroup.length ? o.securityGroup : [DEFAULT_SECURITY_GROUP])]
+    const needed = neededRules(o.sshPort, o.openPort)
     const existing: SecurityGroup[] = await this.api.describeSecurityGroups({
       Filters: [
         { Name: 'vpc-id', Values: [vpcId] },
@@ -444,7 +353,7 @@ class AmazonEc2Driver implements Driver {
 
     if (ours) {
       await this.fresh(() => this.api.authorizeIngress(ours, toPermissions(needed)))
-    } else if (!s.securityGroupReadonly) {
+    } else if (!o.securityGroupReadonly) {
       const missing = missingRules(
         needed,
         existing.filter((g) => g.GroupId && ids.includes(g.GroupId)).flatMap((g) => g.IpPermissions ?? []),
@@ -458,7 +367,7 @@ class AmazonEc2Driver implements Driver {
   }
 
   private async ensureKeyPair(journal: Journal, publicKey: string): Promise<string> {
-    if (this.s.keypairName) return this.s.keypairName
+    if (this.o.keypairName) return this.o.keypairName
     const name = `${this.ctx.machineName}-${this.machineId.slice(0, 8)}`
     await journal.record({ kind: 'key-pair', id: name, data: { machineId: this.machineId } })
     try {
@@ -486,7 +395,7 @@ class AmazonEc2Driver implements Driver {
     if (!inst) throw new MachineError('aws-not-found', `instance ${id} no longer exists`)
     const ip = this.applyAddresses(inst)
     if (!ip) {
-      throw new MachineError('no-ip', `instance ${id} has no ${this.s.usePrivateAddress ? 'private' : 'public'} IP address (state: ${inst.State?.Name ?? 'unknown'})`, {
+      throw new MachineError('no-ip', `instance ${id} has no ${this.usePrivateAddress ? 'private' : 'public'} IP address (state: ${inst.State?.Name ?? 'unknown'})`, {
         hint: `start it with: machine start ${this.ctx.machineName}`,
       })
     }
@@ -496,7 +405,7 @@ class AmazonEc2Driver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return savedSshInfo(this.ctx, { host, port: this.s.sshPort, user: this.s.sshUser })
+    return savedSshInfo(this.ctx, { host, port: this.o.sshPort, user: this.o.sshUser })
   }
 
   async start(): Promise<void> {
@@ -529,150 +438,23 @@ class AmazonEc2Driver implements Driver {
 
   // ---- remove ----------------------------------------------------------------------------------
 
-  /**
-   * Deletes what the journal lists, newest first: instances (terminate, wait), then the key pair
-   * and the security group this machine made. Things that were already gone are fine. What cannot
-   * be deleted is listed in the error with the command to delete it by hand.
-   */
+  /** Deletes what the journal lists (teardown.ts). */
   async remove(journal: Journal): Promise<void> {
-    const { ctx, s } = this
     // Rolling back after Ctrl-C: the create's signal is already aborted, but the rollback must
     // still run (each wait stays bounded by its own timeout), or the instance would leak.
     if (this.signal.aborted) this.signal = new AbortController().signal
-    const failures: { what: string; why: string; how: string }[] = []
-    const region = `--region ${s.region}`
-    const entries = [...journal.entries()].reverse()
-
-    // 1. Instances: journaled ones, launches that may have happened (by token), and the config's.
-    const targets: { id: string; entry?: JournalEntry }[] = []
-    for (const e of entries) {
-      if (e.kind === 'instance') targets.push({ id: e.id, entry: e })
-      if (e.kind === 'instance-request') {
-        try {
-          const found = await this.api.describeInstances({ Filters: [{ Name: 'client-token', Values: [e.id] }] })
-          const live = found.filter((i) => i.InstanceId && i.State?.Name !== 'terminated')
-          for (const i of live) targets.push({ id: i.InstanceId!, entry: e })
-          if (!live.length) await journal.forget(e.kind, e.id)
-        } catch (err) {
-          failures.push({
-            what: `instance launched with token ${e.id}`,
-            why: messageOf(err),
-            how: `aws ec2 describe-instances ${region} --filters Name=client-token,Values=${e.id} (then terminate what it lists)`,
-          })
-        }
-      }
-    }
-    if (this.instanceId && !targets.some((t) => t.id === this.instanceId)) targets.push({ id: this.instanceId })
-
-    const terminating: string[] = []
-    for (const t of targets) {
-      try {
-        const change = await this.api.terminateInstance(t.id)
-        if (change?.CurrentState?.Name !== 'terminated') terminating.push(t.id)
-      } catch (e) {
-        if (codeOf(e) !== 'InvalidInstanceID.NotFound') {
-          failures.push({ what: `instance ${t.id}`, why: messageOf(e), how: `aws ec2 terminate-instances ${region} --instance-ids ${t.id}` })
-        }
-      }
-    }
-    for (const id of terminating) {
-      if (failures.some((f) => f.what === `instance ${id}`)) continue
-      ctx.log.info(`Waiting for instance ${id} to terminate…`)
-      try {
-        await this.wait(
-          `instance ${id} to terminate`,
-          async () => {
-            const inst = await this.describe(id)
-            return !inst || inst.State?.Name === 'terminated' ? true : undefined
-          },
-          WAIT_TERMINATED_MS,
-        )
-      } catch (e) {
-        failures.push({ what: `instance ${id}`, why: messageOf(e), how: `aws ec2 terminate-instances ${region} --instance-ids ${id}` })
-      }
-    }
-    for (const t of targets) {
-      if (failures.some((f) => f.what === `instance ${t.id}`)) continue
-      if (t.entry) await journal.forget(t.entry.kind, t.entry.id)
-      ctx.log.info(`Terminated instance ${t.id}`)
-    }
-    const instancesLeft = failures.length > 0
-
-    // 2. Key pairs and security groups this machine made, newest first.
-    for (const e of entries) {
-      if (e.kind === 'key-pair') {
-        try {
-          await this.api.deleteKeyPair(e.id)
-          await journal.forget(e.kind, e.id)
-          ctx.log.info(`Deleted key pair ${e.id}`)
-        } catch (err) {
-          if (notFound(err)) await journal.forget(e.kind, e.id)
-          else failures.push({ what: `key pair ${e.id}`, why: messageOf(err), how: `aws ec2 delete-key-pair ${region} --key-name ${e.id}` })
-        }
-      } else if (e.kind === 'security-group') {
-        const gid = typeof e.data?.groupId === 'string' ? e.data.groupId : undefined
-        const how = `aws ec2 delete-security-group ${region} --group-id ${gid ?? `<id of ${e.id}>`}`
-        if (instancesLeft) {
-          failures.push({ what: `security group ${e.id}`, why: 'an instance using it could not be terminated', how })
-          continue
-        }
-        try {
-          await this.deleteSecurityGroup(e)
-          await journal.forget(e.kind, e.id)
-        } catch (err) {
-          failures.push({ what: `security group ${e.id}`, why: messageOf(err), how })
-        }
-      }
-    }
-
-    if (failures.length) {
-      throw new MachineError(
-        'remove-incomplete',
-        `could not delete ${failures.map((f) => `${f.what} (${f.why})`).join('; ')}`,
-        { hint: `delete by hand: ${failures.map((f) => f.how).join(' && ')}` },
-      )
-    }
-  }
-
-  private async deleteSecurityGroup(e: JournalEntry): Promise<void> {
-    let gid = typeof e.data?.groupId === 'string' ? e.data.groupId : undefined
-    if (!gid) {
-      // Interrupted between CreateSecurityGroup and the journal update: find it by name + our tag.
-      const vpcId = typeof e.data?.vpcId === 'string' ? e.data.vpcId : undefined
-      const machineId = typeof e.data?.machineId === 'string' ? e.data.machineId : this.machineId
-      const found = await this.api.describeSecurityGroups({
-        Filters: [
-          { Name: 'group-name', Values: [e.id] },
-          { Name: 'tag:machine-id', Values: [machineId] },
-          ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
-        ],
-      })
-      gid = found[0]?.GroupId
-      if (!gid) return
-    }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.api.deleteSecurityGroup(gid)
-        this.ctx.log.info(`Deleted security group ${e.id} (${gid})`)
-        return
-      } catch (err) {
-        if (notFound(err)) return
-        if (codeOf(err) !== 'DependencyViolation') throw err
-        // Still attached: either to other machines sharing the group (leave it) or to our
-        // instance's network interface that EC2 is still releasing (try again shortly).
-        const users = await this.api.describeInstances({
-          Filters: [
-            { Name: 'instance.group-id', Values: [gid] },
-            { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
-          ],
-        })
-        if (users.length) {
-          this.ctx.log.info(`Security group ${e.id} (${gid}) is still used by ${users.map((i) => i.InstanceId).join(', ')}; left in place`)
-          return
-        }
-        if (attempt >= 10) throw err
-        await sleep(this.interval, this.signal)
-      }
-    }
+    await removeMachine(
+      {
+        api: this.api,
+        region: this.o.region,
+        log: this.ctx.log,
+        instanceId: this.instanceId,
+        machineId: this.machineId,
+        describe: (id) => this.describe(id),
+        poll: (what, probe, timeoutMs) => this.wait(what, probe, timeoutMs),
+        pause: () => sleep(this.interval, this.signal),
+      },
+      journal,
+    )
   }
 }

@@ -102,3 +102,9 @@ export function toMachineError(e: unknown, operation: string, signal?: AbortSign
   }
   return new MachineError('aws-error', `EC2 ${operation} failed (${code}): ${msg}`, { cause: e })
 }
+
+/** EC2's error code, also of an error client.ts wrapped in a MachineError (as its cause). */
+export const codeOf = (e: unknown): string | undefined => (e instanceof MachineError ? awsCode(e.cause) : awsCode(e))
+
+/** A NotFound-like EC2 error, also wrapped in a MachineError. */
+export const isGone = (e: unknown): boolean => isNotFound(e instanceof MachineError ? e.cause : e)

@@ -1,5 +1,3 @@
-import { parsePort } from './settings.js'
-
 /** The inbound rules a machine needs: SSH, the engine's TLS port, and --amazonec2-open-port values. Nothing else. */
 export const ENGINE_PORT = 2376
 
@@ -12,6 +10,12 @@ interface ExistingPermission {
   IpProtocol?: string
   FromPort?: number
   ToPort?: number
+}
+
+/** "8080" / "8080/tcp" / "53/udp" → port + protocol. */
+export function parsePort(spec: string): PortRule {
+  const [p, proto] = spec.split('/')
+  return { port: Number(p), protocol: proto === 'udp' ? 'udp' : 'tcp' }
 }
 
 export function neededRules(sshPort: number, openPorts: readonly string[]): PortRule[] {

@@ -2,21 +2,38 @@
  * The azure driver's lifecycle: create makes (in order) the resource group if missing, a network
  * security group, the virtual network/subnet if missing, an availability set if asked for and
  * missing, a public IP, a network interface and the VM; each is journaled before it is made and
- * tagged with the machine's name and id, and rm deletes exactly what the journal lists.
+ * tagged with the machine's name and id, and rm deletes exactly what the journal lists (teardown.ts).
  */
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { Driver, DriverContext, Journal, JournalEntry, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import { composeUserData } from '../../src/driver-kit/cloud-init.js'
+import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
+import { pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { connect, type AzureClient, type GroupResource, type SecurityRuleSpec, type VnetInfo } from './client.js'
-import { buildCustomData } from './custom-data.js'
-import { hasCode, isApiError, isNotFound, toMachineError } from './errors.js'
-import { cidrContains, normalizeLocation, parseCidr } from './options.js'
-import { ids, readSettings, type AzureSettings } from './settings.js'
+import { azureEnvironment } from './environments.js'
+import { isNotFound, toMachineError } from './errors.js'
+import {
+  cidrContains,
+  CUSTOM_DATA_LIMITS,
+  imageOf,
+  locationOf,
+  normalizeLocation,
+  openPortsOf,
+  parseCidr,
+  usesPrivateIp,
+  vnetOf,
+  type options,
+} from './options.js'
+import { ids, resourceNames, type ResourceNames } from './resources.js'
+import { removeJournaled } from './teardown.js'
 
-export function createDriver(ctx: DriverContext): Driver {
+/** Poll interval of long-running operations unless MACHINE_POLL_INTERVAL_MS says otherwise. */
+const POLL_MS = 3000
+
+export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AzureDriver(ctx)
 }
 
@@ -27,34 +44,7 @@ interface Inspection {
   availabilitySet?: { id: string; vmCount: number }
 }
 
-/** Journal kinds, in the order create makes them. */
-const KIND_LABEL: Record<string, string> = {
-  'resource-group': 'resource group',
-  'network-security-group': 'network security group',
-  'virtual-network': 'virtual network',
-  subnet: 'subnet',
-  'availability-set': 'availability set',
-  'public-ip': 'public IP',
-  'network-interface': 'network interface',
-  'os-disk': 'OS disk',
-  'virtual-machine': 'virtual machine',
-}
-
-/**
- * Errors that mean "a resource that depends on this one is still going away": retried. A NIC of a
- * VM whose creation failed stays reserved for 180 s (NicReservedForAnotherVm), for example.
- */
-const IN_USE_CODES = [
-  'NicReservedForAnotherVm',
-  'NicInUse',
-  'PublicIPAddressInUse',
-  'InUseNetworkSecurityGroupCannotBeDeleted',
-  'AnotherOperationInProgress',
-  'RetryableError',
-]
-const IN_USE_WAIT_MS = 5 * 60_000
-
-const ARM_TYPES: Record<keyof AzureSettings['names'], string> = {
+const ARM_TYPES: Record<keyof ResourceNames, string> = {
   vm: 'microsoft.compute/virtualmachines',
   nsg: 'microsoft.network/networksecuritygroups',
   nic: 'microsoft.network/networkinterfaces',
@@ -62,35 +52,63 @@ const ARM_TYPES: Record<keyof AzureSettings['names'], string> = {
   osDisk: 'microsoft.compute/disks',
 }
 
-type Outcome = { result: 'deleted' | 'gone' } | { result: 'kept'; why: string }
+/** MACHINE_OPERATION_TIMEOUT_MS: the longest wait for one long-running operation (tests make it short). */
+function operationTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.MACHINE_OPERATION_TIMEOUT_MS
+  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw)
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined
+}
 
 class AzureDriver implements Driver {
-  private cachedSettings?: AzureSettings
   private cachedClient?: AzureClient
   private inspection?: Inspection
   /** Replaces ctx.signal while a rollback runs after ctx.signal was already aborted (Ctrl-C). */
   private cleanupSignal?: AbortSignal
 
-  constructor(private readonly ctx: DriverContext) {}
+  constructor(private readonly ctx: DriverContext<typeof options>) {}
 
   private get signal(): AbortSignal {
     return this.cleanupSignal ?? this.ctx.signal
   }
 
-  private get s(): AzureSettings {
-    this.cachedSettings ??= readSettings(this.ctx)
-    return this.cachedSettings
+  /** The options, resolved by the kit (flag → saved config → env → default). */
+  private get o() {
+    return this.ctx.options
+  }
+
+  // Values derived from the options.
+  private get location(): string {
+    return locationOf(this.o)
+  }
+  private get vnet() {
+    return vnetOf(this.o)
+  }
+  private get image() {
+    return imageOf(this.o)
+  }
+  private get usePrivateIp(): boolean {
+    return usesPrivateIp(this.o)
+  }
+  private get names(): ResourceNames {
+    return resourceNames(String(this.ctx.config.MachineName ?? this.ctx.machineName))
+  }
+  /** What error hints name. */
+  private get hintNames() {
+    return { resourceGroup: this.o.resourceGroup, size: this.o.size, location: this.location, subscriptionId: this.o.subscriptionId }
+  }
+  private get interval(): number {
+    return pollIntervalMs(this.ctx.env, POLL_MS)
   }
 
   private get api(): AzureClient {
     this.cachedClient ??= connect({
-      subscriptionId: this.s.subscriptionId,
-      environment: this.s.environment,
-      clientId: this.s.clientId,
-      clientSecret: this.s.clientSecret,
-      tenantId: this.s.tenantId,
-      pollIntervalMs: this.s.pollIntervalMs,
-      operationTimeoutMs: this.s.operationTimeoutMs,
+      subscriptionId: this.o.subscriptionId,
+      environment: azureEnvironment(this.o.environment),
+      clientId: this.o.clientId,
+      clientSecret: this.o.clientSecret,
+      tenantId: this.o.tenantId,
+      pollIntervalMs: this.interval,
+      operationTimeoutMs: operationTimeoutMs(this.ctx.env),
       log: this.ctx.log,
       signal: () => this.signal,
     })
@@ -102,7 +120,7 @@ class AzureDriver implements Driver {
     try {
       return await fn()
     } catch (e) {
-      throw toMachineError(e, what, this.s)
+      throw toMachineError(e, what, this.hintNames)
     }
   }
 
@@ -117,19 +135,19 @@ class AzureDriver implements Driver {
   // ---- create ---------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
-    const s = this.s
-    if (s.noPublicIp && s.dnsLabel) {
+    const o = this.o
+    if (o.noPublicIp && o.dns) {
       throw new MachineError('invalid-option', '--azure-dns needs a public IP, but --azure-no-public-ip is set')
     }
-    if (s.noPublicIp && s.staticPublicIp) {
+    if (o.noPublicIp && o.staticPublicIp) {
       throw new MachineError('invalid-option', '--azure-static-public-ip and --azure-no-public-ip cannot be used together')
     }
-    if (s.customDataFile) await this.readCustomData()
+    if (o.customData) await this.readCustomData()
     this.inspection = await this.inspect()
   }
 
   private async readCustomData(): Promise<string | undefined> {
-    const file = this.s.customDataFile
+    const file = this.o.customData
     if (!file) return undefined
     try {
       return await readFile(file, 'utf8')
@@ -144,57 +162,57 @@ class AzureDriver implements Driver {
    * already exists: a PUT would silently overwrite somebody's NSG rules or NIC.
    */
   private async inspect(): Promise<Inspection> {
-    const s = this.s
+    const o = this.o
     const api = this.api
-    const resources = await this.step(`read resource group ${s.resourceGroup}`, () => api.listGroupResources(s.resourceGroup))
+    const resources = await this.step(`read resource group ${o.resourceGroup}`, () => api.listGroupResources(o.resourceGroup))
     const groupExists = resources !== undefined
     if (resources) this.refuseConflicts(resources)
 
     let vnet: VnetInfo | undefined
-    if (s.vnetResourceGroup !== s.resourceGroup || groupExists) {
-      vnet = await this.step(`read virtual network ${s.vnet}`, () => api.getVnet(s.vnetResourceGroup, s.vnet))
-      if (!vnet && s.vnetResourceGroup !== s.resourceGroup) {
-        throw new MachineError('not-found', `virtual network ${s.vnet} not found in resource group ${s.vnetResourceGroup}`, {
+    if (this.vnet.resourceGroup !== o.resourceGroup || groupExists) {
+      vnet = await this.step(`read virtual network ${this.vnet.name}`, () => api.getVnet(this.vnet.resourceGroup, this.vnet.name))
+      if (!vnet && this.vnet.resourceGroup !== o.resourceGroup) {
+        throw new MachineError('not-found', `virtual network ${this.vnet.name} not found in resource group ${this.vnet.resourceGroup}`, {
           hint: 'a virtual network in another resource group must exist already; check --azure-vnet [resource-group:]name',
         })
       }
     }
-    let subnetPrefix = s.subnetPrefix
+    let subnetPrefix = o.subnetPrefix
     if (vnet) {
-      if (normalizeLocation(vnet.location) !== s.location) {
+      if (normalizeLocation(vnet.location) !== this.location) {
         throw new MachineError(
           'invalid-option',
-          `virtual network ${s.vnet} is in ${vnet.location}, but the machine would be in ${s.location}`,
+          `virtual network ${this.vnet.name} is in ${vnet.location}, but the machine would be in ${this.location}`,
           { hint: `pass --azure-location ${normalizeLocation(vnet.location)}, or another --azure-vnet` },
         )
       }
-      const subnet = vnet.subnets.find((x) => x.name === s.subnet)
+      const subnet = vnet.subnets.find((x) => x.name === o.subnet)
       if (subnet?.addressPrefix) subnetPrefix = subnet.addressPrefix
-      else if (!subnet && !vnet.addressPrefixes.some((outer) => cidrWithin(s.subnetPrefix, outer))) {
+      else if (!subnet && !vnet.addressPrefixes.some((outer) => cidrWithin(o.subnetPrefix, outer))) {
         throw new MachineError(
           'invalid-option',
-          `--azure-subnet-prefix ${s.subnetPrefix} is outside virtual network ${s.vnet} (${vnet.addressPrefixes.join(', ')})`,
+          `--azure-subnet-prefix ${o.subnetPrefix} is outside virtual network ${this.vnet.name} (${vnet.addressPrefixes.join(', ')})`,
           { hint: `pass an --azure-subnet-prefix inside ${vnet.addressPrefixes[0] ?? 'its address space'}` },
         )
       }
     }
-    if (s.privateIpAddress && !cidrContains(subnetPrefix, s.privateIpAddress)) {
-      throw new MachineError('invalid-option', `--azure-private-ip-address ${s.privateIpAddress} is not in subnet ${s.subnet} (${subnetPrefix})`)
+    if (o.privateIpAddress && !cidrContains(subnetPrefix, o.privateIpAddress)) {
+      throw new MachineError('invalid-option', `--azure-private-ip-address ${o.privateIpAddress} is not in subnet ${o.subnet} (${subnetPrefix})`)
     }
     const availabilitySet =
-      s.availabilitySet && groupExists
-        ? await this.step(`read availability set ${s.availabilitySet}`, () => api.getAvailabilitySet(s.resourceGroup, s.availabilitySet!))
+      o.availabilitySet && groupExists
+        ? await this.step(`read availability set ${o.availabilitySet}`, () => api.getAvailabilitySet(o.resourceGroup, o.availabilitySet!))
         : undefined
     return { groupExists, vnet, availabilitySet }
   }
 
   private refuseConflicts(resources: GroupResource[]): void {
-    const s = this.s
-    for (const [key, type] of Object.entries(ARM_TYPES) as [keyof AzureSettings['names'], string][]) {
-      const name = s.names[key]
+    const o = this.o
+    for (const [key, type] of Object.entries(ARM_TYPES) as [keyof ResourceNames, string][]) {
+      const name = this.names[key]
       const hit = resources.find((r) => r.type.toLowerCase() === type && r.name.toLowerCase() === name.toLowerCase())
       if (hit) {
-        throw new MachineError('already-exists', `${hit.type} ${hit.name} already exists in resource group ${s.resourceGroup}`, {
+        throw new MachineError('already-exists', `${hit.type} ${hit.name} already exists in resource group ${o.resourceGroup}`, {
           hint: `choose another machine name or --azure-resource-group; if it is left from an earlier machine, delete it with \`az resource delete --ids ${hit.id}\``,
         })
       }
@@ -202,17 +220,17 @@ class AzureDriver implements Driver {
   }
 
   private securityRules(): SecurityRuleSpec[] {
-    const s = this.s
+    const o = this.o
     const rules: SecurityRuleSpec[] = [
       { name: 'SSHAllowAny', priority: 300, protocol: 'Tcp', ports: '22', description: 'SSH for machine' },
-      { name: 'DockerAllowAny', priority: 301, protocol: 'Tcp', ports: String(s.dockerPort), description: 'Docker engine (TLS)' },
+      { name: 'DockerAllowAny', priority: 301, protocol: 'Tcp', ports: String(o.dockerPort), description: 'Docker engine (TLS)' },
     ]
     // A (legacy) swarm master also serves the swarm manager's TLS port, as with docker-machine.
     if (this.ctx.config.SwarmMaster === true) {
       rules.push({ name: 'DockerSwarmAllowAny', priority: 302, protocol: 'Tcp', ports: '3376', description: 'Docker swarm master (TLS)' })
     }
     let priority = 1000
-    for (const p of s.openPorts) {
+    for (const p of openPortsOf(o)) {
       const dup = rules.some((r) => r.ports === p.ports && (r.protocol === p.protocol || r.protocol === '*'))
       if (dup) continue
       const proto = p.protocol === '*' ? 'Any' : p.protocol
@@ -222,36 +240,37 @@ class AzureDriver implements Driver {
   }
 
   async create(journal: Journal): Promise<void> {
-    const s = this.s
+    const o = this.o
     const ctx = this.ctx
     const api = this.api
-    const sub = s.subscriptionId
-    const rg = s.resourceGroup
-    const n = s.names
+    const sub = o.subscriptionId
+    const rg = o.resourceGroup
+    const n = this.names
     const insp = this.inspection ?? (await this.inspect())
     this.inspection = undefined
 
     ctx.config.MachineId ??= randomUUID()
     const tags = this.tags
-    const base = { location: s.location, tags }
+    const base = { location: this.location, tags }
     const record = (kind: string, id: string, data: Record<string, unknown>) => journal.record({ kind, id, data })
 
     // Keys first: nothing exists in Azure yet if this fails.
     const key = await ensureMachineSshKey(ctx.machineDir, `${ctx.machineName}@machine`)
     const hostKey = await generateHostKey(`${ctx.machineName}-host-key`)
-    const customData = buildCustomData(
-      { user: s.sshUser, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey },
+    const customData = composeUserData(
+      { user: o.sshUser, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey },
       await this.readCustomData(),
+      CUSTOM_DATA_LIMITS,
     )
-    ctx.config.SSHUser = s.sshUser
+    ctx.config.SSHUser = o.sshUser
     ctx.config.SSHPort = 22
     ctx.config.SSHKeyPath = key.path
     ctx.config.SSHHostKeys = [hostKey.publicKey]
 
     if (!insp.groupExists) {
       await record('resource-group', ids.group(sub, rg), { resourceGroup: rg })
-      ctx.log.info(`Creating resource group ${rg} in ${s.location}…`)
-      await this.step(`create resource group ${rg}`, () => api.createResourceGroup(rg, s.location, tags))
+      ctx.log.info(`Creating resource group ${rg} in ${this.location}…`)
+      await this.step(`create resource group ${rg}`, () => api.createResourceGroup(rg, this.location, tags))
     }
 
     const rules = this.securityRules()
@@ -260,27 +279,27 @@ class AzureDriver implements Driver {
     const nsg = await this.step(`create network security group ${n.nsg}`, () => api.createNsg(rg, n.nsg, { ...base, rules }))
 
     let subnetId: string
-    const vrg = s.vnetResourceGroup
-    const existingSubnet = insp.vnet?.subnets.find((x) => x.name === s.subnet)
+    const vrg = this.vnet.resourceGroup
+    const existingSubnet = insp.vnet?.subnets.find((x) => x.name === o.subnet)
     if (!insp.vnet) {
-      await record('virtual-network', ids.network(sub, vrg, 'virtualNetworks', s.vnet), { resourceGroup: vrg, name: s.vnet })
-      ctx.log.info(`Creating virtual network ${s.vnet} (${s.subnetPrefix})…`)
-      const made = await this.step(`create virtual network ${s.vnet}`, () =>
-        api.createVnet(vrg, s.vnet, { ...base, addressPrefix: s.subnetPrefix, subnet: s.subnet, subnetPrefix: s.subnetPrefix }),
+      await record('virtual-network', ids.network(sub, vrg, 'virtualNetworks', this.vnet.name), { resourceGroup: vrg, name: this.vnet.name })
+      ctx.log.info(`Creating virtual network ${this.vnet.name} (${o.subnetPrefix})…`)
+      const made = await this.step(`create virtual network ${this.vnet.name}`, () =>
+        api.createVnet(vrg, this.vnet.name, { ...base, addressPrefix: o.subnetPrefix, subnet: o.subnet, subnetPrefix: o.subnetPrefix }),
       )
       subnetId = made.subnetId
     } else if (existingSubnet) {
       subnetId = existingSubnet.id
     } else {
-      const id = `${ids.network(sub, vrg, 'virtualNetworks', s.vnet)}/subnets/${s.subnet}`
-      await record('subnet', id, { resourceGroup: vrg, vnet: s.vnet, name: s.subnet })
-      ctx.log.info(`Creating subnet ${s.subnet} (${s.subnetPrefix}) in ${s.vnet}…`)
-      subnetId = (await this.step(`create subnet ${s.subnet}`, () => api.createSubnet(vrg, s.vnet, s.subnet, s.subnetPrefix))).id || id
+      const id = `${ids.network(sub, vrg, 'virtualNetworks', this.vnet.name)}/subnets/${o.subnet}`
+      await record('subnet', id, { resourceGroup: vrg, vnet: this.vnet.name, name: o.subnet })
+      ctx.log.info(`Creating subnet ${o.subnet} (${o.subnetPrefix}) in ${this.vnet.name}…`)
+      subnetId = (await this.step(`create subnet ${o.subnet}`, () => api.createSubnet(vrg, this.vnet.name, o.subnet, o.subnetPrefix))).id || id
     }
 
     let availabilitySetId: string | undefined
-    if (s.availabilitySet) {
-      const as = s.availabilitySet
+    if (o.availabilitySet) {
+      const as = o.availabilitySet
       if (insp.availabilitySet) availabilitySetId = insp.availabilitySet.id
       else {
         await record('availability-set', ids.compute(sub, rg, 'availabilitySets', as), { resourceGroup: rg, name: as })
@@ -290,32 +309,32 @@ class AzureDriver implements Driver {
     }
 
     let publicIp: { id: string; ipAddress?: string; fqdn?: string } | undefined
-    if (!s.noPublicIp) {
+    if (!o.noPublicIp) {
       await record('public-ip', ids.network(sub, rg, 'publicIPAddresses', n.publicIp), { resourceGroup: rg, name: n.publicIp })
-      ctx.log.info(`Creating public IP ${n.publicIp}${s.dnsLabel ? ` (${s.dnsLabel}.${s.location}.cloudapp…)` : ''}…`)
-      publicIp = await this.step(`create public IP ${n.publicIp}`, () => api.createPublicIp(rg, n.publicIp, { ...base, dnsLabel: s.dnsLabel }))
+      ctx.log.info(`Creating public IP ${n.publicIp}${o.dns ? ` (${o.dns}.${this.location}.cloudapp…)` : ''}…`)
+      publicIp = await this.step(`create public IP ${n.publicIp}`, () => api.createPublicIp(rg, n.publicIp, { ...base, dnsLabel: o.dns }))
     }
 
     await record('network-interface', ids.network(sub, rg, 'networkInterfaces', n.nic), { resourceGroup: rg, name: n.nic })
     ctx.log.info(`Creating network interface ${n.nic}…`)
     const nic = await this.step(`create network interface ${n.nic}`, () =>
-      api.createNic(rg, n.nic, { ...base, subnetId, nsgId: nsg.id, publicIpId: publicIp?.id, privateIpAddress: s.privateIpAddress }),
+      api.createNic(rg, n.nic, { ...base, subnetId, nsgId: nsg.id, publicIpId: publicIp?.id, privateIpAddress: o.privateIpAddress }),
     )
 
     // The VM makes its OS disk: both are journaled before the one request that creates them.
     await record('os-disk', ids.compute(sub, rg, 'disks', n.osDisk), { resourceGroup: rg, name: n.osDisk })
     await record('virtual-machine', ids.compute(sub, rg, 'virtualMachines', n.vm), { resourceGroup: rg, name: n.vm })
-    ctx.log.info(`Creating virtual machine ${n.vm} (${s.size}, ${s.imageText}); this takes a minute or two…`)
+    ctx.log.info(`Creating virtual machine ${n.vm} (${o.size}, ${o.image}); this takes a minute or two…`)
     const vm = await this.step(`create virtual machine ${n.vm}`, () =>
       api.createVm(rg, n.vm, {
         ...base,
-        size: s.size,
-        image: s.image,
+        size: o.size,
+        image: this.image,
         osDiskName: n.osDisk,
-        storageType: s.storageType,
-        diskSizeGb: s.diskSizeGb,
+        storageType: o.storageType,
+        diskSizeGb: o.diskSize,
         computerName: ctx.machineName,
-        adminUsername: s.sshUser,
+        adminUsername: o.sshUser,
         sshPublicKey: key.publicKey,
         customData,
         nicId: nic.id,
@@ -326,10 +345,10 @@ class AzureDriver implements Driver {
 
     const privateIp = nic.privateIpAddress ?? (await this.step(`read network interface ${n.nic}`, () => api.getNic(rg, n.nic))).privateIpAddress
     let address = privateIp
-    if (!s.usePrivateIp && publicIp) {
+    if (!this.usePrivateIp && publicIp) {
       address = publicIp.ipAddress ?? (await this.step(`read public IP ${n.publicIp}`, () => api.getPublicIp(rg, n.publicIp))).ipAddress
     }
-    if (!address) throw new MachineError('no-ip', `Azure assigned no ${s.usePrivateIp ? 'private' : 'public'} IP address to ${n.vm}`)
+    if (!address) throw new MachineError('no-ip', `Azure assigned no ${this.usePrivateIp ? 'private' : 'public'} IP address to ${n.vm}`)
     ctx.config.IPAddress = address
     if (privateIp) ctx.config.PrivateIPAddress = privateIp
     if (publicIp?.fqdn) ctx.config.FQDN = publicIp.fqdn
@@ -338,167 +357,27 @@ class AzureDriver implements Driver {
 
   // ---- remove ---------------------------------------------------------------------------------
 
+  /** Deletes what the journal lists (teardown.ts). */
   async remove(journal: Journal): Promise<void> {
     // Rolling back after Ctrl-C: ctx.signal is already aborted, yet the cleanup must still run
     // (each step stays bounded by its own deadline).
     if (this.ctx.signal.aborted) this.cleanupSignal = new AbortController().signal
     try {
-      await this.removeAll(journal)
+      await removeJournaled(
+        {
+          api: this.api,
+          log: this.ctx.log,
+          machineId: this.ctx.config.MachineId,
+          operationTimeoutMs: operationTimeoutMs(this.ctx.env),
+          // A few poll intervals (15 s by default): in-use conditions clear in tens of seconds.
+          pause: () => sleep(Math.min(15_000, this.interval * 5), this.signal),
+          names: this.hintNames,
+        },
+        journal,
+      )
     } finally {
       this.cleanupSignal = undefined
     }
-  }
-
-  private async removeAll(journal: Journal): Promise<void> {
-    const pending = [...journal.entries()].reverse()
-    for (let i = 0; i < pending.length; i++) {
-      const e = pending[i]!
-      const label = `${KIND_LABEL[e.kind] ?? e.kind} ${String(e.data?.name ?? e.data?.resourceGroup ?? e.id)}`
-      let outcome: Outcome
-      try {
-        outcome = await this.removeOne(e)
-      } catch (err) {
-        // Later entries (made earlier) depend on this one: stop and say exactly what is left.
-        const left = pending.slice(i)
-        const mapped = toMachineError(err, `delete ${label}`, this.s)
-        throw new MachineError(
-          'cleanup-incomplete',
-          `${messageOf(mapped)}; still in Azure: ${left.map((x) => `${KIND_LABEL[x.kind] ?? x.kind} ${String(x.data?.name ?? x.data?.resourceGroup ?? x.id)}`).join(', ')}`,
-          {
-            hint: `run \`machine rm\` again, or delete by hand: az resource delete --ids ${left
-              .filter((x) => x.kind !== 'resource-group')
-              .map((x) => x.id)
-              .join(' ')}`,
-            cause: err,
-          },
-        )
-      }
-      await journal.forget(e.kind, e.id)
-      if (outcome.result === 'deleted') this.ctx.log.info(`Deleted ${label}`)
-      else if (outcome.result === 'kept') this.ctx.log.info(`Kept ${label}: ${outcome.why}`)
-      else this.ctx.log.debug(`${label} was already gone`)
-    }
-  }
-
-  /** Delete one journaled resource; a missing one counts as deleted. */
-  private async removeOne(e: JournalEntry): Promise<Outcome> {
-    const api = this.api
-    const rg = String(e.data?.resourceGroup ?? '')
-    const name = String(e.data?.name ?? '')
-    const gone = async (fn: () => Promise<void>): Promise<Outcome> => {
-      try {
-        await fn()
-        return { result: 'deleted' }
-      } catch (err) {
-        if (isNotFound(err)) return { result: 'gone' }
-        throw err
-      }
-    }
-    switch (e.kind) {
-      case 'virtual-machine':
-        this.ctx.log.info(`Deleting virtual machine ${name}…`)
-        return gone(() => api.deleteVm(rg, name))
-      case 'os-disk':
-        return gone(() => api.deleteDisk(rg, name))
-      case 'network-interface':
-        return gone(() => this.whileInUse(() => api.deleteNic(rg, name)))
-      case 'public-ip':
-        return gone(() => this.whileInUse(() => api.deletePublicIp(rg, name)))
-      case 'network-security-group':
-        return gone(() => this.whileInUse(() => api.deleteNsg(rg, name)))
-      case 'availability-set': {
-        const as = await api.getAvailabilitySet(rg, name)
-        if (!as) return { result: 'gone' }
-        if (as.vmCount > 0) return { result: 'kept', why: `${as.vmCount} other virtual machine(s) still use it` }
-        return gone(() => api.deleteAvailabilitySet(rg, name))
-      }
-      case 'subnet': {
-        const vnet = String(e.data?.vnet ?? '')
-        const subnet = await api.getSubnet(rg, vnet, name)
-        if (!subnet) return { result: 'gone' }
-        if (subnet.inUse) return { result: 'kept', why: 'other resources still use it' }
-        return this.unlessInUse(() => gone(() => api.deleteSubnet(rg, vnet, name)))
-      }
-      case 'virtual-network': {
-        const vnet = await api.getVnet(rg, name)
-        if (!vnet) return { result: 'gone' }
-        const used = vnet.subnets.filter((x) => x.inUse).map((x) => x.name)
-        if (used.length) return { result: 'kept', why: `subnet ${used.join(', ')} still in use by other resources` }
-        return this.unlessInUse(() => gone(() => api.deleteVnet(rg, name)))
-      }
-      case 'resource-group': {
-        const others = await this.remainingInGroup(rg)
-        if (others === undefined) return { result: 'gone' }
-        if (others.length) {
-          const shown = others.slice(0, 3).map((r) => r.name).join(', ')
-          return { result: 'kept', why: `it still holds ${others.length} other resource(s) (${shown}${others.length > 3 ? ', …' : ''})` }
-        }
-        this.ctx.log.info(`Deleting resource group ${rg}…`)
-        return gone(() => api.deleteResourceGroup(rg))
-      }
-      default:
-        // Not ours to interpret (written by a newer version?): leave it listed.
-        throw new MachineError('cleanup-incomplete', `unknown journal entry ${e.kind} ${e.id}`)
-    }
-  }
-
-  /**
-   * Resources left in a group we made. Our own resources can show up for a few seconds after their
-   * deletion finished (the listing lags): wait for those, but not for anyone else's.
-   */
-  private async remainingInGroup(rg: string): Promise<GroupResource[] | undefined> {
-    const deadline = Date.now() + Math.min(IN_USE_WAIT_MS, this.s.operationTimeoutMs ?? IN_USE_WAIT_MS)
-    for (;;) {
-      const list = await this.api.listGroupResources(rg)
-      if (list === undefined) return undefined
-      const ours = list.filter((r) => r.tags['machine-id'] && r.tags['machine-id'] === this.ctx.config.MachineId)
-      if (ours.length === 0 || ours.length < list.length || Date.now() > deadline) return list
-      await this.pause()
-    }
-  }
-
-  /** Retry a deletion while Azure says a dependent resource is still being released. */
-  private async whileInUse(fn: () => Promise<void>): Promise<void> {
-    const deadline = Date.now() + Math.min(IN_USE_WAIT_MS, this.s.operationTimeoutMs ?? IN_USE_WAIT_MS)
-    for (;;) {
-      try {
-        return await fn()
-      } catch (e) {
-        if (!hasCode(e, ...IN_USE_CODES) || Date.now() > deadline) throw e
-        this.ctx.log.debug(`Azure: ${isApiError(e) ? e.code : ''}; retrying`)
-        await this.pause()
-      }
-    }
-  }
-
-  /** A subnet/network somebody else started using after our check is theirs now: keep it. */
-  private async unlessInUse(fn: () => Promise<Outcome>): Promise<Outcome> {
-    try {
-      return await fn()
-    } catch (e) {
-      if (hasCode(e, 'InUseSubnetCannotBeDeleted', 'InUseVirtualNetworkCannotBeDeleted', 'SubnetHasServiceEndpointWithInUseNetworkInterface')) {
-        return { result: 'kept', why: 'other resources still use it' }
-      }
-      throw e
-    }
-  }
-
-  private pause(): Promise<void> {
-    // A few poll intervals (15 s by default): in-use conditions clear in tens of seconds.
-    const ms = Math.min(15_000, this.s.pollIntervalMs * 5)
-    return new Promise((resolve, reject) => {
-      const signal = this.signal
-      if (signal.aborted) return reject(signal.reason)
-      const t = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      }, ms)
-      const onAbort = () => {
-        clearTimeout(t)
-        reject(signal.reason)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -509,64 +388,64 @@ class AzureDriver implements Driver {
       return await fn()
     } catch (e) {
       if (isNotFound(e)) {
-        throw new MachineError('not-found', `virtual machine ${this.s.names.vm} no longer exists in resource group ${this.s.resourceGroup} (deleted outside machine?)`, {
+        throw new MachineError('not-found', `virtual machine ${this.names.vm} no longer exists in resource group ${this.o.resourceGroup} (deleted outside machine?)`, {
           hint: `\`machine rm ${this.ctx.machineName}\` removes what is left of it`,
           cause: e,
         })
       }
-      throw toMachineError(e, what, this.s)
+      throw toMachineError(e, what, this.hintNames)
     }
   }
 
   async state(): Promise<MachineState> {
-    const s = this.s
-    const statuses = await this.onVm(`read the state of ${s.names.vm}`, () => this.api.instanceView(s.resourceGroup, s.names.vm))
+    const o = this.o
+    const statuses = await this.onVm(`read the state of ${this.names.vm}`, () => this.api.instanceView(o.resourceGroup, this.names.vm))
     return stateFromStatuses(statuses)
   }
 
   async start(): Promise<void> {
-    const s = this.s
-    this.ctx.log.info(`Starting virtual machine ${s.names.vm}…`)
-    await this.onVm(`start ${s.names.vm}`, () => this.api.startVm(s.resourceGroup, s.names.vm))
+    const o = this.o
+    this.ctx.log.info(`Starting virtual machine ${this.names.vm}…`)
+    await this.onVm(`start ${this.names.vm}`, () => this.api.startVm(o.resourceGroup, this.names.vm))
   }
 
   async stop(): Promise<void> {
-    const s = this.s
-    if (s.stopKeepAllocated) {
-      this.ctx.log.info(`Powering off virtual machine ${s.names.vm} (it stays allocated: compute is still billed)…`)
-      await this.onVm(`power off ${s.names.vm}`, () => this.api.powerOffVm(s.resourceGroup, s.names.vm, false))
+    const o = this.o
+    if (o.stopKeepAllocated) {
+      this.ctx.log.info(`Powering off virtual machine ${this.names.vm} (it stays allocated: compute is still billed)…`)
+      await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, false))
       return
     }
     // Deallocate, not just power off: a powered-off VM keeps being billed for its compute.
-    this.ctx.log.info(`Stopping (deallocating) virtual machine ${s.names.vm}…`)
-    await this.onVm(`deallocate ${s.names.vm}`, () => this.api.deallocateVm(s.resourceGroup, s.names.vm))
+    this.ctx.log.info(`Stopping (deallocating) virtual machine ${this.names.vm}…`)
+    await this.onVm(`deallocate ${this.names.vm}`, () => this.api.deallocateVm(o.resourceGroup, this.names.vm))
   }
 
   async restart(): Promise<void> {
-    const s = this.s
+    const o = this.o
     // Azure refuses to restart a deallocated VM; restarting a stopped machine means starting it.
     if ((await this.state()) === 'Stopped') return this.start()
-    this.ctx.log.info(`Restarting virtual machine ${s.names.vm}…`)
-    await this.onVm(`restart ${s.names.vm}`, () => this.api.restartVm(s.resourceGroup, s.names.vm))
+    this.ctx.log.info(`Restarting virtual machine ${this.names.vm}…`)
+    await this.onVm(`restart ${this.names.vm}`, () => this.api.restartVm(o.resourceGroup, this.names.vm))
   }
 
   async kill(): Promise<void> {
-    const s = this.s
-    this.ctx.log.info(`Powering off virtual machine ${s.names.vm} without shutdown…`)
-    await this.onVm(`power off ${s.names.vm}`, () => this.api.powerOffVm(s.resourceGroup, s.names.vm, true))
-    this.ctx.log.info(`${s.names.vm} is off but still allocated (compute is billed); \`machine stop\` deallocates it`)
+    const o = this.o
+    this.ctx.log.info(`Powering off virtual machine ${this.names.vm} without shutdown…`)
+    await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, true))
+    this.ctx.log.info(`${this.names.vm} is off but still allocated (compute is billed); \`machine stop\` deallocates it`)
   }
 
   async ip(): Promise<string> {
-    const s = this.s
+    const o = this.o
     let address: string | undefined
-    if (s.usePrivateIp) {
-      address = (await this.onVm(`read network interface ${s.names.nic}`, () => this.api.getNic(s.resourceGroup, s.names.nic))).privateIpAddress
+    if (this.usePrivateIp) {
+      address = (await this.onVm(`read network interface ${this.names.nic}`, () => this.api.getNic(o.resourceGroup, this.names.nic))).privateIpAddress
     } else {
-      address = (await this.onVm(`read public IP ${s.names.publicIp}`, () => this.api.getPublicIp(s.resourceGroup, s.names.publicIp))).ipAddress
+      address = (await this.onVm(`read public IP ${this.names.publicIp}`, () => this.api.getPublicIp(o.resourceGroup, this.names.publicIp))).ipAddress
     }
     if (!address) {
-      throw new MachineError('no-ip', `${s.names.vm} has no ${s.usePrivateIp ? 'private' : 'public'} IP address right now`, {
+      throw new MachineError('no-ip', `${this.names.vm} has no ${this.usePrivateIp ? 'private' : 'public'} IP address right now`, {
         hint: `is it stopped? \`machine start ${this.ctx.machineName}\``,
       })
     }
@@ -577,17 +456,17 @@ class AzureDriver implements Driver {
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return savedSshInfo(this.ctx, { host, port: Number(c.SSHPort ?? 22), user: String(c.SSHUser ?? this.s.sshUser) })
+    return savedSshInfo(this.ctx, { host, port: Number(c.SSHPort ?? 22), user: String(c.SSHUser ?? this.o.sshUser) })
   }
 
   enginePort(): number {
-    return this.s.dockerPort
+    return this.o.dockerPort
   }
 
   async engineUrl(): Promise<string> {
     const c = this.ctx.config
     const host = typeof c.IPAddress === 'string' && c.IPAddress ? c.IPAddress : await this.ip()
-    return `tcp://${host}:${this.s.dockerPort}`
+    return `tcp://${host}:${this.o.dockerPort}`
   }
 
   /** The DNS name, and the private IP when the public one is used, so either reaches a valid cert. */

@@ -1,11 +1,11 @@
 // The azure driver's definition. Loaded by `--help`, `drivers`, `ls`…: it must not import the Azure
 // SDK; the lifecycle code (and the SDK with it) is loaded only when a command needs the driver.
 import { defineDriver } from '../../src/driver-kit/contract.js'
-import { azureOptions } from './options.js'
+import { options } from './options.js'
 
 export default defineDriver({
   name: 'azure',
   description: 'Microsoft Azure virtual machines (Resource Manager)',
-  options: azureOptions,
+  options,
   load: () => import('./driver.js'),
 })

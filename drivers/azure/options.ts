@@ -1,11 +1,13 @@
 /**
- * The azure driver's options: docker-machine's flag names and AZURE_* environment variables, with
+ * The azure driver's options, imported by the definition (index.ts) and, typed, by the lifecycle
+ * code: docker-machine's flag names and AZURE_* environment variables, with
  * current defaults (docker-machine's Standard_A2 size and Ubuntu 16.04 image no longer exist).
  * Saved config keys follow docker-machine's azure driver JSON so imported stores read the same.
  *
  * Pure: no SDK import (this is loaded by `--help`).
  */
-import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
+import type { OptionSpec, OptionValue, OptionsOf } from '../../src/driver-kit/options.js'
 import { AZURE_ENVIRONMENT_NAMES } from './environments.js'
 
 export const DEFAULT_IMAGE = 'Canonical:ubuntu-24_04-lts:server:latest'
@@ -162,7 +164,7 @@ export function validateVnet(v: OptionValue): string | undefined {
 
 export const normalizeLocation = (l: string): string => l.replace(/\s+/g, '').toLowerCase()
 
-export const azureOptions: OptionSpec[] = [
+export const options = [
   {
     name: 'subscription-id',
     type: 'string',
@@ -347,7 +349,7 @@ export const azureOptions: OptionSpec[] = [
     description: 'OS disk size in GB (default: the image\'s, 30 GB for Ubuntu)',
     env: ['AZURE_DISK_SIZE'],
     configKey: 'DiskSize',
-    validate: (v) => (Number(v) >= 30 && Number(v) <= 4095 ? undefined : `${String(v)} GB: use 30 to 4095`),
+    validate: (v: OptionValue) => (Number(v) >= 30 && Number(v) <= 4095 ? undefined : `${String(v)} GB: use 30 to 4095`),
   },
   {
     name: 'custom-data',
@@ -363,4 +365,30 @@ export const azureOptions: OptionSpec[] = [
     env: ['AZURE_STOP_KEEP_ALLOCATED'],
     configKey: 'StopKeepAllocated',
   },
-]
+] as const satisfies readonly OptionSpec[]
+
+export type AzureOptions = OptionsOf<typeof options>
+
+// ---- values derived from the options (each already validated by the kit) -------------------------
+
+/** The image --azure-image names (an alias, publisher:offer:sku:version or a resource id). */
+export function imageOf(o: Pick<AzureOptions, 'image'>): ImageRef {
+  const image = parseImage(o.image)
+  if (!image) throw new MachineError('invalid-option', `--azure-image: "${o.image}" is not an image`)
+  return image
+}
+
+/** --azure-vnet's [resource-group:]name; the machine's resource group by default. */
+export const vnetOf = (o: Pick<AzureOptions, 'vnet' | 'resourceGroup'>) => parseVnet(o.vnet, o.resourceGroup)
+
+/** The location as Azure spells it in answers ("West US" → westus). */
+export const locationOf = (o: Pick<AzureOptions, 'location'>): string => normalizeLocation(o.location)
+
+export const openPortsOf = (o: Pick<AzureOptions, 'openPort'>): OpenPort[] =>
+  o.openPort.map(parseOpenPort).filter((p): p is OpenPort => p !== undefined)
+
+/** Without a public IP the private one is the only way in (docker-machine did the same). */
+export const usesPrivateIp = (o: Pick<AzureOptions, 'usePrivateIp' | 'noPublicIp'>): boolean => o.usePrivateIp || o.noPublicIp
+
+/** What Azure accepts as custom data: 64 KiB before base64. */
+export const CUSTOM_DATA_LIMITS = { flag: '--azure-custom-data', maxBytes: 65535, provider: 'Azure' }

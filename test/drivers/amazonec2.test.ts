@@ -17,6 +17,7 @@ import {
   arrangeMaking,
   arrangeRemoval,
   byInstance,
+  definition,
   IDS,
   instance,
   makeTestDriver,
@@ -555,7 +556,7 @@ describe('amazonec2 failures', () => {
     t = await makeTestDriver()
     const abort = new AbortController()
     t.ctx.signal = abort.signal
-    const driver = (await (await import('../../drivers/amazonec2/index.js')).default.load()).createDriver(t.ctx)
+    const driver = (await definition.load()).createDriver(t.ctx)
     const journal = new MemoryJournal()
     arrangeLookups(m)
     arrangeMaking(m, { interrupt: () => abort.abort() })

@@ -1,53 +1,10 @@
-/** The amazonec2 driver's pure parts: user-data merging, image choice, firewall rules, retry back-off. */
+/** The amazonec2 driver's pure parts: image choice, firewall rules, retry back-off (user-data merging is the kit's: test/unit/cloud-init.test.ts). */
 import { describe, expect, it } from 'vitest'
 import { missingRules, neededRules } from '../../drivers/amazonec2/firewall.js'
 import { architectureOf, newestImage } from '../../drivers/amazonec2/image.js'
 import { backoffRetryStrategy } from '../../drivers/amazonec2/retry.js'
-import { parseTags } from '../../drivers/amazonec2/settings.js'
-import { composeUserData, MAX_USER_DATA } from '../../drivers/amazonec2/userdata.js'
+import { parseTags } from '../../drivers/amazonec2/options.js'
 import { mapState } from '../../drivers/amazonec2/driver.js'
-
-const ours = {
-  user: 'ubuntu',
-  authorizedKey: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 machine',
-  hostname: 'web1',
-  hostKey: { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH web1-host' },
-}
-
-describe('composeUserData', () => {
-  it('without user data: our cloud-config alone', () => {
-    const d = composeUserData(ours)
-    expect(d.startsWith('#cloud-config\n')).toBe(true)
-    const cfg = JSON.parse(d.slice(14)) as Record<string, unknown>
-    expect(cfg).toMatchObject({ hostname: 'web1', ssh_pwauth: false, ssh_keys: { ed25519_public: ours.hostKey.publicKey } })
-  })
-
-  it('JSON cloud-config is merged into one document; our login user and host key stay', () => {
-    const d = composeUserData(ours, '#cloud-config\n{"packages": ["htop"], "users": [{"name": "intruder"}], "runcmd": [["touch", "/x"]]}')
-    const cfg = JSON.parse(d.slice(14)) as { packages: string[]; users: { name: string }[]; runcmd: string[][] }
-    expect(cfg.packages).toEqual(['htop'])
-    expect(cfg.runcmd).toEqual([['touch', '/x']])
-    expect(cfg.users.map((u) => u.name)).toEqual(['ubuntu'])
-  })
-
-  it('a shell script becomes a second MIME part after ours', () => {
-    const d = composeUserData(ours, '#!/bin/sh\necho hello > /tmp/hello\n')
-    const boundary = /boundary="([^"]+)"/.exec(d)?.[1]
-    expect(boundary).toBeTruthy()
-    const parts = d.split(`--${boundary}`).slice(1, -1)
-    expect(parts).toHaveLength(2)
-    expect(parts[0]).toContain('Content-Type: text/cloud-config')
-    expect(parts[0]).toContain('#cloud-config')
-    expect(parts[1]).toContain('Content-Type: text/x-shellscript')
-    expect(parts[1]).toContain('echo hello > /tmp/hello')
-    expect(d.trimEnd().endsWith(`--${boundary}--`)).toBe(true)
-  })
-
-  it('rejects text cloud-init cannot use, and data over 16 KiB', () => {
-    expect(() => composeUserData(ours, 'just some text')).toThrow('neither #cloud-config nor a #! script')
-    expect(() => composeUserData(ours, `#!/bin/sh\n# ${'x'.repeat(MAX_USER_DATA)}\n`)).toThrow(/over EC2's limit of 16384/)
-  })
-})
 
 describe('image choice', () => {
   it('takes the architecture from DescribeInstanceTypes, else from the type name', () => {

@@ -5,12 +5,12 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import azure from '../../drivers/azure/index.js'
+import azureDefinition from '../../drivers/azure/index.js'
 import { credentialPlan, discoverTenant, useTokenCredential } from '../../drivers/azure/client.js'
 import { AZURE_ENVIRONMENTS } from '../../drivers/azure/environments.js'
 import { MachineError } from '../../src/core/errors.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
-import type { Driver, DriverContext } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { flagName, resolveOptions } from '../../src/driver-kit/options.js'
 import {
@@ -27,6 +27,9 @@ import {
 } from './fixtures/azure/arm.js'
 import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
 import { tempDir } from '../helpers/tmp.js'
+
+// As the registry sees it (options untyped), like the contexts makeDriverContext builds.
+const azure: DriverDefinition = azureDefinition
 
 const SECRET = 'sp-secret-value-never-saved-4711'
 const ARM_HOST = 'https://management.azure.com'

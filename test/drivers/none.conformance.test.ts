@@ -4,11 +4,14 @@
  * and SSH must be refused with NotSupportedError (which the CLI turns into "cannot stop").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DriverContext } from '../../src/driver-kit/contract.js'
+import type { DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { driverConformance, makeDriverContext, type ConformanceStep } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
-import definition from '../../drivers/none/index.js'
+import none from '../../drivers/none/index.js'
 import { tempDir } from '../helpers/tmp.js'
+
+// As the registry sees it (options untyped), like the contexts makeDriverContext builds.
+const definition: DriverDefinition = none
 
 const URL = 'tcp://127.0.0.1:23760'
 
