@@ -464,6 +464,8 @@ export class QemuDriver implements Driver {
       alive: async () => (await this.livePid()) !== undefined,
       onStage: (stage) => o.onStage(stage),
       stallMs: this.envMs('MACHINE_QEMU_STALL_MS', tcg ? 120_000 : 60_000),
+      // SSH's handshake alone takes seconds under TCG.
+      cloudInitGraceMs: tcg ? 30_000 : 15_000,
       pollMs: Math.min(this.pollMs, 500),
       launchedAt: () => this.launchedAt ?? Date.now(),
       ...(hw && ctx.config.AccelAuto === true && this.accelProven !== true
