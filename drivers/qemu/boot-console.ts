@@ -46,12 +46,24 @@ const FAILURE_PATTERNS: Array<[BootFailureKind, RegExp]> = [
   ['emergency-mode', /You are in emergency mode[^\n]*|Give root password for maintenance[^\n]*|Cannot open access to console, the root account is locked[^\n]*/],
 ]
 
-const CLOUD_INIT_FAILED = /Failed to start [^\n]*[Cc]loud-init[^\n]*|cloud-init\[\d+\]:[^\n]*(?:CRITICAL|Traceback)[^\n]*/
+// cloud-init's own failure lines, and systemd's for its units (whose descriptions vary by release:
+// "Cloud-init: Network Stage", "Initial cloud-init job…", "Execute cloud user/final scripts").
+const CLOUD_INIT_FAILED = new RegExp(
+  [
+    String.raw`Failed to start (?:[^\n]*[Cc]loud-init|cloud-(?:config|final)\.service|Apply the settings specified in cloud-config|Execute cloud user/final scripts)[^\n]*`,
+    String.raw`cloud-init\[\d+\]:[^\n]*(?:CRITICAL|Traceback)[^\n]*`,
+    // A module that raised, and the stage summary cloud-init prints when a whole stage failed.
+    String.raw`(?:Running module \S+ \([^\n]*\) failed|Failed to run module \S+|failed run of stage \S+|No instance datasource found)[^\n]*`,
+  ].join('|'),
+)
 
 export interface BootView {
   stage: BootStage
   failure?: BootFailure
-  /** A "Failed to start … cloud-init" line, if any: not fatal by itself, named when the boot stalls. */
+  /**
+   * A line saying cloud-init (or one of its modules) failed, if any: not fatal by itself (SSH may
+   * not need what failed), named when the boot stalls or SSH does not answer after the login prompt.
+   */
   cloudInitFailed?: string
   /** The last non-empty console line, cleaned of escape sequences (what the guest showed last). */
   lastLine: string
@@ -127,6 +139,6 @@ export function describeStall(v: BootView): string {
     case 'cloud-init':
       return v.cloudInitFailed ? `cloud-init failed ("${v.cloudInitFailed}")` : `the system stopped starting up${last}`
     case 'login':
-      return `it reached its login prompt${last}`
+      return v.cloudInitFailed ? `cloud-init failed ("${v.cloudInitFailed}")` : `it reached its login prompt${last}`
   }
 }

@@ -4,6 +4,9 @@
  *   - report each boot stage as it is reached ("guest: kernel booting"),
  *   - end the wait at once on a failure the console shows (kernel panic, no bootable disk…),
  *   - end it when the console stops moving for a bounded time, saying where the boot stopped,
+ *   - end it when the guest reached its login prompt but cloud-init failed, and what is waited
+ *     for (SSH, the engine) still does not answer a little later (cloud-init makes our user,
+ *     installs its key and the engine's TLS configuration),
  *   - and, when an accelerator that `auto` chose is not proven yet, give it a bounded time to
  *     start the guest's kernel and otherwise hand over to a fallback (the driver restarts the VM
  *     under TCG), because a KVM that runs the firmware and then hangs the kernel is a real host.
@@ -35,6 +38,12 @@ export interface BootWatch {
   onStage(label: string): void
   /** No console output for this long before the login prompt: the boot is stuck. */
   stallMs: number
+  /**
+   * At the login prompt with a cloud-init failure on the console, how long the wait still goes
+   * on (default 15 s): what failed may not matter to SSH or the engine, which then answer within
+   * seconds and end the watch.
+   */
+  cloudInitGraceMs?: number
   pollMs?: number
   unproven?: UnprovenAccel
   /** Read once when the watch (re)starts: when the current boot began. */
@@ -59,6 +68,7 @@ export async function watchBoot(w: BootWatch): Promise<void> {
   let lastGrowth = Date.now()
   let view: BootView = readBootConsole('')
   let shownStage = ''
+  let cloudInitFailedAt: number | undefined
   const secs = (ms: number) => Math.round(ms / 1000)
   const bootFailed = (f: NonNullable<BootView['failure']>) =>
     new MachineError('boot-failed', `"${w.machineName}" did not boot: ${describeFailure(f)}`, { hint: `see ${w.consolePath}` })
@@ -89,6 +99,7 @@ export async function watchBoot(w: BootWatch): Promise<void> {
         lastGrowth = Date.now()
         view = readBootConsole('')
         shownStage = ''
+        cloudInitFailedAt = undefined
         continue
       }
     }
@@ -100,6 +111,15 @@ export async function watchBoot(w: BootWatch): Promise<void> {
       throw new MachineError('vm-exited', `The VM of "${w.machineName}" exited while booting${view.lastLine ? ` (the console last showed "${view.lastLine}")` : ''}`, {
         hint: `see ${w.consolePath}`,
       })
+    }
+    if (view.stage === 'login' && view.cloudInitFailed) {
+      cloudInitFailedAt ??= Date.now()
+      const grace = w.cloudInitGraceMs ?? 15_000
+      if (Date.now() - cloudInitFailedAt > grace) {
+        throw new MachineError('cloud-init-failed', `"${w.machineName}" booted to its login prompt, but cloud-init failed ("${view.cloudInitFailed}"); ${secs(grace)} s later it still did not answer`, {
+          hint: `see ${w.consolePath}`,
+        })
+      }
     }
     if (view.stage !== 'login' && Date.now() - lastGrowth > w.stallMs) {
       throw new MachineError('boot-stalled', `"${w.machineName}" made no boot progress for ${secs(w.stallMs)} s: ${describeStall(view)}`, {

@@ -10,7 +10,8 @@ import { release, tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { lastLine, MachineError } from '../../src/driver-kit/errors.js'
 import { firmwareRan } from './accel.js'
-import { accelArgs, machineArgs } from './cmdline.js'
+import { describeFailure, kernelStarted, readBootConsole } from './boot-console.js'
+import { accelArgs, esc, machineArgs } from './cmdline.js'
 import type { GuestArch } from './settings.js'
 
 export interface RunResult {
@@ -119,9 +120,18 @@ export interface KvmProbe {
   reason: string
   /**
    * What the verdict rests on: the device (missing, no access), a probe kernel that booted or
-   * did not, or only the firmware (no kernel to test with: the machine's first boot decides).
+   * did not, the machine's own disk whose kernel started or did not, or only the firmware (no
+   * kernel and no bootable disk to test with: the machine's first boot decides).
    */
-  proof: 'device' | 'probe-kernel' | 'probe-firmware'
+  proof: 'device' | 'probe-kernel' | 'probe-disk' | 'probe-firmware'
+}
+
+/** The machine's own disk for the KVM probe when no kernel is at hand (a cloud image, empty /boot). */
+export interface ProbeDisk {
+  /** A qcow2 image; booted with -snapshot, so nothing is written to it. */
+  path: string
+  /** aarch64: the UEFI firmware the disk boots with (the variable store is not written either). */
+  firmware?: { code: string; vars: string }
 }
 
 /** Why /dev/kvm cannot be used, or undefined when it can be opened read/write. */
@@ -148,35 +158,52 @@ const probeMemo = new Map<string, Promise<KvmProbe>>()
 /**
  * Does KVM really run a guest? /dev/kvm can exist while every VM aborts or hangs (nested
  * virtualisation without VMX/SVM): the firmware may even run and print, and then the kernel
- * hangs at its first steps. So with a kernel at hand (the machine's --qemu-kernel, the host's
- * own) the probe boots it under KVM, without disk or initrd, with the same -cpu the VM gets, and
- * waits for it to reach the root-mount step (about a second when KVM works). Without a kernel it
- * can only watch the firmware print (a provisional "usable" the first boot must confirm).
+ * hangs at its first steps. So the probe boots a real kernel under KVM with the same -cpu the VM
+ * gets, in the first way at hand:
+ *   - a kernel file (the machine's --qemu-kernel, the host's own), without disk or initrd, until
+ *     it reaches the root-mount step (about a second when KVM works);
+ *   - else the machine's own disk, with -snapshot, until its kernel prints on the serial console
+ *     ("Linux version", kernel timestamps: a few seconds through firmware and boot loader). The
+ *     boot watchdog relies on the same console, so a disk whose kernel is silent there would fail
+ *     the first boot's check just the same;
+ *   - else only the firmware (a provisional "usable" the first boot must confirm).
  */
-export function probeKvm(bin: string, arch: GuestArch, o: { kernel?: string; timeoutMs?: number; device?: string } = {}): Promise<KvmProbe> {
-  const key = [bin, arch, o.kernel ?? '', o.device ?? ''].join('\0')
+export function probeKvm(bin: string, arch: GuestArch, o: { kernel?: string; disk?: ProbeDisk; timeoutMs?: number; device?: string } = {}): Promise<KvmProbe> {
+  const key = [bin, arch, o.kernel ?? '', o.kernel ? '' : (o.disk?.path ?? ''), o.device ?? ''].join('\0')
   let p = probeMemo.get(key)
   if (!p) {
-    p = probeKvmOnce(bin, arch, o.kernel, o.timeoutMs ?? 10_000, o.device ?? '/dev/kvm')
+    p = probeKvmOnce(bin, arch, o.kernel ? { kernel: o.kernel } : o.disk ? { disk: o.disk } : {}, o.timeoutMs ?? 10_000, o.device ?? '/dev/kvm')
     probeMemo.set(key, p)
   }
   return p
 }
 
-async function probeKvmOnce(bin: string, arch: GuestArch, kernel: string | undefined, timeoutMs: number, device: string): Promise<KvmProbe> {
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+async function probeKvmOnce(bin: string, arch: GuestArch, what: { kernel?: string; disk?: ProbeDisk }, timeoutMs: number, device: string): Promise<KvmProbe> {
   const problem = await kvmDeviceProblem(device)
   if (problem) return { usable: false, reason: problem, proof: 'device' }
+  const { kernel, disk } = what
   const dir = await mkdtemp(join(tmpdir(), 'machine-kvm-probe-'))
   const log = join(dir, 'console.log')
   const fwLog = join(dir, 'firmware.log')
-  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm'), '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
+  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm'), '-m', disk ? '512' : '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
   // SeaBIOS prints on its debug port only: that shows whether the firmware ran at all.
-  if (arch === 'x86_64') args.push('-chardev', `file,id=fwlog,path=${fwLog}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
+  if (arch === 'x86_64') args.push('-chardev', `file,id=fwlog,path=${esc(fwLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
   if (kernel) args.push('-serial', `file:${log}`, '-kernel', kernel, '-append', `${arch === 'aarch64' ? 'console=ttyAMA0' : 'console=ttyS0'} panic=-1 loglevel=7`)
-  const proof = kernel ? 'probe-kernel' : 'probe-firmware'
-  const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+  if (disk) {
+    // -snapshot: every write (disk, UEFI variables) goes to a temporary file QEMU deletes.
+    args.push('-serial', `file:${log}`, '-snapshot')
+    if (disk.firmware) {
+      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${esc(disk.firmware.code)}`)
+      args.push('-drive', `if=pflash,format=raw,unit=1,file=${esc(disk.firmware.vars)}`)
+    }
+    args.push('-drive', `file=${esc(disk.path)},if=virtio,format=qcow2`)
+  }
+  const proof = kernel ? 'probe-kernel' : disk ? 'probe-disk' : 'probe-firmware'
+  let diskUnusable = false
   try {
-    return await new Promise<KvmProbe>((resolve) => {
+    const verdict = await new Promise<KvmProbe>((resolve) => {
       const started = Date.now()
       const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
@@ -191,15 +218,34 @@ async function probeKvmOnce(bin: string, arch: GuestArch, kernel: string | undef
         resolve(r)
       }
       const read = async () => ({ kernel: await readFile(log, 'utf8').catch(() => ''), firmware: await readFile(fwLog, 'utf8').catch(() => '') })
+      // The disk's boot, read as the boot watchdog reads a machine's: firmware lines first.
+      const diskView = (out: { kernel: string; firmware: string }) => readBootConsole(out.firmware && out.kernel ? `${out.firmware}\n${out.kernel}` : out.firmware || out.kernel)
       const judge = (out: { kernel: string; firmware: string }): KvmProbe | undefined => {
         if (kernel && PROBE_KERNEL_MILESTONE.test(out.kernel)) return { usable: true, reason: `a guest kernel booted under KVM in ${secs(Date.now() - started)}`, proof }
-        if (!kernel && arch === 'x86_64' && firmwareRan(out.firmware)) return { usable: true, reason: 'a test VM ran its firmware under KVM (the first boot confirms that a kernel runs too)', proof }
+        if (disk) {
+          const view = diskView(out)
+          if (kernelStarted(view)) return { usable: true, reason: `the machine's disk started its kernel under KVM in ${secs(Date.now() - started)}`, proof }
+          // Not KVM's doing (no boot sector, say): this disk cannot tell; the first boot will.
+          if (view.failure) {
+            return {
+              usable: true,
+              reason: `a test VM ran its firmware under KVM, but the machine's disk does not boot (${describeFailure(view.failure)}; the first boot confirms that a kernel runs)`,
+              proof: 'probe-firmware',
+            }
+          }
+        }
+        if (!kernel && !disk && arch === 'x86_64' && firmwareRan(out.firmware)) return { usable: true, reason: 'a test VM ran its firmware under KVM (the first boot confirms that a kernel runs too)', proof }
         // No firmware on the aarch64 probe without a kernel: surviving the start-up is the best evidence.
-        if (!kernel && arch === 'aarch64' && Date.now() - started > 1500) return { usable: true, reason: 'a test VM started under KVM (the first boot confirms that a kernel runs too)', proof }
+        if (!kernel && !disk && arch === 'aarch64' && Date.now() - started > 1500) return { usable: true, reason: 'a test VM started under KVM (the first boot confirms that a kernel runs too)', proof }
         return undefined
       }
       /** Where the guest got to, in words, for a verdict of "unusable". */
       const shown = (out: { kernel: string; firmware: string }): string => {
+        if (disk) {
+          const view = diskView(out)
+          if (view.lastLine) return `the console stopped at "${view.lastLine.slice(0, 120)}"`
+          return arch === 'x86_64' ? 'not even the firmware printed anything' : 'nothing was printed'
+        }
         const k = lastLine(out.kernel)
         if (k) return `the kernel's console stopped at "${k.slice(0, 120)}"`
         if (firmwareRan(out.firmware)) return kernel ? 'the firmware ran, then the kernel printed nothing' : 'the firmware ran'
@@ -211,6 +257,11 @@ async function probeKvmOnce(bin: string, arch: GuestArch, kernel: string | undef
         void read().then((out) => {
           const ok = judge(out)
           if (ok) return finish(ok)
+          // QEMU could not open the disk (a lock, a format): says nothing about KVM.
+          if (disk && stderr.includes(disk.path)) {
+            diskUnusable = true
+            return finish({ usable: false, reason: lastLine(stderr), proof })
+          }
           const why = lastLine(stderr) || `QEMU exited (${code ?? sig}); ${shown(out)}`
           finish({ usable: false, reason: `${device} exists but a test VM under KVM failed: ${why}`, proof })
         })
@@ -227,15 +278,19 @@ async function probeKvmOnce(bin: string, arch: GuestArch, kernel: string | undef
             usable: false,
             reason: kernel
               ? `${device} exists but a guest kernel did not boot under KVM within ${secs(timeoutMs)} (${shown(out)}; nested virtualisation without VMX/SVM?)`
-              : `${device} exists but a test VM under KVM ran no guest code within ${secs(timeoutMs)} (nested virtualisation without VMX/SVM?)`,
+              : disk
+                ? `${device} exists but the machine's disk did not start its kernel under KVM within ${secs(timeoutMs)} (${shown(out)}; nested virtualisation without VMX/SVM?)`
+                : `${device} exists but a test VM under KVM ran no guest code within ${secs(timeoutMs)} (nested virtualisation without VMX/SVM?)`,
             proof,
           })
         })
       }, timeoutMs)
     })
+    if (!diskUnusable) return verdict
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+  return probeKvmOnce(bin, arch, {}, timeoutMs, device)
 }
 
 /**

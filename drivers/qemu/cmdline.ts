@@ -75,7 +75,7 @@ export const qmpArg = (q: QmpEndpoint): string =>
   'path' in q ? `unix:${q.path},server=on,wait=off` : `tcp:${q.host}:${q.port},server=on,wait=off`
 
 /** QEMU's option parser splits on commas: a literal comma in a value is written twice. */
-const esc = (v: string): string => v.replace(/,/g, ',,')
+export const esc = (v: string): string => v.replace(/,/g, ',,')
 
 export function qemuArgs(s: LaunchSpec): string[] {
   const a: string[] = ['-name', `${esc(s.name)},process=qemu-machine-${esc(s.name)}`]

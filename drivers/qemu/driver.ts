@@ -35,6 +35,7 @@ import {
   hostKernelImage,
   kvmDeviceProblem,
   probeKvm,
+  type ProbeDisk,
   processState,
   qemuImgBinary,
   qemuSystemBinary,
@@ -299,16 +300,29 @@ export class QemuDriver implements Driver {
     const key = await this.accelKey('kvm', bin, arch)
     const known = await this.remembered(key)
     if (known) return known
-    // The kernel the machine will boot, else the host's; MACHINE_QEMU_PROBE_KERNEL names another
-    // ("none": the firmware only).
+    // The kernel the machine will boot, else the host's, else the machine's own disk (see
+    // probeKvm). MACHINE_QEMU_PROBE_KERNEL names another kernel; "disk": the disk even with a
+    // kernel at hand; "none": the firmware only.
     const forced = this.ctx.env.MACHINE_QEMU_PROBE_KERNEL
-    const kernel = forced ? (forced === 'none' ? undefined : this.abs(forced)) : this.o.kernel ? this.abs(this.o.kernel) : await hostKernelImage()
-    this.ctx.log.debug(`probing KVM with ${kernel ? `the kernel ${kernel}` : 'the firmware only (no kernel to boot)'}`)
-    const p = await probeKvm(bin, arch, { kernel, timeoutMs: this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 10_000), device })
+    const kernel = forced ? (forced === 'none' || forced === 'disk' ? undefined : this.abs(forced)) : this.o.kernel ? this.abs(this.o.kernel) : await hostKernelImage()
+    const disk = kernel || forced === 'none' ? undefined : this.probeDisk(arch)
+    this.ctx.log.debug(`probing KVM with ${kernel ? `the kernel ${kernel}` : disk ? `the machine's disk ${disk.path} (-snapshot)` : 'the firmware only (no kernel or disk to boot)'}`)
+    const p = await probeKvm(bin, arch, { kernel, ...(disk ? { disk } : {}), timeoutMs: this.envMs('MACHINE_QEMU_KVM_PROBE_MS', 10_000), device })
     // "The firmware ran" proves nothing about the kernel: not remembered, the first boot decides.
-    if (p.usable && p.proof === 'probe-kernel') this.accelProven = true
-    if (p.proof === 'probe-kernel' || (p.proof === 'probe-firmware' && !p.usable)) await this.remember(key, { usable: p.usable, reason: p.reason, proof: p.proof })
+    const { proof } = p
+    if (p.usable && (proof === 'probe-kernel' || proof === 'probe-disk')) this.accelProven = true
+    if (proof === 'probe-kernel' || proof === 'probe-disk' || (proof === 'probe-firmware' && !p.usable)) await this.remember(key, { usable: p.usable, reason: p.reason, proof })
     return p
+  }
+
+  /** The machine's disk (with its UEFI firmware on aarch64) for the KVM probe, once it exists. */
+  private probeDisk(arch: GuestArch): ProbeDisk | undefined {
+    const overlay = this.path('overlay')
+    if (!existsSync(overlay)) return undefined
+    if (arch !== 'aarch64') return { path: overlay }
+    const code = this.ctx.config.Firmware
+    if (typeof code !== 'string' || !code || !existsSync(this.path('vars'))) return undefined
+    return { path: overlay, firmware: { code, vars: this.path('vars') } }
   }
 
   /** HVF: the kernel's word (kern.hv_support), unless a first boot found that it hangs the guest. */
@@ -450,6 +464,8 @@ export class QemuDriver implements Driver {
       alive: async () => (await this.livePid()) !== undefined,
       onStage: (stage) => o.onStage(stage),
       stallMs: this.envMs('MACHINE_QEMU_STALL_MS', tcg ? 120_000 : 60_000),
+      // SSH's handshake alone takes seconds under TCG.
+      cloudInitGraceMs: tcg ? 30_000 : 15_000,
       pollMs: Math.min(this.pollMs, 500),
       launchedAt: () => this.launchedAt ?? Date.now(),
       ...(hw && ctx.config.AccelAuto === true && this.accelProven !== true

@@ -88,7 +88,7 @@ export async function runAction(store: Store, m: OpenMachine, action: Action, o:
   }
 }
 
-/** After a boot: the engine answers with a certificate for the current address; true if that address changed. */
+/** After a boot: the engine answers with a certificate for the current address; true if its URL changed. */
 async function afterBoot(store: Store, m: OpenMachine, o: RunOptions): Promise<boolean> {
   const name = m.host.Name
   const url = await engineUrlFromDriver(m)
@@ -102,7 +102,10 @@ async function afterBoot(store: Store, m: OpenMachine, o: RunOptions): Promise<b
     await provisionMachine(store, m, { progress, log: (l) => o.out.debug(l) })
     return true
   }
+  // Same host, another port (a local VM's forwarded port was taken): the certificates still
+  // fit, but an environment made before points at the old URL.
+  const changed = old !== '' && old !== url
   m.host.Driver.EngineURL = url
   await progress.step('Waiting for the Docker engine', 300_000, (signal, report) => whileBooting(m, signal, report, (s) => waitForEngine(store, name, url, s)))
-  return false
+  return changed
 }

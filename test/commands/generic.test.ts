@@ -208,14 +208,14 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     expect((await runCli(['ssh', 'g1', '--', 'cat', '/etc/hostname'], { store })).stdout).toBe('g1\n')
   })
 
-  it('restart g1 reboots the host over SSH and returns only once it is back', async () => {
+  /** `restart g1`, playing the host: once the reboot is asked for, SSH goes away for 2 s and comes back. */
+  async function restartG1(): Promise<{ r: CliResult; started: number; backAt: number }> {
     const before = host.calls().length
     const started = Date.now()
     let finished = false
     const cli = runCli(['restart', 'g1'], { store, env: { MACHINE_POLL_INTERVAL_MS: '200' } }).finally(() => {
       finished = true
     })
-    // Play the host: once the reboot is asked for, SSH goes away for 2 s and comes back.
     let backAt = 0
     while (!finished) {
       if (host.calls().slice(before).includes('shutdown -r now')) {
@@ -225,13 +225,39 @@ describe('machine create -d generic, end to end on a chroot host', () => {
       }
       await sleep(50)
     }
-    const r = await cli
+    return { r: await cli, started, backAt }
+  }
+
+  it('restart g1 reboots the host over SSH and returns only once it is back', async () => {
+    const { r, started, backAt } = await restartG1()
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Restarting "g1"...')
+    expect(r.stdout).toContain('Machine "g1" was restarted.')
+    // Same address, same port: no new certificates, and no word about a new address.
+    expect(r.stdout).not.toMatch(/new IP|address of "g1" changed|regenerating|env g1\)" again/)
     expect(backAt).toBeGreaterThan(0)
     expect(started + r.ms).toBeGreaterThanOrEqual(backAt)
     expect((await runCli(['ssh', 'g1', '--', 'echo', 'back'], { store })).stdout).toBe('back\n')
+  }, 120_000)
+
+  it('restart g1 after its engine URL changed (as when a local VM\'s port is taken) says to run eval again, with the certificates kept', async () => {
+    // The URL recorded before the restart points at another port of the same address.
+    const cfgPath = join(store, 'machines', 'g1', 'config.json')
+    const cfg = JSON.parse(await readFile(cfgPath, 'utf8'))
+    const url = cfg.Driver.EngineURL as string
+    expect(url).toBe(`tcp://127.0.0.1:${enginePort}`)
+    cfg.Driver.EngineURL = 'tcp://127.0.0.1:1'
+    await writeFile(cfgPath, JSON.stringify(cfg, null, 2))
+    const server = await readFile(join(store, 'machines', 'g1', 'server.pem'), 'utf8')
+    const { r } = await restartG1()
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Machine "g1" was restarted.')
+    expect(r.stdout).toMatch(/^The address of "g1" changed: run eval "\$\(.*env g1\)" again$/m)
+    expect(r.stdout).not.toContain('regenerating')
+    expect(await readFile(join(store, 'machines', 'g1', 'server.pem'), 'utf8')).toBe(server)
+    expect(JSON.parse(await readFile(cfgPath, 'utf8')).Driver.EngineURL).toBe(url)
   }, 120_000)
 
   it('restart g1 reports a reboot the host refused instead of pretending', async () => {

@@ -22,7 +22,7 @@ import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { ensureTestImage, type TestImage } from '../e2e/image/test-image.js'
 import { runCli } from '../helpers/cli.js'
-import { hangingBootDisk, hangingKvmQemu } from '../helpers/fake-qemu.js'
+import { hangingBootDisk, hangingKvmQemu, kvmRuns, printingBootDisk, workingKvmQemu } from '../helpers/fake-qemu.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
 
 // As the registry sees it (options untyped), like the contexts makeDriverContext builds.
@@ -57,10 +57,10 @@ interface Made {
   logs: string[]
 }
 
-async function make(store: string, name: string, flags: Record<string, unknown>, env: Record<string, string>): Promise<Made> {
+async function make(store: string, name: string, flags: Record<string, unknown>, env: Record<string, string>, bin = fakeQemu): Promise<Made> {
   const ctx = await makeDriverContext(
     qemu,
-    { 'qemu-binary': fakeQemu, 'qemu-accel': 'auto', 'qemu-memory': 512, 'qemu-cpus': 1, 'qemu-disk-size': '4G', ...flags },
+    { 'qemu-binary': bin, 'qemu-accel': 'auto', 'qemu-memory': 512, 'qemu-cpus': 1, 'qemu-disk-size': '4G', ...flags },
     { PATH: process.env.PATH, MACHINE_POLL_INTERVAL_MS: '200', MACHINE_QEMU_KVM_DEVICE: kvmDevice, ...env },
     store,
     name,
@@ -107,6 +107,61 @@ describe('--qemu-accel auto on a host whose KVM runs the firmware and hangs the 
     expect(Date.now() - t1).toBeLessThan(4000)
     expect(b.logs.find((l) => l.startsWith('QEMU acceleration:'))).toMatch(/because KVM is not usable: .* did not boot under KVM within 4\.0 s .*; checked \d{4}-\d\d-\d\d, remembered in .*qemu-accel\.json \(delete it to check again\)$/)
     await b.driver.remove(b.journal)
+  }, 120_000)
+
+  it('with no kernel at hand, the probe boots the machine\'s own disk (-snapshot), sees no kernel start, picks TCG, and remembers it', async () => {
+    const store = join(root, 'disk-probe')
+    // "disk": as on a host whose /boot is empty or root-only, with a cloud image (no --qemu-kernel).
+    const env = { MACHINE_QEMU_PROBE_KERNEL: 'disk', MACHINE_QEMU_KVM_PROBE_MS: '4000' }
+    const before = kvmRuns(root).length
+    const a = await make(store, 'disk1', { 'qemu-image': blank }, env)
+    await a.driver.preCreateCheck()
+    await a.driver.create(a.journal)
+    expect(a.logs.find((l) => l.startsWith('QEMU acceleration:'))).toMatch(
+      new RegExp(
+        `^QEMU acceleration: tcg \\(software emulation, slow\\) because KVM is not usable: ${kvmDevice} exists but the machine's disk did not start its kernel under KVM within 4\\.0 s \\(the console stopped at "Booting from [^"]+"; nested virtualisation without VMX\\/SVM\\?\\)$`,
+      ),
+    )
+    // The one KVM run was the probe, booting the machine's overlay without writing to it.
+    const runs = kvmRuns(root).slice(before)
+    expect(runs).toHaveLength(1)
+    expect(runs[0]).toContain(`-snapshot -drive file=${join(a.ctx.machineDir, 'disk.qcow2')},if=virtio,format=qcow2`)
+    expect(runs[0]).not.toContain('-kernel')
+    expect(cmdlineOf(a)).toContain('-accel tcg,thread=multi -cpu max')
+    expect(Object.values(cache(store).hosts)).toEqual([expect.objectContaining({ usable: false, proof: 'probe-disk' })])
+    await a.driver.remove(a.journal)
+  }, 120_000)
+
+  it('with no kernel at hand, a KVM that works is proven by the machine\'s disk printing its kernel\'s first line', async () => {
+    const store = join(root, 'disk-probe-ok')
+    const dir = join(root, 'working-kvm')
+    const bin = workingKvmQemu(dir)
+    const disk = printingBootDisk(join(root, 'linux.img'), '[    0.000000] Linux version 6.1.0-21-amd64 (debian-kernel@lists.debian.org)\r\n')
+    const env = { MACHINE_QEMU_PROBE_KERNEL: 'disk', MACHINE_QEMU_KVM_PROBE_MS: '8000' }
+    const a = await make(store, 'diskok1', { 'qemu-image': disk }, env, bin)
+    await a.driver.create(a.journal)
+    expect(a.logs.find((l) => l.startsWith('QEMU acceleration:'))).toMatch(/^QEMU acceleration: kvm \(the machine's disk started its kernel under KVM in \d+\.\d s\)$/)
+    expect(a.ctx.config.AccelUsed).toBe('kvm')
+    const runs = kvmRuns(dir)
+    // The probe, then the machine's own VM under KVM.
+    expect(runs).toHaveLength(2)
+    expect(runs[0]).toContain('-snapshot')
+    expect(runs[1]).not.toContain('-snapshot')
+    expect(Object.values(cache(store).hosts)).toEqual([expect.objectContaining({ usable: true, proof: 'probe-disk' })])
+    await a.driver.remove(a.journal)
+  }, 120_000)
+
+  it('a disk that does not boot cannot prove KVM either way: KVM is used provisionally and the first boot decides', async () => {
+    const store = join(root, 'disk-probe-noboot')
+    const bin = workingKvmQemu(join(root, 'working-kvm-2'))
+    const env = { MACHINE_QEMU_PROBE_KERNEL: 'disk', MACHINE_QEMU_KVM_PROBE_MS: '8000' }
+    const a = await make(store, 'disknb1', { 'qemu-image': blank }, env, bin)
+    await a.driver.create(a.journal)
+    expect(a.logs.find((l) => l.startsWith('QEMU acceleration:'))).toMatch(
+      /^QEMU acceleration: kvm \(a test VM ran its firmware under KVM, but the machine's disk does not boot \(the VM found no bootable disk \("[^"]+"\); the first boot confirms that a kernel runs\)\)$/,
+    )
+    expect(existsSync(accelCachePath(join(store, 'cache')))).toBe(false)
+    await a.driver.remove(a.journal)
   }, 120_000)
 
   it('without a kernel to probe with, the first boot is watched: no kernel under KVM in time → restarted under TCG, said in one line, remembered', async () => {

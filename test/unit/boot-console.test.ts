@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cleanConsole, describeFailure, describeStall, kernelStarted, readBootConsole } from '../../drivers/qemu/boot-console.js'
+import { watchBoot } from '../../drivers/qemu/boot-watch.js'
+import { MachineError } from '../../src/driver-kit/errors.js'
 
 // Excerpts of real consoles: SeaBIOS's debug port, the Debian test image's serial console.
 const SEABIOS = 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\nBUILD: gcc: (Debian 12.2.0-14) 12.2.0\nBooting from Hard Disk...\n'
@@ -48,5 +53,82 @@ describe('reading a boot console', () => {
     expect(describeStall(readBootConsole(KERNEL + SYSTEMD + CLOUD_INIT))).toMatch(/^the system stopped starting up; the console last showed "\[ +14\.512339\] cloud-init\[312\]: Cloud-init v\. 22\.4\.2 running 'init'/)
     const failedCi = readBootConsole(KERNEL + SYSTEMD + '[FAILED] Failed to start cloud-init.service - Cloud-init: Network Stage.\n')
     expect(describeStall(failedCi)).toBe('cloud-init failed ("Failed to start cloud-init.service - Cloud-init: Network Stage.")')
+  })
+})
+
+describe('cloud-init failures', () => {
+  const failed = (line: string) => readBootConsole(KERNEL + SYSTEMD + CLOUD_INIT + line + '\n' + LOGIN).cloudInitFailed
+
+  it('are found in systemd\'s unit lines of every release and in cloud-init\'s own summary lines', () => {
+    expect(failed('[FAILED] Failed to start cloud-final.service - Execute cloud user/final scripts.')).toBe('Failed to start cloud-final.service - Execute cloud user/final scripts.')
+    // systemd before 253 names the unit by its description only.
+    expect(failed('[FAILED] Failed to start Execute cloud user/final scripts.')).toBe('Failed to start Execute cloud user/final scripts.')
+    expect(failed('[FAILED] Failed to start Apply the settings specified in cloud-config.')).toBe('Failed to start Apply the settings specified in cloud-config.')
+    expect(failed('[FAILED] Failed to start Initial cloud-init job (metadata service crawler).')).toBe('Failed to start Initial cloud-init job (metadata service crawler).')
+    expect(
+      failed("[   20.1] cloud-init[412]: 2026-12-02 08:00:05,123 - util.py[WARNING]: Running module users_groups (<module 'cloudinit.config.cc_users_groups'>) failed"),
+    ).toBe("Running module users_groups (<module 'cloudinit.config.cc_users_groups'>) failed")
+    expect(failed('[   31.7] cloud-init[530]: 2026-12-02 08:00:16,001 - cc_scripts_user.py[WARNING]: Failed to run module scripts_user (scripts in /var/lib/cloud/instance/scripts)')).toBe(
+      'Failed to run module scripts_user (scripts in /var/lib/cloud/instance/scripts)',
+    )
+    expect(failed('[   12.0] cloud-init[300]: failed run of stage init')).toBe('failed run of stage init')
+    expect(failed('[   12.0] cloud-init[300]: 2026-12-02 08:00:01,000 - util.py[WARNING]: No instance datasource found! Likely bad things to come!')).toBe(
+      'No instance datasource found! Likely bad things to come!',
+    )
+    // A successful run names no failure.
+    expect(failed("[   40.2] cloud-init[600]: Cloud-init v. 22.4.2 finished at Mon, 02 Dec 2026 08:00:30 +0000. Datasource DataSourceNoCloud [seed=/dev/vdb].  Up 40.10 seconds")).toBeUndefined()
+    expect(failed('[  OK  ] Finished cloud-final.service - Execute cloud user/final scripts.')).toBeUndefined()
+  })
+
+  it('at the login prompt, are named when the boot is described', () => {
+    const v = readBootConsole(KERNEL + SYSTEMD + CLOUD_INIT + '[FAILED] Failed to start cloud-init.service - Cloud-init: Network Stage.\n' + LOGIN)
+    expect(v.stage).toBe('login')
+    expect(describeStall(v)).toBe('cloud-init failed ("Failed to start cloud-init.service - Cloud-init: Network Stage.")')
+  })
+})
+
+describe('the boot watchdog at the login prompt', () => {
+  let dir = ''
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'machine-boot-watch-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const watch = (consolePath: string, signal: AbortSignal) =>
+    watchBoot({
+      machineName: 'dev',
+      consolePath,
+      signal,
+      alive: async () => true,
+      onStage: () => {},
+      stallMs: 60_000,
+      cloudInitGraceMs: 1000,
+      pollMs: 20,
+      launchedAt: () => Date.now(),
+    })
+
+  it('ends the wait early, in one line, when cloud-init failed and nothing answers after the grace time', async () => {
+    const consolePath = join(dir, 'console.log')
+    await writeFile(consolePath, KERNEL + SYSTEMD + CLOUD_INIT + '[FAILED] Failed to start cloud-final.service - Execute cloud user/final scripts.\n' + LOGIN)
+    const t0 = Date.now()
+    const err = await watch(consolePath, new AbortController().signal).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MachineError)
+    expect((err as MachineError).code).toBe('cloud-init-failed')
+    expect((err as MachineError).message).toBe(
+      '"dev" booted to its login prompt, but cloud-init failed ("Failed to start cloud-final.service - Execute cloud user/final scripts."); 1 s later it still did not answer',
+    )
+    expect((err as MachineError).hint).toBe(`see ${consolePath}`)
+    expect(Date.now() - t0).toBeLessThan(5000)
+  })
+
+  it('keeps waiting at a login prompt after a cloud-init that succeeded (SSH ends the watch)', async () => {
+    const consolePath = join(dir, 'console.log')
+    await writeFile(consolePath, KERNEL + SYSTEMD + CLOUD_INIT + LOGIN)
+    const ac = new AbortController()
+    const t = setTimeout(() => ac.abort(), 800)
+    await expect(watch(consolePath, ac.signal)).resolves.toBeUndefined()
+    clearTimeout(t)
   })
 })
