@@ -97,7 +97,9 @@ function cases(): Case[] {
   out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', '--tls-client-key', '/nonexistent/dir/key.pem', 'n1'] })
 
   // Robustness: flag ranges and filters.
-  for (const t of ['-1', '0', '99999999999']) out.push({ args: ['ls', '--timeout', t] })
+  for (const cmd of ['ls', 'active']) {
+    for (const t of ['-1', '0', '99999999999', '1.5', 'abc']) out.push({ args: [cmd, '--timeout', t], code: 'invalid-timeout', env: { DOCKER_HOST: 'tcp://127.0.0.1:2376' } })
+  }
   out.push({ args: ['ls', '--filter', 'state=bogus'] })
   out.push({ args: ['ls', '--filter', 'nokey=1'] })
   out.push({ args: ['env', '--shell', '', 'm1'] })
