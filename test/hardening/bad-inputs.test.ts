@@ -118,6 +118,7 @@ function cases(): Case[] {
   out.push({ args: ['env', '--shell', '', 'm1'] })
   out.push({ args: ['env', '--shell', 'bogus', 'm1'] })
   out.push({ args: ['create', '-d', 'qemu', '--qemu-memory', '99999999999999', 'n2'] })
+  for (const r of ['99999999', '-1']) out.push({ args: ['create', '-d', 'amazonec2', '--amazonec2-retries', r, 'n2'], code: 'invalid-option' })
   out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
   out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
   return out
