@@ -68,7 +68,12 @@ export const options = [
     description: 'Instance metadata service: "required" allows IMDSv2 only',
   },
   { name: 'http-endpoint', type: 'string', env: ['AWS_HTTP_ENDPOINT'], default: 'enabled', choices: ['enabled', 'disabled'], configKey: 'HttpEndpoint', description: 'Instance metadata service endpoint on the instance' },
-  { name: 'retries', type: 'int', default: 5, configKey: 'RetryCount', description: 'Retries of a throttled or failed API call', validate: (v: OptionValue) => (Number(v) >= 0 ? undefined : 'must be 0 or more') },
+  {
+    name: 'retries', type: 'int', default: 5, configKey: 'RetryCount', description: 'Retries of a throttled or failed API call (0 to 20)',
+    validate: (v: OptionValue) => (Number(v) >= 0 ? undefined : 'must be 0 or more'),
+    // Each retry waits up to 20 s: more than 20 is a wait without end. A saved count (an imported docker-machine config) stays usable.
+    validateNew: (v: OptionValue) => (Number(v) <= 20 ? undefined : 'must be from 0 to 20 (each retry waits up to 20 s)'),
+  },
   { name: 'endpoint', type: 'string', env: ['AWS_ENDPOINT'], configKey: 'Endpoint', description: 'Custom EC2 API endpoint URL, used for every call' },
   { name: 'insecure-transport', type: 'boolean', env: ['AWS_INSECURE_TRANSPORT'], configKey: 'DisableSSL', description: 'Use http:// for an --amazonec2-endpoint given without a scheme' },
 ] as const satisfies readonly OptionSpec[]

@@ -31,9 +31,15 @@ export const ENV_FLAGS: FlagSpecs = {
   swarm: { type: 'boolean', description: 'point at the swarm master endpoint (swarm masters only)' },
 }
 
+/**
+ * `--timeout` of `ls` and `active`. Declared as a string, not an integer: "1.5" or "abc" then
+ * reach core/timeout-flag.ts and get its one-line range hint instead of oclif's parse message.
+ */
+export const TIMEOUT_FLAG: FlagSpec = { type: 'string', char: 't', default: '10', description: 'seconds to wait for each machine (1 to 3600)' }
+
 export const LS_FLAGS: FlagSpecs = {
   quiet: { type: 'boolean', char: 'q', description: 'print machine names only' },
   filter: { type: 'string', multiple: true, description: 'filter: driver=, state=, name= (regexp), label=k=v, swarm= (repeatable)' },
-  timeout: { type: 'integer', char: 't', default: 10, description: 'seconds to wait for each machine' },
+  timeout: TIMEOUT_FLAG,
   format: { type: 'string', char: 'f', description: 'Go-template-style format, e.g. "table {{.Name}}\\t{{.State}}"' },
 }

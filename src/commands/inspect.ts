@@ -3,21 +3,18 @@ import { BaseCommand } from '../cli/base.js'
 import { serializeHost, type HostConfig } from '../core/host-config.js'
 import { renderGoTemplate } from '../core/go-template.js'
 import { nameOrDefault } from '../services/machine.js'
-import { SECRET_FIELDS } from '../store/store.js'
+import { isSecretField } from '../core/secrets.js'
 
 const REDACTED = '<redacted>'
 
-// Imported docker-machine configs hold credentials in plain text under these names (and other
-// drivers' spellings of them): never printed, whatever the output form.
-const SECRET_LOOKING = /(secret|password|passwd|token|apikey|api_key|privatekeydata)$/i
-
-const isSecret = (key: string): boolean => SECRET_FIELDS.has(key) || SECRET_LOOKING.test(key)
-
-/** A copy of `v` with every secret-looking field that holds something replaced by "<redacted>". */
+/**
+ * A copy of `v` with every credential field (core/secrets.ts, the rule the store drops them by on
+ * save) that holds something replaced by "<redacted>", whatever the output form.
+ */
 function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact)
   if (v === null || typeof v !== 'object') return v
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, isSecret(k) && x !== '' && x !== null && x !== undefined ? REDACTED : redact(x)]))
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, isSecretField(k) && x !== '' && x !== null && x !== undefined ? REDACTED : redact(x)]))
 }
 
 export default class Inspect extends BaseCommand {

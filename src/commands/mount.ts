@@ -38,7 +38,7 @@ export default class Mount extends BaseCommand {
     const mountpoint = resolve(given)
     if (flags.unmount) return this.unmount(mountpoint)
 
-    if (!args.source.includes(':')) await this.requireSourceForm(args.source, src.machine)
+    if (!ssh.splitRemote(args.source)) await this.requireSourceForm(args.source, src.machine)
     const m = await openMachine(this.store, src.machine, { config: this.config, log: { info: () => {}, debug: (l) => this.out.debug(l) } })
     requireSshAccess(m)
     const sshfs = await findProgram('sshfs')
@@ -71,6 +71,15 @@ export default class Mount extends BaseCommand {
    */
   private async requireSourceForm(source: string, machine: string): Promise<void> {
     const bin = programName()
+    // `../x:/srv`, `.:/srv`, `:/srv`: meant as NAME:PATH, with a name that cannot be one (a
+    // traversal, or none). Refused as such, never taken as a path on "default". An absolute
+    // path with a colon (`/srv/a:b`) stays a path on "default".
+    if (source.includes(':') && !source.startsWith('/')) {
+      const name = source.slice(0, source.indexOf(':')).replace(/^[^@/:]+@/, '')
+      throw new MachineError('invalid-name', `Invalid machine name ${showName(name)} in the source ${showName(source)}`, {
+        hint: `write the source as NAME:PATH with a machine's name ("${bin} ls" lists them), e.g. "${bin} mount NAME:/srv/app ./app"`,
+      })
+    }
     if (isValidMachineName(source) && source !== machine && (await this.store.exists(source))) {
       throw new MachineError('usage', `"${source}" is a machine, and the source is a remote path`, { hint: `write "${bin} mount ${source}:PATH DIR" (PATH empty: the login directory)` })
     }

@@ -23,6 +23,9 @@ export default class Scp extends BaseCommand {
     const locations = [args.source, args.destination].map(ssh.parseScpLocation)
     const machines = [...new Set(locations.flatMap((l) => (l.remote ? [l.machine] : [])))]
     if (machines.length === 0) throw new MachineError('usage', 'Neither side names a machine', { hint: 'write one side as NAME:path' })
+    // Every name through the store's check first: `m1:/a root@../certs:/b` fails on the bad
+    // name, before anything connects to m1.
+    for (const name of machines) this.store.dir(name)
     const targets: Record<string, ReturnType<typeof sshTarget>> = {}
     for (const name of machines) {
       const m = await openMachine(this.store, name, { config: this.config, log: { info: () => {}, debug: (l) => this.out.debug(l) } })

@@ -1,20 +1,19 @@
 /**
- * `ls --filter` and `ls --timeout`: parsed and checked once, for both the oclif command and the
- * fast path (src/fast/run.ts), so a bad value is the same one-line error on either. Filters on
+ * `ls --filter` and `ls --timeout` (core/timeout-flag.ts): parsed and checked once, for both the
+ * oclif command and the fast path (src/fast/run.ts), so a bad value is the same one-line error
+ * on either. Filters on
  * what the saved config says (name, driver, label, swarm) are applied before any machine is
  * probed: `ls --filter name=web1` over a store of a hundred machines contacts one.
  */
 import { MachineStates } from './state.js'
 import { MachineError } from './errors.js'
+import { checkTimeoutFlag } from './timeout-flag.js'
 import type { LsRow } from './ls-format.js'
 import type { LoadedEntry } from '../store/store.js'
 
 export type LsFilters = Record<'driver' | 'state' | 'name' | 'label' | 'swarm', string[]>
 
 const KEYS = ['driver', 'state', 'name', 'label', 'swarm'] as const
-
-/** Whole seconds each machine may take; more than an hour is a typo, and Node timers overflow past 24 days. */
-export const LS_TIMEOUT_RANGE = { min: 1, max: 3600 } as const
 
 export function parseFilters(specs: readonly string[]): LsFilters {
   const f: LsFilters = { driver: [], state: [], name: [], label: [], swarm: [] }
@@ -82,18 +81,7 @@ export function filterBeforeProbe(entries: LoadedEntry[], f: LsFilters): LoadedE
   })
 }
 
-/** --timeout as given (seconds), checked: one line with the allowed range, never an overflow warning. */
-export function checkLsTimeout(seconds: number | undefined): number {
-  const s = seconds ?? 10
-  if (!Number.isSafeInteger(s) || s < LS_TIMEOUT_RANGE.min || s > LS_TIMEOUT_RANGE.max) {
-    throw new MachineError('invalid-timeout', `--timeout ${String(seconds)} is out of range`, {
-      hint: `give whole seconds from ${LS_TIMEOUT_RANGE.min} to ${LS_TIMEOUT_RANGE.max}`,
-    })
-  }
-  return s
-}
-
 /** Both checks, before the store is read: what `ls` (either path) runs first. */
-export function checkLsFlags(r: { filter?: string[]; timeout?: number }): { filters: LsFilters; timeout: number } {
-  return { timeout: checkLsTimeout(r.timeout), filters: parseFilters(r.filter ?? []) }
+export function checkLsFlags(r: { filter?: string[]; timeout?: string | number }): { filters: LsFilters; timeout: number } {
+  return { timeout: checkTimeoutFlag(r.timeout), filters: parseFilters(r.filter ?? []) }
 }

@@ -8,11 +8,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isSecretField } from '../core/secrets.js'
 import { machinesDir } from '../store/paths.js'
 import type { Driver, DriverContext, DriverDefinition, LifecycleOp } from './contract.js'
 import { capabilitiesOf, NotSupportedError } from './contract.js'
 import { MemoryJournal } from './memory-journal.js'
-import { flagName, optionProperty, resolveOptions } from './options.js'
+import { configKey, flagName, optionProperty, resolveOptions } from './options.js'
 
 export type ConformanceStep =
   | 'preCreateCheck'
@@ -124,6 +125,10 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
         const v = ctx.options[optionProperty(o.name)]
         if (typeof v === 'string' && v.length > 0) expect(saved).not.toContain(v)
       }
+    })
+
+    it('saves no option under a name the store drops as a credential (core/secrets.ts)', () => {
+      for (const o of def.options) if (!o.secret) expect(isSecretField(configKey(o)), configKey(o)).toBe(false)
     })
 
     it('declares what it can do', () => {

@@ -67,7 +67,7 @@ export async function runFast(command: string, argv: string[]): Promise<boolean>
     } else {
       // The same checks as the oclif command (core/ls-filter.ts), before the store is read.
       const { checkLsFlags, filterBeforeProbe } = await import('../core/ls-filter.js')
-      const { filters, timeout } = checkLsFlags({ filter: v.filter as string[] | undefined, timeout: Number(v.timeout) })
+      const { filters, timeout } = checkLsFlags({ filter: v.filter as string[] | undefined, timeout: v.timeout as string | undefined })
       // Plugin drivers need oclif's plugin hooks: leave such stores to the normal path.
       const { BUILTIN_DRIVERS } = await import('../registry/builtin.js')
       const entries = await store.loadAll()

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
 import type { SshSession } from '../ssh/index.js'
+import { boundedSession } from './bounded.js'
 import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY, renderDropIn } from './engine-config.js'
 import { describeOs, osFamily, parseOsRelease } from './os-release.js'
 import { shq, sudoFor } from './shell.js'
@@ -20,6 +21,8 @@ export interface ProvisionInput {
   /** Called with each step's name as it starts. */
   onStep?: (title: string) => void
   log?: (line: string) => void
+  /** Bound of each remote command that has none of its own (default: bounded.ts). */
+  commandTimeoutMs?: number
 }
 
 export interface ProvisionResult {
@@ -72,8 +75,14 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
  * TLS certificates and the dockerd drop-in (only when they differ), restart only when
  * something changed. Running it again on a correct host changes nothing.
  */
-export async function provisionDebian(ssh: SshSession, i: ProvisionInput): Promise<ProvisionResult> {
-  const step = (t: string) => i.onStep?.(t)
+export async function provisionDebian(session: SshSession, i: ProvisionInput): Promise<ProvisionResult> {
+  // Every command bounded: a stuck one ends with the step's name and the machine's.
+  const bounded = boundedSession(session, { machine: i.machineName, defaultMs: i.commandTimeoutMs, firstStep: 'Detecting the operating system' })
+  const ssh = bounded.ssh
+  const step = (t: string) => {
+    bounded.step(t)
+    i.onStep?.(t)
+  }
   const sudo = sudoFor(i.sshUser)
   let changed = false
 

@@ -1,6 +1,7 @@
 import type { SshSession } from '../ssh/index.js'
 import { lastLine, MachineError } from '../core/errors.js'
 import { describeOs, osFamily, parseOsRelease } from './os-release.js'
+import { boundedSession } from './bounded.js'
 import { shq, sudoFor } from './shell.js'
 
 /**
@@ -38,6 +39,8 @@ export interface UpgradeInput {
   machineName: string
   sshUser: string
   log?: (line: string) => void
+  /** Bound of each remote command that has none of its own (default: bounded.ts). */
+  commandTimeoutMs?: number
 }
 
 // "ii  docker.io 20.10.24+dfsg1-1+deb12u1": only fully installed packages ("ii") count.
@@ -58,8 +61,11 @@ function installedVersions(out: string): Map<string, string> {
  * Configuration files are kept (the TLS drop-in lives outside the packages anyway). When a
  * package changed the engine is restarted; checking that it answers is the caller's job.
  */
-export async function upgradeDebianEngine(ssh: SshSession, i: UpgradeInput): Promise<UpgradeResult> {
+export async function upgradeDebianEngine(session: SshSession, i: UpgradeInput): Promise<UpgradeResult> {
   const sudo = sudoFor(i.sshUser)
+  // Every command bounded: a stuck one ends with the step's name and the machine's.
+  const bounded = boundedSession(session, { machine: i.machineName, defaultMs: i.commandTimeoutMs, firstStep: 'Reading the installed engine packages' })
+  const ssh = bounded.ssh
   const probe = await ssh.run(`cat /etc/os-release; echo @@pkgs; ${QUERY}`)
   const [osText = '', pkgText = ''] = probe.split('@@pkgs\n')
   const os = parseOsRelease(osText)
@@ -82,6 +88,7 @@ export async function upgradeDebianEngine(ssh: SshSession, i: UpgradeInput): Pro
   }
   const names = [...before.keys()]
   i.log?.(`Upgrading ${names.map((n) => `${n} ${before.get(n)}`).join(', ')}`)
+  bounded.step('Upgrading the engine packages')
   const install = `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --only-upgrade -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${names.join(' ')}`
   const r = await ssh.exec(sudo ? `${sudo}sh -c ${shq(install)}` : install, { timeoutMs: 1_200_000 })
   for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l.trim()) i.log?.(`apt-get: ${l}`)
@@ -91,11 +98,13 @@ export async function upgradeDebianEngine(ssh: SshSession, i: UpgradeInput): Pro
       hint: `see the full output with --debug, or run "machine ssh ${i.machineName} -- sudo apt-get update"`,
     })
   }
+  bounded.step('Reading the upgraded engine packages')
   const after = installedVersions(await ssh.run(QUERY))
   const packages = names.map((name) => ({ name, from: before.get(name)!, to: after.get(name) ?? '(removed)' }))
   const changed = packages.some((p) => p.from !== p.to)
   // Package scripts may or may not restart the engine (policy-rc.d, container hosts): restart
   // once ourselves so the engine that answers is the new one, with our TLS drop-in.
+  bounded.step('Restarting the engine')
   if (changed) await ssh.run(`${sudo}systemctl daemon-reload && ${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
   return { os: describeOs(os), enginePackage, packages, changed, restarted: changed }
 }

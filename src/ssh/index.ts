@@ -3,6 +3,6 @@
 export { connectSsh, sshConnectionCount, type ConnectOptions, type SshTarget } from './connect.js'
 export type { ExecOptions, ExecResult, InteractiveIo, SshSession } from './session.js'
 export { HostKeyMismatchError, HostKeyUnknownError, SshAuthError, SshCommandError, SshUnreachableError } from './errors.js'
-export { ensurePinnedForSystemSsh, parseMountSource, parseScpLocation, systemScpArgs, systemSshArgs, systemSshfsArgs } from './system.js'
+export { ensurePinnedForSystemSsh, parseMountSource, parseScpLocation, splitRemote, systemScpArgs, systemSshArgs, systemSshfsArgs } from './system.js'
 export { knownHostsName, parsePublicKeyLine, pinHostKeys, pinsFor, readKnownHosts, type HostKey } from './known-hosts.js'
 export { readPrivateKey } from './keyfile.js'

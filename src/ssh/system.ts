@@ -47,14 +47,26 @@ export function systemSshArgs(target: SshTarget, command: string[] = []): string
 
 type Location = { remote: false; path: string } | { remote: true; machine: string; user: string | undefined; path: string }
 
-/** scp's own rule: a colon before any slash makes `[user@]machine:path` remote; `localhost:` is local (docker-machine). */
+/**
+ * The parts of a remote side `[user@]NAME:path`, or undefined for a local path. scp's rule: a
+ * colon before any slash makes it remote. A `user@` prefix marks it remote as well, whatever the
+ * name holds: `root@../certs:/a` or `..:/a` then reach the store's name check and fail as invalid
+ * names, rather than being copied as odd local file names.
+ */
+export function splitRemote(spec: string): { machine: string; user: string | undefined; path: string } | undefined {
+  const withUser = /^([^@/:]+)@([^:]*):(.*)$/s.exec(spec)
+  if (withUser) return { user: withUser[1], machine: withUser[2] ?? '', path: withUser[3] ?? '' }
+  const m = /^([^/:@]+):(.*)$/s.exec(spec)
+  if (m) return { user: undefined, machine: m[1] ?? '', path: m[2] ?? '' }
+  return undefined
+}
+
+/** A side of `scp`: remote by splitRemote's rule, except that `localhost:` is local (docker-machine). */
 export function parseScpLocation(spec: string): Location {
-  const m = /^(?:([^@/:]+)@)?([^/:@]+):(.*)$/s.exec(spec)
-  if (!m || spec.startsWith('/') || spec.startsWith('.')) return { remote: false, path: spec }
-  const machine = m[2] ?? ''
-  const path = m[3] ?? ''
-  if (machine === 'localhost') return { remote: false, path }
-  return { remote: true, machine, user: m[1], path }
+  const r = splitRemote(spec)
+  if (!r) return { remote: false, path: spec }
+  if (r.machine === 'localhost') return { remote: false, path: r.path }
+  return { remote: true, ...r }
 }
 
 const bracket = (host: string): string => (host.includes(':') ? `[${host}]` : host)
@@ -107,15 +119,12 @@ export function systemScpArgs(
 }
 
 /**
- * `[[user@]machine:][path]` of `machine mount`: scp's rule (a colon before any slash names a
- * machine), except that without a machine part docker-machine means its "default" machine, and
+ * `[[user@]machine:][path]` of `machine mount`: splitRemote's rule, except that without a machine part docker-machine means its "default" machine, and
  * `localhost` is a machine name here (a local directory cannot be mounted from this host).
  * An empty path (`dev:`) is the login directory, as in sshfs.
  */
 export function parseMountSource(spec: string, defaultMachine = 'default'): { machine: string; user: string | undefined; path: string } {
-  const m = /^(?:([^@/:]+)@)?([^/:@]+):(.*)$/s.exec(spec)
-  if (!m || spec.startsWith('/') || spec.startsWith('.')) return { machine: defaultMachine, user: undefined, path: spec }
-  return { machine: m[2] ?? defaultMachine, user: m[1], path: m[3] ?? '' }
+  return splitRemote(spec) ?? { machine: defaultMachine, user: undefined, path: spec }
 }
 
 /**

@@ -4,20 +4,18 @@ import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { parseHost, serializeHost, type HostConfig } from '../core/host-config.js'
 import { invalidMachineName, isValidMachineName, showName } from '../core/names.js'
+import { isSecretField } from '../core/secrets.js'
 import { writeFileAtomic } from './atomic.js'
 import { creationState, type CreationState } from './creating.js'
 import { machineDir, machinesDir } from './paths.js'
 import { readStoreFileSync } from './safe-read.js'
 
 /**
- * Driver fields docker-machine saved in plain text (AWS keys, Azure client secret, DigitalOcean
- * token, OpenStack/vSphere passwords). We never write them, and drop them when re-saving an
- * imported docker-machine config.
+ * A driver config without the credentials an imported docker-machine config may hold in plain
+ * text (core/secrets.ts: the same rule `inspect` redacts by). We never write them.
  */
-export const SECRET_FIELDS = new Set(['AccessKey', 'SecretKey', 'SessionToken', 'ClientSecret', 'AccessToken', 'Password', 'APIKey', 'ApiKey', 'Token', 'ClientSecretValue'])
-
 export const stripSecrets = (driver: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(driver).filter(([k]) => !SECRET_FIELDS.has(k)))
+  Object.fromEntries(Object.entries(driver).filter(([k]) => !isSecretField(k)))
 
 /** A machine of the store: its config, or the error that makes it unusable. */
 export interface LoadedEntry {

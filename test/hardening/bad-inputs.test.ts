@@ -47,8 +47,21 @@ function cases(): Case[] {
   const out: Case[] = []
   // 1. Traversal and malformed names on every command that takes one.
   for (const cmd of NAMED_COMMANDS) for (const name of BAD_NAMES) out.push({ args: [...cmd, name], code: 'invalid-name' })
-  out.push({ args: ['mount', '../x:/srv', '/tmp/nowhere'] }) // a local path: no machine named
-  out.push({ args: ['scp', '../x:/a', './b'] })
+  // Traversal names as the remote side of scp and mount: refused as names, never as paths.
+  for (const source of ['../x:/srv', '.:/srv', '..:/srv', ':/srv', 'root@..:/srv', 'root@../certs:/srv']) {
+    out.push({ args: ['mount', source, '/tmp/nowhere'], code: 'invalid-name' })
+  }
+  for (const [from, to] of [
+    ['root@..:/a', './b'],
+    ['./b', 'root@../certs:/a'],
+    ['..:/a', './b'],
+    ['./b', '.:/a'],
+    ['root@:/a', './b'],
+    ['m1:/a', 'root@../../somewhere:/a'],
+  ]) {
+    out.push({ args: ['scp', from!, to!], code: 'invalid-name' })
+  }
+  out.push({ args: ['scp', '../x:/a', './b'], code: 'usage' }) // a local path (scp's rule): no machine named
   for (const name of ['..', 'a/b', 'a'.repeat(64), 'a_b', '.hidden']) out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', name], code: 'invalid-name' })
 
   // 2. Engine URLs: shell metacharacters, wrong schemes, ports, user info, paths.
@@ -97,12 +110,15 @@ function cases(): Case[] {
   out.push({ args: ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376', '--tls-client-key', '/nonexistent/dir/key.pem', 'n1'] })
 
   // Robustness: flag ranges and filters.
-  for (const t of ['-1', '0', '99999999999']) out.push({ args: ['ls', '--timeout', t] })
+  for (const cmd of ['ls', 'active']) {
+    for (const t of ['-1', '0', '99999999999', '1.5', 'abc']) out.push({ args: [cmd, '--timeout', t], code: 'invalid-timeout', env: { DOCKER_HOST: 'tcp://127.0.0.1:2376' } })
+  }
   out.push({ args: ['ls', '--filter', 'state=bogus'] })
   out.push({ args: ['ls', '--filter', 'nokey=1'] })
   out.push({ args: ['env', '--shell', '', 'm1'] })
   out.push({ args: ['env', '--shell', 'bogus', 'm1'] })
   out.push({ args: ['create', '-d', 'qemu', '--qemu-memory', '99999999999999', 'n2'] })
+  for (const r of ['99999999', '-1']) out.push({ args: ['create', '-d', 'amazonec2', '--amazonec2-retries', r, 'n2'], code: 'invalid-option' })
   out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
   out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
   return out

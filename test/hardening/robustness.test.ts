@@ -306,17 +306,17 @@ describe('smaller ones', () => {
   it('inspect redacts the secrets of an imported config, in every output form', async () => {
     const path = join(store, 'machines', 'n1', 'config.json')
     const cfg = JSON.parse(await readFile(path, 'utf8'))
-    cfg.Driver = { ...cfg.Driver, SecretKey: 'AKIA-very-secret', Password: 'hunter2', ClientSecret: 'shh', AccessKey: 'AKIAXXXX', Token: 'tok', SessionToken: '', Region: 'eu-west-1' }
+    cfg.Driver = { ...cfg.Driver, SecretKey: 'AKIA-very-secret', Password: 'hunter2', ClientSecret: 'shh', AccessKey: 'AKIAXXXX', Token: 'tok', SessionToken: '', Region: 'eu-west-1', VSpherePassword: 'vs-pw', APISecretKey: 'exo-secret' }
     await writeFile(path, JSON.stringify(cfg, null, 4))
     const plain = await runCli(['inspect', 'n1'], { store })
     expect(plain.code, plain.stderr).toBe(0)
     const shown = JSON.parse(plain.stdout)
-    expect(shown.Driver).toMatchObject({ SecretKey: '<redacted>', Password: '<redacted>', ClientSecret: '<redacted>', AccessKey: '<redacted>', Token: '<redacted>', SessionToken: '', Region: 'eu-west-1' })
+    expect(shown.Driver).toMatchObject({ SecretKey: '<redacted>', Password: '<redacted>', ClientSecret: '<redacted>', AccessKey: '<redacted>', Token: '<redacted>', SessionToken: '', Region: 'eu-west-1', VSpherePassword: '<redacted>', APISecretKey: '<redacted>' })
     const json = await runCli(['inspect', 'n1', '--json'], { store })
     expect(JSON.parse(json.stdout).data.Driver.SecretKey).toBe('<redacted>')
     const fmt = await runCli(['inspect', '--format', '{{.Driver.Password}} {{json .Driver.SecretKey}}', 'n1'], { store })
     expect(fmt.stdout).toBe('<redacted> "<redacted>"\n')
-    for (const out of [plain.stdout, json.stdout, fmt.stdout]) for (const s of ['AKIA-very-secret', 'hunter2', 'shh', 'AKIAXXXX', '"tok"']) expect(out).not.toContain(s)
+    for (const out of [plain.stdout, json.stdout, fmt.stdout]) for (const s of ['AKIA-very-secret', 'hunter2', 'shh', 'AKIAXXXX', '"tok"', 'vs-pw', 'exo-secret']) expect(out).not.toContain(s)
   })
 
   it("env --shell '' is an error naming the shells", async () => {

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { expectCleanFailure, runCli, tempStore } from '../helpers/cli.js'
+import { expectCleanFailure, runCli, snapshot, tempStore, type RunAs } from '../helpers/cli.js'
 import { onCleanup, tempDir } from '../helpers/tmp.js'
 
 /**
@@ -91,6 +91,54 @@ describe('bad store entries through the CLI', () => {
       expect(r.stderr).not.toContain('left untouched')
     }
     expect((await runCli(['ls', '-q'], { store })).stdout).toBe('ok\n')
+  }, 60_000)
+
+  it('a config.json whose Name is another machine: an error row, one line, and rm -f removes only that entry', async () => {
+    const store = await tempStore()
+    for (const name of ['ok', 'victim']) expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', name], { store })).code).toBe(0)
+    // "other" holds a copy of victim's config, Name and all: acting on it as "victim" would touch victim.
+    await cp(join(store, 'machines', 'victim'), join(store, 'machines', 'other'), { recursive: true })
+    const cfg = join(store, 'machines', 'other', 'config.json')
+    const ls = await runCli(['ls', '--format', '{{.Name}}|{{.State}}|{{.Error}}', '--timeout', '2'], { store })
+    expect(ls.code, ls.stderr).toBe(0)
+    const mismatch = `Machine config ${cfg} names the machine "victim", not "other": set "Name" back to "other" in that file, or remove the entry with "machine rm -f other"`
+    expect(ls.stdout.split('\n').filter((l) => l.startsWith('other|'))).toEqual([`other|Error|${mismatch}`])
+    for (const cmd of [['env'], ['status'], ['inspect']]) {
+      const f = await expectCleanFailure([...cmd, 'other'], store)
+      expect(f).toMatchObject({ code: 'corrupt-config', line: `Error: ${mismatch}` })
+    }
+    const victim = await snapshot(join(store, 'machines', 'victim'))
+    const rm = await runCli(['rm', '-f', 'other'], { store })
+    expect(rm.code, rm.stderr).toBe(0)
+    expect(rm.stdout).toContain('Successfully removed other')
+    expect(await snapshot(join(store, 'machines', 'victim'))).toEqual(victim)
+    expect((await runCli(['ls', '-q'], { store })).stdout).toBe('ok\nvictim\n')
+    expect((await runCli(['env', 'victim', '--shell', 'bash'], { store })).code).toBe(0)
+  }, 60_000)
+
+  it('an unreadable config.json (EACCES) is that machine\'s error row and one line; rm -f removes it', async () => {
+    const store = await tempStore()
+    for (const name of ['ok', 'locked']) expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:1', name], { store })).code).toBe(0)
+    const cfg = join(store, 'machines', 'locked', 'config.json')
+    // root reads any file whatever its mode: run the CLI as nobody then, owning the store.
+    const as: RunAs | undefined = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+    // A home of its own (oclif reads its data directory there).
+    const home = await tempDir('machine-home-')
+    if (as) execFileSync('chown', ['-R', `${as.uid}:${as.gid}`, store, home])
+    const env = { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home, XDG_CACHE_HOME: home }
+    await chmod(cfg, 0o000)
+    const unreadable = `Cannot read machine config ${cfg}: permission denied: make it readable by you (chmod u+r ${cfg}), or remove the machine with "machine rm -f locked"`
+    const ls = await runCli(['ls', '--format', '{{.Name}}|{{.State}}|{{.Error}}', '--timeout', '2'], { store, as, env })
+    expect(ls.code, ls.stderr).toBe(0)
+    expect(ls.stdout.split('\n').filter((l) => l.startsWith('locked|'))).toEqual([`locked|Error|${unreadable}`])
+    expect(ls.stdout).toMatch(/^ok\|Running\|/m)
+    for (const cmd of [['env'], ['status'], ['inspect'], ['url']]) {
+      const f = await expectCleanFailure([...cmd, 'locked'], store, { as, env })
+      expect(f).toMatchObject({ code: 'config-unreadable', line: `Error: ${unreadable}` })
+    }
+    const rm = await runCli(['rm', '-f', 'locked'], { store, as, env })
+    expect(rm.code, rm.stderr).toBe(0)
+    expect((await runCli(['ls', '-q'], { store, as, env })).stdout).toBe('ok\n')
   }, 60_000)
 
   it('a create still running in another process is "being created", not interrupted; once its process is gone it is', async () => {

@@ -16,8 +16,14 @@ export interface CliResult {
   ms: number
 }
 
+/** Another user to run the CLI as (root ignores file modes: permission tests run as nobody then). */
+export interface RunAs {
+  uid: number
+  gid: number
+}
+
 /** Run the built `machine` binary like a user would (a fresh process, its own store). */
-export function runCli(args: string[], o: { store?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], o: { store?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; as?: RunAs } = {}): Promise<CliResult> {
   if (!existsSync(join(ROOT, 'dist', 'src', 'commands', 'ls.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
   const started = Date.now()
   return new Promise((res, rej) => {
@@ -25,7 +31,7 @@ export function runCli(args: string[], o: { store?: string; env?: NodeJS.Process
     const { SHELL: _callerShell, ...inherited } = process.env
     const env: NodeJS.ProcessEnv = { ...inherited, ...o.env }
     if (o.store) env.MACHINE_STORAGE_PATH = o.store
-    const p = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT })
+    const p = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT, ...(o.as ? { uid: o.as.uid, gid: o.as.gid } : {}) })
     let stdout = ''
     let stderr = ''
     p.stdout.on('data', (d) => (stdout += d))
@@ -60,7 +66,12 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
         await walk(p)
       } else if (e.isFile()) {
         const st = await stat(p)
-        out[relative(dir, p)] = `${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(p)).digest('hex')}`
+        // A file this user may not read (a permission test's, when not root) by its mode only.
+        const content = await readFile(p).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'EACCES') return undefined
+          throw e
+        })
+        out[relative(dir, p)] = `${(st.mode & 0o777).toString(8)} ${content ? createHash('sha256').update(content).digest('hex') : 'unreadable'}`
       } else {
         // FIFOs, sockets, symlinks: recorded by kind and target, never read (a FIFO would block).
         const st = await lstat(p)
@@ -81,15 +92,15 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
 export async function expectCleanFailure(
   args: string[],
   store: string,
-  o: { env?: NodeJS.ProcessEnv; stdoutEmpty?: boolean } = {},
+  o: { env?: NodeJS.ProcessEnv; stdoutEmpty?: boolean; as?: RunAs } = {},
 ): Promise<{ line: string; code: string; exit: number; ms: number }> {
   const env = o.env ?? {}
   const before = await snapshot(store)
-  const r = await runCli(args, { store, env })
+  const r = await runCli(args, { store, env, as: o.as })
   expect(r.code, r.stderr).not.toBe(0)
   if (o.stdoutEmpty) expect(r.stdout).toBe('')
   expect(r.stderr).toMatch(/^Error: [^\n]+\n$/)
-  const j = await runCli([...args, '--json'], { store, env })
+  const j = await runCli([...args, '--json'], { store, env, as: o.as })
   expect(j.code).toBe(r.code)
   expect(j.stderr).toBe('')
   const e = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; message: string } }

@@ -356,6 +356,25 @@ describe('provisionDebian installs Docker when it is missing', () => {
     }
   })
 
+  it('a remote command that never ends is stopped at its bound: one line naming the step and the machine', async () => {
+    const { host: stuck, ssh: s } = await open()
+    try {
+      // The hostname step hangs on the host (a held lock, a hung mount…).
+      await writeFile(stuck.path('/usr/local/sbin/hostname'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 })
+      const started = Date.now()
+      const e = await provisionDebian(s, input({ commandTimeoutMs: 1500 })).catch((x: unknown) => x)
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(e).toBeInstanceOf(MachineError)
+      expect((e as MachineError).code).toBe('step-timeout')
+      expect((e as MachineError).line).toBe('"Setting the hostname" on "g1" did not finish within 2 s: run again with --debug to see the command that stalled')
+      // Nothing after the stuck step ran.
+      expect(changingCalls(stuck).filter((c) => c.startsWith('systemctl'))).toEqual([])
+    } finally {
+      s.close()
+      await stuck.stop()
+    }
+  })
+
   it('a failing engine restart is reported, and the next run retries it', async () => {
     await writeFile(host.path('/var/lib/fake-systemd/docker.fail'), '')
     await writeFile(host.path('/var/lib/fake-systemd/docker.state'), 'failed\n')

@@ -18,6 +18,9 @@ describe('parseMountSource: [[user@]NAME:][path]', () => {
     expect(parseMountSource('/x', 'other').machine).toBe('other')
     // Unlike scp, localhost is a machine name here.
     expect(parseMountSource('localhost:/x')).toEqual({ machine: 'localhost', user: undefined, path: '/x' })
+    // Names that cannot be machines stay names, for the store to refuse (never a path on "default").
+    expect(parseMountSource('..:/srv')).toEqual({ machine: '..', user: undefined, path: '/srv' })
+    expect(parseMountSource('root@../x:/srv')).toEqual({ machine: '../x', user: 'root', path: '/srv' })
   })
 })
 

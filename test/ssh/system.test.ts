@@ -137,6 +137,17 @@ describe('scp locations', () => {
     expect(parseScpLocation('localhost:notes.txt')).toEqual({ remote: false, path: 'notes.txt' })
   })
 
+  it('takes a name that cannot be a machine as the remote side, for the store to refuse', () => {
+    // A colon before any slash: remote, even for a leading dot (no machine name starts with one).
+    expect(parseScpLocation('..:/a')).toEqual({ remote: true, machine: '..', user: undefined, path: '/a' })
+    expect(parseScpLocation('.:/a')).toEqual({ remote: true, machine: '.', user: undefined, path: '/a' })
+    // user@ marks a remote side whatever the name holds.
+    expect(parseScpLocation('root@../certs:/a')).toEqual({ remote: true, machine: '../certs', user: 'root', path: '/a' })
+    expect(parseScpLocation('root@:/a')).toEqual({ remote: true, machine: '', user: 'root', path: '/a' })
+    // Without user@, a slash before the colon is still a local path (scp's rule).
+    expect(parseScpLocation('../x:/a')).toEqual({ remote: false, path: '../x:/a' })
+  })
+
   it('puts the user from the spec, brackets IPv6 hosts and passes the port', () => {
     const v6: SshTarget = { ...target, host: '::1', port: 2222 }
     const args = systemScpArgs(v6, {}, 'docker@dev:/x', '/tmp/y')

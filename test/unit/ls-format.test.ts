@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import type { HostConfig } from '../../src/core/host-config.js'
-import { checkLsTimeout, filterBeforeProbe } from '../../src/core/ls-filter.js'
+import { filterBeforeProbe } from '../../src/core/ls-filter.js'
+import { checkTimeoutFlag } from '../../src/core/timeout-flag.js'
 import { compileFormat, matchesFilters, parseFilters, renderLs, sortRows, tabwrite, type LsRow } from '../../src/core/ls-format.js'
 import type { LoadedEntry } from '../../src/store/store.js'
 
@@ -104,17 +105,24 @@ describe('ls flag checks (shared by the command and the fast path)', () => {
   })
 
   it('takes --timeout from 1 to 3600 seconds, else one line with the range', () => {
-    expect(checkLsTimeout(undefined)).toBe(10)
-    expect(checkLsTimeout(1)).toBe(1)
-    expect(checkLsTimeout(3600)).toBe(3600)
+    expect(checkTimeoutFlag(undefined)).toBe(10)
+    expect(checkTimeoutFlag(1)).toBe(1)
+    expect(checkTimeoutFlag(3600)).toBe(3600)
     for (const bad of [0, -1, 3601, 99999999999, Number.NaN]) {
-      expect(() => checkLsTimeout(bad)).toThrow(/^--timeout .* is out of range$/)
+      expect(() => checkTimeoutFlag(bad)).toThrow(/^--timeout .* is out of range$/)
     }
     try {
-      checkLsTimeout(0)
+      checkTimeoutFlag(0)
     } catch (e) {
       expect((e as MachineError).line).toBe('--timeout 0 is out of range: give whole seconds from 1 to 3600')
       expect((e as MachineError).code).toBe('invalid-timeout')
     }
+    // The flag's text, as oclif and the fast path hand it over.
+    expect(checkTimeoutFlag('30')).toBe(30)
+    for (const bad of ['-1', '0', '99999999999']) expect(() => checkTimeoutFlag(bad)).toThrow(/^--timeout .* is out of range$/)
+    for (const bad of ['1.5', 'abc', '', '1e3']) {
+      expect(() => checkTimeoutFlag(bad)).toThrow(/^--timeout ".*" is not a whole number of seconds$/)
+    }
+    expect(() => checkTimeoutFlag('abc')).toThrow(expect.objectContaining({ code: 'invalid-timeout', line: '--timeout "abc" is not a whole number of seconds: give whole seconds from 1 to 3600' }))
   })
 })

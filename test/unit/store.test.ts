@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { chmod, readdir, readFile, rm, stat, symlink, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { isSecretField } from '../../src/core/secrets.js'
 import { writeFileAtomic } from '../../src/store/atomic.js'
 import { markCreated, markCreating } from '../../src/store/creating.js'
 import { FileJournal } from '../../src/store/journal.js'
@@ -54,6 +55,19 @@ describe('store', () => {
     expect(text).not.toContain('AKIAX')
     expect(text).toContain('eu-west-1')
     expect((await stat(s.configPath('aws1'))).mode & 0o777).toBe(0o600)
+  })
+
+  it('drops on save exactly what inspect redacts: one rule, known names and other drivers\' spellings', async () => {
+    const s = new Store(await tmp())
+    await s.reserve('imp')
+    // VSpherePassword, SSHPassword: only the pattern matches them; APISecretKey is exoscale's.
+    const secrets = { VSpherePassword: 'vs-pw', SSHPassword: 'ssh-pw', APISecretKey: 'exo-secret', APIKey: 'exo-key', ClientSecretValue: 'az-sv', AccessToken: 'do-tok' }
+    const kept = { MachineName: 'imp', SSHKeyPath: '/k/id_rsa', HostKey: 'ssh-ed25519 AAAA', TokenURL: 'https://auth', Region: 'ch-gva-2' }
+    await s.save({ ConfigVersion: 3, Driver: { ...kept, ...secrets }, DriverName: 'exoscale', HostOptions: {} as never, Name: 'imp' })
+    const saved = JSON.parse(await readFile(s.configPath('imp'), 'utf8'))
+    expect(saved.Driver).toEqual(kept)
+    for (const k of Object.keys(secrets)) expect(isSecretField(k), k).toBe(true)
+    for (const k of Object.keys(kept)) expect(isSecretField(k), k).toBe(false)
   })
 
   it('reports a missing machine and a machine without config.json clearly', async () => {
