@@ -3,8 +3,6 @@ import { interrupted } from '../driver-kit/wait.js'
 import type { Reporter, StepOptions, StepReport } from '../services/reporter.js'
 import type { Output } from './output.js'
 
-export type { StepReport }
-
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
 /** Without a terminal, a long step says it is still going this often. */

@@ -196,17 +196,17 @@ async function engineBootstrapFor(m: OpenMachine): Promise<string> {
   return engineBootstrapCommand({ caCert: certs.ca, serverCert: certs.cert, serverKey: certs.key, dropIn })
 }
 
-async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, out: Reporter): Promise<void> {
+async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, reporter: Reporter): Promise<void> {
   const made = journal.entries().map((e) => `${e.kind} ${e.id}`)
   if (m && made.length > 0) {
     // The create's signal may be the aborted one (Ctrl-C): rollback gets its own, bounded.
     m.ctx.signal = AbortSignal.timeout(600_000)
-    out.note(`Rolling back: removing ${made.join(', ')}`)
+    reporter.note(`Rolling back: removing ${made.join(', ')}`)
     try {
       await m.driver.remove(journal)
     } catch (e) {
       const left = journal.entries().map((x) => `${x.kind} ${x.id}`)
-      out.note(`Could not remove everything (${messageOf(e)}). Left: ${left.join(', ') || 'nothing'}; the machine directory is kept so "machine rm -f ${name}" can retry`)
+      reporter.note(`Could not remove everything (${messageOf(e)}). Left: ${left.join(', ') || 'nothing'}; the machine directory is kept so "machine rm -f ${name}" can retry`)
       await store.save(m.host).catch(() => undefined)
       return
     }
