@@ -4,6 +4,7 @@ import { Store } from '../store/store.js'
 import { GLOBAL_FLAGS } from './flag-spec.js'
 import { oclifFlags } from './oclif-flags.js'
 import { Output } from './output.js'
+import { TerminalReporter } from './progress.js'
 import { errorEnvelope, reportError, successEnvelope } from './render-error.js'
 
 export const isDebugEnv = (env: NodeJS.ProcessEnv = process.env): boolean => /^(1|true|yes)$/i.test(env.MACHINE_DEBUG ?? '')
@@ -18,6 +19,7 @@ export abstract class BaseCommand extends Command {
   static override baseFlags = oclifFlags(GLOBAL_FLAGS)
 
   private _out: Output | undefined
+  private _reporter: TerminalReporter | undefined
   private _store: Store | undefined
   private _storagePathFlag: string | undefined
   private _debug = false
@@ -33,6 +35,11 @@ export abstract class BaseCommand extends Command {
 
   protected get out(): Output {
     return (this._out ??= new Output({ json: this.jsonEnabled(), debug: this._debug }))
+  }
+
+  /** What services report through: this command's output. */
+  protected get reporter(): TerminalReporter {
+    return (this._reporter ??= new TerminalReporter(this.out))
   }
 
   protected get store(): Store {

@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core'
-import { forEachMachine, runAction, type Action } from '../services/lifecycle.js'
+import { forEachMachine } from '../services/each-machine.js'
+import { runAction, type Action } from '../services/lifecycle.js'
 import { BaseCommand } from './base.js'
-import { programName } from './program.js'
+import { programName } from '../core/program-name.js'
 
 const done: Record<Action, string> = { start: 'started', stop: 'stopped', restart: 'restarted', kill: 'killed' }
 
@@ -14,7 +15,7 @@ export function lifecycleCommand(action: Action, summary: string): typeof BaseCo
 
     async run(): Promise<unknown> {
       const { argv } = await this.parseArgs(this.ctor as typeof BaseCommand)
-      const o = { config: this.config, out: this.out }
+      const o = { config: this.config, reporter: this.reporter }
       const results = await forEachMachine(this.store, argv as string[], o, (m) => runAction(this.store, m, action, o))
       for (const r of results) {
         this.out.info(`Machine "${r.name}" was ${done[action]}.`)

@@ -1,13 +1,12 @@
 import { MachineError } from '../core/errors.js'
+import { interrupted } from '../driver-kit/wait.js'
+import type { Reporter, StepOptions, StepReport } from '../services/reporter.js'
 import type { Output } from './output.js'
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
 /** Without a terminal, a long step says it is still going this often. */
 const HEARTBEAT_MS = 30_000
-
-/** What a running step can say about itself: a short detail shown with its title. */
-export type StepReport = (detail: string) => void
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
 
@@ -86,4 +85,39 @@ export class Progress {
   }
 }
 
-export const interrupted = (): MachineError => new MachineError('interrupted', 'Interrupted', { exitCode: 130 })
+/**
+ * The services' Reporter on the terminal: lines go through `out` (stdout, stderr, nothing under
+ * --json), steps are Progress steps under the operation's signal, and a warning is a note
+ * "Warning: …" unless `onWarning` takes it (rm -f tells it with the machine's outcome).
+ */
+export class TerminalReporter implements Reporter {
+  constructor(
+    private readonly out: Output,
+    private readonly onWarning?: (problem: string) => void,
+  ) {}
+
+  info(line: string): void {
+    this.out.info(line)
+  }
+
+  note(line: string): void {
+    this.out.note(line)
+  }
+
+  warn(problem: string): void {
+    if (this.onWarning) this.onWarning(problem)
+    else this.out.note(`Warning: ${problem}`)
+  }
+
+  debug(line: string): void {
+    this.out.debug(line)
+  }
+
+  step<T>(title: string, o: StepOptions, fn: (signal: AbortSignal, report: StepReport) => Promise<T>): Promise<T> {
+    return new Progress(this.out, o.signal ?? new AbortController().signal).step(title, o.timeoutMs, fn)
+  }
+
+  record(): { lines: string[]; stop(): void } {
+    return this.out.record()
+  }
+}

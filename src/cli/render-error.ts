@@ -1,4 +1,4 @@
-import { programName } from './program.js'
+import { programName } from '../core/program-name.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { mapSystemError } from '../core/fs-errors.js'
 import { resolveStorePath } from '../store/paths.js'

@@ -1,7 +1,7 @@
 import { BaseCommand } from '../cli/base.js'
 import { TIMEOUT_FLAG } from '../cli/flag-spec.js'
 import { oclifFlags } from '../cli/oclif-flags.js'
-import { programName } from '../cli/program.js'
+import { programName } from '../core/program-name.js'
 import { MachineError } from '../core/errors.js'
 import { parseFilters } from '../core/ls-format.js'
 import { checkTimeoutFlag } from '../core/timeout-flag.js'

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { checkEnvTarget } from '../services/env.js'
-import { machineTlsFiles, nameOrDefault } from '../services/machine.js'
+import { nameOrDefault } from '../services/each-machine.js'
+import { machineTlsFiles } from '../services/machine.js'
 
 /** Go's %q for the paths, as docker-machine prints them. */
 const q = (s: string) => JSON.stringify(s)

@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { driverFlags } from '../cli/driver-flags.js'
 import { driverFromArgv } from '../cli/help.js'
-import { programName } from '../cli/program.js'
-import { interrupted } from '../cli/progress.js'
+import { programName } from '../core/program-name.js'
+import { interrupted } from '../driver-kit/wait.js'
 import { DEFAULT_INSTALL_URL } from '../core/host-config.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { getDriverDefinition } from '../registry/index.js'
@@ -85,7 +85,7 @@ export default class Create extends BaseCommand {
         },
         keepOnFailure: f['keep-on-failure'],
         config: this.config,
-        out: this.out,
+        reporter: this.reporter,
         signal: controller.signal,
       })
       if (this.jsonEnabled()) return result

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { ENV_FLAGS } from '../cli/flag-spec.js'
 import { oclifFlags } from '../cli/oclif-flags.js'
-import { programName } from '../cli/program.js'
+import { programName } from '../core/program-name.js'
 import { envOutput } from '../services/env-output.js'
 
 export default class Env extends BaseCommand {

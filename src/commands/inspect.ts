@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { serializeHost, type HostConfig } from '../core/host-config.js'
 import { renderGoTemplate } from '../core/go-template.js'
-import { nameOrDefault } from '../services/machine.js'
+import { loadNamedMachine } from '../services/each-machine.js'
 import { isSecretField } from '../core/secrets.js'
 
 const REDACTED = '<redacted>'
@@ -26,8 +26,7 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Inspect)
-    const name = await nameOrDefault(this.store, args.name, 'inspect')
-    const host = redact(await this.store.load(name)) as HostConfig
+    const host = redact(await loadNamedMachine(this.store, args.name, 'inspect')) as HostConfig
     if (this.jsonEnabled()) return host
     if (flags.format) this.out.info(renderGoTemplate(flags.format, host))
     else this.out.info(serializeHost(host))

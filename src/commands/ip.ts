@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { forEachMachine } from '../services/lifecycle.js'
+import { forEachMachine } from '../services/each-machine.js'
 
 export default class Ip extends BaseCommand {
   static override summary = 'Print the IP address of one or more machines'
@@ -9,7 +9,7 @@ export default class Ip extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { argv } = await this.parseArgs(Ip)
-    const ips = await forEachMachine(this.store, argv as string[], { config: this.config, out: this.out }, async (m) => m.driver.ip())
+    const ips = await forEachMachine(this.store, argv as string[], { config: this.config, reporter: this.reporter }, async (m) => m.driver.ip())
     if (this.jsonEnabled()) return ips.map(({ name, result }) => ({ name, ip: result }))
     for (const { result } of ips) this.out.info(result)
     return undefined

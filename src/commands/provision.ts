@@ -1,11 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { Progress } from '../cli/progress.js'
-import { MachineError } from '../core/errors.js'
-import { lockMachine } from '../store/lock.js'
-import { forEachMachine } from '../services/lifecycle.js'
-import { provisionMachine } from '../services/provision.js'
-import { capabilitiesOf } from '../driver-kit/contract.js'
+import { forEachMachine } from '../services/each-machine.js'
+import { reprovision } from '../services/provision.js'
 
 export default class Provision extends BaseCommand {
   static override summary = 'Re-run provisioning on machines (changes only what is not right)'
@@ -14,18 +10,11 @@ export default class Provision extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { argv } = await this.parseArgs(Provision)
-    const o = { config: this.config, out: this.out }
+    const o = { config: this.config, reporter: this.reporter }
     const done = await forEachMachine(this.store, argv as string[], o, async (m) => {
-      if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver are not provisioned`)
-      const lock = await lockMachine(this.store.path, m.host.Name, 30_000)
-      try {
-        const r = await provisionMachine(this.store, m, { progress: new Progress(this.out, new AbortController().signal), log: (l) => this.out.debug(l) })
-        await this.store.save(m.host)
-        this.out.info(`${m.host.Name}: ${r.changed ? 'provisioned' : 'already up to date, nothing changed'}`)
-        return r
-      } finally {
-        await lock.release()
-      }
+      const r = await reprovision(this.store, m, o)
+      this.out.info(`${m.host.Name}: ${r.changed ? 'provisioned' : 'already up to date, nothing changed'}`)
+      return r
     })
     return this.jsonEnabled() ? done.map(({ name, result }) => ({ name, ...result })) : undefined
   }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { confirm } from '../cli/confirm.js'
-import { Output } from '../cli/output.js'
+import { TerminalReporter } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
 import { removeMachine } from '../services/remove.js'
 
@@ -30,8 +30,8 @@ export default class Rm extends BaseCommand {
     // What -f forced past (an unreadable config, a driver that failed) is told with the machine's
     // outcome, in one line, instead of a warning followed by an unqualified success.
     const forced = new Map<string, string[]>()
-    const outFor = (n: string): Output => new ForcedNotes(this.out, (w) => forced.set(n, [...(forced.get(n) ?? []), w]))
-    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, out: outFor(n), config: this.config })))
+    const reporterFor = (n: string) => new TerminalReporter(this.out, (w) => forced.set(n, [...(forced.get(n) ?? []), w]))
+    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, reporter: reporterFor(n), config: this.config })))
     const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${(r.reason as Error).message}`] : []))
     for (const [i, r] of results.entries()) {
       if (r.status !== 'fulfilled') continue
@@ -49,29 +49,3 @@ export default class Rm extends BaseCommand {
   }
 }
 
-/**
- * The command's output, except that the removal's "Warning: …" notes (what -f went past) are
- * handed to `onWarning` instead of printed on their own line.
- */
-class ForcedNotes extends Output {
-  constructor(
-    private readonly base: Output,
-    private readonly onWarning: (text: string) => void,
-  ) {
-    super({ json: base.json, debug: base.debugEnabled })
-  }
-
-  override info(line: string): void {
-    this.base.info(line)
-  }
-
-  override debug(line: string): void {
-    this.base.debug(line)
-  }
-
-  override note(line: string): void {
-    const m = /^Warning: (.*)$/s.exec(line)
-    if (m) this.onWarning(m[1]!)
-    else this.base.note(line)
-  }
-}

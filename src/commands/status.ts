@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { loadNamedMachine } from '../services/each-machine.js'
 import { machineState } from '../services/machine.js'
-import { nameOrDefault } from '../services/machine.js'
 
 export default class Status extends BaseCommand {
   static override summary = 'Print the state of a machine (Running, Stopped, …)'
@@ -9,10 +9,9 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Status)
-    const name = await nameOrDefault(this.store, args.name, 'status')
-    const host = await this.store.load(name)
+    const host = await loadNamedMachine(this.store, args.name, 'status')
     const state = await machineState(this.store, host, this.config)
-    if (this.jsonEnabled()) return { name, state }
+    if (this.jsonEnabled()) return { name: host.Name, state }
     this.out.info(state)
     return undefined
   }

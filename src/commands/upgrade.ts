@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { forEachMachine } from '../services/lifecycle.js'
+import { forEachMachine } from '../services/each-machine.js'
 import { upgradeMachine } from '../services/upgrade.js'
 
 export default class Upgrade extends BaseCommand {
@@ -15,7 +15,7 @@ export default class Upgrade extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { argv } = await this.parseArgs(Upgrade)
-    const o = { config: this.config, out: this.out }
+    const o = { config: this.config, reporter: this.reporter }
     const done = await forEachMachine(this.store, argv as string[], o, (m) => upgradeMachine(this.store, m, o))
     return this.jsonEnabled() ? done.map((d) => d.result) : undefined
   }

@@ -61,14 +61,23 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?:
 }
 
 /**
- * The poll interval of a wait: MACHINE_POLL_INTERVAL_MS (tests make it a few milliseconds) when
- * it is a non-negative number, else the driver's own `fallbackMs`. Parsed here once for every driver.
+ * A duration from the environment, in milliseconds (the MACHINE_*_MS knobs: tests shorten waits,
+ * scripts that would rather fail fast may too): `env[name]` (else the process's) when it is a
+ * number from `min` (0) to `max`, else `fallbackMs`. The one parse of every such knob.
  */
-export function pollIntervalMs(env: NodeJS.ProcessEnv, fallbackMs: number): number {
-  const raw = env.MACHINE_POLL_INTERVAL_MS ?? process.env.MACHINE_POLL_INTERVAL_MS
+export function envMs(env: NodeJS.ProcessEnv, name: string, fallbackMs: number, o: { min?: number; max?: number } = {}): number {
+  const raw = env[name] ?? process.env[name]
   if (raw === undefined || raw.trim() === '') return fallbackMs
   const n = Number(raw)
-  return Number.isFinite(n) && n >= 0 ? n : fallbackMs
+  return Number.isFinite(n) && n >= (o.min ?? 0) && n <= (o.max ?? Infinity) ? n : fallbackMs
+}
+
+/**
+ * The poll interval of a wait: MACHINE_POLL_INTERVAL_MS (tests make it a few milliseconds) when
+ * it is a non-negative number, else the caller's own `fallbackMs`.
+ */
+export function pollIntervalMs(env: NodeJS.ProcessEnv, fallbackMs: number): number {
+  return envMs(env, 'MACHINE_POLL_INTERVAL_MS', fallbackMs)
 }
 
 export interface PollOptions {

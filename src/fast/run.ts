@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ENV_FLAGS, GLOBAL_FLAGS, LS_FLAGS, type FlagSpecs } from '../cli/flag-spec.js'
-import { programName } from '../cli/program.js'
+import { programName } from '../core/program-name.js'
 import { reportError, successEnvelope } from '../cli/render-error.js'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'

@@ -1,5 +1,5 @@
 import type { Hook } from '@oclif/core'
-import { programName } from '../cli/program.js'
+import { programName } from '../core/program-name.js'
 import { reportError } from '../cli/render-error.js'
 import { MachineError } from '../core/errors.js'
 import { nearest } from '../core/names.js'

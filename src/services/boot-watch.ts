@@ -1,4 +1,4 @@
-import type { StepReport } from '../cli/progress.js'
+import type { StepReport } from './reporter.js'
 import type { OpenMachine } from './machine.js'
 
 /**

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '@oclif/core'
-import type { Output } from '../cli/output.js'
-import { interrupted, Progress } from '../cli/progress.js'
 import { validateEngineOptions } from '../core/engine-options.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
 import { capabilitiesOf, type DriverContext } from '../driver-kit/contract.js'
 import { resolveOptions } from '../driver-kit/options.js'
+import { interrupted } from '../driver-kit/wait.js'
 import { getDriverDefinition } from '../registry/index.js'
 import { removeDeadTemps } from '../store/atomic.js'
 import { markCreated, markCreating } from '../store/creating.js'
@@ -21,6 +20,7 @@ import { ensureCertsFor, ensureServerCert } from './certs.js'
 import { keepFailureEvidence, withEvidence } from './failure-evidence.js'
 import type { OpenMachine } from './machine.js'
 import { certNames, engineUrlFromDriver, provisionMachine } from './provision.js'
+import type { Reporter } from './reporter.js'
 
 export interface CreateInput {
   name: string
@@ -32,7 +32,7 @@ export interface CreateInput {
   auth: { CaCertPath?: string; CaPrivateKeyPath?: string; ClientCertPath?: string; ClientKeyPath?: string }
   keepOnFailure: boolean
   config?: Config
-  out: Output
+  reporter: Reporter
   signal: AbortSignal
   env?: NodeJS.ProcessEnv
 }
@@ -51,7 +51,8 @@ export interface CreateResult {
  */
 export async function createMachine(store: Store, i: CreateInput): Promise<CreateResult> {
   const env = i.env ?? process.env
-  const log = (l: string) => i.out.info(l)
+  const r = i.reporter
+  const log = (l: string) => r.info(l)
   validateMachineName(i.name)
   // Before anything is stored: a newline in an engine option would become a line of the unit.
   validateEngineOptions(i.engine, i.tlsSans)
@@ -112,18 +113,17 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     },
     Name: i.name,
   }
-  const progress = new Progress(i.out, i.signal)
-  const transcript = i.out.record()
+  const transcript = r.record()
   let created = false
   const journal = await FileJournal.open(dir)
-  const driverLog = { info: log, debug: (l: string) => i.out.debug(l) }
+  const driverLog = { info: log, debug: (l: string) => r.debug(l) }
   const ctx: DriverContext = { machineName: i.name, storePath: store.path, machineDir: dir, config: host.Driver, options: resolved.values, log: driverLog, signal: i.signal, env }
   let m: OpenMachine | undefined
   try {
     const driver = (await def.load()).createDriver(ctx)
     m = { host, def, ctx, driver }
     try {
-      await progress.step('Running pre-create checks', 120_000, () => driver.preCreateCheck())
+      await r.step('Running pre-create checks', { timeoutMs: 120_000, signal: i.signal }, () => driver.preCreateCheck())
     } catch (e) {
       if (e instanceof MachineError && e.code === 'interrupted') throw e
       throw e instanceof MachineError
@@ -140,12 +140,11 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     const caps = capabilitiesOf(def)
     if (caps.engineBootstrap && caps.ssh) ctx.engineBootstrap = await engineBootstrapFor(m)
     created = true
-    await progress.step('Creating machine', 1_800_000, () => driver.create(journal))
+    await r.step('Creating machine', { timeoutMs: 1_800_000, signal: i.signal }, () => driver.create(journal))
     host.Driver.EngineURL = await engineUrlFromDriver(m)
     await store.save(host)
     if (caps.ssh) {
-      await provisionMachine(store, m, { progress, log: (l) => i.out.debug(l) })
-      await store.save(host)
+      await provisionMachine(store, m, { reporter: r, signal: i.signal })
       log('Docker is up and running!')
     }
     if (i.signal.aborted) throw interrupted()
@@ -157,12 +156,12 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       await store.save(host).catch(() => undefined)
       // Kept on purpose, for debugging with ssh/inspect: not an interrupted create.
       await markCreated(dir).catch(() => undefined)
-      i.out.note(`Keeping the half-made machine "${i.name}" (--keep-on-failure); remove it with "machine rm -y ${i.name}"`)
+      r.note(`Keeping the half-made machine "${i.name}" (--keep-on-failure); remove it with "machine rm -y ${i.name}"`)
       throw e
     }
     // A machine that got as far as being made leaves its logs behind for the user to read.
     const evidence = created && !i.signal.aborted ? await keepFailureEvidence(store.path, i.name, dir, transcript.lines, e) : undefined
-    await rollback(store, i.name, m, journal, i.out)
+    await rollback(store, i.name, m, journal, r)
     throw evidence ? withEvidence(e, evidence, dir) : e
   } finally {
     transcript.stop()
@@ -197,17 +196,17 @@ async function engineBootstrapFor(m: OpenMachine): Promise<string> {
   return engineBootstrapCommand({ caCert: certs.ca, serverCert: certs.cert, serverKey: certs.key, dropIn })
 }
 
-async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, out: Output): Promise<void> {
+async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, reporter: Reporter): Promise<void> {
   const made = journal.entries().map((e) => `${e.kind} ${e.id}`)
   if (m && made.length > 0) {
     // The create's signal may be the aborted one (Ctrl-C): rollback gets its own, bounded.
     m.ctx.signal = AbortSignal.timeout(600_000)
-    out.note(`Rolling back: removing ${made.join(', ')}`)
+    reporter.note(`Rolling back: removing ${made.join(', ')}`)
     try {
       await m.driver.remove(journal)
     } catch (e) {
       const left = journal.entries().map((x) => `${x.kind} ${x.id}`)
-      out.note(`Could not remove everything (${messageOf(e)}). Left: ${left.join(', ') || 'nothing'}; the machine directory is kept so "machine rm -f ${name}" can retry`)
+      reporter.note(`Could not remove everything (${messageOf(e)}). Left: ${left.join(', ') || 'nothing'}; the machine directory is kept so "machine rm -f ${name}" can retry`)
       await store.save(m.host).catch(() => undefined)
       return
     }

@@ -4,6 +4,7 @@ import { connect, isIP, type Socket } from 'node:net'
 import type { SecureContext, TLSSocket } from 'node:tls'
 import { formatEngineUrl, parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
+import { abortReason } from '../driver-kit/wait.js'
 
 export interface TlsFiles {
   ca: string
@@ -159,7 +160,7 @@ export async function engineGet(
   const bound = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(timedOut(at, phase, timeoutMs, o.machine)), timeoutMs)
     if (o.signal) {
-      onAbort = () => reject(o.signal!.reason instanceof Error ? o.signal!.reason : new MachineError('interrupted', 'Interrupted', { exitCode: 130 }))
+      onAbort = () => reject(abortReason(o.signal!))
       if (o.signal.aborted) onAbort()
       else o.signal.addEventListener('abort', onAbort, { once: true })
     }

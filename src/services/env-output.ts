@@ -2,7 +2,7 @@ import { MachineError } from '../core/errors.js'
 import { DOCKER_ENV_NAMES, detectShell, noProxyVar, renderEnv, shellStyle } from '../core/env-render.js'
 import type { Store } from '../store/store.js'
 import { checkEnvTarget } from './env.js'
-import { nameOrDefault } from './machine.js'
+import { nameOrDefault } from './each-machine.js'
 
 export interface EnvRequest {
   name?: string
@@ -36,7 +36,7 @@ export async function envOutput(store: Store, r: EnvRequest): Promise<{ text: st
     if (r.noProxy) vars.push([r.env.no_proxy ? 'no_proxy' : 'NO_PROXY', undefined])
     return { text: renderEnv({ shell, vars, command }), json: { unset: vars.map(([k]) => k) } }
   }
-  const name = await nameOrDefault(store, r.name)
+  const name = await nameOrDefault(store, r.name, 'env')
   const target = await checkEnvTarget(store, name, { swarm: r.swarm })
   const shell = shellNow()
   const vars: Array<readonly [string, string | undefined]> = [...target.vars]

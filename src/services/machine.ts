@@ -1,4 +1,3 @@
-import { programName } from '../cli/program.js'
 import { join } from 'node:path'
 import type { Config } from '@oclif/core'
 import { formatEngineUrl } from '../core/engine-url.js'
@@ -77,18 +76,17 @@ export function machineTlsFiles(store: Store, name: string): { ca: string; cert:
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), server: join(dir, 'server.pem') }
 }
 
-/** Commands without a name use the machine "default", as docker-machine does. */
-/** `name`, else the machine called "default"; the hint names the command the user ran. */
-export async function nameOrDefault(store: Store, name: string | undefined, command = 'env'): Promise<string> {
-  if (name) return name
-  if (await store.exists('default')) return 'default'
-  throw new MachineError('no-machine-name', 'No machine name given and no "default" machine exists', { hint: `pass the machine name, e.g. "${programName()} ${command} NAME"` })
-}
-
 /** The driver's state for a loaded host, bounded in time. */
 export async function machineState(store: Store, host: HostConfig, config?: Config, timeoutMs = 20_000): Promise<MachineState> {
   const m = await openLoaded(store, host, { config, log: { info: () => {}, debug: () => {} } })
   return withTimeout(m.driver.state(), timeoutMs, `The ${host.DriverName} driver`)
+}
+
+/** `machine url`: the engine URL of a machine that is running (a stopped one's URL would mislead). */
+export async function runningEngineUrl(store: Store, host: HostConfig, config?: Config): Promise<string> {
+  const state = await machineState(store, host, config)
+  if (state !== 'Running') throw new MachineError('not-running', `Machine "${host.Name}" is not running (state: ${state || 'unknown'})`, { hint: `start it with "machine start ${host.Name}"` })
+  return engineUrlOf(host)
 }
 
 /** ssh, scp and mount reach the host over SSH: a driver without it (none) is refused. */

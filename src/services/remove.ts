@@ -1,37 +1,40 @@
 import type { Config } from '@oclif/core'
-import type { Output } from '../cli/output.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { FileJournal } from '../store/journal.js'
-import { lockMachine } from '../store/lock.js'
+import { withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { openLoaded } from './machine.js'
+import type { Reporter } from './reporter.js'
 
 /**
  * Remove a machine: the driver deletes what its journal lists (and the host), then the local
  * directory goes. With `force` the local entry goes even if the config cannot be read or the
- * driver fails (what could not be deleted is named).
+ * driver fails: what it went past, and what may be left behind, is a warning.
  */
-export async function removeMachine(store: Store, name: string, o: { force?: boolean; out: Output; config?: Config }): Promise<void> {
-  const lock = await lockMachine(store.path, name, 30_000)
-  try {
+export async function removeMachine(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config }): Promise<void> {
+  await withMachineLock(store.path, name, 30_000, async () => {
     try {
-      // An interrupted create is loaded too: its driver config and journal say what to delete.
-      const host = await store.load(name, { incomplete: true })
-      const m = await openLoaded(store, host, { config: o.config, log: { info: (l) => o.out.info(l), debug: (l) => o.out.debug(l) } })
-      const journal = await FileJournal.open(store.dir(name))
-      await m.driver.remove(journal)
+      await removeUnderLock(store, name, o)
     } catch (e) {
-      if (!o.force) throw e
-      const left = await FileJournal.open(store.dir(name)).then((j) => j.entries().map((x) => `${x.kind} ${x.id}`), () => [])
-      // The problem only: its fix ("fix the file…", "rm -f") is moot, the entry goes now.
-      const problem = e instanceof MachineError ? e.message : messageOf(e)
-      o.out.note(`Warning: ${problem}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
+      // File-system errors stay raw: the error renderer maps them to a line naming the path and the fix.
+      throw e instanceof MachineError || (e as NodeJS.ErrnoException)?.code ? e : new MachineError('remove-failed', messageOf(e))
     }
-    await store.remove(name)
+  })
+}
+
+async function removeUnderLock(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config }): Promise<void> {
+  try {
+    // An interrupted create is loaded too: its driver config and journal say what to delete.
+    const host = await store.load(name, { incomplete: true })
+    const m = await openLoaded(store, host, { config: o.config, log: { info: (l) => o.reporter.info(l), debug: (l) => o.reporter.debug(l) } })
+    const journal = await FileJournal.open(store.dir(name))
+    await m.driver.remove(journal)
   } catch (e) {
-    // File-system errors stay raw: the error renderer maps them to a line naming the path and the fix.
-    throw e instanceof MachineError || (e as NodeJS.ErrnoException)?.code ? e : new MachineError('remove-failed', messageOf(e))
-  } finally {
-    await lock.release()
+    if (!o.force) throw e
+    const left = await FileJournal.open(store.dir(name)).then((j) => j.entries().map((x) => `${x.kind} ${x.id}`), () => [])
+    // The problem only: its fix ("fix the file…", "rm -f") is moot, the entry goes now.
+    const problem = e instanceof MachineError ? e.message : messageOf(e)
+    o.reporter.warn(`${problem}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
   }
+  await store.remove(name)
 }

@@ -1,13 +1,13 @@
-import { Progress } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
+import { capabilitiesOf } from '../driver-kit/contract.js'
 import type { PackageChange, UpgradeResult } from '../provision/upgrader.js'
-import { lockMachine } from '../store/lock.js'
+import { withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
+import type { RunOptions } from './each-machine.js'
 import { engineVersion, readTls } from './engine.js'
-import { runAction, type RunOptions } from './lifecycle.js'
+import { runAction } from './lifecycle.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 import { engineUrlFromDriver, sshTarget, waitForEngine } from './provision.js'
-import { capabilitiesOf } from '../driver-kit/contract.js'
 
 export interface UpgradeSummary {
   name: string
@@ -34,12 +34,12 @@ export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions
   else if (state !== 'Running') {
     throw new MachineError('not-running', `Machine "${name}" is ${state ? `in state ${state}` : 'in an unknown state'}, not running`, { hint: `check "machine status ${name}"; upgrade needs it running (or stopped, to start it)` })
   }
-  const lock = await lockMachine(store.path, name, 30_000)
-  const log = (l: string) => o.out.debug(l)
-  try {
+  const r = o.reporter
+  const log = (l: string) => r.debug(l)
+  return withMachineLock(store.path, name, 30_000, async () => {
     const url = await engineUrlFromDriver(m)
     const engineBefore = await versionOf(store, name, url)
-    o.out.info(`Upgrading Docker on "${name}"${engineBefore ? ` (now ${engineBefore})` : ''}...`)
+    r.info(`Upgrading Docker on "${name}"${engineBefore ? ` (now ${engineBefore})` : ''}...`)
     const { connectSsh } = await import('../ssh/index.js')
     const { upgradeDebianEngine } = await import('../provision/upgrader.js')
     const info = await m.driver.sshInfo()
@@ -51,18 +51,15 @@ export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions
       ssh.close()
     }
     const { packages, restarted } = result
-    const progress = new Progress(o.out, o.signal ?? new AbortController().signal)
-    await progress.step('Waiting for the Docker engine', 300_000, (signal) => waitForEngine(store, name, url, signal))
+    await r.step('Waiting for the Docker engine', { timeoutMs: 300_000, signal: o.signal }, (signal) => waitForEngine(store, name, url, signal))
     const engineAfter = await versionOf(store, name, url)
     const moved = packages.filter((p) => p.from !== p.to)
-    if (moved.length === 0) o.out.info(`${name}: Docker ${engineAfter || packages[0]?.to} is already the newest version the host's package sources offer`)
+    if (moved.length === 0) r.info(`${name}: Docker ${engineAfter || packages[0]?.to} is already the newest version the host's package sources offer`)
     else {
-      o.out.info(`${name}: Docker ${engineBefore || '?'} → ${engineAfter || '?'}`)
-      for (const p of moved) o.out.info(`  ${p.name} ${p.from} → ${p.to}`)
+      r.info(`${name}: Docker ${engineBefore || '?'} → ${engineAfter || '?'}`)
+      for (const p of moved) r.info(`  ${p.name} ${p.from} → ${p.to}`)
     }
     await store.save(m.host)
     return { name, engineBefore, engineAfter, packages, restarted }
-  } finally {
-    await lock.release()
-  }
+  })
 }

@@ -7,6 +7,7 @@ import { readPrivateKey } from './keyfile.js'
 import { blobType, parsePublicKeyLine, pinHostKeys, pinsFor, readKnownHosts, type HostKey } from './known-hosts.js'
 import { Ssh2Session, type SshSession } from './session.js'
 import { loadSsh2 } from '../driver-kit/ssh2-module.js'
+import { abortReason, checkAborted, sleep } from '../driver-kit/wait.js'
 
 export interface SshTarget {
   host: string
@@ -65,24 +66,6 @@ const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHO
 /** An attempt that failed in a way a booting host produces: try again later. */
 class RetryableError extends Error {}
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal))
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(abortReason(signal!))
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new MachineError('aborted', 'aborted')
-}
-
 export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): Promise<SshSession> {
   const log = opts.log ?? (() => undefined)
   const timeoutMs = opts.timeoutMs ?? 15_000
@@ -106,7 +89,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
   const maxDelay = isLoopback(target.host) ? 1_000 : 3_000
   let firstAuthFailure: number | undefined
   for (;;) {
-    if (opts.signal?.aborted) throw abortReason(opts.signal)
+    checkAborted(opts.signal)
     attempts++
     const remaining = deadline - Date.now()
     const attemptTimeout = retryForMs > 0 ? Math.min(timeoutMs, Math.max(remaining, 1_000)) : timeoutMs

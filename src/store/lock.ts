@@ -2,6 +2,7 @@ import { link, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises
 import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
+import { sleep } from '../driver-kit/wait.js'
 import { locksDir, machineLockPath } from './paths.js'
 import { processAlive } from './process-alive.js'
 
@@ -10,7 +11,6 @@ export interface Lock {
 }
 
 const randomHex = (): string => process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // A lock file whose content cannot be read yet (a holder on a filesystem without hard links,
 // between its create and its write) is taken as held for this long before it counts as stale.
@@ -136,6 +136,16 @@ export async function lockMachine(store: string, name: string, waitMs = 0): Prom
       hint: `wait for it to finish, or remove ${path} if that process is gone`,
     }),
   )
+}
+
+/** Run `fn` holding the machine's lock (waiting up to `waitMs` for it); released however `fn` ends. */
+export async function withMachineLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockMachine(store, name, waitMs)
+  try {
+    return await fn()
+  } finally {
+    await lock.release()
+  }
 }
 
 /** What a store-wide lock guards; each is one lock file. */
