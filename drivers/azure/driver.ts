@@ -11,7 +11,7 @@ import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../.
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
-import { pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
+import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { connect, type AzureClient, type GroupResource, type SecurityRuleSpec, type VnetInfo } from './client.js'
 import { azureEnvironment } from './environments.js'
 import { isNotFound, toMachineError } from './errors.js'
@@ -54,9 +54,9 @@ const ARM_TYPES: Record<keyof ResourceNames, string> = {
 
 /** MACHINE_OPERATION_TIMEOUT_MS: the longest wait for one long-running operation (tests make it short). */
 function operationTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.MACHINE_OPERATION_TIMEOUT_MS
-  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw)
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined
+  // Unset (or not a number): undefined, the SDK's own polling limit.
+  const n = envMs(env, 'MACHINE_OPERATION_TIMEOUT_MS', -1)
+  return n >= 0 ? Math.floor(n) : undefined
 }
 
 class AzureDriver implements Driver {

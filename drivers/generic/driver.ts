@@ -8,7 +8,7 @@ import { MachineError } from '../../src/driver-kit/errors.js'
 import type { Driver, DriverContext, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
 import { connectSsh, SshUnreachableError } from '../../src/driver-kit/ssh.js'
-import { abortReason, sleep } from '../../src/driver-kit/wait.js'
+import { abortReason, envMs, sleep } from '../../src/driver-kit/wait.js'
 import type { options } from './options.js'
 
 /**
@@ -62,11 +62,6 @@ function defaultKey(): string | undefined {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(homedir(), '.ssh', k)).find((p) => existsSync(p))
 }
 
-/** A test-tunable duration: the env var when it is a number, else `dflt`. */
-const envMs = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => {
-  const n = Number(env[name] ?? dflt)
-  return Number.isFinite(n) ? n : dflt
-}
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   // Option values come resolved (flag, saved config, env, default); ctx.config holds only what the

@@ -6,7 +6,7 @@
  */
 import type { DriverContext, DriverLogger, JournalEntry, MachineState } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
-import { poll, pollIntervalMs, raceAbort, retry } from '../../src/driver-kit/wait.js'
+import { envMs, poll, pollIntervalMs, raceAbort, retry } from '../../src/driver-kit/wait.js'
 import type { GceApi, Instance, Operation } from './client.js'
 import { fallbackProject } from './config.js'
 import { classify, firstLine, isRetryable, operationError, toMachineError } from './errors.js'
@@ -51,8 +51,7 @@ export interface OperationScope {
  * not the kit's pollIntervalMs.
  */
 function operationTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const n = Number(env.MACHINE_OPERATION_TIMEOUT_MS)
-  return Number.isFinite(n) && n > 0 ? n : 600_000
+  return envMs(env, 'MACHINE_OPERATION_TIMEOUT_MS', 600_000, { min: 1 })
 }
 
 export class GoogleSession {

@@ -50,7 +50,7 @@ import { qmpExecute, qmpStatus } from './qmp.js'
 import { buildNoCloudSeed } from './seed-image.js'
 import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
 import { defaultImageUrl, hostGuestArch, type options } from './options.js'
-import { pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
+import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 
 export const ENGINE_GUEST_PORT = 2376
 
@@ -66,11 +66,6 @@ export const FILES = {
   launchLog: 'qemu.log',
 } as const
 
-/** A test-tunable duration (timeouts, stall limits): the env var when it is a positive number, else `dflt`. */
-const envMs = (env: NodeJS.ProcessEnv, name: string, dflt: number): number => {
-  const v = Number(env[name])
-  return Number.isFinite(v) && v > 0 ? v : dflt
-}
 
 /**
  * The image to boot: --qemu-image's default is the image for the host's architecture, so a guest
@@ -102,7 +97,8 @@ export class QemuDriver implements Driver {
     return this.o.port.map(parsePortForward)
   }
   private envMs(name: string, dflt: number): number {
-    return envMs(this.ctx.env, name, dflt)
+    // A test-tunable duration (timeouts, stall limits): at least 1 ms, else the default.
+    return envMs(this.ctx.env, name, dflt, { min: 1 })
   }
   /** Poll interval for waits (short in tests). */
   private get pollMs(): number {
