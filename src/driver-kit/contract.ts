@@ -81,7 +81,7 @@ export interface DriverContext<O extends readonly OptionSpec[] = readonly Option
   /** Environment to read credentials from (tests inject fakes). */
   env: NodeJS.ProcessEnv
   /**
-   * For drivers with `acceptsEngineBootstrap`: a shell command to run once, as root, early in
+   * For drivers with the `engineBootstrap` capability: a shell command to run once, as root, early in
    * the host's first boot (cloud-init `bootcmd`). It installs the engine's TLS files and config
    * before the engine first starts, so provisioning then finds everything right and need not
    * restart the engine. It holds the server's private key: deliver it like the SSH host key.
