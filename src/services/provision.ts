@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import type { Progress } from '../cli/progress.js'
 import { validateEngineOptions } from '../core/engine-options.js'
 import { formatEngineUrl } from '../core/engine-url.js'
@@ -6,13 +5,14 @@ import { MachineError } from '../core/errors.js'
 import type { SshInfo } from '../driver-kit/contract.js'
 import { REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from '../provision/engine-config.js'
 import type { ProvisionResult } from '../provision/provisioner.js'
+import { knownHostsPath as machineKnownHostsPath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 import { whileBooting } from './boot-watch.js'
 import { ensureCertsFor, ensureServerCert } from './certs.js'
 import { enginePing, readTls } from './engine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 
-export const knownHostsPath = (store: Store, name: string): string => join(store.dir(name), 'known_hosts')
+export const knownHostsPath = (store: Store, name: string): string => machineKnownHostsPath(store.dir(name))
 
 export const sshTarget = (store: Store, name: string, info: SshInfo) => ({
   ...info,
