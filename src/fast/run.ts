@@ -6,6 +6,7 @@
  * unusual (help, a usage error, a plugin driver) returns false and the normal oclif path
  * handles it, with oclif's messages.
  */
+import { envRequest } from '../cli/env-request.js'
 import { ENV_FLAGS, LS_FLAGS } from '../cli/flag-spec.js'
 import { reportError, successEnvelope } from '../cli/render-error.js'
 import { resolveStorePath } from '../store/paths.js'
@@ -22,7 +23,7 @@ export async function runFast(command: string, argv: string[]): Promise<boolean>
   try {
     let out: { text: string; json: unknown }
     if (env) {
-      const [{ envOutput }, { envRequest }] = await Promise.all([import('../services/env-output.js'), import('../cli/env-request.js')])
+      const { envOutput } = await import('../services/env-output.js')
       out = await envOutput(store, envRequest(env.flags, env.args[0]))
     } else {
       const { lsRequest } = await import('../cli/ls-request.js')
