@@ -7,37 +7,47 @@
  * handles it, with oclif's messages.
  */
 import { envRequest } from '../cli/env-request.js'
-import { ENV_FLAGS, LS_FLAGS } from '../cli/flag-spec.js'
+import { ENV_FLAGS, LS_FLAGS, type GlobalFlagValues } from '../cli/flag-spec.js'
 import { reportError, successEnvelope } from '../cli/render-error.js'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'
 import { parseFlags } from './parse.js'
 
+type Output = { text: string; json: unknown }
+
 export async function runFast(command: string, argv: string[]): Promise<boolean> {
-  const env = command === 'env' ? parseFlags(argv, ENV_FLAGS, 1) : undefined
-  const ls = command === 'ls' ? parseFlags(argv, LS_FLAGS, 0) : undefined
-  const p = env ?? ls
-  if (!p) return false
-  const json = !!p.flags.json
-  const store = new Store(resolveStorePath(p.flags['storage-path']))
-  try {
-    let out: { text: string; json: unknown }
-    if (env) {
+  if (command === 'env') {
+    const p = parseFlags(argv, ENV_FLAGS, 1)
+    return !!p && respond(command, p.flags, async (store) => {
       const { envOutput } = await import('../services/env-output.js')
-      out = await envOutput(store, envRequest(env.flags, env.args[0]))
-    } else {
-      const { lsRequest } = await import('../cli/ls-request.js')
-      const request = lsRequest(ls!.flags)
+      return envOutput(store, envRequest(p.flags, p.args[0]))
+    })
+  }
+  if (command === 'ls') {
+    const p = parseFlags(argv, LS_FLAGS, 0)
+    return !!p && respond(command, p.flags, async (store) => {
+      const request = (await import('../cli/ls-request.js')).lsRequest(p.flags)
       // Plugin drivers need oclif's plugin hooks: leave such stores to the normal path.
       const { BUILTIN_DRIVERS } = await import('../registry/builtin.js')
       const entries = await store.loadAll()
-      if (entries.some((e) => e.host && !(e.host.DriverName in BUILTIN_DRIVERS))) return false
+      if (entries.some((e) => e.host && !(e.host.DriverName in BUILTIN_DRIVERS))) return undefined
       const { lsOutput } = await import('../services/ls.js')
-      out = await lsOutput(store, request(entries))
-    }
+      return lsOutput(store, request(entries))
+    })
+  }
+  return false
+}
+
+/** What BaseCommand does around a command: the store, the --json envelope, one-line errors. */
+async function respond(command: string, flags: GlobalFlagValues & { json?: boolean }, run: (store: Store) => Promise<Output | undefined>): Promise<boolean> {
+  const json = !!flags.json
+  const store = new Store(resolveStorePath(flags['storage-path']))
+  try {
+    const out = await run(store)
+    if (!out) return false
     process.stdout.write(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
   } catch (e) {
-    reportError(e, { json, command, debug: !!p.flags.debug, storePath: store.path })
+    reportError(e, { json, command, debug: !!flags.debug, storePath: store.path })
   }
   return true
 }
