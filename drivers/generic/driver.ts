@@ -7,6 +7,7 @@ import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import type { Driver, DriverContext, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { NotSupportedError } from '../../src/driver-kit/contract.js'
+import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { connectSsh, SshUnreachableError } from '../../src/driver-kit/ssh.js'
 import { abortReason, envMs, sleep } from '../../src/driver-kit/wait.js'
 import type { options } from './options.js'
@@ -113,7 +114,7 @@ export function createDriver(ctx: DriverContext<typeof options>): Driver {
     async restart() {
       const info = await sshInfo()
       const command = `${info.user === 'root' ? '' : 'sudo -n '}shutdown -r now`
-      const session = await connectSsh({ ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts'), trustOnFirstUse: true }, { timeoutMs: probeMs })
+      const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(ctx.machineDir), trustOnFirstUse: true }, { timeoutMs: probeMs })
       let result: { code: number; stdout: string; stderr: string } | undefined
       try {
         // The connection drops as the host goes down: a lost connection is the expected outcome.

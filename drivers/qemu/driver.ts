@@ -18,6 +18,7 @@ import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { BootWatchOptions, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { chooseAccel } from './accel.js'
 import { accelCacheKey, accelCachePath, readVerdict, writeVerdict, type AccelVerdict } from './accel-cache.js'
 import { watchBoot } from './boot-watch.js'
@@ -602,7 +603,7 @@ export class QemuDriver implements Driver {
     ctx.log.info(`"${ctx.machineName}" ignores the power button: asking it to power off over SSH`)
     try {
       const session = await connectSsh(
-        { ...info, knownHostsPath: join(ctx.machineDir, 'known_hosts') },
+        { ...info, knownHostsPath: knownHostsPath(ctx.machineDir) },
         { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) },
       )
       try {

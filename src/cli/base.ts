@@ -1,4 +1,4 @@
-import { Command } from '@oclif/core'
+import { Command, type Interfaces } from '@oclif/core'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'
 import { GLOBAL_FLAGS } from './flag-spec.js'
@@ -6,6 +6,9 @@ import { oclifFlags } from './oclif-flags.js'
 import { Output } from './output.js'
 import { TerminalReporter } from './progress.js'
 import { errorEnvelope, reportError, successEnvelope } from './render-error.js'
+
+/** oclif's FlagOutput/ArgOutput (not exported): taking the command's Input keeps its flags typed. */
+type Parsed = { [name: string]: any }
 
 export const isDebugEnv = (env: NodeJS.ProcessEnv = process.env): boolean => /^(1|true|yes)$/i.test(env.MACHINE_DEBUG ?? '')
 
@@ -25,7 +28,7 @@ export abstract class BaseCommand extends Command {
   private _debug = false
 
   /** Parse this command's flags, remembering the global ones. */
-  protected async parseArgs<T extends typeof BaseCommand>(cmd: T, argv?: string[]) {
+  protected async parseArgs<F extends Parsed, B extends Parsed, A extends Parsed>(cmd: Interfaces.Input<F, B, A>, argv?: string[]) {
     const parsed = await this.parse(cmd, argv)
     const f = parsed.flags as { 'storage-path'?: string; debug?: boolean }
     this._storagePathFlag = f['storage-path']

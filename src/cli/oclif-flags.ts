@@ -1,9 +1,18 @@
-import { Flags } from '@oclif/core'
-import type { FlagSpecs } from './flag-spec.js'
+import { Flags, type Interfaces } from '@oclif/core'
+import type { FlagSpec, FlagSpecs } from './flag-spec.js'
+
+/** The oclif flag a declaration becomes, typed so a command's parsed flags are its FlagValues. */
+type OclifFlag<S extends FlagSpec> = S['type'] extends 'boolean'
+  ? Interfaces.BooleanFlag<boolean>
+  : S['type'] extends 'integer'
+    ? Interfaces.OptionFlag<S['default'] extends number ? number : number | undefined>
+    : S['multiple'] extends true
+      ? Interfaces.OptionFlag<string[] | undefined>
+      : Interfaces.OptionFlag<string | undefined>
 
 /** oclif flags from plain flag declarations (see flag-spec.ts). */
-export function oclifFlags(specs: FlagSpecs): Record<string, any> {
-  const out: Record<string, any> = {}
+export function oclifFlags<S extends FlagSpecs>(specs: S): { [K in keyof S]: OclifFlag<S[K]> } {
+  const out: Record<string, unknown> = {}
   for (const [name, s] of Object.entries(specs)) {
     const common = {
       description: s.description,
@@ -16,5 +25,5 @@ export function oclifFlags(specs: FlagSpecs): Record<string, any> {
     else if (s.multiple) out[name] = Flags.string({ ...common, multiple: true, multipleNonGreedy: true })
     else out[name] = s.default !== undefined ? Flags.string({ ...common, default: String(s.default) }) : Flags.string(common)
   }
-  return out
+  return out as { [K in keyof S]: OclifFlag<S[K]> }
 }

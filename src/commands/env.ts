@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { envRequest } from '../cli/env-request.js'
 import { ENV_FLAGS } from '../cli/flag-spec.js'
 import { oclifFlags } from '../cli/oclif-flags.js'
-import { programName } from '../core/program-name.js'
 import { envOutput } from '../services/env-output.js'
 
 export default class Env extends BaseCommand {
@@ -15,16 +15,7 @@ export default class Env extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Env)
-    const r = await envOutput(this.store, {
-      name: args.name,
-      shell: flags.shell,
-      unset: flags.unset,
-      noProxy: flags['no-proxy'],
-      swarm: flags.swarm,
-      program: programName(),
-      argv: process.argv.slice(2),
-      env: process.env,
-    })
+    const r = await envOutput(this.store, envRequest(flags, args.name))
     if (this.jsonEnabled()) return r.json
     process.stdout.write(r.text)
     return undefined

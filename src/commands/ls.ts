@@ -1,7 +1,7 @@
 import { BaseCommand } from '../cli/base.js'
 import { LS_FLAGS } from '../cli/flag-spec.js'
+import { lsRequest } from '../cli/ls-request.js'
 import { oclifFlags } from '../cli/oclif-flags.js'
-import { checkLsFlags, filterBeforeProbe } from '../core/ls-filter.js'
 import { lsOutput } from '../services/ls.js'
 
 export default class Ls extends BaseCommand {
@@ -13,10 +13,9 @@ export default class Ls extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parseArgs(Ls)
-    // Bad flags fail before the store is read (the fast path does the same: src/fast/run.ts).
-    const { filters, timeout } = checkLsFlags({ filter: flags.filter, timeout: flags.timeout })
-    const entries = filterBeforeProbe(await this.store.loadAll(), filters)
-    const r = await lsOutput(this.store, { quiet: flags.quiet, filter: flags.filter, timeout, format: flags.format, config: this.config, dockerHost: process.env.DOCKER_HOST, entries })
+    // Bad flags fail before the store is read (the fast path shares this: src/fast/run.ts).
+    const request = lsRequest(flags)
+    const r = await lsOutput(this.store, request(await this.store.loadAll(), this.config))
     if (this.jsonEnabled()) return r.json
     process.stdout.write(r.text)
     return undefined

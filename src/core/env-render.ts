@@ -1,7 +1,5 @@
 import { MachineError } from './errors.js'
 
-/** Shells `machine env` can write for, with docker-machine's exact line formats. */
-export const SHELLS = ['bash', 'sh', 'zsh', 'fish', 'powershell', 'pwsh', 'cmd', 'tcsh', 'csh', 'emacs'] as const
 export type Style = 'posix' | 'fish' | 'powershell' | 'cmd' | 'tcsh' | 'emacs'
 
 export function shellStyle(shell: string): Style {
@@ -129,6 +127,9 @@ const SYNTAX: Record<Style, ShellSyntax> = {
     hintWord: posixQuote,
   },
 }
+
+/** Shells `machine env` can write for, with docker-machine's exact line formats: SYNTAX's rows. */
+export const SHELLS: readonly string[] = Object.values(SYNTAX).flatMap((s) => s.shells)
 
 // C0 controls, DEL and C1 controls: a newline would end the line (the rest runs as a command),
 // and no shell line format here can carry them portably.

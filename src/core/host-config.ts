@@ -1,3 +1,4 @@
+import { certsPaths, machineTlsPaths } from '../store/paths.js'
 import { MachineError } from './errors.js'
 
 /**
@@ -111,18 +112,19 @@ export function defaultSwarmOptions(): SwarmOptions {
 }
 
 export function authOptionsFor(storePath: string, machineDir: string, paths?: Partial<AuthOptions>): AuthOptions {
-  const certDir = `${storePath}/certs`
+  const certs = certsPaths(storePath)
+  const own = machineTlsPaths(machineDir)
   return {
-    CertDir: certDir,
-    CaCertPath: paths?.CaCertPath || `${certDir}/ca.pem`,
-    CaPrivateKeyPath: paths?.CaPrivateKeyPath || `${certDir}/ca-key.pem`,
+    CertDir: certs.dir,
+    CaCertPath: paths?.CaCertPath || certs.caCert,
+    CaPrivateKeyPath: paths?.CaPrivateKeyPath || certs.caKey,
     CaCertRemotePath: '',
-    ServerCertPath: `${machineDir}/server.pem`,
-    ServerKeyPath: `${machineDir}/server-key.pem`,
-    ClientKeyPath: paths?.ClientKeyPath || `${certDir}/key.pem`,
+    ServerCertPath: own.server,
+    ServerKeyPath: own.serverKey,
+    ClientKeyPath: paths?.ClientKeyPath || certs.clientKey,
     ServerCertRemotePath: '',
     ServerKeyRemotePath: '',
-    ClientCertPath: paths?.ClientCertPath || `${certDir}/cert.pem`,
+    ClientCertPath: paths?.ClientCertPath || certs.clientCert,
     ServerCertSANs: [],
     StorePath: machineDir,
   }

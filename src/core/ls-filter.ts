@@ -8,7 +8,7 @@
 import { MachineStates } from './state.js'
 import { MachineError } from './errors.js'
 import { checkTimeoutFlag } from './timeout-flag.js'
-import type { LsRow } from './ls-format.js'
+import type { LsRow } from './ls-row.js'
 import type { LoadedEntry } from '../store/store.js'
 
 export type LsFilters = Record<'driver' | 'state' | 'name' | 'label' | 'swarm', string[]>

@@ -1,26 +1,9 @@
 import { MachineError } from './errors.js'
+import { evaluate, parseTableFormat } from './go-template.js'
+import type { LsRow } from './ls-row.js'
 import { naturalCompare } from './names.js'
 
-/** One row of `machine ls`, with docker-machine's template field names. */
-export interface LsRow {
-  Name: string
-  Active: string
-  ActiveHost: boolean
-  ActiveSwarm: boolean
-  DriverName: string
-  State: string
-  URL: string
-  Swarm: string
-  DockerVersion: string
-  Error: string
-  ResponseTime: string
-  SwarmOptions: string
-  EngineOptions: string
-  /** Not a template field: engine labels, for --filter label=. */
-  labels: string[]
-  /** Not a template field: set when the config failed to load (row survives filters). */
-  loadError?: boolean
-}
+export type { LsRow } from './ls-row.js'
 
 export const DEFAULT_LS_FORMAT = 'table {{.Name}}\t{{.Active}}\t{{.DriverName}}\t{{.State}}\t{{.URL}}\t{{.Swarm}}\t{{.DockerVersion}}\t{{.Error}}'
 
@@ -40,29 +23,24 @@ const HEADERS: Record<string, string> = {
   EngineOptions: 'ENGINE_OPTIONS',
 }
 
-const FIELD = /\{\{\s*\.([A-Za-z]+)\s*\}\}/g
-
-/** Compile a Go-template-style format: `{{.Field}}` placeholders, `table` prefix, literal \t and \n. */
+/** Compile an ls format (core/go-template.ts): `{{.Field}}` of a row, `table` for a header, \t and \n. */
 export function compileFormat(format: string): { table: boolean; render: (row: LsRow) => string; header: string } {
-  let f = format
-  const table = /^table\s/.test(f) || f === 'table'
-  if (table) f = f.replace(/^table\s*/, '')
-  f = f.replace(/\\t/g, '\t').replace(/\\n/g, '\n')
-  const stripped = f.replace(FIELD, '')
-  if (/\{\{|\}\}/.test(stripped)) {
+  const { table, template } = parseTableFormat(format)
+  // A row's fields are flat strings: no paths into them, no json.
+  if (!template || template.actions.some((a) => a.fn || a.path.length !== 1)) {
     throw new MachineError('invalid-format', `Unsupported --format template "${format}"`, {
       hint: 'use fields like {{.Name}} {{.State}} {{.URL}}, optionally after "table"',
     })
   }
-  for (const m of f.matchAll(FIELD)) {
-    if (!(m[1]! in HEADERS)) {
-      throw new MachineError('invalid-format', `Unknown --format field "${m[1]}"`, {
+  for (const a of template.actions) {
+    if (!Object.hasOwn(HEADERS, a.path[0]!)) {
+      throw new MachineError('invalid-format', `Unknown --format field "${a.path[0]}"`, {
         hint: `use one of ${Object.keys(HEADERS).join(', ')}`,
       })
     }
   }
-  const render = (row: LsRow) => f.replace(FIELD, (_, k: string) => String(row[k as keyof LsRow] ?? ''))
-  const header = f.replace(FIELD, (_, k: string) => HEADERS[k]!)
+  const render = (row: LsRow) => template.map((a) => evaluate(a, row)!.value)
+  const header = template.map((a) => HEADERS[a.path[0]!]!)
   return { table, render, header }
 }
 

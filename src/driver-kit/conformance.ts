@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isSecretField } from '../core/secrets.js'
-import { machinesDir } from '../store/paths.js'
+import { uncheckedMachineDir } from '../store/paths.js'
 import type { Driver, DriverContext, DriverDefinition, LifecycleOp } from './contract.js'
 import { capabilitiesOf, NotSupportedError } from './contract.js'
 import { MemoryJournal } from './memory-journal.js'
@@ -64,7 +64,7 @@ export async function makeDriverContext(
   const resolved = resolveOptions(definition.name, definition.options, flags, env)
   // The store's own layout, so a driver sees the directory the CLI would give it. Not its name
   // check: driver tests hand drivers names the store refuses, to prove the driver refuses them too.
-  const machineDir = join(machinesDir(storePath), machineName)
+  const machineDir = uncheckedMachineDir(storePath, machineName)
   await mkdir(machineDir, { recursive: true, mode: 0o700 })
   return {
     machineName,

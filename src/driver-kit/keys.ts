@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { writeFileAtomic } from '../store/atomic.js'
+import { machineKeyPath } from '../store/paths.js'
 import { loadSsh2 } from './ssh2-module.js'
 
 export interface KeyPair {
@@ -27,7 +27,7 @@ async function generate(type: 'ed25519' | 'rsa', comment: string): Promise<KeyPa
  * RSA because every cloud accepts it for imported key pairs. Made once; reused after.
  */
 export async function ensureMachineSshKey(machineDir: string, comment = 'machine'): Promise<KeyPair & { path: string }> {
-  const path = join(machineDir, 'id_rsa')
+  const path = machineKeyPath(machineDir)
   if (existsSync(path) && existsSync(`${path}.pub`)) {
     return { path, privateKey: await readFile(path, 'utf8'), publicKey: (await readFile(`${path}.pub`, 'utf8')).trim() }
   }

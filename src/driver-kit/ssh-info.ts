@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { machineKeyPath } from '../store/paths.js'
 import type { DriverContext, SshInfo } from './contract.js'
 
 /**
@@ -8,6 +8,6 @@ import type { DriverContext, SshInfo } from './contract.js'
 export function savedSshInfo(ctx: DriverContext, o: { host: string; port: number; user: string }): SshInfo {
   const c = ctx.config
   const hostKeys = Array.isArray(c.SSHHostKeys) ? c.SSHHostKeys.map(String) : []
-  const keyPath = typeof c.SSHKeyPath === 'string' && c.SSHKeyPath ? c.SSHKeyPath : join(ctx.machineDir, 'id_rsa')
+  const keyPath = typeof c.SSHKeyPath === 'string' && c.SSHKeyPath ? c.SSHKeyPath : machineKeyPath(ctx.machineDir)
   return { ...o, keyPath, ...(hostKeys.length ? { hostKeys } : {}) }
 }

@@ -1,11 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
-import { join } from 'node:path'
 import type { HostConfig } from '../core/host-config.js'
 import { certSans, checkClientCerts, createServerCert, ensureClientCerts, issuedBy, parseCertificate, readCA, type PemPair } from '../certs/certs.js'
 import { writeFileAtomic } from '../store/atomic.js'
 import { lockStore } from '../store/lock.js'
-import { certsDir } from '../store/paths.js'
+import { certsDir, machineTlsPaths } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 
 /** The CA + client certificate files of a machine's AuthOptions (the store's by default). */
@@ -34,10 +33,10 @@ export async function ensureCertsFor(store: Store, host: HostConfig, log: (l: st
     if (r.createdCA) log(`Creating CA: ${p.caCert}`)
     if (r.createdClient) log(`Creating client certificate: ${p.clientCert}`)
     // Copied from what was checked under the lock, not re-read: the machine gets the pair in use.
-    const dir = store.dir(host.Name)
-    await writeFileAtomic(join(dir, 'ca.pem'), r.ca.cert, 0o644)
-    await writeFileAtomic(join(dir, 'cert.pem'), r.client.cert, 0o644)
-    await writeFileAtomic(join(dir, 'key.pem'), r.client.key, 0o600)
+    const own = machineTlsPaths(store.dir(host.Name))
+    await writeFileAtomic(own.ca, r.ca.cert, 0o644)
+    await writeFileAtomic(own.cert, r.client.cert, 0o644)
+    await writeFileAtomic(own.key, r.client.key, 0o600)
   } finally {
     await lock.release()
   }

@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import type { Config } from '@oclif/core'
 import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
@@ -8,6 +7,7 @@ import { capabilitiesOf, type Driver, type DriverContext, type DriverDefinition,
 import { resolveOptions } from '../driver-kit/options.js'
 import { withTimeout } from '../driver-kit/wait.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
+import { machineTlsPaths } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 
 export interface OpenOptions {
@@ -46,7 +46,7 @@ export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions)
     machineDir: store.dir(host.Name),
     config: host.Driver,
     // The same resolution as create's, with the saved config as the flags' stand-in.
-    options: resolveOptions(def.name, def.options, {}, env, { config: host.Driver, from: join(store.dir(host.Name), 'config.json') }).values,
+    options: resolveOptions(def.name, def.options, {}, env, { config: host.Driver, from: store.configPath(host.Name) }).values,
     log: o.log,
     signal: o.signal ?? new AbortController().signal,
     env,
@@ -72,8 +72,7 @@ export function engineUrlOf(host: HostConfig): string {
 
 /** The client-side TLS files `docker` uses for this machine (copies in its directory). */
 export function machineTlsFiles(store: Store, name: string): { ca: string; cert: string; key: string; server: string } {
-  const dir = store.dir(name)
-  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), server: join(dir, 'server.pem') }
+  return machineTlsPaths(store.dir(name))
 }
 
 /** The driver's state for a loaded host, bounded in time. */

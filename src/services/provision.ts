@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { validateEngineOptions } from '../core/engine-options.js'
 import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
@@ -7,6 +6,7 @@ import { checkAborted, retry } from '../driver-kit/wait.js'
 import { REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from '../provision/engine-config.js'
 import type { ProvisionResult } from '../provision/provisioner.js'
 import { withMachineLock } from '../store/lock.js'
+import { knownHostsPath as machineKnownHostsPath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 import { whileBooting } from './boot-watch.js'
 import { checkCertsFor, ensureCertsFor, ensureServerCert } from './certs.js'
@@ -15,7 +15,7 @@ import { enginePing, readTls } from './engine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 import type { Reporter } from './reporter.js'
 
-export const knownHostsPath = (store: Store, name: string): string => join(store.dir(name), 'known_hosts')
+export const knownHostsPath = (store: Store, name: string): string => machineKnownHostsPath(store.dir(name))
 
 export const sshTarget = (store: Store, name: string, info: SshInfo) => ({
   ...info,

@@ -1,8 +1,9 @@
 import { rm } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { basename } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import type { Journal, JournalEntry } from '../driver-kit/contract.js'
 import { writeFileAtomic } from './atomic.js'
+import { journalPath } from './paths.js'
 import { readStoreFileSync } from './safe-read.js'
 
 /**
@@ -21,7 +22,7 @@ export class FileJournal implements Journal {
   }
 
   static async open(machineDir: string): Promise<FileJournal> {
-    const path = join(machineDir, 'journal.json')
+    const path = journalPath(machineDir)
     const name = basename(machineDir)
     const orElse = `remove the machine with "machine rm -f ${name}" (what the journal lists may then be left behind)`
     let text: string

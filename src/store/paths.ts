@@ -8,6 +8,19 @@ export function resolveStorePath(flag: string | undefined, env: NodeJS.ProcessEn
   return resolve(p)
 }
 
+/**
+ * The store's layout, docker-machine's file names (a docker-machine store works as it is), known
+ * here and nowhere else:
+ *   <store>/certs/{ca,ca-key,cert,key}.pem       the store's CA and client pair (certsPaths)
+ *   <store>/machines/<name>/config.json           the machine's config (configPath)
+ *   <store>/machines/<name>/journal.json          what a create made, for rollback (journalPath)
+ *   <store>/machines/<name>/{ca,cert,key}.pem     copies of the client pair: DOCKER_CERT_PATH (machineTlsPaths)
+ *   <store>/machines/<name>/server{,-key}.pem     the engine's pair (machineTlsPaths)
+ *   <store>/machines/<name>/id_rsa{,.pub}         the machine's SSH key (machineKeyPath)
+ *   <store>/machines/<name>/known_hosts           its pinned host key (knownHostsPath)
+ *   <store>/{cache,failed,.locks}/                shared images, failure evidence, locks
+ * A machine's files are named from its directory: drivers know only theirs (DriverContext.machineDir).
+ */
 export const machinesDir = (store: string): string => join(store, 'machines')
 /**
  * The one place a machine name becomes a path. Every command reaches a machine's directory
@@ -22,7 +35,27 @@ export function machineDir(store: string, name: string): string {
   if (dirname(dir) !== root) throw invalidMachineName(name)
   return dir
 }
+/**
+ * A machine's directory without the name check: for driver tests (driver-kit/conformance.ts),
+ * which hand drivers names the store refuses, to prove the driver refuses them too.
+ */
+export const uncheckedMachineDir = (store: string, name: string): string => join(machinesDir(store), name)
+export const configPath = (machineDir: string): string => join(machineDir, 'config.json')
+export const journalPath = (machineDir: string): string => join(machineDir, 'journal.json')
+export const knownHostsPath = (machineDir: string): string => join(machineDir, 'known_hosts')
+/** The private key; the public one is next to it with `.pub`. */
+export const machineKeyPath = (machineDir: string): string => join(machineDir, 'id_rsa')
+/** The TLS files in a machine's directory: the client pair and CA docker reads, and the engine's pair. */
+export function machineTlsPaths(machineDir: string): { ca: string; cert: string; key: string; server: string; serverKey: string } {
+  const f = (n: string) => join(machineDir, n)
+  return { ca: f('ca.pem'), cert: f('cert.pem'), key: f('key.pem'), server: f('server.pem'), serverKey: f('server-key.pem') }
+}
 export const certsDir = (store: string): string => join(store, 'certs')
+/** The store's own CA and client pair, used unless --tls-* flags name others. */
+export function certsPaths(store: string): { dir: string; caCert: string; caKey: string; clientCert: string; clientKey: string } {
+  const dir = certsDir(store)
+  return { dir, caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), clientCert: join(dir, 'cert.pem'), clientKey: join(dir, 'key.pem') }
+}
 export const cacheDir = (store: string): string => join(store, 'cache')
 export const locksDir = (store: string): string => join(store, '.locks')
 /** A machine's lock file (store/lock.ts), also read by creating.ts to tell a live create from a dead one. */

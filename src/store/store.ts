@@ -7,7 +7,7 @@ import { invalidMachineName, isValidMachineName, showName } from '../core/names.
 import { isSecretField } from '../core/secrets.js'
 import { writeFileAtomic } from './atomic.js'
 import { creationState, type CreationState } from './creating.js'
-import { machineDir, machinesDir } from './paths.js'
+import { configPath, machineDir, machinesDir } from './paths.js'
 import { readStoreFileSync } from './safe-read.js'
 
 /**
@@ -73,7 +73,7 @@ export class Store {
   }
 
   configPath(name: string): string {
-    return join(this.dir(name), 'config.json')
+    return configPath(this.dir(name))
   }
 
   /** Machine names in directory (byte) order; dot-directories are skipped, as docker-machine does. */
@@ -117,7 +117,7 @@ export class Store {
       const c = creationState(this.path, name, dir, true)
       if (c.state !== 'complete') throw unfinished(name, c)
     }
-    const path = join(dir, 'config.json')
+    const path = configPath(dir)
     let text: string
     try {
       // Synchronous on purpose: `ls` reads hundreds of small files, and sync reads are ~7x

@@ -51,6 +51,19 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
     expect(global.stdout.split('\n')[0]).toBe('set -gx DOCKER_TLS_VERIFY "1";')
   })
 
+  it('env prints the same hint line on the fast path and through oclif: the command line as typed', async () => {
+    // Global flags before the command are moved after it for oclif (bin/run.js); the hint keeps the user's order.
+    const args = ['-s', store, 'env', '--no-proxy', 'n1']
+    const fast = await runCli(args, { env: { SHELL: '/bin/bash' } })
+    const slow = await runCli(args, { env: { SHELL: '/bin/bash', MACHINE_NO_FAST_PATH: '1' } })
+    expect(fast.stderr).toBe('')
+    expect(slow.stderr).toBe('')
+    const hint = (out: string) => out.split('\n').find((l) => l.startsWith('# eval'))
+    expect(hint(fast.stdout)?.endsWith(` -s ${store} env --no-proxy n1)"`)).toBe(true)
+    expect(hint(slow.stdout)).toBe(hint(fast.stdout))
+    expect(slow.stdout).toBe(fast.stdout)
+  })
+
   it('env --no-proxy appends the host, keeping existing entries; --unset clears', async () => {
     const r = await runCli(['env', '--no-proxy', 'n1'], { store, env: { SHELL: '/bin/bash', NO_PROXY: 'registry.internal', no_proxy: '' } })
     expect(r.stdout).toContain('export NO_PROXY="registry.internal,127.0.0.1"\n')
