@@ -148,6 +148,19 @@ export async function engineGet(
   timeoutMs: number,
   o: EngineCallOptions = {},
 ): Promise<{ status: number; body: string }> {
+  return engineRequest(url, 'GET', path, undefined, tls, timeoutMs, o)
+}
+
+/** Any Docker API call (GET, POST with a JSON body, DELETE), bounded and named as engineGet's. */
+export async function engineRequest(
+  url: string,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  json: unknown,
+  tls: EngineTls | (() => Promise<EngineTls>),
+  timeoutMs: number,
+  o: EngineCallOptions = {},
+): Promise<{ status: number; body: string }> {
   const { host, port } = parseEngineUrl(url)
   const at = engineAt(host, port, o.machine)
   let phase: Phase = 'connect'
@@ -185,7 +198,9 @@ export async function engineGet(
     return new Promise((resolve, reject) => {
       // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
       // createConnection and dials again without our CA. Without one, our TLS socket is used.
-      req = builtin.https().request({ host, port, path, method: 'GET', createConnection: () => s }, (res) => {
+      const payload = json === undefined ? undefined : JSON.stringify(json)
+      const headers = payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) }
+      req = builtin.https().request({ host, port, path, method, headers, createConnection: () => s }, (res) => {
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (c: string) => (body += c))
@@ -195,7 +210,7 @@ export async function engineGet(
       req.on('error', (e) =>
         reject(new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(o.machine), cause: e })),
       )
-      req.end()
+      req.end(payload)
     })
   }
 

@@ -1,10 +1,12 @@
 /**
  * A stand-in for `dockerd --tlsverify` on 127.0.0.1: HTTPS with the machine's server
  * certificate, and like dockerd it refuses any client without a certificate signed by the
- * machine CA. Answers the two calls machine makes: `GET /_ping` and `GET /version` (also
- * versioned, `/v1.47/version`), in the Docker Engine API's shapes.
+ * machine CA. Answers `GET /_ping` and `GET /version` (also versioned, `/v1.47/version`), and,
+ * given a `swarm` world shared by several fake engines, swarm mode (`GET /info`, `/swarm/*`,
+ * `/nodes`), in the Docker Engine API's shapes and with dockerd's refusals.
  */
 import { createServer } from 'node:https'
+import { handleSwarm, type FakeSwarmWorld } from './fake-swarm.js'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 
@@ -18,6 +20,10 @@ export interface FakeEngineOptions {
   apiVersion?: string
   /** Listen on this port (default: a free one). */
   port?: number
+  /** Swarm mode: the world (clusters, nodes) this engine shares with other fake engines. */
+  swarm?: FakeSwarmWorld
+  /** The host name the engine reports (GET /info Name, a node's Description.Hostname). */
+  hostname?: string
 }
 
 export interface FakeEngine {
@@ -40,6 +46,8 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
   const versionNow = (): string => (typeof o.version === 'function' ? o.version() : (o.version ?? '28.2.2'))
   const api = o.apiVersion ?? '1.50'
   const seen: string[] = []
+  // This engine's identity in the swarm world (an object, so the world can key on it).
+  const self = {}
   const server = createServer({ ca: o.caCert, cert: o.serverCert, key: o.serverKey, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const version = versionNow()
     const peer = (req.socket as TLSSocket).getPeerCertificate()
@@ -54,7 +62,7 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
     }
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { ...common, 'Content-Type': 'application/json' })
-      res.end(`${JSON.stringify(body)}\n`)
+      res.end(body === undefined ? '' : `${JSON.stringify(body)}\n`)
     }
     const m = /^(?:\/v(\d+\.\d+))?(\/[^?]*)/.exec(req.url ?? '/')
     const asked = m?.[1]
@@ -65,6 +73,18 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
     if (path === '/_ping' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, { ...common, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2' })
       return res.end(req.method === 'HEAD' ? undefined : 'OK')
+    }
+    if (o.swarm && /^\/(info|swarm|nodes)(\/|$)/.test(path)) {
+      let body = ''
+      req.setEncoding('utf8')
+      req.on('data', (c: string) => (body += c))
+      req.on('end', () => {
+        const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+        const a = handleSwarm(o.swarm!, self, req.method ?? 'GET', path, query, body)
+        if (a) json(a.status, a.body)
+        else json(404, { message: 'page not found' })
+      })
+      return
     }
     if (path === '/version' && req.method === 'GET') {
       const details = { ApiVersion: api, Arch: 'amd64', BuildTime: '2025-05-30T12:07:26.000000000+00:00', Experimental: 'false', GitCommit: '45873be', GoVersion: 'go1.24.3', KernelVersion: '6.8.0-60-generic', MinAPIVersion: MIN_API, Os: 'linux' }
@@ -97,12 +117,15 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
     })
   })
   const port = (server.address() as AddressInfo).port
+  o.swarm?.attach(self, { hostname: o.hostname ?? `fake-${port}`, engineVersion: versionNow })
   return {
     port,
     url: `tcp://127.0.0.1:${port}`,
     requests: () => [...seen],
     stop: () =>
       new Promise<void>((resolve) => {
+        // A stopped engine is a node that is down to its swarm (its state stays with it).
+        o.swarm?.setUp(self, false)
         server.close(() => resolve())
         server.closeAllConnections()
       }),
