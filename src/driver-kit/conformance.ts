@@ -154,7 +154,11 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
     }, timeout)
 
     it('has an IP address and SSH details', async () => {
-      await step('ip', async () => expect((await driver.ip()).length).toBeGreaterThan(0))
+      await step('ip', async () => {
+        expect((await driver.ip()).length).toBeGreaterThan(0)
+        // A cluster address, where the driver has one, is one other hosts could reach.
+        if (driver.clusterAddress) expect(await driver.clusterAddress()).not.toBe('10.0.2.15')
+      })
       if (!caps.ssh) return expectNotSupported(driver.sshInfo())
       await step('sshInfo', async () => {
         const s = await driver.sshInfo()

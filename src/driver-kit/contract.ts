@@ -117,6 +117,13 @@ export interface Driver {
   /** Extra names/IPs the server certificate must cover (e.g. 127.0.0.1 behind a forward). */
   certSans?(): Promise<string[]>
   /**
+   * The host's address on the network the machines of a cluster share (a second NIC on a
+   * host-local network, a cloud's private address), which swarm mode advertises to the other
+   * nodes; undefined when it has none. Without this method, ip() is used. Never a NAT address
+   * every host has alike (QEMU's user-mode 10.0.2.15). The server certificate covers it.
+   */
+  clusterAddress?(): Promise<string | undefined>
+  /**
    * Watch the host's boot while the caller waits for it after create() or start() (for SSH,
    * for the engine): report each boot stage through `onStage` ("kernel booting"), resolve when
    * `signal` aborts (the wait is over), and reject with a MachineError as soon as the boot has

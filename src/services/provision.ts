@@ -13,6 +13,7 @@ import { checkCertsFor, ensureCertsFor, ensureServerCert } from './certs.js'
 import type { RunOptions } from './each-machine.js'
 import { enginePing, readTls } from './engine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
+import { stripPort } from './swarm-address.js'
 import type { Reporter } from './reporter.js'
 
 export const knownHostsPath = (store: Store, name: string): string => machineKnownHostsPath(store.dir(name))
@@ -63,11 +64,16 @@ export async function reprovision(store: Store, m: OpenMachine, o: ReprovisionOp
   })
 }
 
-/** Server certificate names: the address, localhost, the machine name, --tls-san, driver extras. */
+/**
+ * Server certificate names: the address, localhost, the machine name, --tls-san, driver extras,
+ * and the address the host has on a cluster's shared network (the driver's clusterAddress(),
+ * or --swarm-addr), so an engine reached there verifies too.
+ */
 export async function certNames(m: OpenMachine): Promise<string[]> {
   const ip = await m.driver.ip()
   const extra = (await m.driver.certSans?.()) ?? []
-  return [...new Set([ip, 'localhost', m.host.Name, ...m.host.HostOptions.AuthOptions.ServerCertSANs, ...extra].filter(Boolean))]
+  const cluster = [await m.driver.clusterAddress?.(), stripPort(m.host.HostOptions.SwarmOptions.Address)]
+  return [...new Set([ip, 'localhost', m.host.Name, ...m.host.HostOptions.AuthOptions.ServerCertSANs, ...extra, ...cluster].filter((x): x is string => !!x))]
 }
 
 /**
