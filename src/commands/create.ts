@@ -25,6 +25,18 @@ const sharedFlags = {
   'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
+  // docker-machine's swarm flags, in swarm mode's meaning (core/swarm-flags.ts, docs/clusters.md).
+  'swarm-master': Flags.boolean({ helpGroup: 'SWARM', description: 'start a swarm with this machine as its manager (with --swarm-cluster: join that swarm as a manager)' }),
+  swarm: Flags.boolean({ helpGroup: 'SWARM', description: 'join the swarm of this store (the only one, or --swarm-cluster) as a worker' }),
+  'swarm-cluster': Flags.string({ helpGroup: 'SWARM', description: 'machine whose swarm to join (implies --swarm)' }),
+  'swarm-addr': Flags.string({ helpGroup: 'SWARM', description: 'address to advertise to the swarm [default: the driver’s cluster address, else the machine IP]' }),
+  'swarm-discovery': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: refused (token:// discovery no longer exists); use --swarm-cluster' }),
+  'swarm-image': Flags.string({ helpGroup: 'SWARM', env: 'MACHINE_SWARM_IMAGE', description: 'classic Swarm only: ignored (swarm mode is in the engine)' }),
+  'swarm-strategy': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (use deploy.placement in the Compose file)' }),
+  'swarm-host': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (env --swarm points at a manager’s engine)' }),
+  'swarm-opt': Flags.string({ helpGroup: 'SWARM', multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused (use "docker swarm update")' }),
+  'swarm-join-opt': Flags.string({ helpGroup: 'SWARM', multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused' }),
+  'swarm-experimental': Flags.boolean({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (use --engine-opt experimental=true)' }),
 }
 
 export default class Create extends BaseCommand {
@@ -35,6 +47,8 @@ export default class Create extends BaseCommand {
     '<%= config.bin %> create -d qemu dev',
     '<%= config.bin %> create -d generic --generic-ip-address 203.0.113.7 --generic-ssh-user ubuntu --generic-ssh-key ~/.ssh/id_ed25519 web1',
     '<%= config.bin %> create -d none --url tcp://127.0.0.1:2376 existing',
+    '<%= config.bin %> create -d qemu --swarm-master s1',
+    '<%= config.bin %> create -d qemu --swarm s2',
   ]
   static override args = { name: Args.string({ required: true, description: 'machine name (letters, digits, "." and "-")' }) }
   static override flags = { ...sharedFlags, ...builtinDriverFlags }
@@ -84,6 +98,7 @@ export default class Create extends BaseCommand {
           ClientKeyPath: f['tls-client-key'],
         },
         keepOnFailure: f['keep-on-failure'],
+        swarm: f,
         config: this.config,
         reporter: this.reporter,
         signal: controller.signal,

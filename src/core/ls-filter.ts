@@ -8,6 +8,7 @@
 import { MachineStates } from './state.js'
 import { MachineError } from './errors.js'
 import { checkTimeoutFlag } from './timeout-flag.js'
+import { swarmColumn } from './swarm-cluster.js'
 import type { LsRow } from './ls-row.js'
 import type { LoadedEntry } from '../store/store.js'
 
@@ -74,10 +75,11 @@ export function matchesFilters(row: LsRow, f: LsFilters): boolean {
  * listing applies all filters again to the probed rows, so this only ever removes work.
  */
 export function filterBeforeProbe(entries: LoadedEntry[], f: LsFilters): LoadedEntry[] {
+  // The SWARM column comes from the saved configs alone, as the row will show it.
+  const swarm = f.swarm.length ? swarmColumn(entries.flatMap((e) => (e.host ? [e.host] : []))) : new Map<string, string>()
   return entries.filter(({ name, host, error }) => {
     if (error || !host) return true
-    // The Swarm column is empty until probed (no swarm support): as the row will show it.
-    return matchesConfig({ Name: name, DriverName: host.DriverName, State: '', Swarm: '', labels: host.HostOptions?.EngineOptions?.Labels ?? [] }, f)
+    return matchesConfig({ Name: name, DriverName: host.DriverName, State: '', Swarm: swarm.get(name) ?? '', labels: host.HostOptions?.EngineOptions?.Labels ?? [] }, f)
   })
 }
 

@@ -4,6 +4,9 @@ import { validateEngineOptions } from '../core/engine-options.js'
 import { MachineError, messageOf } from '../core/errors.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../core/host-config.js'
 import { validateMachineName } from '../core/names.js'
+import { programName } from '../core/program-name.js'
+import { swarmColumn } from '../core/swarm-cluster.js'
+import { checkSwarmFlags, type SwarmFlags } from '../core/swarm-flags.js'
 import { capabilitiesOf, type DriverContext } from '../driver-kit/contract.js'
 import { resolveOptions } from '../driver-kit/options.js'
 import { interrupted } from '../driver-kit/wait.js'
@@ -31,6 +34,8 @@ export interface CreateInput {
   tlsSans: string[]
   auth: { CaCertPath?: string; CaPrivateKeyPath?: string; ClientCertPath?: string; ClientKeyPath?: string }
   keepOnFailure: boolean
+  /** docker-machine's --swarm* flags (core/swarm-flags.ts): join or start a swarm after provisioning. */
+  swarm?: SwarmFlags
   config?: Config
   reporter: Reporter
   signal: AbortSignal
@@ -64,6 +69,15 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     // another command holds that machine's lock; reserve() below is the atomic check.
     throw machineExists(i.name)
   }
+  const swarm = checkSwarmFlags(i.swarm ?? {})
+  const swarmCtx = { reporter: r, config: i.config, signal: i.signal, env }
+  const swarmPlan = swarm.plan.kind === 'join' ? { ...swarm.plan, cluster: swarm.plan.cluster ?? (await onlyCluster(store)) } : swarm.plan
+  if (swarmPlan.kind === 'join') {
+    // The swarm to join must exist and a manager of it answer, before anything is made.
+    const { checkJoin } = await import('./swarm.js')
+    await checkJoin(store, { cluster: swarmPlan.cluster, name: i.name }, swarmCtx)
+  }
+  for (const line of swarm.ignored) r.note(line)
 
   // Another create of the same name that got past the check above holds the lock: that is
   // "already exists" to this one, not "busy".
@@ -108,7 +122,7 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       Memory: 0,
       Disk: 0,
       EngineOptions: { ...defaultEngineOptions(), ...i.engine },
-      SwarmOptions: defaultSwarmOptions(),
+      SwarmOptions: { ...defaultSwarmOptions(), Address: swarmPlan.kind === 'none' ? '' : (swarmPlan.address ?? '') },
       AuthOptions: { ...authOptionsFor(store.path, dir, i.auth), ServerCertSANs: i.tlsSans },
     },
     Name: i.name,
@@ -147,6 +161,13 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
       await provisionMachine(store, m, { reporter: r, signal: i.signal })
       log('Docker is up and running!')
     }
+    if (swarmPlan.kind !== 'none') {
+      // A failure here rolls the machine back like any other step (its engine goes with it).
+      const { initOn, joinOn } = await import('./swarm.js')
+      if (swarmPlan.kind === 'init') await initOn(store, m, swarmCtx)
+      else await joinOn(store, m, { cluster: swarmPlan.cluster, manager: swarmPlan.manager }, swarmCtx)
+      await store.save(host)
+    }
     if (i.signal.aborted) throw interrupted()
     // The very last step: from here on the machine is complete for every other command.
     await markCreated(dir)
@@ -167,6 +188,17 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     transcript.stop()
     await lock.release()
   }
+}
+
+/** `--swarm` without `--swarm-cluster`: the one swarm this store's machines are in. */
+async function onlyCluster(store: Store): Promise<string> {
+  const hosts = (await store.loadAll()).flatMap((e) => (e.host ? [e.host] : []))
+  const clusters = [...new Set([...swarmColumn(hosts).values()].map((v) => v.replace(/ \(master\)$/, '')))].sort()
+  if (clusters.length === 1) return clusters[0]!
+  if (clusters.length === 0) {
+    throw new MachineError('no-such-cluster', '--swarm joins a swarm, but no machine in this store is a swarm master', { hint: `create one with --swarm-master first, or make one with "${programName()} swarm init NAME"` })
+  }
+  throw new MachineError('usage', `--swarm: this store has several swarms (${clusters.join(', ')})`, { hint: 'name the one to join with --swarm-cluster NAME' })
 }
 
 /**

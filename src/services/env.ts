@@ -4,6 +4,7 @@ import { dockerEnvVars } from '../core/env-render.js'
 import { MachineError } from '../core/errors.js'
 import type { Store } from '../store/store.js'
 import { parseEngineUrl } from '../core/engine-url.js'
+import { inSwarm } from '../core/swarm-cluster.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
 
 export interface EnvTarget {
@@ -26,9 +27,15 @@ export async function checkEnvTarget(store: Store, name: string, o: { swarm?: bo
       hint: `start it with "machine start ${name}" if it is stopped, or remove it with "machine rm -f ${name}" and create it again`,
     })
   }
+  if (o.swarm && inSwarm(host.HostOptions.SwarmOptions)) {
+    // Swarm mode: a manager of NAME's cluster that accepts connections (NAME first if it is one).
+    const { reachableManagerName } = await import('./swarm-reach.js')
+    return checkEnvTarget(store, await reachableManagerName(store, host))
+  }
   if (o.swarm) {
+    // A classic Swarm master of a docker-machine store: its swarm-manage port, as docker-machine did.
     const sw = host.HostOptions.SwarmOptions
-    if (!sw.Master) throw new MachineError('not-swarm-master', `"${name}" is not a swarm master`, { hint: 'the --swarm flag is for swarm masters only' })
+    if (!sw.Master) throw new MachineError('not-swarm-master', `"${name}" is not a swarm master`, { hint: 'make it a swarm manager with "machine swarm init NAME", or join it to one with "machine swarm join NAME --cluster MASTER"' })
     const port = new URL(sw.Host.replace(/^tcp:/, 'http:')).port || '3376'
     url = `tcp://${parseEngineUrl(url).host}:${port}`
   }

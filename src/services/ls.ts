@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs'
 import { compileFormat, DEFAULT_LS_FORMAT, goDuration, matchesFilters, parseFilters, renderLs, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
 import { messageOf, type MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
+import { swarmColumn } from '../core/swarm-cluster.js'
 import { MachineCreating, type LoadedEntry, type Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
 import { machineState } from './machine.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
 
-function baseRow(name: string, host?: HostConfig): LsRow {
+function baseRow(name: string, host?: HostConfig, swarm = ''): LsRow {
   return {
     Name: name,
     Active: '-',
@@ -17,7 +18,7 @@ function baseRow(name: string, host?: HostConfig): LsRow {
     DriverName: host?.DriverName ?? 'not found',
     State: '',
     URL: '',
-    Swarm: '',
+    Swarm: swarm,
     DockerVersion: '',
     Error: '',
     ResponseTime: '',
@@ -51,8 +52,8 @@ function tlsFilesFor(store: Store, host: HostConfig) {
 // its own error ("did not answer…") before the row's overall timeout turns it into a bare Timeout.
 const remaining = (started: number, timeoutMs: number): number => Math.max(100, timeoutMs - (performance.now() - started) - 50)
 
-async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, dockerHost: string | undefined): Promise<LsRow> {
-  const row = baseRow(host.Name, host)
+async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, dockerHost: string | undefined, swarm: string): Promise<LsRow> {
+  const row = baseRow(host.Name, host, swarm)
   const started = performance.now()
   row.State = await machineState(store, host, config, timeoutMs)
   if (row.State === 'Running') {
@@ -81,17 +82,20 @@ export async function listMachines(
   o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; probe: boolean; entries?: LoadedEntry[] },
 ): Promise<LsRow[]> {
   const entries = o.entries ?? (await store.loadAll())
+  // From the saved configs of every machine (a cluster is named by its master), not only those listed.
+  const swarm = swarmColumn(entries.flatMap((e) => (e.host ? [e.host] : [])))
   const rows = await Promise.all(
     entries.map(async ({ name, host, error, known }): Promise<LsRow> => {
       if (error || !host) return errorRow(name, error, known)
-      if (!o.probe) return baseRow(name, host)
+      const sw = swarm.get(name) ?? ''
+      if (!o.probe) return baseRow(name, host, sw)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<LsRow>((resolve) => {
-        timer = setTimeout(() => resolve({ ...baseRow(name, host), State: 'Timeout', Active: '', SwarmOptions: '', EngineOptions: '' }), o.timeoutMs)
+        timer = setTimeout(() => resolve({ ...baseRow(name, host, sw), State: 'Timeout', Active: '', SwarmOptions: '', EngineOptions: '' }), o.timeoutMs)
       })
       try {
         return await Promise.race([
-          probe(store, host, o.config, o.timeoutMs, o.dockerHost).catch((e: unknown) => ({ ...baseRow(name, host), State: 'Error', Error: messageOf(e) })),
+          probe(store, host, o.config, o.timeoutMs, o.dockerHost, sw).catch((e: unknown) => ({ ...baseRow(name, host, sw), State: 'Error', Error: messageOf(e) })),
           timeout,
         ])
       } finally {

@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServerCert } from '../../src/certs/certs.js'
+import { expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
+import { fakeSwarmWorld, type FakeSwarmWorld } from '../helpers/fake-swarm.js'
+
+// Swarm mode through the BUILT binary: `none` machines recording fake TLS engines on 127.0.0.1
+// that share one swarm world (test/helpers/fake-swarm.ts). Each node advertises a documentation
+// address (192.0.2.x, --swarm-addr): the fakes never dial it, it only names the node to its swarm.
+
+const col = (out: string, name: string): string | undefined =>
+  out
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `))
+    ?.split(/\s{3,}/)[5]
+
+describe('swarm mode on machines, through the engine API', () => {
+  let store: string
+  let world: FakeSwarmWorld
+  const engines = new Map<string, FakeEngine>()
+  const url = (n: string) => engines.get(n)!.url
+  const cluster = () => Object.values(world.dump()).find((nodes) => nodes.some((n) => n.startsWith('s1 ')))!
+
+  beforeAll(async () => {
+    store = await tempStore()
+    // The first create makes the store's CA; the fake engines get server certificates from it.
+    expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
+    const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
+    const server = await createServerCert(ca, 'engines', ['127.0.0.1'])
+    world = fakeSwarmWorld()
+    for (const n of ['s1', 's2', 's3', 's4', 'x1']) {
+      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
+    }
+  })
+  afterAll(() => Promise.all([...engines.values()].map((e) => e.stop())))
+
+  it('create --swarm-master starts a swarm; --swarm and --swarm-cluster join it after the machine is made', async () => {
+    const m = await runCli(['create', '-d', 'none', '--url', url('s1'), '--swarm-master', '--swarm-addr', '192.0.2.1', 's1'], { store })
+    expect(m.stderr).toBe('')
+    expect(m.code).toBe(0)
+    expect(m.stdout).toContain('Starting a swarm on "s1" (advertising 192.0.2.1)')
+    // --swarm alone: the only swarm of the store. docker-machine's --swarm-image is accepted, said to be moot.
+    const w = await runCli(['create', '-d', 'none', '--url', url('s2'), '--swarm', '--swarm-addr', '192.0.2.2', '--swarm-image', 'swarm:1.2.9', 's2'], { store })
+    expect(w.code).toBe(0)
+    expect(w.stderr).toBe('--swarm-image swarm:1.2.9 is ignored: swarm mode is built into the engine, no swarm image runs\n')
+    expect(w.stdout).toContain('Joining "s2" to the swarm of "s1" as a worker (advertising 192.0.2.2)')
+    expect((await runCli(['create', '-d', 'none', '--url', url('s3'), '--swarm-cluster', 's1', '--swarm-addr', '192.0.2.3', 's3'], { store })).code).toBe(0)
+    expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready', 's3 worker active ready'])
+  })
+
+  it('stores docker-machine’s SwarmOptions shape, and no join token anywhere', async () => {
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 's2', 'config.json'), 'utf8'))
+    expect(cfg.HostOptions.SwarmOptions).toMatchObject({ IsSwarm: true, Master: false, Agent: true, Address: '192.0.2.2', Host: 'tcp://0.0.0.0:3376', Image: 'swarm:latest' })
+    expect(cfg.HostOptions.SwarmOptions.Discovery).toMatch(/^swarm:\/\/[0-9a-f]{25}$/)
+    const master = JSON.parse(await readFile(join(store, 'machines', 's1', 'config.json'), 'utf8')).HostOptions.SwarmOptions
+    expect(master).toMatchObject({ IsSwarm: true, Master: true, Agent: false, Discovery: cfg.HostOptions.SwarmOptions.Discovery })
+    for (const [path, text] of Object.entries(await snapshot(store))) expect(text, path).not.toContain('SWMTKN')
+  })
+
+  it('ls shows the SWARM column as docker-machine did, and --filter swarm= selects a cluster (both paths)', async () => {
+    for (const env of [{}, { MACHINE_NO_FAST_PATH: '1' }]) {
+      const r = await runCli(['ls'], { store, env })
+      expect(r.code).toBe(0)
+      expect([col(r.stdout, 's1'), col(r.stdout, 's2'), col(r.stdout, 's3')]).toEqual(['s1 (master)', 's1', 's1'])
+      const f = await runCli(['ls', '--filter', 'swarm=s1', '--format', '{{.Name}}:{{.Swarm}}'], { store, env })
+      expect(f.stdout).toBe('s1:s1 (master)\ns2:s1\ns3:s1\n')
+    }
+  })
+
+  it('env --swarm points at a manager of the machine’s swarm, in docker-machine’s format', async () => {
+    for (const env of [{ SHELL: '/bin/bash' }, { SHELL: '/bin/bash', MACHINE_NO_FAST_PATH: '1' }]) {
+      const r = await runCli(['env', '--swarm', 's2'], { store, env })
+      expect(r.stderr).toBe('')
+      expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+        'export DOCKER_TLS_VERIFY="1"',
+        `export DOCKER_HOST="${url('s1')}"`,
+        `export DOCKER_CERT_PATH="${join(store, 'machines', 's1')}"`,
+        'export DOCKER_MACHINE_NAME="s1"',
+      ])
+      expect(r.stdout).toMatch(/# eval "\$\(.* env --swarm s2\)"\n$/)
+    }
+  })
+
+  it('swarm join adds an existing machine as a manager; swarm ls lists the nodes', async () => {
+    expect((await runCli(['create', '-d', 'none', '--url', url('s4'), 's4'], { store })).code).toBe(0)
+    const j = await runCli(['swarm', 'join', 's4', '--cluster', 's1', '--manager', '--advertise-addr', '192.0.2.4'], { store })
+    expect(j.stderr).toBe('')
+    expect(j.stdout).toContain('"s4" joined the swarm of "s1" as a manager')
+    const ls = await runCli(['swarm', 'ls'], { store })
+    expect(ls.code).toBe(0)
+    const lines = ls.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^CLUSTER\s+MACHINE\s+ROLE\s+AVAILABILITY\s+STATUS\s+ENGINE\s+ADDRESS$/)
+    expect(lines.slice(1).map((l) => l.split(/\s{3,}/))).toEqual([
+      ['s1', 's1', 'manager (leader)', 'active', 'ready', '28.2.2', '192.0.2.1'],
+      ['s1', 's2', 'worker', 'active', 'ready', '28.2.2', '192.0.2.2'],
+      ['s1', 's3', 'worker', 'active', 'ready', '28.2.2', '192.0.2.3'],
+      ['s1', 's4', 'manager', 'active', 'ready', '28.2.2', '192.0.2.4'],
+    ])
+    const json = JSON.parse((await runCli(['swarm', 'ls', '--cluster', 's2', '--json'], { store })).stdout)
+    expect(json.data).toHaveLength(4)
+    expect(col((await runCli(['ls'], { store })).stdout, 's4')).toBe('s1 (master)')
+  })
+
+  it('refuses, in one line and changing nothing: a swarm that does not exist, a machine in another swarm, a stopped manager', async () => {
+    expect((await expectCleanFailure(['swarm', 'join', 'seed', '--cluster', 'nosuch'], store)).line).toMatch(/^Error: There is no machine "nosuch", so no swarm of that name to join: /)
+    // Through a worker's name, the swarm is found; the joining engine itself does not answer.
+    expect((await expectCleanFailure(['swarm', 'join', 'seed', '--cluster', 's2'], store)).line).toMatch(/^Error: The machine "seed" does not answer: .*ECONNREFUSED/)
+    const member = await expectCleanFailure(['swarm', 'join', 's2', '--cluster', 's1'], store)
+    expect(member.line).toMatch(/^Error: Machine "s2" is already in the swarm of "s1": leave it first with ".*(machine|run\.js) swarm leave s2"$/)
+    expect((await expectCleanFailure(['swarm', 'join', 'seed', '--cluster', 'seed'], store)).code).toBe('usage')
+    expect((await expectCleanFailure(['swarm', 'leave', 'seed'], store)).code).toBe('not-in-swarm')
+    // Every manager stopped (s4 is one, or was).
+    await engines.get('s1')!.stop()
+    await engines.get('s4')!.stop()
+    const stopped = await expectCleanFailure(['create', '-d', 'none', '--url', url('x1'), '--swarm-cluster', 's1', 'x1'], store)
+    expect(stopped.code).toBe('no-reachable-manager')
+    expect(stopped.line).toMatch(/^Error: No manager of the swarm of "s1" answers: The manager "s1" does not answer: .*ECONNREFUSED.*: start one with ".*(machine|run\.js) start s1" and try again$/)
+    expect((await expectCleanFailure(['env', '--swarm', 's2'], store)).code).toBe('no-reachable-manager')
+  })
+})
