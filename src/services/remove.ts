@@ -1,5 +1,6 @@
 import type { Config } from '@oclif/core'
 import { MachineError, messageOf } from '../core/errors.js'
+import { inSwarm } from '../core/swarm-cluster.js'
 import { FileJournal } from '../store/journal.js'
 import { withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
@@ -27,6 +28,13 @@ async function removeUnderLock(store: Store, name: string, o: { force?: boolean;
     // An interrupted create is loaded too: its driver config and journal say what to delete.
     const host = await store.load(name, { incomplete: true })
     const m = await openLoaded(store, host, { config: o.config, log: { info: (l) => o.reporter.info(l), debug: (l) => o.reporter.debug(l) } })
+    if (inSwarm(host.HostOptions.SwarmOptions)) {
+      // A swarm node is drained, leaves, and is removed from the managers' list before its host
+      // goes, so the swarm neither keeps a Down node nor loses its last manager by surprise
+      // (that needs -f, and says why).
+      const { leaveSwarm } = await import('./swarm.js')
+      await leaveSwarm(store, name, { force: !!o.force, drain: true, keepRecord: true }, { reporter: o.reporter, config: o.config })
+    }
     const journal = await FileJournal.open(store.dir(name))
     await m.driver.remove(journal)
   } catch (e) {

@@ -103,6 +103,31 @@ describe('swarm mode on machines, through the engine API', () => {
     expect(col((await runCli(['ls'], { store })).stdout, 's4')).toBe('s1 (master)')
   })
 
+  it('rm of a worker drains it, it leaves, and its node is removed before the entry goes', async () => {
+    const r = await runCli(['rm', '-y', 's3'], { store })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Successfully removed s3')
+    expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready', 's4 manager active ready'])
+    // The drain went through a manager, before the leave.
+    const m = engines.get('s1')!.requests().concat(engines.get('s4')!.requests())
+    expect(m.some((l) => /^POST \/nodes\/[0-9a-f]+\/update\?version=\d+ /.test(l))).toBe(true)
+    expect(m.some((l) => /^DELETE \/nodes\/[0-9a-f]+\?force=true /.test(l))).toBe(true)
+  })
+
+  it('a manager leaves (demoted first, as another manager stays); the last one needs -f and says why', async () => {
+    const l = await runCli(['swarm', 'leave', 's4'], { store })
+    expect(l.stderr).toBe('')
+    expect(l.code).toBe(0)
+    expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready'])
+    const f = await expectCleanFailure(['rm', '-y', 's1'], store)
+    expect(f.code).toBe('last-manager')
+    expect(f.line).toMatch(
+      /^Error: "s1" is the last manager of its swarm, which still has 1 other node \(s2\): without it they have no cluster: remove or make another one a manager first \(".*(machine|run\.js) swarm join NAME --cluster s1 --manager" for a new one\), or pass -f$/,
+    )
+    expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready'])
+  })
+
   it('refuses, in one line and changing nothing: a swarm that does not exist, a machine in another swarm, a stopped manager', async () => {
     expect((await expectCleanFailure(['swarm', 'join', 'seed', '--cluster', 'nosuch'], store)).line).toMatch(/^Error: There is no machine "nosuch", so no swarm of that name to join: /)
     // Through a worker's name, the swarm is found; the joining engine itself does not answer.
