@@ -40,6 +40,9 @@ const NAMED_COMMANDS: string[][] = [
   ['provision'],
   ['upgrade'],
   ['version'],
+  ['swarm', 'init'],
+  ['swarm', 'leave', '-f'],
+  ['swarm', 'join', '--cluster', 'm1'],
 ]
 const BAD_NAMES = ['..', '../certs', '../../somewhere', '.', '/etc', 'a/b', 'm1\nx', ' m1']
 
@@ -121,6 +124,25 @@ function cases(): Case[] {
   for (const r of ['99999999', '-1']) out.push({ args: ['create', '-d', 'amazonec2', '--amazonec2-retries', r, 'n2'], code: 'invalid-option' })
   out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
   out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
+
+  // Swarm mode (the flows with engines: test/commands/swarm.test.ts).
+  const none = ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376']
+  out.push({ args: [...none, '--swarm', '--swarm-discovery', 'token://0123456789abcdef', 'n2'], code: 'swarm-discovery' })
+  out.push({ args: [...none, '--swarm-master', '--swarm-discovery', 'consul://10.0.0.1:8500', 'n2'], code: 'swarm-discovery' })
+  out.push({ args: [...none, '--swarm', 'n2'], code: 'no-such-cluster' }) // no master in the store
+  out.push({ args: [...none, '--swarm-cluster', 'nosuch', 'n2'], code: 'no-such-cluster' })
+  out.push({ args: [...none, '--swarm-cluster', 'm1', 'n2'], code: 'no-such-cluster' }) // m1 is in no swarm
+  out.push({ args: [...none, '--swarm-master', '--swarm-opt', 'replication', 'n2'], code: 'swarm-option' })
+  out.push({ args: [...none, '--swarm', '--swarm-join-opt', 'ttl=30s', 'n2'], code: 'swarm-option' })
+  out.push({ args: [...none, '--swarm-addr', '192.0.2.1', 'n2'], code: 'swarm-option' }) // joins nothing
+  out.push({ args: [...none, '--swarm-master', '--swarm-addr', '$(touch x)', 'n2'], code: 'swarm-option' })
+  out.push({ args: [...none, '--swarm-image', 'swarm:latest', 'n2'], code: 'swarm-option' }) // joins nothing
+  out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch'], code: 'no-such-cluster' })
+  out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'm1'], code: 'usage' })
+  out.push({ args: ['swarm', 'leave', 'm1'], code: 'not-in-swarm' })
+  out.push({ args: ['swarm', 'ls', '--cluster', 'm1'], code: 'not-in-swarm' })
+  out.push({ args: ['swarm', 'ls', '--cluster', 'nosuch'], code: 'no-such-cluster' })
+  out.push({ args: ['env', '--swarm', 'm1'], code: 'not-swarm-master' })
   return out
 }
 
