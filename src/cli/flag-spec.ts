@@ -34,7 +34,7 @@ export const ENV_FLAGS = {
   shell: { type: 'string', description: 'shell to write for: bash, sh, zsh, fish, powershell, cmd, tcsh, emacs [default: from $SHELL]' },
   unset: { type: 'boolean', char: 'u', description: 'print commands that unset the variables instead' },
   'no-proxy': { type: 'boolean', description: "add the machine's address to NO_PROXY (keeping existing entries)" },
-  swarm: { type: 'boolean', description: 'point at the swarm master endpoint (swarm masters only)' },
+  swarm: { type: 'boolean', description: "point at a manager of the machine's swarm that accepts connections (docs/clusters.md)" },
 } as const satisfies FlagSpecs
 
 /**

@@ -11,7 +11,7 @@ export default class ConfigCmd extends BaseCommand {
   static override summary = 'Print the docker client flags for a machine'
   static override examples = ['docker $(<%= config.bin %> config dev) ps']
   static override args = { name: Args.string({ description: 'machine name (default: "default")' }) }
-  static override flags = { swarm: Flags.boolean({ description: 'use the swarm master endpoint' }) }
+  static override flags = { swarm: Flags.boolean({ description: "use a manager of the machine's swarm that accepts connections" }) }
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(ConfigCmd)

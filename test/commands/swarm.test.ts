@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServerCert } from '../../src/certs/certs.js'
+import { readTls } from '../../src/services/engine.js'
+import { swarmApi } from '../../src/services/swarm-api.js'
 import { expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
 import { fakeSwarmWorld, type FakeSwarmWorld } from '../helpers/fake-swarm.js'
@@ -30,7 +33,7 @@ describe('swarm mode on machines, through the engine API', () => {
     const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
     const server = await createServerCert(ca, 'engines', ['127.0.0.1'])
     world = fakeSwarmWorld()
-    for (const n of ['s1', 's2', 's3', 's4', 'x1']) {
+    for (const n of ['s1', 's2', 's3', 's4', 'x1', 'rogue']) {
       engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
     }
   })
@@ -47,6 +50,17 @@ describe('swarm mode on machines, through the engine API', () => {
     expect(w.stderr).toBe('--swarm-image swarm:1.2.9 is ignored: swarm mode is built into the engine, no swarm image runs\n')
     expect(w.stdout).toContain('Joining "s2" to the swarm of "s1" as a worker (advertising 192.0.2.2)')
     expect((await runCli(['create', '-d', 'none', '--url', url('s3'), '--swarm-cluster', 's1', '--swarm-addr', '192.0.2.3', 's3'], { store })).code).toBe(0)
+    expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready', 's3 worker active ready'])
+  })
+
+  it('a join that fails after the machine is made rolls the create back', async () => {
+    // An engine already in a swarm machine knows nothing of (made here straight through the API).
+    const files = { ca: join(store, 'certs', 'ca.pem'), cert: join(store, 'certs', 'cert.pem'), key: join(store, 'certs', 'key.pem') }
+    await swarmApi({ url: url('rogue'), tls: await readTls(files), machine: 'rogue' }, 5000).init({ advertiseAddr: '192.0.2.66' })
+    const r = await runCli(['create', '-d', 'none', '--url', url('rogue'), '--swarm-cluster', 's1', '--swarm-addr', '192.0.2.5', 'r1'], { store })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/^Error: The engine of "r1" is already in a swarm that machine did not record \(node [0-9a-f]+, active\): leave it first/)
+    expect(existsSync(join(store, 'machines', 'r1'))).toBe(false)
     expect(cluster()).toEqual(['s1 manager active ready', 's2 worker active ready', 's3 worker active ready'])
   })
 
