@@ -203,11 +203,19 @@ export async function joinOn(store: Store, m: OpenMachine, o: { cluster: string;
   return { name, cluster: o.cluster, manager: o.manager, advertiseAddr: addr.address }
 }
 
-/** The node of `host` in a manager's list: by the address it advertises, else by its host name. */
-const nodeOf = (nodes: SwarmNode[], host: HostConfig, nodeId?: string): SwarmNode | undefined =>
-  nodes.find((n) => n.ID === nodeId) ??
-  nodes.find((n) => n.Status.Addr === host.HostOptions.SwarmOptions.Address && n.Status.State !== 'down') ??
-  nodes.find((n) => n.Description?.Hostname === host.Name && n.Status.State !== 'down')
+/**
+ * The node of `host` in a manager's list: by its ID when its engine told it, else by the address
+ * it advertises, else by its host name; a live node before a Down one (a Down node of the same
+ * address may be an earlier membership; a stopped machine's own node is Down too).
+ */
+function nodeOf(nodes: SwarmNode[], host: HostConfig, nodeId?: string): SwarmNode | undefined {
+  const byId = nodes.find((n) => n.ID === nodeId)
+  if (byId) return byId
+  const live = (n: SwarmNode) => n.Status.State !== 'down'
+  const byAddr = nodes.filter((n) => n.Status.Addr === host.HostOptions.SwarmOptions.Address)
+  const byName = nodes.filter((n) => n.Description?.Hostname === host.Name)
+  return byAddr.find(live) ?? byName.find(live) ?? byAddr[0] ?? byName[0]
+}
 
 export interface LeaveResult {
   name: string
@@ -267,6 +275,7 @@ export async function leaveSwarm(store: Store, name: string, o: { force: boolean
   } else if (!info) {
     c.reporter.note(`The engine of "${name}" does not answer; its node is removed from the swarm's list instead`)
   }
+  if (!node && mapi && mapi !== own) c.reporter.note(`No node of "${name}" is in the swarm's list (at ${s.Address})`)
   if (node && mapi && mapi !== own) {
     // Forced: a node that has just left is Down only after a heartbeat or two, and one that
     // could not leave (stopped, gone) never will be.

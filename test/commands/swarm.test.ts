@@ -159,3 +159,47 @@ describe('swarm mode on machines, through the engine API', () => {
     expect((await expectCleanFailure(['env', '--swarm', 's2'], store)).code).toBe('no-reachable-manager')
   })
 })
+
+describe('removing swarm nodes whose engines are down, and the last manager', () => {
+  let store: string
+  let world: FakeSwarmWorld
+  const engines = new Map<string, FakeEngine>()
+  const nodes = () => Object.values(world.dump())[0]
+
+  beforeAll(async () => {
+    store = await tempStore()
+    expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
+    const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
+    const server = await createServerCert(ca, 'engines', ['127.0.0.1'])
+    world = fakeSwarmWorld()
+    for (const [i, n] of ['m1', 'w1', 'w2'].entries()) {
+      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
+      const flags = n === 'm1' ? ['--swarm-master'] : ['--swarm']
+      const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${20 + i}`, n], { store })
+      expect(r.code, r.stderr).toBe(0)
+    }
+  })
+  afterAll(() => Promise.all([...engines.values()].map((e) => e.stop())))
+
+  it('rm of a node whose engine does not answer: a manager removes it from the list', async () => {
+    await engines.get('w1')!.stop()
+    expect(nodes()).toEqual(['m1 manager active ready', 'w1 worker active down', 'w2 worker active ready'])
+    const r = await runCli(['rm', '-y', 'w1'], { store })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('The engine of "w1" does not answer; its node is removed from the swarm\'s list instead')
+    expect(nodes()).toEqual(['m1 manager active ready', 'w2 worker active ready'])
+  })
+
+  it('rm -f of the last manager: it leaves, the others keep their record, named by the cluster ID', async () => {
+    expect((await runCli(['rm', '-y', 'm1'], { store })).code).not.toBe(0)
+    const r = await runCli(['rm', '-y', '-f', 'm1'], { store })
+    expect(r.code, r.stderr).toBe(0)
+    expect(nodes()).toEqual(['m1 manager active down', 'w2 worker active ready'])
+    const ls = await runCli(['ls', '--format', '{{.Name}}:{{.Swarm}}'], { store })
+    expect(ls.stdout).toMatch(/^seed:\nw2:[0-9a-f]{12}\n$/)
+    // Nothing left to lead it: w2 leaves on its own (a worker needs no manager to leave).
+    const l = await runCli(['swarm', 'leave', 'w2'], { store })
+    expect(l.code, l.stderr).toBe(0)
+    expect((await runCli(['ls', '--format', '{{.Name}}:{{.Swarm}}'], { store })).stdout).toBe('seed:\nw2:\n')
+  })
+})
