@@ -136,6 +136,12 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   try {
     const driver = (await def.load()).createDriver(ctx)
     m = { host, def, ctx, driver }
+    if (swarmPlan.kind !== 'none' && !swarmPlan.address && !driver.clusterAddress && capabilitiesOf(def).engineBootstrap) {
+      // A driver whose address is known before create and that has no cluster network (qemu
+      // today: 127.0.0.1, a forward) is refused now, not after minutes of booting.
+      const { chooseAdvertiseAddress } = await import('./swarm-address.js')
+      await chooseAdvertiseAddress(m, capabilitiesOf(def).ssh)
+    }
     try {
       await r.step('Running pre-create checks', { timeoutMs: 120_000, signal: i.signal }, () => driver.preCreateCheck())
     } catch (e) {

@@ -45,7 +45,7 @@ async function runningInfo(store: Store, m: OpenMachine, c: SwarmContext, role: 
   const name = m.host.Name
   const state = await m.driver.state().catch(() => 'Error')
   if (state !== 'Running') {
-    throw new MachineError('machine-not-running', `The ${role} "${name}" is ${state}, so its engine cannot ${role === 'manager' ? 'take a node' : 'join a swarm'}`, {
+    throw new MachineError('machine-not-running', `The ${role} "${name}" is ${state}, so its engine cannot be asked`, {
       hint: `start it with "${prog()} start ${name}" and try again`,
     })
   }
@@ -174,6 +174,9 @@ export interface JoinPlan {
 export async function checkJoin(store: Store, o: { cluster: string; name: string }, c: SwarmContext): Promise<{ manager: HostConfig; managerAddr: string }> {
   const { host, info } = await reachableManager(store, o.cluster, c)
   const addr = info.NodeAddr
+  if (!addr) {
+    throw new MachineError('engine-error', `The manager "${host.Name}" did not say which address its swarm is advertised at (GET /info Swarm.NodeAddr is empty)`, { hint: `check its engine with "docker info" (eval "$(${prog()} env ${host.Name})")` })
+  }
   if (isLoopbackAddress(addr) && host.Name !== o.name) {
     throw new MachineError('no-cluster-address', `The swarm of "${o.cluster}" is advertised at ${addr} by "${host.Name}", an address no other machine can reach`, {
       hint: `start the swarm on an address the machines share ("${prog()} swarm init ${host.Name} --advertise-addr ADDR" after "${prog()} swarm leave -f ${host.Name}")`,

@@ -137,6 +137,8 @@ function cases(): Case[] {
   out.push({ args: [...none, '--swarm-addr', '192.0.2.1', 'n2'], code: 'swarm-option' }) // joins nothing
   out.push({ args: [...none, '--swarm-master', '--swarm-addr', '$(touch x)', 'n2'], code: 'swarm-option' })
   out.push({ args: [...none, '--swarm-image', 'swarm:latest', 'n2'], code: 'swarm-option' }) // joins nothing
+  // A qemu VM has no address to advertise yet (its 127.0.0.1 is a forward): refused before it boots.
+  out.push({ args: ['create', '-d', 'qemu', '--swarm-master', 'q1'], code: 'no-cluster-address' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch'], code: 'no-such-cluster' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'm1'], code: 'usage' })
   out.push({ args: ['swarm', 'leave', 'm1'], code: 'not-in-swarm' })
