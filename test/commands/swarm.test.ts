@@ -95,6 +95,8 @@ describe('swarm mode on machines, through the engine API', () => {
       ])
       expect(r.stdout).toMatch(/# eval "\$\(.* env --swarm s2\)"\n$/)
     }
+    const c = await runCli(['config', '--swarm', 's2'], { store })
+    expect(c.stdout.trimEnd().split('\n').pop()).toBe(`-H=${url('s1')}`)
   })
 
   it('swarm join adds an existing machine as a manager; swarm ls lists the nodes', async () => {
