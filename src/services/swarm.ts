@@ -250,9 +250,14 @@ export async function leaveSwarm(store: Store, name: string, o: { force: boolean
   const node = nodes ? nodeOf(nodes, host, info?.NodeID) : undefined
   if (s.Master || node?.Spec.Role === 'manager') {
     const managersLeft = (nodes ?? []).filter((n) => n.Spec.Role === 'manager' && n.Status.State === 'ready' && n.ID !== node?.ID)
-    const othersLeft = (nodes ?? []).filter((n) => n.ID !== node?.ID && n.Status.State !== 'down')
-    if (managersLeft.length === 0 && othersLeft.length > 0 && !o.force) {
-      const names = othersLeft.map((n) => n.Description?.Hostname ?? n.ID).join(', ')
+    // No manager answers at all (this one is stopped): the store says who else is a member.
+    const othersLeft = nodes
+      ? nodes.filter((n) => n.ID !== node?.ID && n.Status.State !== 'down').map((n) => n.Description?.Hostname ?? n.ID)
+      : membersOf((await store.loadAll()).flatMap((e) => (e.host ? [e.host] : [])), s.Discovery)
+          .filter((m) => m.name !== name)
+          .map((m) => m.name)
+    if (managersLeft.length === 0 && !other && othersLeft.length > 0 && !o.force) {
+      const names = othersLeft.join(', ')
       throw new MachineError('last-manager', `"${name}" is the last manager of its swarm, which still has ${othersLeft.length} other node${othersLeft.length > 1 ? 's' : ''} (${names}): without it they have no cluster`, {
         hint: `remove or make another one a manager first ("${prog()} swarm join NAME --cluster ${name} --manager" for a new one), or pass -f`,
       })

@@ -159,6 +159,9 @@ describe('swarm mode on machines, through the engine API', () => {
     expect(stopped.code).toBe('no-reachable-manager')
     expect(stopped.line).toMatch(/^Error: No manager of the swarm of "s1" answers: The manager "s1" does not answer: .*ECONNREFUSED.*: start one with ".*(machine|run\.js) start s1" and try again$/)
     expect((await expectCleanFailure(['env', '--swarm', 's2'], store)).code).toBe('no-reachable-manager')
+    // A stopped last manager: the store says who else is in its swarm.
+    const last = await expectCleanFailure(['rm', '-y', 's1'], store)
+    expect(last.line).toMatch(/^Error: "s1" is the last manager of its swarm, which still has 1 other node \(s2\)/)
   })
 })
 
