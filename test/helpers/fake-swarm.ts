@@ -39,7 +39,7 @@ export interface FakeSwarmWorld {
   setUp(e: Engine, up: boolean): void
   /** Every cluster's nodes, for assertions: cluster ID → "hostname role availability state". */
   dump(): Record<string, string[]>
-  /** Every request body seen, to assert no token ever left except in POST /swarm/join. */
+  /** The clusters by ID, and each engine's state (for assertions beyond dump()). */
   clusters: Map<string, Cluster>
   engines: Map<Engine, EngineState>
 }
