@@ -116,6 +116,8 @@ export interface Driver {
   enginePort?(): number
   /** Extra names/IPs the server certificate must cover (e.g. 127.0.0.1 behind a forward). */
   certSans?(): Promise<string[]>
+  /** The host's address on the network it shares with other hosts (what a swarm node advertises), if it has one. */
+  clusterAddress?(): Promise<string | undefined>
   /**
    * Watch the host's boot while the caller waits for it after create() or start() (for SSH,
    * for the engine): report each boot stage through `onStage` ("kernel booting"), resolve when
