@@ -181,8 +181,13 @@ export class QemuNetwork {
       await this.write(s)
       const running = await this.runningSwitch()
       if (running) {
-        // The switch re-reads the members when the new port first sends; SIGHUP makes it now.
-        process.kill(running.pid, 'SIGHUP')
+        // The switch re-reads the members when the new port first sends; SIGHUP makes it now
+        // (where there are signals: not on Windows).
+        try {
+          process.kill(running.pid, 'SIGHUP')
+        } catch {
+          // it re-reads on the first frame anyway
+        }
         return running.port
       }
       const port2 = await this.startSwitch(s.switchPort ?? 0)

@@ -2,8 +2,8 @@
  * The Ethernet switch of a qemu network (`--qemu-network NAME`): one small detached Node process
  * per network, forwarding the frames of its VMs' second NICs between their UDP endpoints.
  *
- * Each VM's cluster NIC is `-netdev dgram` with its local end on 127.0.0.1:<its port> and its
- * remote end on 127.0.0.1:<the switch's port>: QEMU sends each Ethernet frame as one UDP datagram
+ * Each VM's cluster NIC is a UDP tunnel (`-netdev socket,udp=…,localaddr=…`) with its local end
+ * on 127.0.0.1:<its port> and its remote end on 127.0.0.1:<the switch's port>: QEMU sends each Ethernet frame as one UDP datagram
  * to the switch, which learns which endpoint each source MAC is behind and sends a frame for a
  * known MAC to that endpoint only, and a broadcast, multicast or unknown-destination frame to
  * every other endpoint (flooding). Everything is on the loopback interface: the socket is bound to

@@ -138,6 +138,18 @@ describe('qemu network between two VMs (real QEMU, TCG)', () => {
     expect(addr.out).toMatch(/eth0\s+inet 10\.0\.2\.15\//)
     await reach(a, b)
     mark('A reached B')
+
+    // Measured, not asserted beyond delivery: latency (TCP connect + sshd banner, 10 times) and
+    // one-way throughput (8 MiB into a python3 sink on B: cloud-init brings python3).
+    const lat = await guestRun(a, `s=$(date +%s%N); for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 bash -c 'exec 3<>/dev/tcp/192.168.99.3/22; head -c 7 <&3' >/dev/null; done; echo $(( ($(date +%s%N) - s) / 10000000 ))`)
+    const sink = "import socket; s = socket.create_server(('192.168.99.3', 5001)); c, _ = s.accept(); print(sum(iter(lambda: len(c.recv(65536)), 0)))"
+    await guestRun(b, `nohup timeout 120 python3 -c "${sink}" >/tmp/sink.out 2>&1 </dev/null & sleep 2`)
+    const put = await guestRun(a, `s=$(date +%s%N); dd if=/dev/zero bs=64k count=128 2>/dev/null >/dev/tcp/192.168.99.3/5001; echo $(( ($(date +%s%N) - s) / 1000000 ))`)
+    let got = ''
+    for (let i = 0; i < 20 && !got; i++) got = (await guestRun(b, 'cat /tmp/sink.out 2>/dev/null; sleep 1')).out.trim()
+    expect(got).toBe(String(8 * 2 ** 20))
+    const ms = Number(put.out.trim())
+    timings.push(`A→B connect + banner ${lat.out.trim()} ms, 8 MiB in ${ms} ms (${((8 * 8 * 1.048576) / (ms / 1000)).toFixed(0)} Mbit/s)`)
   }, 1_200_000)
 
   it('B keeps its address across stop/start, and A reaches it again (the switch stays up while A runs)', async () => {

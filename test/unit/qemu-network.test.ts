@@ -48,7 +48,7 @@ describe('qemu network addresses', () => {
     execFileSync('sh', ['-n', '-c', cmd])
   })
 
-  it('puts the cluster NIC second on QEMU\'s command line, as dgram on 127.0.0.1 both ends', () => {
+  it('puts the cluster NIC second on QEMU\'s command line, as a UDP tunnel with both ends on 127.0.0.1', () => {
     const spec: LaunchSpec = {
       name: 'a', arch: 'x86_64', accel: 'tcg', cpus: 1, memoryMb: 256, disk: '/d.qcow2', sshPort: 2222, engineHostPort: 2376, engineGuestPort: 2376,
       forwards: [], consoleLog: '/c.log', pidFile: '/q.pid', qmp: { path: '/q.sock' }, daemonize: true,
@@ -57,7 +57,7 @@ describe('qemu network addresses', () => {
     const a = qemuArgs(spec)
     const netdevs = a.flatMap((x, i) => (x === '-netdev' ? [a[i + 1]!] : []))
     expect(netdevs[0]).toMatch(/^user,id=net0,/)
-    expect(netdevs[1]).toBe('dgram,id=net1,local.type=inet,local.host=127.0.0.1,local.port=40001,remote.type=inet,remote.host=127.0.0.1,remote.port=40000')
+    expect(netdevs[1]).toBe('socket,id=net1,udp=127.0.0.1:40000,localaddr=127.0.0.1:40001')
     const devices = a.flatMap((x, i) => (x === '-device' ? [a[i + 1]!] : [])).filter((d) => d.startsWith('virtio-net'))
     expect(devices).toEqual(['virtio-net-pci,netdev=net0', 'virtio-net-pci,netdev=net1,mac=52:54:00:a8:63:02'])
     expect(qemuArgs({ ...spec, cluster: undefined }).join(' ')).not.toContain('net1')

@@ -1,6 +1,6 @@
 /**
  * The qemu network's switch (drivers/qemu/switch.ts) with real UDP sockets on 127.0.0.1 standing
- * in for the VMs' `-netdev dgram` ends: frames forwarded, MACs learned, broadcasts flooded, and
+ * in for the VMs' UDP tunnel ends: frames forwarded, MACs learned, broadcasts flooded, and
  * datagrams from anything but a member's loopback endpoint refused.
  */
 import { createSocket, type Socket } from 'node:dgram'
