@@ -570,7 +570,11 @@ export class QemuDriver implements Driver {
     const pid = await this.livePid()
     if (pid) {
       const st = await this.state()
-      if (st === 'Running') return
+      if (st === 'Running') {
+        // Its network's switch may have died meanwhile: started again on its port, the VM reconnects.
+        await this.network?.ensure(ctx.machineName)
+        return
+      }
       if (st === 'Paused') {
         await qmpExecute(this.qmp(), [{ execute: 'cont' }])
         return

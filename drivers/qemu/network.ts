@@ -179,26 +179,35 @@ export class QemuNetwork {
       if (!m) throw new MachineError('network-member-missing', `"${machine}" is not on network "${this.name}" (${this.stateFile})`)
       m.port = port
       await this.write(s)
-      const running = await this.runningSwitch()
-      if (running) {
-        // The switch re-reads the members when the new port first sends; SIGHUP makes it now
-        // (where there are signals: not on Windows).
-        try {
-          process.kill(running.pid, 'SIGHUP')
-        } catch {
-          // it re-reads on the first frame anyway
-        }
-        return running.port
-      }
-      const port2 = await this.startSwitch(s.switchPort ?? 0)
-      if (s.switchPort && port2 !== s.switchPort) {
-        const others = await this.liveMembers(s, machine)
-        if (others.length) this.log.info(`The switch of network "${this.name}" moved to port ${port2} (${s.switchPort} is taken): restart ${others.join(', ')} to reconnect`)
-      }
-      s.switchPort = port2
-      await this.write(s)
-      return port2
+      return this.ensureSwitch(s, machine)
     })
+  }
+
+  /** `machine`'s VM runs: have the switch running (a crashed one is started again on its port). */
+  ensure(machine: string): Promise<number> {
+    return this.locked(async () => this.ensureSwitch(await this.read(), machine))
+  }
+
+  private async ensureSwitch(s: NetworkState, machine: string): Promise<number> {
+    const running = await this.runningSwitch()
+    if (running) {
+      // The switch re-reads the members when a new port first sends; SIGHUP makes it now
+      // (where there are signals: not on Windows).
+      try {
+        process.kill(running.pid, 'SIGHUP')
+      } catch {
+        // it re-reads on the first frame anyway
+      }
+      return running.port
+    }
+    const port = await this.startSwitch(s.switchPort ?? 0)
+    if (s.switchPort && port !== s.switchPort) {
+      const others = await this.liveMembers(s, machine)
+      if (others.length) this.log.info(`The switch of network "${this.name}" moved to port ${port} (${s.switchPort} is taken): restart ${others.join(', ')} to reconnect`)
+    }
+    s.switchPort = port
+    await this.write(s)
+    return port
   }
 
   /** A VM of the network stopped: when none is running any more, stop the switch. */
