@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
 import { allocate, clusterNicCommand, emptyState, macFor, QemuNetwork } from '../../drivers/qemu/network.js'
 import { options } from '../../drivers/qemu/options.js'
-import { resolveOptions } from '../../src/driver-kit/options.js'
+import { resolveOptions, withClusterDefaults } from '../../src/driver-kit/options.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -67,6 +67,13 @@ describe('qemu network addresses', () => {
     expect(resolveOptions('qemu', options, {}, {}).values.network).toBeUndefined()
     expect(resolveOptions('qemu', options, { 'qemu-network': 'default' }, {}).values.network).toBe('default')
     expect(() => resolveOptions('qemu', options, { 'qemu-network': '../certs' }, {})).toThrow(/--qemu-network.*must be a name of letters, digits/)
+  })
+
+  it('--qemu-network: "default" for a machine that joins a cluster, unless the flag or QEMU_NETWORK says otherwise', () => {
+    expect(withClusterDefaults('qemu', options, { 'qemu-cpus': 1 }, {})).toEqual({ 'qemu-cpus': 1, 'qemu-network': 'default' })
+    expect(withClusterDefaults('qemu', options, { 'qemu-network': 'lab' }, {})).toEqual({ 'qemu-network': 'lab' })
+    expect(withClusterDefaults('qemu', options, {}, { QEMU_NETWORK: 'lab' })).toEqual({})
+    expect(resolveOptions('qemu', options, withClusterDefaults('qemu', options, {}, {}), {}).values.network).toBe('default')
   })
 })
 
