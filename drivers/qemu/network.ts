@@ -41,6 +41,8 @@ export interface Member {
   mac: string
   /** The machine's directory: a member whose directory is gone was rolled back and is dropped. */
   machineDir: string
+  /** Its VM's pid file: the switch stops itself when no member's VM runs. */
+  pidFile?: string
   /** The UDP port on 127.0.0.1 of its VM's cluster NIC, set at each start. */
   port?: number
 }
@@ -178,6 +180,7 @@ export class QemuNetwork {
       const m = s.members[machine]
       if (!m) throw new MachineError('network-member-missing', `"${machine}" is not on network "${this.name}" (${this.stateFile})`)
       m.port = port
+      m.pidFile = join(m.machineDir, FILES.pid)
       await this.write(s)
       return this.ensureSwitch(s, machine)
     })

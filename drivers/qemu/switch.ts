@@ -15,7 +15,7 @@
  * so imports nothing but Node's own modules (it runs from the sources under tests too).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -110,12 +110,40 @@ export function startSwitch(o: SwitchOptions): Promise<RunningSwitch> {
   })
 }
 
+interface MemberRecord {
+  port?: unknown
+  /** Its VM's pid file (QEMU's -pidfile), to tell whether any VM of the network still runs. */
+  pidFile?: unknown
+}
+
+const readMembers = (networkDir: string): MemberRecord[] =>
+  Object.values((JSON.parse(readFileSync(join(networkDir, STATE_FILE), 'utf8')) as { members?: Record<string, MemberRecord> }).members ?? {})
+
 /** The members' endpoint ports from a network's state file (see network.ts). */
 export function memberPorts(networkDir: string): number[] {
-  const state = JSON.parse(readFileSync(join(networkDir, STATE_FILE), 'utf8')) as { members?: Record<string, { port?: unknown }> }
-  return Object.values(state.members ?? {})
+  return readMembers(networkDir)
     .map((m) => Number(m.port))
     .filter((p) => Number.isInteger(p) && p > 0 && p < 65536)
+}
+
+/** Does any member's VM process run? (A reused pid counts as running: the switch errs on staying.) */
+function anyVmRuns(networkDir: string): boolean {
+  let members: MemberRecord[]
+  try {
+    members = readMembers(networkDir)
+  } catch {
+    return !!existsSync(join(networkDir, STATE_FILE)) // unreadable for a moment: keep going
+  }
+  return members.some((m) => {
+    try {
+      const pid = Number(readFileSync(String(m.pidFile), 'utf8').trim())
+      if (!Number.isInteger(pid) || pid <= 0) return false
+      process.kill(pid, 0)
+      return true
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM'
+    }
+  })
 }
 
 /** The process: bind (the port asked for, else any), record pid and port, run until told to stop. */
@@ -134,14 +162,28 @@ async function main(networkDir: string, wanted: number): Promise<void> {
   writeFileSync(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, port: sw.port })}\n`, { mode: 0o600 })
   renameSync(`${file}.tmp`, file)
   process.on('SIGHUP', () => sw.reload())
-  const stop = () => void sw.close().then(() => process.exit(0))
+  const stop = () =>
+    void sw.close().then(() => {
+      // Our record only: a switch started after us (after a crash of ours) keeps its own.
+      try {
+        if ((JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid === process.pid) rmSync(file, { force: true })
+      } catch {
+        // gone already
+      }
+      process.exit(0)
+    })
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  // A network whose directory is gone (the store deleted by hand) has no one left to stop its
-  // switch: it stops itself.
+  // The driver stops the switch when the last VM stops through it; a VM that ends otherwise
+  // (powered off from inside, killed) is noticed here: with no VM running on two checks in a row,
+  // and with the network's directory gone (the store deleted by hand), the switch stops itself.
+  const every = Number(process.env.MACHINE_QEMU_SWITCH_CHECK_MS) || 10_000
+  let idle = 0
   setInterval(() => {
-    if (!existsSync(join(networkDir, STATE_FILE))) stop()
-  }, 10_000)
+    if (!existsSync(join(networkDir, STATE_FILE))) return stop()
+    idle = anyVmRuns(networkDir) ? 0 : idle + 1
+    if (idle >= 2) stop()
+  }, every)
 }
 
 const invoked = process.argv[1]

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
@@ -136,6 +136,32 @@ describe('qemu network switch process', () => {
     expect(liveProcessesNaming(net.dir)).toEqual([])
     expect(existsSync(net.dir)).toBe(false)
   }, 30_000)
+
+  it('stops by itself once no member\'s VM runs (a guest powered off from inside), keeping the members', async () => {
+    const store = await tempDir()
+    const dir = join(store, 'machines', 'a')
+    mkdirSync(dir, { recursive: true })
+    // A live "VM": this test process's pid in the member's pid file.
+    writeFileSync(join(dir, 'qemu.pid'), `${process.pid}\n`)
+    const net = new QemuNetwork(store, 'selfstop', quiet)
+    await net.join('a', dir)
+    const a = await endpoint()
+    process.env.MACHINE_QEMU_SWITCH_CHECK_MS = '100'
+    try {
+      await net.attach('a', a.port)
+    } finally {
+      delete process.env.MACHINE_QEMU_SWITCH_CHECK_MS
+    }
+    const { pid } = (await net.runningSwitch())!
+    await new Promise((r) => setTimeout(r, 500))
+    expect(liveProcessesNaming(net.dir)).toEqual([pid])
+    rmSync(join(dir, 'qemu.pid'))
+    expect(await until(() => liveProcessesNaming(net.dir).length === 0)).toBe(true)
+    expect(existsSync(join(net.dir, 'switch.json'))).toBe(false)
+    expect(Object.keys((await net.read()).members)).toEqual(['a'])
+    await net.leave('a')
+    expect(existsSync(net.dir)).toBe(false)
+  })
 
   it('drops a member whose machine directory is gone (a create rolled back) when another joins', async () => {
     const store = await tempDir()
