@@ -118,10 +118,20 @@ export class QemuDriver implements Driver {
   private async joinNetwork(): Promise<{ ip: string; mac: string } | undefined> {
     const net = this.network
     if (!net) return undefined
-    const m = await net.join(this.ctx.machineName, this.ctx.machineDir)
+    const had = typeof this.ctx.config.ClusterIP === 'string' ? this.ctx.config.ClusterIP : undefined
+    const m = await net.join(this.ctx.machineName, this.ctx.machineDir, had)
+    if (had && m.ip !== had) {
+      // Its record was lost and the address taken since: the guest (configured at create) keeps the old one.
+      this.ctx.log.info(`"${this.ctx.machineName}" had ${had} on network "${net.name}", now taken: it was given ${m.ip}; recreate it to use that address`)
+    }
     this.ctx.config.ClusterIP = m.ip
     this.ctx.config.ClusterMAC = m.mac
     return m
+  }
+
+  /** After this VM stopped: the network's switch stops with the last running VM (a failure there does not fail the stop). */
+  private async networkIdle(): Promise<void> {
+    await this.network?.idle().catch((e: unknown) => this.ctx.log.debug(`network "${this.o.network}": ${(e as Error).message}`))
   }
 
   private get binary(): string {
@@ -233,8 +243,9 @@ export class QemuDriver implements Driver {
     // useradd fail unless that group is its primary group; cloud-init creates it when missing.
     const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
     if (first && user === 'docker') first.primary_group = 'docker'
-    // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
+    // The cluster NIC's address, set at every boot.
     if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, SUBNET.prefix)]
+    // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
     if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
     const instanceId = `machine-${randomUUID()}`
     const seed = this.path('seed')
@@ -369,7 +380,8 @@ export class QemuDriver implements Driver {
     for (let attempt = 1; ; attempt++) {
       const spec = this.launchSpec(ports[0]!, ports[1]!)
       if (net) {
-        const mac = String(ctx.config.ClusterMAC ?? (await this.joinNetwork())?.mac)
+        // Joined at create; asked again so a network whose files were lost is rebuilt.
+        const { mac } = (await this.joinNetwork())!
         const localPort = await freeUdpPort()
         spec.cluster = { localPort, switchPort: await net.attach(ctx.machineName, localPort), mac }
       }
@@ -611,7 +623,7 @@ export class QemuDriver implements Driver {
       await qmpExecute(this.qmp(), [{ execute: 'system_powerdown' }]).catch((e: unknown) => ctx.log.debug(`system_powerdown: ${(e as Error).message}`))
       if (await this.waitGone(pid, Math.min(10_000, Math.max(0, deadline - Date.now())))) {
         await this.cleanRuntimeFiles()
-        await this.network?.idle()
+        await this.networkIdle()
         return
       }
       ctx.signal.throwIfAborted()
@@ -655,7 +667,7 @@ export class QemuDriver implements Driver {
     const pid = await this.livePid()
     if (!pid) {
       await this.cleanRuntimeFiles()
-      await this.network?.idle()
+      await this.networkIdle()
       return
     }
     await qmpExecute(this.qmp(), [{ execute: 'quit' }], 5000).catch((e: unknown) => this.ctx.log.debug(`quit: ${(e as Error).message}`))
@@ -664,13 +676,14 @@ export class QemuDriver implements Driver {
       if (!(await this.waitGone(pid, 10_000))) throw new MachineError('kill-failed', `QEMU (pid ${pid}) did not exit`)
     }
     await this.cleanRuntimeFiles()
-    await this.network?.idle()
+    await this.networkIdle()
   }
 
   async remove(journal: Journal): Promise<void> {
     await this.kill()
     // The network is left whether the journal lists it or not (a journal is cleared after create).
-    await this.network?.leave(this.ctx.machineName)
+    // A network whose state cannot be read must not keep the machine from going: said, not thrown.
+    await this.network?.leave(this.ctx.machineName).catch((e: unknown) => this.ctx.log.info(`"${this.ctx.machineName}" could not leave network "${this.o.network}": ${(e as Error).message}`))
     for (const e of [...journal.entries()].reverse()) {
       if (e.kind === 'file') await rm(e.id, { force: true })
       // 'network': left above.

@@ -62,13 +62,17 @@ export function macFor(ip: string): string {
   return ['52', '54', '00', ...bytes].join(':')
 }
 
-/** The member record for `name`: the one it has, else the lowest free address. Pure: the caller saves `state`. */
-export function allocate(state: NetworkState, name: string, machineDir: string): Member {
+/**
+ * The member record for `name`: the one it has, else `prefer` (the address its guest was made
+ * with, when its record was lost) if free, else the lowest free address. Pure: the caller saves `state`.
+ */
+export function allocate(state: NetworkState, name: string, machineDir: string, prefer?: string): Member {
   const had = state.members[name]
   if (had) return had
   const taken = new Set(Object.values(state.members).map((m) => m.ip))
-  for (let h = FIRST_HOST; h <= LAST_HOST; h++) {
-    const ip = `${SUBNET.base}.${h}`
+  const hosts = Array.from({ length: LAST_HOST - FIRST_HOST + 1 }, (_, i) => `${SUBNET.base}.${FIRST_HOST + i}`)
+  if (prefer && hosts.includes(prefer)) hosts.unshift(prefer)
+  for (const ip of hosts) {
     if (taken.has(ip)) continue
     const m: Member = { ip, mac: macFor(ip), machineDir }
     state.members[name] = m
@@ -163,11 +167,11 @@ export class QemuNetwork {
   }
 
   /** Join (or find) `machine`: its address and MAC. Members whose machine directory is gone (a create rolled back before its journal had them) are dropped first. */
-  join(machine: string, machineDir: string): Promise<Member> {
+  join(machine: string, machineDir: string, prefer?: string): Promise<Member> {
     return this.locked(async () => {
       const s = await this.read()
       for (const [n, m] of Object.entries(s.members)) if (n !== machine && !existsSync(m.machineDir)) delete s.members[n]
-      const m = allocate(s, machine, machineDir)
+      const m = allocate(s, machine, machineDir, prefer)
       await this.write(s)
       return m
     })

@@ -149,21 +149,14 @@ function anyVmRuns(networkDir: string): boolean {
 /** The process: bind (the port asked for, else any), record pid and port, run until told to stop. */
 async function main(networkDir: string, wanted: number): Promise<void> {
   const members = () => memberPorts(networkDir)
-  let sw: RunningSwitch
-  try {
-    sw = await startSwitch({ port: wanted, members })
-  } catch (e) {
-    // The port the network had is taken: any other (the VMs started from now on use it).
-    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw e
-    process.stderr.write(`port ${wanted} on ${SWITCH_HOST} is taken: using another\n`)
-    sw = await startSwitch({ port: 0, members })
-  }
+  // Handlers first: a SIGHUP (a VM joining) that came before them would end the process.
+  let sw: RunningSwitch | undefined
+  let stopping = false
   const file = join(networkDir, SWITCH_FILE)
-  writeFileSync(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, port: sw.port })}\n`, { mode: 0o600 })
-  renameSync(`${file}.tmp`, file)
-  process.on('SIGHUP', () => sw.reload())
-  const stop = () =>
-    void sw.close().then(() => {
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void (sw ? sw.close() : Promise.resolve()).then(() => {
       // Our record only: a switch started after us (after a crash of ours) keeps its own.
       try {
         if ((JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid === process.pid) rmSync(file, { force: true })
@@ -172,8 +165,20 @@ async function main(networkDir: string, wanted: number): Promise<void> {
       }
       process.exit(0)
     })
+  }
+  process.on('SIGHUP', () => sw?.reload())
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  try {
+    sw = await startSwitch({ port: wanted, members })
+  } catch (e) {
+    // The port the network had is taken: any other (the VMs started from now on use it).
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw e
+    process.stderr.write(`port ${wanted} on ${SWITCH_HOST} is taken: using another\n`)
+    sw = await startSwitch({ port: 0, members })
+  }
+  writeFileSync(`${file}.tmp`, `${JSON.stringify({ pid: process.pid, port: sw.port })}\n`, { mode: 0o600 })
+  renameSync(`${file}.tmp`, file)
   // The driver stops the switch when the last VM stops through it; a VM that ends otherwise
   // (powered off from inside, killed) is noticed here: with no VM running on two checks in a row,
   // and with the network's directory gone (the store deleted by hand), the switch stops itself.

@@ -30,6 +30,14 @@ describe('qemu network addresses', () => {
     expect(allocate(s, 'd', '/m/d').ip).toBe('192.168.99.4')
   })
 
+  it('gives a machine whose record was lost its old address back when it is free', () => {
+    const s = emptyState()
+    allocate(s, 'a', '/m/a')
+    expect(allocate(s, 'b', '/m/b', '192.168.99.40').ip).toBe('192.168.99.40')
+    expect(allocate(s, 'c', '/m/c', '192.168.99.2').ip).toBe('192.168.99.3')
+    expect(allocate(s, 'd', '/m/d', '10.0.0.5').ip).toBe('192.168.99.4')
+  })
+
   it('gives each address its own MAC in QEMU\'s range', () => {
     expect(macFor('192.168.99.254')).toBe('52:54:00:a8:63:fe')
     expect(new Set(Array.from({ length: 253 }, (_, i) => macFor(`192.168.99.${i + 2}`))).size).toBe(253)
