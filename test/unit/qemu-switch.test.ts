@@ -49,8 +49,12 @@ describe('qemu network switch', () => {
     expect(s.port).toBeGreaterThan(0)
     const other = createSocket('udp4')
     opened.push({ close: () => new Promise<void>((r) => other.close(() => r())) })
-    // The port is taken on 127.0.0.1, and nothing listens for it on the other addresses.
-    await expect(new Promise((r, j) => { other.once('error', j); other.bind({ address: '127.0.0.1', port: s.port, exclusive: true }, () => r(undefined)) })).rejects.toThrow(/EADDRINUSE/)
+    // The port is taken on 127.0.0.1.
+    const bind = new Promise((resolve, reject) => {
+      other.once('error', reject)
+      other.bind({ address: '127.0.0.1', port: s.port, exclusive: true }, () => resolve(undefined))
+    })
+    await expect(bind).rejects.toThrow(/EADDRINUSE/)
   })
 
   it('floods a broadcast to every other member, learns the sender, and then sends unicast to one member only', async () => {
