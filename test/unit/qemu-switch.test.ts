@@ -44,7 +44,7 @@ const payloads = (v: Vm): string[] => v.got.map((b) => b.subarray(14).toString()
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50))
 
 describe('qemu network switch', () => {
-  it('binds 127.0.0.1 only', async () => {
+  it('binds its port on 127.0.0.1', async () => {
     const s = await sw(() => [])
     expect(s.port).toBeGreaterThan(0)
     const other = createSocket('udp4')
