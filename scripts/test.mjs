@@ -25,7 +25,7 @@ if (!process.env.MACHINE_TEST_SKIP_BUILD) {
 }
 // Two passes: everything that needs no VM (in parallel), then the tests that boot QEMU VMs one
 // file at a time: two TCG guests on a 2-core machine would each take twice as long.
-const VM_TESTS = ['test/e2e/', 'test/drivers/qemu.conformance.test.ts', 'test/drivers/qemu.lifecycle.test.ts', 'test/drivers/qemu.boot-watch.test.ts', 'test/commands/interrupt.test.ts']
+const VM_TESTS = ['test/e2e/', 'test/drivers/qemu.conformance.test.ts', 'test/drivers/qemu.lifecycle.test.ts', 'test/drivers/qemu.boot-watch.test.ts', 'test/drivers/qemu.network.test.ts', 'test/commands/interrupt.test.ts']
 const extra = process.argv.slice(2)
 const passes = extra.length
   ? [['pass', extra]]

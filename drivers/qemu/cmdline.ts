@@ -26,6 +26,11 @@ export interface LaunchSpec {
   engineHostPort: number
   engineGuestPort: number
   forwards: readonly PortForward[]
+  /**
+   * The second NIC, on a qemu network (network.ts): frames as UDP datagrams between the VM's own
+   * port and the network's switch, both on 127.0.0.1.
+   */
+  cluster?: { localPort: number; switchPort: number; mac: string }
   consoleLog: string
   /**
    * x86: where SeaBIOS's debug port (0x402) output goes. SeaBIOS prints nothing on the serial
@@ -71,6 +76,14 @@ export function netdevArg(s: Pick<LaunchSpec, 'sshPort' | 'engineHostPort' | 'en
   return ['user', 'id=net0', ...fwd].join(',')
 }
 
+/**
+ * The cluster NIC's backend: a unicast UDP tunnel with both ends on 127.0.0.1 (never `mcast=`,
+ * whose frames could leave the host). `socket,udp=` rather than 7.2's `dgram`, which carries
+ * frames the same way: QEMU has had it for years (Ubuntu 22.04 ships 6.2, Debian 11 5.2).
+ */
+export const clusterNetdevArg = (c: NonNullable<LaunchSpec['cluster']>): string =>
+  `socket,id=net1,udp=127.0.0.1:${c.switchPort},localaddr=127.0.0.1:${c.localPort}`
+
 export const qmpArg = (q: QmpEndpoint): string =>
   'path' in q ? `unix:${q.path},server=on,wait=off` : `tcp:${q.host}:${q.port},server=on,wait=off`
 
@@ -100,6 +113,8 @@ export function qemuArgs(s: LaunchSpec): string[] {
   a.push('-drive', `file=${esc(s.disk)},if=virtio,format=qcow2,discard=unmap`)
   if (s.seed) a.push('-drive', `file=${esc(s.seed)},if=virtio,format=raw,readonly=on`)
   a.push('-netdev', netdevArg(s), '-device', 'virtio-net-pci,netdev=net0')
+  // After the user-mode NIC, so that one stays the guest's first (eth0, DHCP, the forwards).
+  if (s.cluster) a.push('-netdev', clusterNetdevArg(s.cluster), '-device', `virtio-net-pci,netdev=net1,mac=${s.cluster.mac}`)
   // Entropy for sshd and cloud-init early in boot.
   a.push('-device', 'virtio-rng-pci')
   return a

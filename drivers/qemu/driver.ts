@@ -44,6 +44,8 @@ import {
   readPid,
 } from './client.js'
 import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
+import { FILES } from './files.js'
+import { clusterNicCommand, freeUdpPort, QemuNetwork, SUBNET } from './network.js'
 import { resolveImage } from './image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from './ports.js'
@@ -55,17 +57,7 @@ import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 
 export const ENGINE_GUEST_PORT = 2376
 
-/** File names inside the machine directory; all of them are removed by `rm`. */
-export const FILES = {
-  overlay: 'disk.qcow2',
-  seed: 'seed.iso',
-  vars: 'efi-vars.fd',
-  pid: 'qemu.pid',
-  qmp: 'qmp.sock',
-  console: 'console.log',
-  firmwareLog: 'firmware.log',
-  launchLog: 'qemu.log',
-} as const
+export { FILES }
 
 
 /**
@@ -112,6 +104,36 @@ export class QemuDriver implements Driver {
   private abs(p: string): string {
     return isAbsolute(p) ? p : resolve(p)
   }
+  /** The machine's qemu network (--qemu-network, saved as Network), or undefined. */
+  private get network(): QemuNetwork | undefined {
+    const name = this.o.network
+    return name ? new QemuNetwork(this.ctx.storePath, name, this.ctx.log) : undefined
+  }
+
+  /**
+   * Join the machine's network (idempotent: the address and MAC it has are kept for good) and
+   * record them in its config as ClusterIP/ClusterMAC. Asked by certSans() too, which runs before
+   * create() so that the engine's certificate covers the cluster address.
+   */
+  private async joinNetwork(): Promise<{ ip: string; mac: string } | undefined> {
+    const net = this.network
+    if (!net) return undefined
+    const had = typeof this.ctx.config.ClusterIP === 'string' ? this.ctx.config.ClusterIP : undefined
+    const m = await net.join(this.ctx.machineName, this.ctx.machineDir, had)
+    if (had && m.ip !== had) {
+      // Its record was lost and the address taken since: the guest (configured at create) keeps the old one.
+      this.ctx.log.info(`"${this.ctx.machineName}" had ${had} on network "${net.name}", now taken: it was given ${m.ip}; recreate it to use that address`)
+    }
+    this.ctx.config.ClusterIP = m.ip
+    this.ctx.config.ClusterMAC = m.mac
+    return m
+  }
+
+  /** After this VM stopped: the network's switch stops with the last running VM (a failure there does not fail the stop). */
+  private async networkIdle(): Promise<void> {
+    await this.network?.idle().catch((e: unknown) => this.ctx.log.debug(`network "${this.o.network}": ${(e as Error).message}`))
+  }
+
   private get binary(): string {
     return qemuSystemBinary(this.arch, this.o.binary || undefined, this.ctx.env)
   }
@@ -209,13 +231,20 @@ export class QemuDriver implements Driver {
     ctx.config.DiskPath = overlay
     signal.throwIfAborted()
 
-    // 3. cloud-init seed: our user and key, and an SSH host key pinned before the first connection
+    // 3. the cluster network's address (before the seed, which configures the NIC)
+    const net = this.network
+    if (net) await journal.record({ kind: 'network', id: net.name, data: { dir: net.dir } })
+    const member = await this.joinNetwork()
+
+    // 4. cloud-init seed: our user and key, and an SSH host key pinned before the first connection
     const hostKey = await generateHostKey(`${ctx.machineName}-host-key`)
     const cfg = cloudInitConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey, groups: ['docker'] })
     // A user named like an existing group (docker, when the image preinstalls docker.io) makes
     // useradd fail unless that group is its primary group; cloud-init creates it when missing.
     const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
     if (first && user === 'docker') first.primary_group = 'docker'
+    // The cluster NIC's address, set at every boot.
+    if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, SUBNET.prefix)]
     // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
     if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
     const instanceId = `machine-${randomUUID()}`
@@ -227,7 +256,7 @@ export class QemuDriver implements Driver {
     ctx.config.InstanceId = instanceId
     ctx.config.SSHHostKeys = [hostKey.publicKey]
 
-    // 4. aarch64 UEFI variable store
+    // 5. aarch64 UEFI variable store
     if (arch === 'aarch64' && !this.o.kernel) {
       const fw = findAarch64Firmware(bin)
       if (!fw) throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found')
@@ -241,11 +270,11 @@ export class QemuDriver implements Driver {
       if (p) ctx.config[k === 'kernel' ? 'Kernel' : 'Initrd'] = this.abs(p)
     }
 
-    // 5. accelerator
+    // 6. accelerator
     const accel = await this.pickAccel(bin, arch)
     ctx.config.AccelUsed = accel
 
-    // 6. boot
+    // 7. boot
     await journal.record({ kind: 'process', id: this.path('pid'), data: { qmp: this.path('qmp') } })
     const [sshPort, enginePort] = await freePorts(2, this.forwards.map((f) => f.host))
     await this.boot(sshPort!, enginePort!)
@@ -347,8 +376,15 @@ export class QemuDriver implements Driver {
     const bin = this.binary
     await this.cleanRuntimeFiles()
     let ports = [sshPort, enginePort]
+    const net = this.network
     for (let attempt = 1; ; attempt++) {
       const spec = this.launchSpec(ports[0]!, ports[1]!)
+      if (net) {
+        // Joined at create; asked again so a network whose files were lost is rebuilt.
+        const { mac } = (await this.joinNetwork())!
+        const localPort = await freeUdpPort()
+        spec.cluster = { localPort, switchPort: await net.attach(ctx.machineName, localPort), mac }
+      }
       if (process.platform === 'win32') {
         const [qmpPort] = await freePorts(1, [...ports, ...this.forwards.map((f) => f.host)])
         ctx.config.QmpPort = qmpPort
@@ -362,7 +398,7 @@ export class QemuDriver implements Driver {
         this.launchedAt = Date.now()
         break
       } catch (e) {
-        if (e instanceof LaunchError && e.portTaken && attempt < 3) {
+        if (e instanceof LaunchError && (e.portTaken || (net && /Address already in use/i.test(e.message))) && attempt < 3) {
           ctx.log.debug(`a forwarded port was taken (${e.message}); trying other ports`)
           ports = await freePorts(2, this.forwards.map((f) => f.host))
           continue
@@ -546,7 +582,11 @@ export class QemuDriver implements Driver {
     const pid = await this.livePid()
     if (pid) {
       const st = await this.state()
-      if (st === 'Running') return
+      if (st === 'Running') {
+        // Its network's switch may have died meanwhile: started again on its port, the VM reconnects.
+        await this.network?.ensure(ctx.machineName)
+        return
+      }
       if (st === 'Paused') {
         await qmpExecute(this.qmp(), [{ execute: 'cont' }])
         return
@@ -583,6 +623,7 @@ export class QemuDriver implements Driver {
       await qmpExecute(this.qmp(), [{ execute: 'system_powerdown' }]).catch((e: unknown) => ctx.log.debug(`system_powerdown: ${(e as Error).message}`))
       if (await this.waitGone(pid, Math.min(10_000, Math.max(0, deadline - Date.now())))) {
         await this.cleanRuntimeFiles()
+        await this.networkIdle()
         return
       }
       ctx.signal.throwIfAborted()
@@ -626,6 +667,7 @@ export class QemuDriver implements Driver {
     const pid = await this.livePid()
     if (!pid) {
       await this.cleanRuntimeFiles()
+      await this.networkIdle()
       return
     }
     await qmpExecute(this.qmp(), [{ execute: 'quit' }], 5000).catch((e: unknown) => this.ctx.log.debug(`quit: ${(e as Error).message}`))
@@ -634,12 +676,17 @@ export class QemuDriver implements Driver {
       if (!(await this.waitGone(pid, 10_000))) throw new MachineError('kill-failed', `QEMU (pid ${pid}) did not exit`)
     }
     await this.cleanRuntimeFiles()
+    await this.networkIdle()
   }
 
   async remove(journal: Journal): Promise<void> {
     await this.kill()
+    // The network is left whether the journal lists it or not (a journal is cleared after create).
+    // A network whose state cannot be read must not keep the machine from going: said, not thrown.
+    await this.network?.leave(this.ctx.machineName).catch((e: unknown) => this.ctx.log.info(`"${this.ctx.machineName}" could not leave network "${this.o.network}": ${(e as Error).message}`))
     for (const e of [...journal.entries()].reverse()) {
       if (e.kind === 'file') await rm(e.id, { force: true })
+      // 'network': left above.
       // 'process': killed above (the pid file named in the entry is this machine's).
       await journal.forget(e.kind, e.id)
     }
@@ -669,7 +716,14 @@ export class QemuDriver implements Driver {
   }
 
   async certSans(): Promise<string[]> {
-    return ['127.0.0.1', 'localhost']
+    const m = await this.joinNetwork()
+    return ['127.0.0.1', 'localhost', ...(m ? [m.ip] : [])]
+  }
+
+  /** The machine's address on its qemu network (what swarm nodes advertise), or undefined without one. */
+  async clusterAddress(): Promise<string | undefined> {
+    const ip = this.ctx.config.ClusterIP
+    return this.o.network && typeof ip === 'string' && ip ? ip : undefined
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
 import { totalmem } from 'node:os'
+import { isValidNetworkName } from '../../src/driver-kit/network.js'
 import { memoryProblem, parseDiskSize, parsePortForward } from './settings.js'
 
 /** Guest architecture matching the host's (what the default image is built for). */
@@ -135,6 +136,20 @@ export const options = [
       }
       return undefined
     },
+  },
+  {
+    name: 'network',
+    type: 'string',
+    description:
+      'Put the VM on this host-local network (a second NIC with a fixed address, 192.168.99.x) shared with the other VMs given the same name; nothing leaves the host and no root is needed. Default: none, or "default" for a machine that joins a swarm (--swarm, --swarm-master)',
+    env: ['QEMU_NETWORK'],
+    configKey: 'Network',
+    // A swarm's VMs must reach each other: they share "default" unless told otherwise.
+    clusterDefault: 'default',
+    validate: (v: OptionValue) =>
+      String(v) === '' || (isValidNetworkName(String(v)) && String(v).length <= 63)
+        ? undefined
+        : 'must be a name of letters, digits, "." and "-", starting with a letter or digit (at most 63 characters)',
   },
   {
     name: 'ssh-user',

@@ -32,6 +32,13 @@ export interface OptionSpec {
    * exceed, which must not make that machine unusable (not even `rm`) here.
    */
   validateNew?: (value: OptionValue) => string | undefined
+  /**
+   * The value a new machine takes when it is made to join a cluster (`create --swarm…`) and
+   * neither the flag nor its environment variable gave one: the qemu driver's
+   * `--qemu-network default`, so a cluster's VMs share a network without being told to, while a
+   * lone VM gets none. Applied by `withClusterDefaults`.
+   */
+  clusterDefault?: OptionValue
 }
 
 /** The value type an option resolves to: its choices when it has them, else its declared type. */
@@ -70,6 +77,21 @@ export type OptionsOf<O extends readonly OptionSpec[]> = string extends O[number
 export const optionProperty = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 
 export const flagName = (driver: string, o: OptionSpec): string => o.flag ?? `${driver}-${o.name}`
+
+/**
+ * The create flags of a machine that will join a cluster: `flags` with each option's
+ * `clusterDefault` added where the user gave neither the flag nor one of its environment variables.
+ */
+export function withClusterDefaults(driver: string, options: readonly OptionSpec[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const out = { ...flags }
+  for (const o of options) {
+    if (o.clusterDefault === undefined) continue
+    const flag = flagName(driver, o)
+    if (out[flag] !== undefined || (o.env ?? []).some((v) => env[v] !== undefined && env[v] !== '')) continue
+    out[flag] = o.clusterDefault
+  }
+  return out
+}
 
 export const configKey = (o: OptionSpec): string =>
   o.configKey ?? o.name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')

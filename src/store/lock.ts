@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
 import { sleep } from '../driver-kit/wait.js'
-import { locksDir, machineLockPath } from './paths.js'
+import { locksDir, machineLockPath, networkDir, networkLockPath } from './paths.js'
 import { processAlive } from './process-alive.js'
 
 export interface Lock {
@@ -167,4 +167,25 @@ export async function lockStore(store: string, what: StoreResource, waitMs = 0):
       hint: `wait for it to finish, or remove ${path} if that process is gone`,
     }),
   )
+}
+
+/**
+ * Run `fn` holding a network's lock (`<store>/.locks/_net.<name>.lock`): machines of one network
+ * created, started or removed at once must not both take the same address or start two switches.
+ * Held for milliseconds (a file read and write, a process spawn).
+ */
+export async function withNetworkLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  networkDir(store, name) // the name check
+  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
+  const path = networkLockPath(store, name)
+  const lock = await acquire(path, waitMs, 25, (holder) =>
+    new MachineError('network-locked', `Network "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    }),
+  )
+  try {
+    return await fn()
+  } finally {
+    await lock.release()
+  }
 }

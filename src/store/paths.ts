@@ -1,5 +1,6 @@
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
 
 /** --storage-path, else $MACHINE_STORAGE_PATH, else ~/.docker/machine (docker-machine's default). */
@@ -18,6 +19,7 @@ export function resolveStorePath(flag: string | undefined, env: NodeJS.ProcessEn
  *   <store>/machines/<name>/server{,-key}.pem     the engine's pair (machineTlsPaths)
  *   <store>/machines/<name>/id_rsa{,.pub}         the machine's SSH key (machineKeyPath)
  *   <store>/machines/<name>/known_hosts           its pinned host key (knownHostsPath)
+ *   <store>/networks/<name>/                      a local driver's network between its VMs (networkDir)
  *   <store>/{cache,failed,.locks}/                shared images, failure evidence, locks
  * A machine's files are named from its directory: drivers know only theirs (DriverContext.machineDir).
  */
@@ -62,3 +64,20 @@ export const locksDir = (store: string): string => join(store, '.locks')
 export const machineLockPath = (store: string, name: string): string => join(locksDir(store), `${name}.lock`)
 /** Evidence of failed creates (console logs, transcripts), kept after their machine was rolled back. */
 export const failedDir = (store: string): string => join(store, 'failed')
+/**
+ * A host-local network a driver runs between its machines (the qemu driver's switch and its
+ * members). Network names follow the machine-name rule, so a name cannot point anywhere else.
+ */
+export function networkDir(store: string, name: string): string {
+  if (!isValidMachineName(name)) throw invalidNetworkName(name)
+  const root = resolve(store, 'networks')
+  const dir = resolve(root, name)
+  if (dirname(dir) !== root) throw invalidNetworkName(name)
+  return dir
+}
+const invalidNetworkName = (name: string): Error =>
+  new MachineError('invalid-network-name', `"${name}" is not a valid network name`, {
+    hint: 'use letters, digits, "." and "-", starting with a letter or digit (e.g. "default")',
+  })
+/** A network's lock file (held while its members or switch change). "_" starts no machine name. */
+export const networkLockPath = (store: string, name: string): string => join(locksDir(store), `_net.${name}.lock`)

@@ -183,6 +183,43 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     expect(liveProcessesNaming(m.ctx.machineDir)).toEqual([])
   })
 
+  it('--qemu-network: a second NIC to the network\'s switch, which runs while a VM of it runs, comes back after a crash, and goes with rm', async () => {
+    const m = await make('life-net', { 'qemu-network': 'lifenet' })
+    await m.driver.create(m.journal)
+    const net = join(store, 'networks', 'lifenet')
+    const sw = () => JSON.parse(readFileSync(join(net, 'switch.json'), 'utf8')) as { pid: number; port: number }
+    const first = sw()
+    expect(liveProcessesNaming(net)).toEqual([first.pid])
+    const member = JSON.parse(readFileSync(join(net, 'network.json'), 'utf8')).members['life-net']
+    expect(member).toMatchObject({ ip: '192.168.99.2', mac: '52:54:00:a8:63:02' })
+    expect(m.ctx.config).toMatchObject({ Network: 'lifenet', ClusterIP: '192.168.99.2', ClusterMAC: '52:54:00:a8:63:02' })
+    const cmdline = readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8').split('\0')
+    const netdevs = cmdline.flatMap((x, i) => (x === '-netdev' ? [cmdline[i + 1]] : []))
+    expect(netdevs[1]).toBe(`socket,id=net1,udp=127.0.0.1:${first.port},localaddr=127.0.0.1:${member.port}`)
+    expect(cmdline).toContain('virtio-net-pci,netdev=net1,mac=52:54:00:a8:63:02')
+    // The guest configures the NIC from the seed, at every boot.
+    const seed = readIso(readFileSync(join(m.ctx.machineDir, 'seed.iso'))).find((v) => v.kind === 'joliet')!
+    const ud = JSON.parse(seed.files.get('user-data')!.toString().replace(/^#cloud-config\n/, ''))
+    expect(ud.bootcmd[0]).toContain('ip addr replace 192.168.99.2/24')
+
+    // The switch crashes: the next start (of a running VM, too) starts it again on its port.
+    process.kill(first.pid, 'SIGKILL')
+    await new Promise((r) => setTimeout(r, 300))
+    await m.driver.start()
+    expect(sw().port).toBe(first.port)
+    expect(liveProcessesNaming(net)).toEqual([sw().pid])
+    // The last running VM of the network stops: so does the switch; the membership stays.
+    await m.driver.kill()
+    expect(liveProcessesNaming(net)).toEqual([])
+    expect(existsSync(join(net, 'switch.json'))).toBe(false)
+    await m.driver.start()
+    expect(sw().port).toBe(first.port)
+    expect(m.ctx.config.ClusterIP).toBe('192.168.99.2')
+    await m.driver.remove(m.journal)
+    expect(liveProcessesNaming(net)).toEqual([])
+    expect(existsSync(net)).toBe(false)
+  })
+
   it('start picks a new port when the old one was taken, and updates the config', async () => {
     const m = await make('life3')
     await m.driver.create(m.journal)
