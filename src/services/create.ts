@@ -8,7 +8,7 @@ import { programName } from '../core/program-name.js'
 import { swarmColumn } from '../core/swarm-cluster.js'
 import { checkSwarmFlags, type SwarmFlags } from '../core/swarm-flags.js'
 import { capabilitiesOf, type DriverContext } from '../driver-kit/contract.js'
-import { resolveOptions } from '../driver-kit/options.js'
+import { resolveOptions, withClusterDefaults } from '../driver-kit/options.js'
 import { interrupted } from '../driver-kit/wait.js'
 import { getDriverDefinition } from '../registry/index.js'
 import { removeDeadTemps } from '../store/atomic.js'
@@ -63,13 +63,16 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   validateEngineOptions(i.engine, i.tlsSans)
   validateInstallUrl(i.engine.InstallURL)
   const def = await getDriverDefinition(i.driver, i.config)
-  const resolved = resolveOptions(def.name, def.options, i.flags, env)
+  const swarm = checkSwarmFlags(i.swarm ?? {})
+  // A machine made to join a cluster takes its driver's cluster defaults for options the user
+  // left unset (qemu: --qemu-network default, the host-local network its VMs share).
+  const flags = swarm.plan.kind === 'none' ? i.flags : withClusterDefaults(def.name, def.options, i.flags, env)
+  const resolved = resolveOptions(def.name, def.options, flags, env)
   if (await store.exists(i.name)) {
     // Checked before taking the lock, so an existing name is reported as such even while
     // another command holds that machine's lock; reserve() below is the atomic check.
     throw machineExists(i.name)
   }
-  const swarm = checkSwarmFlags(i.swarm ?? {})
   const swarmCtx = { reporter: r, config: i.config, signal: i.signal, env }
   const swarmPlan = swarm.plan.kind === 'join' ? { ...swarm.plan, cluster: swarm.plan.cluster ?? (await onlyCluster(store)) } : swarm.plan
   if (swarmPlan.kind === 'join') {
