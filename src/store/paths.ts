@@ -31,10 +31,15 @@ export const machinesDir = (store: string): string => join(store, 'machines')
  * `machines/` is refused before anything reads, writes or deletes.
  */
 export function machineDir(store: string, name: string): string {
-  if (!isValidMachineName(name)) throw invalidMachineName(name)
-  const root = resolve(store, 'machines')
+  return namedDir(store, 'machines', name, invalidMachineName)
+}
+
+/** `<store>/<folder>/<name>`, only for a name that passes the name rule and stays directly under the folder. */
+function namedDir(store: string, folder: string, name: string, invalid: (name: string) => Error): string {
+  if (!isValidMachineName(name)) throw invalid(name)
+  const root = resolve(store, folder)
   const dir = resolve(root, name)
-  if (dirname(dir) !== root) throw invalidMachineName(name)
+  if (dirname(dir) !== root) throw invalid(name)
   return dir
 }
 /**
@@ -69,11 +74,7 @@ export const failedDir = (store: string): string => join(store, 'failed')
  * members). Network names follow the machine-name rule, so a name cannot point anywhere else.
  */
 export function networkDir(store: string, name: string): string {
-  if (!isValidMachineName(name)) throw invalidNetworkName(name)
-  const root = resolve(store, 'networks')
-  const dir = resolve(root, name)
-  if (dirname(dir) !== root) throw invalidNetworkName(name)
-  return dir
+  return namedDir(store, 'networks', name, invalidNetworkName)
 }
 const invalidNetworkName = (name: string): Error =>
   new MachineError('invalid-network-name', `"${name}" is not a valid network name`, {

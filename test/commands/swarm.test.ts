@@ -19,6 +19,17 @@ const col = (out: string, name: string): string | undefined =>
     .find((l) => l.startsWith(`${name} `))
     ?.split(/\s{3,}/)[5]
 
+/**
+ * A store whose first create made its CA, that CA, and a server certificate from it for the
+ * fake engines on 127.0.0.1.
+ */
+async function storeWithEngineCert() {
+  const store = await tempStore()
+  expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
+  const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
+  return { store, ca, server: await createServerCert(ca, 'engines', ['127.0.0.1']) }
+}
+
 describe('swarm mode on machines, through the engine API', () => {
   let store: string
   let world: FakeSwarmWorld
@@ -27,11 +38,9 @@ describe('swarm mode on machines, through the engine API', () => {
   const cluster = () => Object.values(world.dump()).find((nodes) => nodes.some((n) => n.startsWith('s1 ')))!
 
   beforeAll(async () => {
-    store = await tempStore()
-    // The first create makes the store's CA; the fake engines get server certificates from it.
-    expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
-    const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
-    const server = await createServerCert(ca, 'engines', ['127.0.0.1'])
+    const seeded = await storeWithEngineCert()
+    store = seeded.store
+    const { ca, server } = seeded
     world = fakeSwarmWorld()
     for (const n of ['s1', 's2', 's3', 's4', 'x1', 'rogue']) {
       engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
@@ -173,10 +182,9 @@ describe('removing swarm nodes whose engines are down, and the last manager', ()
   const nodes = () => Object.values(world.dump())[0]
 
   beforeAll(async () => {
-    store = await tempStore()
-    expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
-    const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
-    const server = await createServerCert(ca, 'engines', ['127.0.0.1'])
+    const seeded = await storeWithEngineCert()
+    store = seeded.store
+    const { ca, server } = seeded
     world = fakeSwarmWorld()
     for (const [i, n] of ['m1', 'w1', 'w2'].entries()) {
       engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
