@@ -5,14 +5,25 @@
 #   quietly CMD...  CMD with its output in a log; when it fails, the log's last lines. Without a
 #                   terminal (CI, a log file) a line every 30 s says it is still running
 #                   (MACHINE_SETUP_HEARTBEAT_S changes the interval).
-# Bash's SECONDS counts from the start of the sourcing script.
+# Durations are rounded from milliseconds (bash 5's EPOCHREALTIME; whole seconds from SECONDS
+# on an older bash), so a step that took 0.2 s never shows as 1 s because a second ticked over.
+_now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local t="${EPOCHREALTIME/[.,]/}"
+    echo $((10#$t / 1000))
+  else
+    echo $((SECONDS * 1000))
+  fi
+}
+_secs_since() { echo $((($(_now_ms) - $1 + 500) / 1000)); }
+steps_started="$(_now_ms)"
 step_name="starting"
 step_fix="see the messages above"
 step_started=""
 failed_cmd=""
 
 _step_end() {
-  [ -n "$step_started" ] && echo "    done ($((SECONDS - step_started)) s)"
+  [ -n "$step_started" ] && echo "    done ($(_secs_since "$step_started") s)"
   step_started=""
 }
 
@@ -20,13 +31,13 @@ step() {
   _step_end
   step_name="$1"
   step_fix="$2"
-  step_started=$SECONDS
+  step_started="$(_now_ms)"
   echo "==> $1"
 }
 
 steps_done() {
   _step_end
-  echo "==> All done in ${SECONDS} s"
+  echo "==> All done in $(_secs_since "$steps_started") s"
 }
 
 _step_on_error() {

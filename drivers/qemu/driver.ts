@@ -197,6 +197,10 @@ export class QemuDriver implements Driver {
     const qemuImg = qemuImgBinary(bin, ctx.env)
     const arch = this.arch
     const user = this.o.sshUser
+    // The network membership may already exist (certSans() joined it for the first-boot
+    // certificate): journaled first, so a create that fails at any step below leaves it again.
+    const net = this.network
+    if (net) await journal.record({ kind: 'network', id: net.name, data: { dir: net.dir } })
 
     const key = await ensureMachineSshKey(ctx.machineDir, `machine-${ctx.machineName}`)
     ctx.config.SSHKeyPath = key.path
@@ -232,8 +236,6 @@ export class QemuDriver implements Driver {
     signal.throwIfAborted()
 
     // 3. the cluster network's address (before the seed, which configures the NIC)
-    const net = this.network
-    if (net) await journal.record({ kind: 'network', id: net.name, data: { dir: net.dir } })
     const member = await this.joinNetwork()
 
     // 4. cloud-init seed: our user and key, and an SSH host key pinned before the first connection

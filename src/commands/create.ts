@@ -26,23 +26,25 @@ const sharedFlags = {
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
   // docker-machine's swarm flags, in swarm mode's meaning (core/swarm-flags.ts, docs/clusters.md).
+  // Classic Swarm's own flags are hidden from --help (they mean nothing in swarm mode) but still
+  // accepted, so an old script gets one line saying what to use instead, not "unknown flag".
   'swarm-master': Flags.boolean({ helpGroup: 'SWARM', description: 'start a swarm with this machine as its manager (with --swarm-cluster: join that swarm as a manager)' }),
   swarm: Flags.boolean({ helpGroup: 'SWARM', description: 'join the swarm of this store (the only one, or --swarm-cluster) as a worker' }),
   'swarm-cluster': Flags.string({ helpGroup: 'SWARM', description: 'machine whose swarm to join (implies --swarm)' }),
   'swarm-addr': Flags.string({ helpGroup: 'SWARM', description: 'address to advertise to the swarm [default: the driver’s cluster address, else the machine IP]' }),
-  'swarm-discovery': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: refused (token:// discovery no longer exists); use --swarm-cluster' }),
-  'swarm-image': Flags.string({ helpGroup: 'SWARM', env: 'MACHINE_SWARM_IMAGE', description: 'classic Swarm only: ignored (swarm mode is in the engine)' }),
-  'swarm-strategy': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (use deploy.placement in the Compose file)' }),
-  'swarm-host': Flags.string({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (env --swarm points at a manager’s engine)' }),
-  'swarm-opt': Flags.string({ helpGroup: 'SWARM', multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused (use "docker swarm update")' }),
-  'swarm-join-opt': Flags.string({ helpGroup: 'SWARM', multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused' }),
-  'swarm-experimental': Flags.boolean({ helpGroup: 'SWARM', description: 'classic Swarm only: ignored (use --engine-opt experimental=true)' }),
+  'swarm-discovery': Flags.string({ helpGroup: 'SWARM', hidden: true, description: 'classic Swarm only: refused (token:// discovery no longer exists); use --swarm-cluster' }),
+  'swarm-image': Flags.string({ helpGroup: 'SWARM', hidden: true, env: 'MACHINE_SWARM_IMAGE', description: 'classic Swarm only: ignored (swarm mode is in the engine)' }),
+  'swarm-strategy': Flags.string({ helpGroup: 'SWARM', hidden: true, description: 'classic Swarm only: ignored (use deploy.placement in the Compose file)' }),
+  'swarm-host': Flags.string({ helpGroup: 'SWARM', hidden: true, description: 'classic Swarm only: ignored (env --swarm points at a manager’s engine)' }),
+  'swarm-opt': Flags.string({ helpGroup: 'SWARM', hidden: true, multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused (use "docker swarm update")' }),
+  'swarm-join-opt': Flags.string({ helpGroup: 'SWARM', hidden: true, multiple: true, multipleNonGreedy: true, description: 'classic Swarm only: refused' }),
+  'swarm-experimental': Flags.boolean({ helpGroup: 'SWARM', hidden: true, description: 'classic Swarm only: ignored (use --engine-opt experimental=true)' }),
 }
 
 export default class Create extends BaseCommand {
   static override summary = 'Create a machine: a VM or host with a TLS-secured Docker engine'
   static override description =
-    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again.'
+    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again. docker-machine\'s classic Swarm flags (--swarm-discovery, --swarm-image, --swarm-strategy, …) are accepted and answered with one line each (docs/clusters.md).'
   static override examples = [
     '<%= config.bin %> create -d qemu dev',
     '<%= config.bin %> create -d generic --generic-ip-address 203.0.113.7 --generic-ssh-user ubuntu --generic-ssh-key ~/.ssh/id_ed25519 web1',

@@ -137,8 +137,9 @@ function cases(): Case[] {
   out.push({ args: [...none, '--swarm-addr', '192.0.2.1', 'n2'], code: 'swarm-option' }) // joins nothing
   out.push({ args: [...none, '--swarm-master', '--swarm-addr', '$(touch x)', 'n2'], code: 'swarm-option' })
   out.push({ args: [...none, '--swarm-image', 'swarm:latest', 'n2'], code: 'swarm-option' }) // joins nothing
-  // A qemu VM has no address to advertise yet (its 127.0.0.1 is a forward): refused before it boots.
-  out.push({ args: ['create', '-d', 'qemu', '--swarm-master', 'q1'], code: 'no-cluster-address' })
+  // A qemu swarm machine joins a host-local network (default "default"); a network name is a
+  // store path like a machine name, so one that climbs out of networks/ is refused before anything.
+  out.push({ args: ['create', '-d', 'qemu', '--qemu-network', '../certs', '--swarm-master', 'q1'], code: 'invalid-option' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch'], code: 'no-such-cluster' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'm1'], code: 'usage' })
   out.push({ args: ['swarm', 'leave', 'm1'], code: 'not-in-swarm' })

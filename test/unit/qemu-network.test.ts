@@ -99,7 +99,8 @@ describe('qemu network switch process', () => {
     return { sock, port: sock.address().port, got }
   }
   const frame = (text: string) => Buffer.concat([Buffer.alloc(6, 0xff), Buffer.from([0x52, 0x54, 0, 0xa8, 0x63, 2, 8, 0]), Buffer.from(text)])
-  const until = async (what: () => boolean, ms = 3000) => {
+  // Generous: on a loaded 2-core CI machine a new switch process can take seconds to answer.
+  const until = async (what: () => boolean, ms = 10_000) => {
     const end = Date.now() + ms
     while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
     return what()
