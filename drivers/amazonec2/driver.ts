@@ -14,7 +14,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { codeOf, isGone } from './errors.js'
-import { missingRules, neededRules, toPermissions } from './firewall.js'
+import { missingRules, neededRules, ruleName, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
 import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
@@ -363,7 +363,28 @@ class AmazonEc2Driver implements Driver {
         await this.api.authorizeIngress(ids[0], toPermissions(missing))
       }
     }
+    if (o.swarmPorts && ids[0]) await this.openSwarmPorts(journal, ids[0], existing)
     return ids
+  }
+
+  /**
+   * Swarm mode's ports in the machine's (first) security group, from the group itself. Journaled
+   * first, with every rule machine made there (by this create or an earlier one): the rm of the
+   * last instance in the group revokes them (teardown.ts); rules the user made are left alone.
+   */
+  private async openSwarmPorts(journal: Journal, groupId: string, existing: SecurityGroup[]): Promise<void> {
+    const { missing, ours } = swarmRulesIn(groupId, existing.find((g) => g.GroupId === groupId)?.IpPermissions ?? [])
+    const mine = [...ours, ...missing]
+    if (!mine.length) return
+    await journal.record({ kind: 'swarm-rules', id: groupId, data: { rules: mine.map(ruleName), machineId: this.machineId } })
+    if (!missing.length) return
+    this.ctx.log.info(`Opening ${missing.map(ruleName).join(', ')} between the instances of security group ${groupId} (swarm mode)…`)
+    try {
+      await this.fresh(() => this.api.authorizeIngress(groupId, toGroupPermissions(missing, groupId)))
+    } catch (e) {
+      // Another create in the same group got there first: the rules are there, as wanted.
+      if (codeOf(e) !== 'InvalidPermission.Duplicate') throw e
+    }
   }
 
   private async ensureKeyPair(journal: Journal, publicKey: string): Promise<string> {
@@ -400,6 +421,19 @@ class AmazonEc2Driver implements Driver {
       })
     }
     return ip
+  }
+
+  /**
+   * The instance's private address: the nodes of a swarm in one VPC talk over it (the swarm ports
+   * are open between the group's instances, and only inside the VPC).
+   */
+  async clusterAddress(): Promise<string | undefined> {
+    const saved = this.ctx.config.PrivateIPAddress
+    if (typeof saved === 'string' && saved) return saved
+    if (!this.instanceId) return undefined
+    await this.ip()
+    const fresh = this.ctx.config.PrivateIPAddress
+    return typeof fresh === 'string' && fresh ? fresh : undefined
   }
 
   async sshInfo(): Promise<SshInfo> {
