@@ -10,7 +10,7 @@ import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
 import { Ec2Mock, filtersOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
-import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, type TestCtx } from './fixtures/amazonec2/scenarios.js'
+import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
@@ -96,8 +96,9 @@ describe('amazonec2 swarm ports at create', () => {
     expectMockDone(m)
   })
 
-  it('--amazonec2-swarm-ports=false turns them off for a cluster machine', async () => {
-    t = await makeTestDriver(clusterFlags({ 'amazonec2-swarm-ports': false }))
+  it('AWS_SWARM_PORTS=false turns them off for a cluster machine', async () => {
+    const env = { ...TEST_ENV, AWS_SWARM_PORTS: 'false' }
+    t = await makeTestDriver(withClusterDefaults('amazonec2', definition.options, {}, env), env)
     arrangeLookups(m)
     arrangeMaking(m)
     await t.driver.preCreateCheck()
