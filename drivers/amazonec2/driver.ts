@@ -14,7 +14,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { codeOf, isGone } from './errors.js'
-import { missingRules, neededRules, ruleName, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
+import { missingRules, neededRules, ruleName, SWARM_RULES, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
 import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
@@ -363,7 +363,13 @@ class AmazonEc2Driver implements Driver {
         await this.api.authorizeIngress(ids[0], toPermissions(missing))
       }
     }
-    if (o.swarmPorts && ids[0]) await this.openSwarmPorts(journal, ids[0], existing)
+    if (o.swarmPorts && ids[0]) {
+      if (o.securityGroupReadonly && ids[0] !== ours) {
+        ctx.log.info(`Security group ${ids[0]} is read-only (--amazonec2-security-group-readonly): allow ${SWARM_RULES.map(ruleName).join(', ')} between its instances yourself`)
+      } else {
+        await this.openSwarmPorts(journal, ids[0], existing)
+      }
+    }
     return ids
   }
 
@@ -430,10 +436,10 @@ class AmazonEc2Driver implements Driver {
   async clusterAddress(): Promise<string | undefined> {
     const saved = this.ctx.config.PrivateIPAddress
     if (typeof saved === 'string' && saved) return saved
-    if (!this.instanceId) return undefined
-    await this.ip()
-    const fresh = this.ctx.config.PrivateIPAddress
-    return typeof fresh === 'string' && fresh ? fresh : undefined
+    const id = this.instanceId
+    const inst = id ? await this.describe(id) : undefined
+    if (inst) this.applyAddresses(inst)
+    return inst?.PrivateIpAddress || undefined
   }
 
   async sshInfo(): Promise<SshInfo> {

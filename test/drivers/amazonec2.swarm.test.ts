@@ -142,6 +142,24 @@ describe('amazonec2 swarm ports at create', () => {
     expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
     expectMockDone(m)
   })
+
+  it('a read-only existing group gets no rule: create says which ports to allow by hand', async () => {
+    t = await makeTestDriver(clusterFlags({ 'amazonec2-security-group': ['team-sg'], 'amazonec2-security-group-readonly': true }))
+    arrangeLookups(m)
+    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([{ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22]] }]))
+      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
+      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+    expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
+    expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
+    expect(t.infos).toContain(
+      `Security group ${IDS.sg} is read-only (--amazonec2-security-group-readonly): allow 2377/tcp, 7946/tcp, 7946/udp, 4789/udp between its instances yourself`,
+    )
+    expectMockDone(m)
+  })
 })
 
 describe('amazonec2 swarm ports at rm', () => {

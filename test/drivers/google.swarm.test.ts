@@ -105,6 +105,17 @@ describe('google swarm firewall at create', () => {
     expectMockDone(m)
   })
 
+  it('GOOGLE_SWARM_PORTS=false turns it off for a cluster machine', async () => {
+    m = new GceMock()
+    const env = { GOOGLE_SWARM_PORTS: 'false' }
+    t = await makeTestDriver(withClusterDefaults('google', definition.options, { 'google-project': PROJECT }, env), { env })
+    arrangeCreate({ swarm: false })
+    await t.driver.create(new MemoryJournal())
+    expect(m.names()).not.toContain(`GET global/firewalls/${SWARM}`)
+    expect((m.find(`POST zones/${ZONE}/instances`).body as InstanceBody).tags.items).toEqual([RULE])
+    expectMockDone(m)
+  })
+
   it('the rule of the network made by an earlier machine is reused (journaled, not made again)', async () => {
     m = new GceMock()
     t = await makeTestDriver(clusterFlags())
