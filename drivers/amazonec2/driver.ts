@@ -14,7 +14,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { codeOf, isGone } from './errors.js'
-import { missingRules, neededRules, ruleName, SWARM_RULES, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
+import { missingRules, neededRules, ruleName, SWARM_RULES, SWARM_TAG, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
 import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
@@ -239,6 +239,10 @@ class AmazonEc2Driver implements Driver {
     await journal.record({ kind: 'instance-request', id: token, data: { machineId: id } })
     ctx.log.info(`Launching a ${o.instanceType}${o.requestSpotInstance ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
     const input = this.runInput(plan, groupIds, keyName, userData, token)
+    const swarmGroup = journal.entries().find((e) => e.kind === 'swarm-rules')?.id
+    // The instance says which group's swarm rules it needs (rm of the last one revokes them).
+    const spec = input.TagSpecifications?.find((x) => x.ResourceType === 'instance')
+    if (swarmGroup && spec) spec.Tags = [...(spec.Tags ?? []), { Key: SWARM_TAG, Value: swarmGroup }]
     const inst = await this.fresh(() => this.api.runInstance(input))
     const instanceId = inst.InstanceId!
     await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: o.region } })

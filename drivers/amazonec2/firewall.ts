@@ -70,6 +70,9 @@ export const SWARM_RULES: readonly PortRule[] = [
   { protocol: 'udp', port: 4789 },
 ]
 
+/** The instance tag naming the group whose swarm rules it needs: rm revokes them when no instance has it. */
+export const SWARM_TAG = 'machine-swarm'
+
 /** Marks the swarm rules machine made: only those are ever revoked by it, never a user's own. */
 export const SWARM_RULE_DESCRIPTION = 'swarm mode between cluster members (made by machine)'
 

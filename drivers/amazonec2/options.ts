@@ -45,7 +45,7 @@ export const options = [
   },
   {
     name: 'swarm-ports', type: 'boolean', env: ['AWS_SWARM_PORTS'], configKey: 'SwarmPorts',
-    description: 'Allow swarm mode between the instances of the security group (2377/tcp, 7946/tcp+udp, 4789/udp, from the group itself only, never the world); removed with the last machine using the group. Default: on for a machine that joins a swarm (--swarm, --swarm-master); AWS_SWARM_PORTS=false turns it off',
+    description: 'Allow swarm mode between the instances of the security group (2377/tcp, 7946/tcp+udp, 4789/udp, from the group itself only, never the world); removed with the last machine that needs them. Default: on for a machine that joins a swarm (--swarm, --swarm-master); AWS_SWARM_PORTS=false turns it off',
     // A swarm's nodes must reach each other's swarm ports: opened for them unless told otherwise.
     clusterDefault: true,
   },

@@ -9,7 +9,7 @@ import type { DriverLogger, Journal, JournalEntry } from '../../src/driver-kit/c
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
 import type { Ec2, Instance } from './client.js'
 import { codeOf, isGone } from './errors.js'
-import { parsePort, type PortRule, ruleName, toGroupPermissions } from './firewall.js'
+import { parsePort, type PortRule, ruleName, SWARM_TAG, toGroupPermissions } from './firewall.js'
 
 const WAIT_TERMINATED_MS = 10 * 60_000
 /** DependencyViolation retries of a group whose instance's network interface is still being released. */
@@ -152,11 +152,12 @@ async function removeKeyPairsAndGroups(t: TeardownContext, journal: Journal, ent
 
 const swarmRulesOf = (e: JournalEntry): PortRule[] => (Array.isArray(e.data?.rules) ? e.data.rules.map((r) => parsePort(String(r))) : [])
 
-/** Instances other than this machine's that are (or may again be) running in the group. */
+/** Instances other than this machine's in the group that need its swarm rules (tagged so), and are or may again be running. */
 async function otherUsers(t: TeardownContext, groupId: string): Promise<string[]> {
   const users = await t.api.describeInstances({
     Filters: [
       { Name: 'instance.group-id', Values: [groupId] },
+      { Name: `tag:${SWARM_TAG}`, Values: [groupId] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
     ],
   })
@@ -168,7 +169,7 @@ async function revokeSwarmRules(t: TeardownContext, e: JournalEntry): Promise<vo
   const rules = swarmRulesOf(e)
   const users = await otherUsers(t, e.id)
   if (users.length) {
-    t.log.info(`Swarm ports of security group ${e.id} are still used by ${users.join(', ')}; left in place`)
+    t.log.info(`Swarm ports of security group ${e.id} are still needed by ${users.join(', ')}; left in place`)
     return
   }
   try {

@@ -8,7 +8,7 @@ import nock from 'nock'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
-import { Ec2Mock, filtersOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
+import { Ec2Mock, filtersOf, tagSpecOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
 import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
@@ -78,6 +78,9 @@ describe('amazonec2 swarm ports at create', () => {
     expect(m.params('AuthorizeSecurityGroupIngress', 1).GroupId).toBe(IDS.sg)
     expect(rulesOf(m.params('AuthorizeSecurityGroupIngress', 1))).toEqual(SWARM_FROM_GROUP)
     expect(t.ctx.config.SwarmPorts).toBe(true)
+    // The instance names the group whose swarm rules it needs; its volume and NIC do not.
+    expect(tagSpecOf(m.params('RunInstances'), 1)).toEqual({ type: 'instance', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-swarm': IDS.sg } })
+    expect(tagSpecOf(m.params('RunInstances'), 2).tags).not.toHaveProperty('machine-swarm')
     expect(journal.entries().map((e) => [e.kind, e.id])).toContainEqual(['swarm-rules', IDS.sg])
     expect(journal.entries().find((e) => e.kind === 'swarm-rules')?.data?.rules).toEqual(['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'])
     expectMockDone(m)
@@ -92,6 +95,7 @@ describe('amazonec2 swarm ports at create', () => {
     await t.driver.create(journal)
     expect(m.actions()).toEqual([...CREATE_ACTIONS])
     expect(Object.keys(rulesOf(m.params('AuthorizeSecurityGroupIngress')))).toEqual(['22/tcp', '2376/tcp'])
+    expect(tagSpecOf(m.params('RunInstances'), 1).tags).not.toHaveProperty('machine-swarm')
     expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
     expectMockDone(m)
   })
@@ -173,11 +177,13 @@ describe('amazonec2 swarm ports at rm', () => {
     await j.record({ kind: 'instance', id: IDS.instance, data: { machineId: MACHINE_ID } })
     return j
   }
-  const usersOfGroup = (p: Params) => filtersOf(p)['instance.group-id']?.[0] === IDS.sg
+  const usersOfGroup = (p: Params) => filtersOf(p)['instance.group-id']?.[0] === IDS.sg && !filtersOf(p)['tag:machine-swarm']
+  // Only instances that need the rules count: those tagged with the group whose rules they use.
+  const swarmUsersOfGroup = (p: Params) => filtersOf(p)['instance.group-id']?.[0] === IDS.sg && filtersOf(p)['tag:machine-swarm']?.[0] === IDS.sg
 
   it('the last instance in the group: its swarm rules are revoked (exactly those, from the group), then the group deleted', async () => {
     const j = await existingClusterMachine()
-    arrangeRemoval(m).on('DescribeInstances', xml.describeInstances([]), usersOfGroup).on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+    arrangeRemoval(m).on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup).on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
     await t!.driver.remove(j)
     expect(m.actions()).toEqual(['TerminateInstances', 'DescribeInstances', 'DeleteKeyPair', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup'])
     expect(rulesOf(m.params('RevokeSecurityGroupIngress'))).toEqual({
@@ -195,20 +201,36 @@ describe('amazonec2 swarm ports at rm', () => {
     const j = await existingClusterMachine()
     m.on('TerminateInstances', xml.stateChange('TerminateInstances', IDS.instance, 'terminated', 'terminated'))
       .on('DeleteKeyPair', xml.deleteKeyPair())
-      .on('DescribeInstances', xml.describeInstances([instance({ id: 'i-0feedfeedfeedfee1' })]), usersOfGroup)
+      .on('DescribeInstances', xml.describeInstances([instance({ id: 'i-0feedfeedfeedfee1' })]), swarmUsersOfGroup)
       .fail('DeleteSecurityGroup', 400, 'DependencyViolation', `resource ${IDS.sg} has a dependent object`)
       .on('DescribeInstances', xml.describeInstances([instance({ id: 'i-0feedfeedfeedfee1' })]), usersOfGroup)
     await t!.driver.remove(j)
     expect(m.actions()).not.toContain('RevokeSecurityGroupIngress')
     expect(j.entries()).toEqual([])
-    expect(t!.infos).toContain(`Swarm ports of security group ${IDS.sg} are still used by i-0feedfeedfeedfee1; left in place`)
+    expect(t!.infos).toContain(`Swarm ports of security group ${IDS.sg} are still needed by i-0feedfeedfeedfee1; left in place`)
+    expectMockDone(m)
+  })
+
+  it('revoked when the group is still used only by instances that are in no cluster (the group itself stays)', async () => {
+    const j = await existingClusterMachine()
+    const lone = instance({ id: 'i-0feedfeedfeedfee1' })
+    m.on('TerminateInstances', xml.stateChange('TerminateInstances', IDS.instance, 'terminated', 'terminated'))
+      .on('DeleteKeyPair', xml.deleteKeyPair())
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup)
+      .on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+      .fail('DeleteSecurityGroup', 400, 'DependencyViolation', `resource ${IDS.sg} has a dependent object`)
+      .on('DescribeInstances', xml.describeInstances([lone]), usersOfGroup)
+    await t!.driver.remove(j)
+    expect(m.actions()).toEqual(['TerminateInstances', 'DeleteKeyPair', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup', 'DescribeInstances'])
+    expect(t!.infos).toContain(`Security group docker-machine (${IDS.sg}) is still used by i-0feedfeedfeedfee1; left in place`)
+    expect(j.entries()).toEqual([])
     expectMockDone(m)
   })
 
   it('rules already gone are fine', async () => {
     const j = await existingClusterMachine()
     arrangeRemoval(m)
-      .on('DescribeInstances', xml.describeInstances([]), usersOfGroup)
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup)
       .fail('RevokeSecurityGroupIngress', 400, 'InvalidPermission.NotFound', 'The specified rule does not exist in this security group.')
     await t!.driver.remove(j)
     expect(j.entries()).toEqual([])
