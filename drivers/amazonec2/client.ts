@@ -18,6 +18,7 @@ import {
   type EC2ClientConfig,
   ImportKeyPairCommand,
   RebootInstancesCommand,
+  RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -130,6 +131,12 @@ export class Ec2 {
   authorizeIngress(groupId: string, permissions: IpPermission[]): Promise<void> {
     return this.call('AuthorizeSecurityGroupIngress', async (abortSignal) => {
       await this.client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions }), { abortSignal })
+    })
+  }
+
+  revokeIngress(groupId: string, permissions: IpPermission[]): Promise<void> {
+    return this.call('RevokeSecurityGroupIngress', async (abortSignal) => {
+      await this.client.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions }), { abortSignal })
     })
   }
 

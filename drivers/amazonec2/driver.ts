@@ -14,7 +14,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { poll, pollIntervalMs, retry, sleep } from '../../src/driver-kit/wait.js'
 import { Ec2, type Instance, type RunInstancesCommandInput, type SecurityGroup, type Tag } from './client.js'
 import { codeOf, isGone } from './errors.js'
-import { missingRules, neededRules, toPermissions } from './firewall.js'
+import { missingRules, neededRules, ruleName, SWARM_RULES, SWARM_TAG, swarmRulesIn, toGroupPermissions, toPermissions } from './firewall.js'
 import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
@@ -239,6 +239,10 @@ class AmazonEc2Driver implements Driver {
     await journal.record({ kind: 'instance-request', id: token, data: { machineId: id } })
     ctx.log.info(`Launching a ${o.instanceType}${o.requestSpotInstance ? ' spot' : ''} instance from ${plan.imageId} in ${plan.zone}…`)
     const input = this.runInput(plan, groupIds, keyName, userData, token)
+    const swarmGroup = journal.entries().find((e) => e.kind === 'swarm-rules')?.id
+    // The instance says which group's swarm rules it needs (rm of the last one revokes them).
+    const spec = input.TagSpecifications?.find((x) => x.ResourceType === 'instance')
+    if (swarmGroup && spec) spec.Tags = [...(spec.Tags ?? []), { Key: SWARM_TAG, Value: swarmGroup }]
     const inst = await this.fresh(() => this.api.runInstance(input))
     const instanceId = inst.InstanceId!
     await journal.record({ kind: 'instance', id: instanceId, data: { machineId: id, region: o.region } })
@@ -363,7 +367,34 @@ class AmazonEc2Driver implements Driver {
         await this.api.authorizeIngress(ids[0], toPermissions(missing))
       }
     }
+    if (o.swarmPorts && ids[0]) {
+      if (o.securityGroupReadonly && ids[0] !== ours) {
+        ctx.log.info(`Security group ${ids[0]} is read-only (--amazonec2-security-group-readonly): allow ${SWARM_RULES.map(ruleName).join(', ')} between its instances yourself`)
+      } else {
+        await this.openSwarmPorts(journal, ids[0], existing)
+      }
+    }
     return ids
+  }
+
+  /**
+   * Swarm mode's ports in the machine's (first) security group, from the group itself. Journaled
+   * first, with every rule machine made there (by this create or an earlier one): the rm of the
+   * last instance in the group revokes them (teardown.ts); rules the user made are left alone.
+   */
+  private async openSwarmPorts(journal: Journal, groupId: string, existing: SecurityGroup[]): Promise<void> {
+    const { missing, ours } = swarmRulesIn(groupId, existing.find((g) => g.GroupId === groupId)?.IpPermissions ?? [])
+    const mine = [...ours, ...missing]
+    if (!mine.length) return
+    await journal.record({ kind: 'swarm-rules', id: groupId, data: { rules: mine.map(ruleName), machineId: this.machineId } })
+    if (!missing.length) return
+    this.ctx.log.info(`Opening ${missing.map(ruleName).join(', ')} between the instances of security group ${groupId} (swarm mode)…`)
+    try {
+      await this.fresh(() => this.api.authorizeIngress(groupId, toGroupPermissions(missing, groupId)))
+    } catch (e) {
+      // Another create in the same group got there first: the rules are there, as wanted.
+      if (codeOf(e) !== 'InvalidPermission.Duplicate') throw e
+    }
   }
 
   private async ensureKeyPair(journal: Journal, publicKey: string): Promise<string> {
@@ -400,6 +431,19 @@ class AmazonEc2Driver implements Driver {
       })
     }
     return ip
+  }
+
+  /**
+   * The instance's private address: the nodes of a swarm in one VPC talk over it (the swarm ports
+   * are open between the group's instances, and only inside the VPC).
+   */
+  async clusterAddress(): Promise<string | undefined> {
+    const saved = this.ctx.config.PrivateIPAddress
+    if (typeof saved === 'string' && saved) return saved
+    const id = this.instanceId
+    const inst = id ? await this.describe(id) : undefined
+    if (inst) this.applyAddresses(inst)
+    return inst?.PrivateIpAddress || undefined
   }
 
   async sshInfo(): Promise<SshInfo> {

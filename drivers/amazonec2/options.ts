@@ -43,6 +43,12 @@ export const options = [
       return bad ? `"${bad}" is not a port such as 8080 or 8080/tcp or 53/udp` : undefined
     },
   },
+  {
+    name: 'swarm-ports', type: 'boolean', env: ['AWS_SWARM_PORTS'], configKey: 'SwarmPorts',
+    description: 'Allow swarm mode between the instances of the security group (2377/tcp, 7946/tcp+udp, 4789/udp, from the group itself only, never the world); removed with the last machine that needs them. Default: on for a machine that joins a swarm (--swarm, --swarm-master); AWS_SWARM_PORTS=false turns it off',
+    // A swarm's nodes must reach each other's swarm ports: opened for them unless told otherwise.
+    clusterDefault: true,
+  },
   { name: 'keypair-name', type: 'string', env: ['AWS_KEYPAIR_NAME'], configKey: 'KeyName', description: 'Existing EC2 key pair to launch with (needs --amazonec2-ssh-keypath)' },
   { name: 'ssh-keypath', type: 'string', env: ['AWS_SSH_KEYPATH'], configKey: 'SSHPrivateKeyPath', description: 'Private SSH key to log in with; without --amazonec2-keypair-name its .pub file is imported as a new key pair' },
   { name: 'ssh-user', type: 'string', env: ['AWS_SSH_USER'], default: 'ubuntu', configKey: 'SSHUser', description: 'SSH user created on the instance' },

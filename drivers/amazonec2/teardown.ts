@@ -1,6 +1,7 @@
 /**
  * `machine rm` and the rollback of a failed create: deletes what the journal lists, newest first.
- * Instances (terminate, wait), then the key pair and the security group this machine made. Things
+ * Instances (terminate, wait), then the key pair, the swarm rules (once no other instance uses
+ * their group) and the security group this machine made. Things
  * that were already gone are fine; what cannot be deleted is listed in the error with the `aws ec2`
  * command to delete it by hand.
  */
@@ -8,6 +9,7 @@ import type { DriverLogger, Journal, JournalEntry } from '../../src/driver-kit/c
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
 import type { Ec2, Instance } from './client.js'
 import { codeOf, isGone } from './errors.js'
+import { parsePort, type PortRule, ruleName, SWARM_TAG, toGroupPermissions } from './firewall.js'
 
 const WAIT_TERMINATED_MS = 10 * 60_000
 /** DependencyViolation retries of a group whose instance's network interface is still being released. */
@@ -119,6 +121,18 @@ async function removeKeyPairsAndGroups(t: TeardownContext, journal: Journal, ent
         if (isGone(err)) await journal.forget(e.kind, e.id)
         else failures.push({ what: `key pair ${e.id}`, why: messageOf(err), how: `aws ec2 delete-key-pair ${region} --key-name ${e.id}` })
       }
+    } else if (e.kind === 'swarm-rules') {
+      const how = `aws ec2 revoke-security-group-ingress ${region} --group-id ${e.id} --source-group ${e.id} --protocol PROTOCOL --port PORT (for each of ${swarmRulesOf(e).map(ruleName).join(', ')})`
+      if (instancesLeft) {
+        failures.push({ what: `swarm rules of security group ${e.id}`, why: 'an instance using them could not be terminated', how })
+        continue
+      }
+      try {
+        await revokeSwarmRules(t, e)
+        await journal.forget(e.kind, e.id)
+      } catch (err) {
+        failures.push({ what: `swarm rules of security group ${e.id}`, why: messageOf(err), how })
+      }
     } else if (e.kind === 'security-group') {
       const gid = typeof e.data?.groupId === 'string' ? e.data.groupId : undefined
       const how = `aws ec2 delete-security-group ${region} --group-id ${gid ?? `<id of ${e.id}>`}`
@@ -133,6 +147,38 @@ async function removeKeyPairsAndGroups(t: TeardownContext, journal: Journal, ent
         failures.push({ what: `security group ${e.id}`, why: messageOf(err), how })
       }
     }
+  }
+}
+
+const swarmRulesOf = (e: JournalEntry): PortRule[] => (Array.isArray(e.data?.rules) ? e.data.rules.map((r) => parsePort(String(r))) : [])
+
+/** Instances other than this machine's in the group that need its swarm rules (tagged so), and are or may again be running. */
+async function otherUsers(t: TeardownContext, groupId: string): Promise<string[]> {
+  const users = await t.api.describeInstances({
+    Filters: [
+      { Name: 'instance.group-id', Values: [groupId] },
+      { Name: `tag:${SWARM_TAG}`, Values: [groupId] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] },
+    ],
+  })
+  return users.map((i) => i.InstanceId ?? '').filter((id) => id && id !== t.instanceId)
+}
+
+/** The swarm rules machine made in a group, revoked once no other instance uses the group. */
+async function revokeSwarmRules(t: TeardownContext, e: JournalEntry): Promise<void> {
+  const rules = swarmRulesOf(e)
+  const users = await otherUsers(t, e.id)
+  if (users.length) {
+    t.log.info(`Swarm ports of security group ${e.id} are still needed by ${users.join(', ')}; left in place`)
+    return
+  }
+  try {
+    // Matched on protocol, ports and source (a description is no part of a rule's identity).
+    await t.api.revokeIngress(e.id, toGroupPermissions(rules, e.id).map((p) => ({ ...p, UserIdGroupPairs: [{ GroupId: e.id }] })))
+    t.log.info(`Closed ${rules.map(ruleName).join(', ')} in security group ${e.id}`)
+  } catch (err) {
+    // The group or the rules are already gone.
+    if (!isGone(err) && codeOf(err) !== 'InvalidPermission.NotFound') throw err
   }
 }
 

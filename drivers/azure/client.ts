@@ -140,6 +140,8 @@ export interface SecurityRuleSpec {
   protocol: 'Tcp' | 'Udp' | '*'
   ports: string
   description: string
+  /** sourceAddressPrefix: a CIDR or a service tag such as VirtualNetwork; default any ('*'). */
+  source?: string
 }
 
 export interface VmSpec {
@@ -366,7 +368,7 @@ export class AzureClient {
             protocol: r.protocol,
             sourcePortRange: '*',
             destinationPortRange: r.ports,
-            sourceAddressPrefix: '*',
+            sourceAddressPrefix: r.source ?? '*',
             destinationAddressPrefix: '*',
             access: 'Allow',
             priority: r.priority,

@@ -229,6 +229,24 @@ class AzureDriver implements Driver {
     if (this.ctx.config.SwarmMaster === true) {
       rules.push({ name: 'DockerSwarmAllowAny', priority: 302, protocol: 'Tcp', ports: '3376', description: 'Docker swarm master (TLS)' })
     }
+    // Swarm mode between the nodes: managers, gossip, and VXLAN (which has no authentication of
+    // its own), only from the virtual network (and networks peered with it), never the Internet.
+    if (o.swarmPorts) {
+      const fromVnet = (name: string, priority: number, protocol: 'Tcp' | 'Udp', ports: string, description: string): SecurityRuleSpec => ({
+        name,
+        priority,
+        protocol,
+        ports,
+        description: `${description} (swarm mode, from the virtual network only)`,
+        source: 'VirtualNetwork',
+      })
+      rules.push(
+        fromVnet('SwarmManagerFromVnet', 310, 'Tcp', '2377', 'Swarm cluster management'),
+        fromVnet('SwarmGossipTcpFromVnet', 311, 'Tcp', '7946', 'Swarm node gossip'),
+        fromVnet('SwarmGossipUdpFromVnet', 312, 'Udp', '7946', 'Swarm node gossip'),
+        fromVnet('SwarmOverlayFromVnet', 313, 'Udp', '4789', 'Swarm overlay network (VXLAN)'),
+      )
+    }
     let priority = 1000
     for (const p of openPortsOf(o)) {
       const dup = rules.some((r) => r.ports === p.ports && (r.protocol === p.protocol || r.protocol === '*'))
@@ -434,6 +452,19 @@ class AzureDriver implements Driver {
     this.ctx.log.info(`Powering off virtual machine ${this.names.vm} without shutdown…`)
     await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, true))
     this.ctx.log.info(`${this.names.vm} is off but still allocated (compute is billed); \`machine stop\` deallocates it`)
+  }
+
+  /**
+   * The NIC's private address: the nodes of a swarm in one virtual network talk over it (the
+   * swarm ports are open from the virtual network only).
+   */
+  async clusterAddress(): Promise<string | undefined> {
+    const c = this.ctx.config
+    if (typeof c.PrivateIPAddress === 'string' && c.PrivateIPAddress) return c.PrivateIPAddress
+    const o = this.o
+    const privateIp = (await this.onVm(`read network interface ${this.names.nic}`, () => this.api.getNic(o.resourceGroup, this.names.nic))).privateIpAddress
+    if (privateIp) c.PrivateIPAddress = privateIp
+    return privateIp || undefined
   }
 
   async ip(): Promise<string> {

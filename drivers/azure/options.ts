@@ -298,6 +298,16 @@ export const options = [
     validate: validateOpenPorts,
   },
   {
+    name: 'swarm-ports',
+    type: 'boolean',
+    description:
+      'Allow swarm mode (2377/tcp, 7946/tcp+udp, 4789/udp) from the virtual network only (NSG rules from the VirtualNetwork service tag, never the Internet); they go with the machine\'s own NSG. Default: on for a machine that joins a swarm (--swarm, --swarm-master); AZURE_SWARM_PORTS=false turns it off',
+    env: ['AZURE_SWARM_PORTS'],
+    configKey: 'SwarmPorts',
+    // A swarm's nodes must reach each other's swarm ports: opened for them unless told otherwise.
+    clusterDefault: true,
+  },
+  {
     name: 'private-ip-address',
     type: 'string',
     description: 'Static private IP address for the machine (default: assigned by Azure)',

@@ -16,6 +16,8 @@ export const SSH_PORT = 22
 export const LABEL_NAME = 'machine-name'
 export const LABEL_ID = 'machine-id'
 export const LABEL_FIREWALL = 'machine-firewall'
+/** The label naming the swarm rule an instance needs (rm keeps the rule while one carries it). */
+export const LABEL_SWARM = 'machine-swarm'
 
 /**
  * One value of an INI file: enough for gcloud's configuration files, which gcloud writes itself
@@ -162,6 +164,18 @@ export function firewallRuleName(network: string, allowed: Allowed[]): string {
   const key = `${network}|${allowed.map((a) => `${a.IPProtocol}:${a.ports.join(',')}`).join(';')}`
   return `${FIREWALL_PREFIX}-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`
 }
+
+/**
+ * Swarm mode between the nodes of a cluster: managers (2377/tcp), gossip (7946/tcp+udp), the
+ * overlay network's VXLAN (4789/udp, no authentication of its own: never from the world).
+ */
+export const SWARM_ALLOWED: Allowed[] = [
+  { IPProtocol: 'tcp', ports: ['2377', '7946'] },
+  { IPProtocol: 'udp', ports: ['4789', '7946'] },
+]
+
+/** One swarm rule per network; its name is also the tag it allows from and to. */
+export const swarmRuleName = (network: string): string => `${FIREWALL_PREFIX}-swarm-${createHash('sha256').update(network).digest('hex').slice(0, 10)}`
 
 /** Same ports, same protocols? (an existing rule we would reuse). */
 export function sameAllowed(a: ReadonlyArray<{ IPProtocol?: string | null; ports?: string[] | null }>, b: Allowed[]): boolean {

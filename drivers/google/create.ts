@@ -15,6 +15,7 @@ import {
   imagePath,
   isIPv4,
   LABEL_FIREWALL,
+  LABEL_SWARM,
   LABEL_ID,
   LABEL_NAME,
   machineTypePath,
@@ -29,7 +30,7 @@ import {
   type ImageRef,
 } from './config.js'
 import { adoptExisting } from './existing.js'
-import { ensureFirewall, firewallFor } from './firewall.js'
+import { ensureFirewall, ensureSwarmFirewall, firewallFor, swarmFirewallFor } from './firewall.js'
 import { GCE_NAME } from './options.js'
 import { isMissing, rawOf, type GoogleSession } from './session.js'
 
@@ -92,7 +93,9 @@ export async function create(s: GoogleSession, journal: Journal): Promise<void> 
   c.SSHUser = s.o.username
   c.SSHPort = SSH_PORT
   const { rule, allowed } = firewallFor(s, p)
+  const swarm = swarmFirewallFor(s, p)
   if (s.o.useExisting) {
+    if (swarm) s.log.info('--google-use-existing: the swarm ports are not opened on an existing instance; open them yourself (--google-swarm-ports applies to instances machine makes)')
     await ensureFirewall(s, journal, p, rule, allowed, signal)
     await adoptExisting(s, journal, p, rule, key.publicKey, signal)
   } else {
@@ -100,12 +103,15 @@ export async function create(s: GoogleSession, journal: Journal): Promise<void> 
     c.SourceImage = sourceImage
     const natIP = await staticAddress(s, p, signal)
     await ensureFirewall(s, journal, p, rule, allowed, signal)
-    await insertInstance(s, journal, p, rule, sourceImage, natIP, key.publicKey, signal)
+    if (swarm) await ensureSwarmFirewall(s, journal, p, swarm.rule, signal)
+    await insertInstance(s, journal, p, rule, sourceImage, natIP, key.publicKey, signal, swarm?.rule)
   }
   s.log.info(`Waiting for instance ${s.name} to run`)
   const { inst, ip } = await s.waitRunning(p, signal)
   if (inst.id) c.InstanceId = String(inst.id)
   c.IPAddress = ip
+  const internal = inst.networkInterfaces?.[0]?.networkIP
+  if (internal) c.PrivateIPAddress = internal
 }
 
 /** The image to boot: as given, or a family's newest image, pinned so the saved config says what it is. */
@@ -143,11 +149,13 @@ async function insertInstance(
   natIP: string | undefined,
   publicKey: string,
   signal: AbortSignal,
+  swarmRule?: string,
 ): Promise<void> {
   const { name, c, o } = s
   const z = s.zone
   const hostKey = await generateHostKey(`${name}-host-key`)
-  const labels = { [LABEL_NAME]: name, [LABEL_ID]: String(c.MachineId), [LABEL_FIREWALL]: rule }
+  // The swarm rule's tag and label: its sources and targets, and what rm counts as its users.
+  const labels = { [LABEL_NAME]: name, [LABEL_ID]: String(c.MachineId), [LABEL_FIREWALL]: rule, ...(swarmRule ? { [LABEL_SWARM]: swarmRule } : {}) }
   const userData = renderCloudConfig(
     cloudInitConfig({ user: o.username, authorizedKey: publicKey, hostname: name, hostKey, extra: { write_files: [KEEP_HOST_KEYS] } }),
   )
@@ -156,7 +164,7 @@ async function insertInstance(
     description: 'Docker host made by machine',
     machineType: machineTypePath(o.machineType, z),
     labels,
-    tags: { items: [rule, ...parseTags(o.tags).filter((t) => t !== rule)] },
+    tags: { items: [rule, ...(swarmRule ? [swarmRule] : []), ...parseTags(o.tags).filter((t) => t !== rule && t !== swarmRule)] },
     disks: [
       {
         boot: true,

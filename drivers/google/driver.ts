@@ -39,7 +39,10 @@ export function createDriver(ctx: GoogleContext): Driver {
         await s.run(what, (g) => (resume ? g.resumeInstance(p, s.zone, name, randomUUID()) : g.startInstance(p, s.zone, name, randomUUID())), where(p), ctx.signal)
       }
       // A stopped instance gets a new ephemeral IP when it starts again.
-      c.IPAddress = (await s.waitRunning(p, ctx.signal)).ip
+      const running = await s.waitRunning(p, ctx.signal)
+      c.IPAddress = running.ip
+      const internal = running.inst.networkInterfaces?.[0]?.networkIP
+      if (internal) c.PrivateIPAddress = internal
     },
 
     async stop() {
@@ -79,6 +82,15 @@ export function createDriver(ctx: GoogleContext): Driver {
       }
       c.IPAddress = ip
       return ip
+    },
+
+    /** The internal IP: the nodes of a swarm on one VPC network talk over it (the swarm rule is there). */
+    async clusterAddress() {
+      if (typeof c.PrivateIPAddress === 'string' && c.PrivateIPAddress) return c.PrivateIPAddress
+      const p = await s.project()
+      const internal = (await s.getInstance(p, ctx.signal)).networkInterfaces?.[0]?.networkIP
+      if (internal) c.PrivateIPAddress = internal
+      return internal ?? undefined
     },
 
     async sshInfo(): Promise<SshInfo> {

@@ -160,6 +160,16 @@ export const options = [
     description: 'Do not create an instance: use the existing one named like the machine (it is left in place on rm)',
   },
   {
+    name: 'swarm-ports',
+    configKey: 'SwarmPorts',
+    type: 'boolean',
+    env: ['GOOGLE_SWARM_PORTS'],
+    description:
+      'Allow swarm mode between the machines of the network (2377/tcp, 7946/tcp+udp, 4789/udp) with a firewall rule whose sources and targets are its own network tag, never the world; deleted with the last machine carrying it. Default: on for a machine that joins a swarm (--swarm, --swarm-master); GOOGLE_SWARM_PORTS=false turns it off',
+    // A swarm's nodes must reach each other's swarm ports: opened for them unless told otherwise.
+    clusterDefault: true,
+  },
+  {
     name: 'open-port',
     configKey: 'OpenPorts',
     type: 'string[]',

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Journal, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
-import { LABEL_ID, networkProject } from './config.js'
+import { LABEL_FIREWALL, LABEL_ID, LABEL_SWARM, networkProject } from './config.js'
 import { releaseExisting } from './existing.js'
 import { removeFirewall } from './firewall.js'
 import { isMissing, type GoogleSession } from './session.js'
@@ -30,7 +30,7 @@ export async function remove(s: GoogleSession, journal: Journal): Promise<void> 
     if (e.kind === 'instance') await run(e, () => removeInstance(s, e), true)
     else if (e.kind === 'disk') await run(e, () => removeDisk(s, e), true)
     else if (e.kind === 'instance-config') await run(e, () => releaseExisting(s, e), true)
-    else if (e.kind === 'firewall') await run(e, () => removeFirewall(s, e.id, String(e.data?.project ?? s.knownProject)), true)
+    else if (e.kind === 'firewall') await run(e, () => removeFirewall(s, e.id, String(e.data?.project ?? s.knownProject), String(e.data?.label ?? LABEL_FIREWALL)), true)
   }
   // A journal lost or from an older store: the saved config still names the instance (by its
   // unique id, so a namesake is never deleted) and the rule.
@@ -39,10 +39,11 @@ export async function remove(s: GoogleSession, journal: Journal): Promise<void> 
     const e: JournalEntry = { kind: 'instance', id: name, data: { project: p, zone: s.zone, id: c.InstanceId } }
     await run(e, () => removeInstance(s, e), false)
   }
-  const rule = typeof c.FirewallRule === 'string' ? c.FirewallRule : ''
-  if (rule && !handled.has(`firewall:${rule}`)) {
+  for (const [key, label] of [['FirewallRule', LABEL_FIREWALL], ['SwarmFirewallRule', LABEL_SWARM]] as const) {
+    const rule = typeof c[key] === 'string' ? c[key] : ''
+    if (!rule || handled.has(`firewall:${rule}`)) continue
     const fw: JournalEntry = { kind: 'firewall', id: rule, data: { project: networkProject(s.o.network, p) } }
-    await run(fw, () => removeFirewall(s, fw.id, String(fw.data?.project)), false)
+    await run(fw, () => removeFirewall(s, fw.id, String(fw.data?.project), label), false)
   }
   if (failed.length) {
     const what = failed.map((f) => `${f.e.kind} ${f.e.id} (${(f.err as Error).message})`).join('; ')
@@ -53,6 +54,7 @@ export async function remove(s: GoogleSession, journal: Journal): Promise<void> 
   // Gone: a second remove has nothing to look for.
   delete c.InstanceId
   delete c.FirewallRule
+  delete c.SwarmFirewallRule
 }
 
 /** Delete the instance if it is the one this machine made (same id, or our machine-id label). */

@@ -1,0 +1,257 @@
+/**
+ * amazonec2 and swarm mode, against nock (the EC2 Query API as the SDK speaks it): a machine made
+ * for a cluster opens 2377/tcp, 7946/tcp+udp and 4789/udp in its security group from the group
+ * itself (never from the world); the rm of the last instance in the group revokes them; nodes
+ * advertise their private address.
+ */
+import nock from 'nock'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+import { withClusterDefaults } from '../../src/driver-kit/options.js'
+import { Ec2Mock, filtersOf, tagSpecOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
+import { xml } from './fixtures/amazonec2/ec2-xml.js'
+import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
+import { expectMockDone } from '../helpers/cloud-mock.js'
+
+let m: Ec2Mock
+let t: TestCtx | undefined
+
+beforeAll(() => {
+  nock.disableNetConnect()
+  nock.enableNetConnect('127.0.0.1')
+})
+beforeEach(() => {
+  m = new Ec2Mock()
+})
+afterEach(async () => {
+  m.dispose()
+  await t?.cleanup()
+  t = undefined
+})
+
+const MACHINE_ID = '5b0c6c2e-0000-4000-8000-000000000001'
+const DESCRIPTION = 'swarm mode between cluster members (made by machine)'
+/** The flags of `create --swarm…` (the driver's cluster defaults applied), or of a lone machine. */
+const clusterFlags = (flags: Record<string, unknown> = {}) => withClusterDefaults('amazonec2', definition.options, flags, {})
+
+/** The ingress rules of a request: protocol/port → their sources. */
+function rulesOf(p: Params): Record<string, { cidrs: string[]; groups: string[]; descriptions: string[] }> {
+  const out: Record<string, { cidrs: string[]; groups: string[]; descriptions: string[] }> = {}
+  for (let i = 1; p[`IpPermissions.${i}.IpProtocol`] !== undefined; i++) {
+    const pick = (what: string) => Object.keys(p).filter((k) => new RegExp(`^IpPermissions\\.${i}\\.${what}$`).test(k)).map((k) => p[k]!)
+    expect(p[`IpPermissions.${i}.FromPort`]).toBe(p[`IpPermissions.${i}.ToPort`])
+    out[`${p[`IpPermissions.${i}.FromPort`]}/${p[`IpPermissions.${i}.IpProtocol`]}`] = {
+      cidrs: pick('IpRanges\\.\\d+\\.CidrIp'),
+      groups: pick('Groups\\.\\d+\\.GroupId'),
+      descriptions: pick('Groups\\.\\d+\\.Description'),
+    }
+  }
+  return out
+}
+
+const fromGroupOnly = (descriptions: string[]) => ({ cidrs: [], groups: [IDS.sg], descriptions })
+const SWARM_FROM_GROUP = {
+  '2377/tcp': fromGroupOnly([DESCRIPTION]),
+  '7946/tcp': fromGroupOnly([DESCRIPTION]),
+  '7946/udp': fromGroupOnly([DESCRIPTION]),
+  '4789/udp': fromGroupOnly([DESCRIPTION]),
+}
+const isSwarmRequest = (p: Params) => p.GroupId === IDS.sg && p['IpPermissions.1.Groups.1.GroupId'] === IDS.sg
+
+describe('amazonec2 swarm ports at create', () => {
+  it('a machine made for a cluster opens exactly the swarm ports, from its own security group only, and journals them', async () => {
+    t = await makeTestDriver(clusterFlags())
+    arrangeLookups(m)
+    arrangeMaking(m).on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 4), isSwarmRequest)
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+
+    const actions = [...CREATE_ACTIONS]
+    actions.splice(actions.indexOf('AuthorizeSecurityGroupIngress') + 1, 0, 'AuthorizeSecurityGroupIngress')
+    expect(m.actions()).toEqual(actions)
+    // SSH and the engine to the world as before; the swarm ports only from the group itself.
+    expect(rulesOf(m.params('AuthorizeSecurityGroupIngress', 0))).toEqual({
+      '22/tcp': { cidrs: ['0.0.0.0/0'], groups: [], descriptions: [] },
+      '2376/tcp': { cidrs: ['0.0.0.0/0'], groups: [], descriptions: [] },
+    })
+    expect(m.params('AuthorizeSecurityGroupIngress', 1).GroupId).toBe(IDS.sg)
+    expect(rulesOf(m.params('AuthorizeSecurityGroupIngress', 1))).toEqual(SWARM_FROM_GROUP)
+    expect(t.ctx.config.SwarmPorts).toBe(true)
+    // The instance names the group whose swarm rules it needs; its volume and NIC do not.
+    expect(tagSpecOf(m.params('RunInstances'), 1)).toEqual({ type: 'instance', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-swarm': IDS.sg } })
+    expect(tagSpecOf(m.params('RunInstances'), 2).tags).not.toHaveProperty('machine-swarm')
+    expect(journal.entries().map((e) => [e.kind, e.id])).toContainEqual(['swarm-rules', IDS.sg])
+    expect(journal.entries().find((e) => e.kind === 'swarm-rules')?.data?.rules).toEqual(['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'])
+    expectMockDone(m)
+  })
+
+  it('a lone machine (no --swarm*) opens no swarm port', async () => {
+    t = await makeTestDriver()
+    arrangeLookups(m)
+    arrangeMaking(m)
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+    expect(m.actions()).toEqual([...CREATE_ACTIONS])
+    expect(Object.keys(rulesOf(m.params('AuthorizeSecurityGroupIngress')))).toEqual(['22/tcp', '2376/tcp'])
+    expect(tagSpecOf(m.params('RunInstances'), 1).tags).not.toHaveProperty('machine-swarm')
+    expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
+    expectMockDone(m)
+  })
+
+  it('AWS_SWARM_PORTS=false turns them off for a cluster machine', async () => {
+    const env = { ...TEST_ENV, AWS_SWARM_PORTS: 'false' }
+    t = await makeTestDriver(withClusterDefaults('amazonec2', definition.options, {}, env), env)
+    arrangeLookups(m)
+    arrangeMaking(m)
+    await t.driver.preCreateCheck()
+    await t.driver.create(new MemoryJournal())
+    expect(m.actions()).toEqual([...CREATE_ACTIONS])
+    expectMockDone(m)
+  })
+
+  it('in a group where an earlier machine opened them: nothing added, but journaled so the last rm closes them', async () => {
+    t = await makeTestDriver(clusterFlags())
+    arrangeLookups(m)
+    const src = { groupId: IDS.sg, description: DESCRIPTION }
+    m.on(
+      'DescribeSecurityGroups',
+      xml.describeSecurityGroups([
+        { id: IDS.sg, name: 'docker-machine', rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['tcp', 2377, 2377, src], ['tcp', 7946, 7946, src], ['udp', 7946, 7946, src], ['udp', 4789, 4789, src]] },
+      ]),
+    )
+      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
+      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+    expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
+    expect(journal.entries().find((e) => e.kind === 'swarm-rules')).toMatchObject({ id: IDS.sg, data: { rules: ['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'] } })
+    expectMockDone(m)
+  })
+
+  it('a group whose own rules already allow all traffic from itself is left alone (nothing added, nothing to revoke later)', async () => {
+    t = await makeTestDriver(clusterFlags({ 'amazonec2-security-group': ['team-sg'] }))
+    arrangeLookups(m)
+    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([{ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['-1', 0, 0, { groupId: IDS.sg }]] }]))
+      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
+      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+    expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
+    expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
+    expectMockDone(m)
+  })
+
+  it('a read-only existing group gets no rule: create says which ports to allow by hand', async () => {
+    t = await makeTestDriver(clusterFlags({ 'amazonec2-security-group': ['team-sg'], 'amazonec2-security-group-readonly': true }))
+    arrangeLookups(m)
+    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([{ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22]] }]))
+      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
+      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
+    const journal = new MemoryJournal()
+    await t.driver.preCreateCheck()
+    await t.driver.create(journal)
+    expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
+    expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
+    expect(t.infos).toContain(
+      `Security group ${IDS.sg} is read-only (--amazonec2-security-group-readonly): allow 2377/tcp, 7946/tcp, 7946/udp, 4789/udp between its instances yourself`,
+    )
+    expectMockDone(m)
+  })
+})
+
+describe('amazonec2 swarm ports at rm', () => {
+  async function existingClusterMachine() {
+    t = await makeTestDriver(clusterFlags())
+    Object.assign(t.ctx.config, { InstanceId: IDS.instance, IPAddress: PUBLIC_IP, PrivateIPAddress: PRIVATE_IP, MachineId: MACHINE_ID })
+    const j = new MemoryJournal()
+    await j.record({ kind: 'security-group', id: 'docker-machine', data: { vpcId: IDS.vpc, machineId: MACHINE_ID, groupId: IDS.sg } })
+    await j.record({ kind: 'swarm-rules', id: IDS.sg, data: { rules: ['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'], machineId: MACHINE_ID } })
+    await j.record({ kind: 'key-pair', id: 'web1-5b0c6c2e', data: { machineId: MACHINE_ID } })
+    await j.record({ kind: 'instance', id: IDS.instance, data: { machineId: MACHINE_ID } })
+    return j
+  }
+  const usersOfGroup = (p: Params) => filtersOf(p)['instance.group-id']?.[0] === IDS.sg && !filtersOf(p)['tag:machine-swarm']
+  // Only instances that need the rules count: those tagged with the group whose rules they use.
+  const swarmUsersOfGroup = (p: Params) => filtersOf(p)['instance.group-id']?.[0] === IDS.sg && filtersOf(p)['tag:machine-swarm']?.[0] === IDS.sg
+
+  it('the last instance in the group: its swarm rules are revoked (exactly those, from the group), then the group deleted', async () => {
+    const j = await existingClusterMachine()
+    arrangeRemoval(m).on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup).on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+    await t!.driver.remove(j)
+    expect(m.actions()).toEqual(['TerminateInstances', 'DescribeInstances', 'DeleteKeyPair', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup'])
+    expect(rulesOf(m.params('RevokeSecurityGroupIngress'))).toEqual({
+      '2377/tcp': fromGroupOnly([]),
+      '7946/tcp': fromGroupOnly([]),
+      '7946/udp': fromGroupOnly([]),
+      '4789/udp': fromGroupOnly([]),
+    })
+    expect(j.entries()).toEqual([])
+    expect(t!.infos).toContain(`Closed 2377/tcp, 7946/tcp, 7946/udp, 4789/udp in security group ${IDS.sg}`)
+    expectMockDone(m)
+  })
+
+  it('kept while another instance still uses the group', async () => {
+    const j = await existingClusterMachine()
+    m.on('TerminateInstances', xml.stateChange('TerminateInstances', IDS.instance, 'terminated', 'terminated'))
+      .on('DeleteKeyPair', xml.deleteKeyPair())
+      .on('DescribeInstances', xml.describeInstances([instance({ id: 'i-0feedfeedfeedfee1' })]), swarmUsersOfGroup)
+      .fail('DeleteSecurityGroup', 400, 'DependencyViolation', `resource ${IDS.sg} has a dependent object`)
+      .on('DescribeInstances', xml.describeInstances([instance({ id: 'i-0feedfeedfeedfee1' })]), usersOfGroup)
+    await t!.driver.remove(j)
+    expect(m.actions()).not.toContain('RevokeSecurityGroupIngress')
+    expect(j.entries()).toEqual([])
+    expect(t!.infos).toContain(`Swarm ports of security group ${IDS.sg} are still needed by i-0feedfeedfeedfee1; left in place`)
+    expectMockDone(m)
+  })
+
+  it('revoked when the group is still used only by instances that are in no cluster (the group itself stays)', async () => {
+    const j = await existingClusterMachine()
+    const lone = instance({ id: 'i-0feedfeedfeedfee1' })
+    m.on('TerminateInstances', xml.stateChange('TerminateInstances', IDS.instance, 'terminated', 'terminated'))
+      .on('DeleteKeyPair', xml.deleteKeyPair())
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup)
+      .on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+      .fail('DeleteSecurityGroup', 400, 'DependencyViolation', `resource ${IDS.sg} has a dependent object`)
+      .on('DescribeInstances', xml.describeInstances([lone]), usersOfGroup)
+    await t!.driver.remove(j)
+    expect(m.actions()).toEqual(['TerminateInstances', 'DeleteKeyPair', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'DeleteSecurityGroup', 'DescribeInstances'])
+    expect(t!.infos).toContain(`Security group docker-machine (${IDS.sg}) is still used by i-0feedfeedfeedfee1; left in place`)
+    expect(j.entries()).toEqual([])
+    expectMockDone(m)
+  })
+
+  it('rules already gone are fine', async () => {
+    const j = await existingClusterMachine()
+    arrangeRemoval(m)
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsersOfGroup)
+      .fail('RevokeSecurityGroupIngress', 400, 'InvalidPermission.NotFound', 'The specified rule does not exist in this security group.')
+    await t!.driver.remove(j)
+    expect(j.entries()).toEqual([])
+    expectMockDone(m)
+  })
+})
+
+describe('amazonec2 clusterAddress', () => {
+  it('is the instance private address, saved at create', async () => {
+    t = await makeTestDriver(clusterFlags())
+    Object.assign(t.ctx.config, { InstanceId: IDS.instance, IPAddress: PUBLIC_IP, PrivateIPAddress: PRIVATE_IP })
+    expect(await t.driver.clusterAddress!()).toBe(PRIVATE_IP)
+    expect(m.calls).toEqual([])
+  })
+
+  it('is looked up when the config does not have it yet', async () => {
+    t = await makeTestDriver()
+    Object.assign(t.ctx.config, { InstanceId: IDS.instance, IPAddress: PUBLIC_IP })
+    m.on('DescribeInstances', xml.describeInstances([instance()]), byInstance(IDS.instance))
+    expect(await t.driver.clusterAddress!()).toBe(PRIVATE_IP)
+    expect(t.ctx.config.PrivateIPAddress).toBe(PRIVATE_IP)
+    expectMockDone(m)
+  })
+})

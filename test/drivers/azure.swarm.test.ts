@@ -1,0 +1,139 @@
+// The azure driver and swarm mode, against a nock'ed Resource Manager (fixtures/azure/arm.ts):
+// a machine made for a cluster gets NSG rules for 2377/tcp, 7946/tcp+udp and 4789/udp whose
+// source is the VirtualNetwork service tag (never the Internet), in its own NSG, which rm deletes
+// with the machine while a neighbour's NSG keeps its own; nodes advertise their private address.
+import nock from 'nock'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import azureDefinition from '../../drivers/azure/index.js'
+import { useTokenCredential } from '../../drivers/azure/client.js'
+import { makeDriverContext } from '../../src/driver-kit/conformance.js'
+import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
+import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+import { withClusterDefaults } from '../../src/driver-kit/options.js'
+import { API, ArmMock, LOCATION, PRIVATE_IP, PUBLIC_IP, SUB } from './fixtures/azure/arm.js'
+import { arrangeCreate, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
+import { tempDir } from '../helpers/tmp.js'
+
+const azure: DriverDefinition = azureDefinition
+const n: Names = names('web1')
+const p = paths(n)
+let arm: ArmMock
+let store = ''
+
+beforeAll(() => {
+  nock.disableNetConnect()
+  nock.enableNetConnect('127.0.0.1')
+})
+afterAll(() => {
+  useTokenCredential(undefined)
+  nock.enableNetConnect()
+})
+beforeEach(async () => {
+  useTokenCredential({ getToken: async () => ({ token: 'fake', expiresOnTimestamp: Date.now() + 3600e3 }) })
+  arm = new ArmMock()
+  store = await tempDir('azure-swarm-')
+})
+afterEach(() => {
+  try {
+    expect(arm.unmatched, 'requests nothing was arranged for').toEqual([])
+    expect(nock.pendingMocks(), 'arranged requests never made').toEqual([])
+  } finally {
+    arm.dispose()
+    nock.cleanAll()
+  }
+})
+
+interface Setup {
+  ctx: DriverContext
+  driver: Driver
+  journal: MemoryJournal
+  logs: string[]
+}
+
+/** `cluster`: the flags of `create --swarm…` (the driver's cluster defaults applied). */
+async function setup(flags: Record<string, unknown> = {}, cluster = false, env: NodeJS.ProcessEnv = {}): Promise<Setup> {
+  const given = { 'azure-subscription-id': SUB, ...flags }
+  const ctx = await makeDriverContext(azure, cluster ? withClusterDefaults('azure', azure.options, given, env) : given, { MACHINE_POLL_INTERVAL_MS: '1', ...env }, store, 'web1')
+  const logs: string[] = []
+  ctx.log = { info: (m) => logs.push(m), debug: () => {} }
+  return { ctx, driver: (await azure.load()).createDriver(ctx), journal: new MemoryJournal(), logs }
+}
+
+async function created(cluster: boolean): Promise<Setup> {
+  const s = await setup({}, cluster)
+  arrangePreCheck(arm, n, { group: 'missing' })
+  arrangeCreate(arm, n, { groupExists: false, vnet: 'create' })
+  await s.driver.preCreateCheck()
+  await s.driver.create(s.journal)
+  return s
+}
+
+type Rule = { name: string; properties: Record<string, unknown> }
+const ruleRows = (rules: Rule[]) =>
+  rules.map((r) => [r.name, r.properties.protocol, r.properties.destinationPortRange, r.properties.sourceAddressPrefix, r.properties.access, r.properties.direction])
+
+describe('azure swarm rules', () => {
+  it('a machine made for a cluster: exactly the swarm ports, from the VirtualNetwork service tag only', async () => {
+    const { ctx } = await created(true)
+    const rules = arm.bodyOf('PUT', p.nsg).properties.securityRules as Rule[]
+    expect(ruleRows(rules)).toEqual([
+      ['SSHAllowAny', 'Tcp', '22', '*', 'Allow', 'Inbound'],
+      ['DockerAllowAny', 'Tcp', '2376', '*', 'Allow', 'Inbound'],
+      ['SwarmManagerFromVnet', 'Tcp', '2377', 'VirtualNetwork', 'Allow', 'Inbound'],
+      ['SwarmGossipTcpFromVnet', 'Tcp', '7946', 'VirtualNetwork', 'Allow', 'Inbound'],
+      ['SwarmGossipUdpFromVnet', 'Udp', '7946', 'VirtualNetwork', 'Allow', 'Inbound'],
+      ['SwarmOverlayFromVnet', 'Udp', '4789', 'VirtualNetwork', 'Allow', 'Inbound'],
+    ])
+    expect(ctx.config.SwarmPorts).toBe(true)
+  })
+
+  it('a lone machine (no --swarm*) gets none of them', async () => {
+    await created(false)
+    const rules = arm.bodyOf('PUT', p.nsg).properties.securityRules as Rule[]
+    expect(rules.map((r) => r.name)).toEqual(['SSHAllowAny', 'DockerAllowAny'])
+    expect(rules.map((r) => r.properties.sourceAddressPrefix)).toEqual(['*', '*'])
+  })
+
+  it('AZURE_SWARM_PORTS=false turns them off for a cluster machine', async () => {
+    const s = await setup({}, true, { AZURE_SWARM_PORTS: 'false' })
+    arrangePreCheck(arm, n, { group: 'missing' })
+    arrangeCreate(arm, n, { groupExists: false, vnet: 'create' })
+    await s.driver.preCreateCheck()
+    await s.driver.create(s.journal)
+    expect((arm.bodyOf('PUT', p.nsg).properties.securityRules as Rule[]).map((r) => r.name)).toEqual(['SSHAllowAny', 'DockerAllowAny'])
+  })
+
+  it('go with the machine: rm deletes its NSG (and so its rules) while the shared network another machine uses is kept', async () => {
+    const { driver, journal, logs } = await created(true)
+    arm.requests.length = 0
+    arrangeRemove(arm, n, { vm: true, disk: 'deleted-with-vm', nic: true, ip: true, vnet: 'ours-in-use', nsg: true, group: 'ours-not-empty' })
+    await driver.remove(journal)
+    expect(arm.writes()).toEqual([`DELETE ${p.vm}`, `DELETE ${p.disk}`, `DELETE ${p.nic}`, `DELETE ${p.ip}`, `DELETE ${p.nsg}`])
+    expect(logs).toContain('Deleted network security group web1-firewall')
+    expect(journal.entries()).toEqual([])
+  })
+})
+
+describe('azure clusterAddress', () => {
+  it('is the private address saved at create', async () => {
+    const { ctx, driver } = await created(true)
+    expect(ctx.config.PrivateIPAddress).toBe(PRIVATE_IP)
+    arm.requests.length = 0
+    expect(await driver.clusterAddress!()).toBe(PRIVATE_IP)
+    expect(arm.requests).toEqual([])
+  })
+
+  it("is read from the NIC when not saved", async () => {
+    const { ctx, driver } = await setup()
+    ctx.config.IPAddress = PUBLIC_IP
+    arm.get(p.nic, API.network, 200, {
+      name: 'web1-nic',
+      id: p.nic,
+      type: 'Microsoft.Network/networkInterfaces',
+      location: LOCATION,
+      properties: { provisioningState: 'Succeeded', ipConfigurations: [{ name: 'ip', id: `${p.nic}/ipConfigurations/ip`, properties: { primary: true, privateIPAddress: PRIVATE_IP } }] },
+    })
+    expect(await driver.clusterAddress!()).toBe(PRIVATE_IP)
+    expect(ctx.config.PrivateIPAddress).toBe(PRIVATE_IP)
+  })
+})
