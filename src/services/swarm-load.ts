@@ -159,6 +159,8 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
         report(mb(bytes))
       }
     })
+    // A 'data' listener starts the flow: held until the load's request takes it (pipe resumes).
+    save.res.pause()
     load = await engineStream(to.url, 'POST', '/images/load?quiet=1', to.tls, idleMs, { machine: to.machine, signal, body: save.res })
     const answer = await text(load.res)
     if (load.status !== 200) throw new MachineError('engine-error', `The engine of "${to.machine}" refused the images (HTTP ${load.status}): ${engineMessage(answer)}`)
