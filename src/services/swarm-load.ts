@@ -134,8 +134,9 @@ export async function loadImages(store: Store, images: string[], o: { cluster?: 
   }
   const failed = nodes.filter((n) => n.result === 'failed')
   if (failed.length) {
-    throw new MachineError('load-failed', `${images.join(', ')} could not be loaded onto ${failed.map((n) => `"${n.machine}"`).join(', ')} (the other nodes have it)`, {
-      hint: `start the machine${failed.length > 1 ? 's' : ''} ("${prog()} start ${failed[0]!.machine}") and run this again: nodes that have it are skipped`,
+    const rest = failed.length < nodes.length ? ` (the other nodes have ${images.length > 1 ? 'them' : 'it'})` : ''
+    throw new MachineError('load-failed', `${images.join(', ')} could not be loaded onto ${failed.map((n) => `"${n.machine}"`).join(', ')}${rest}`, {
+      hint: `fix what each line above says ("${prog()} start ${failed[0]!.machine}" if it is stopped) and run this again: the nodes that have it are skipped`,
     })
   }
   return { cluster, source: source.Name, images, nodes }
@@ -161,6 +162,9 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
     })
     // A 'data' listener starts the flow: held until the load's request takes it (pipe resumes).
     save.res.pause()
+    // The source failing mid-image ends the load at once (else it would wait for its idle bound).
+    save.res.once('error', () => load?.close())
+    save.res.once('aborted', () => load?.close())
     load = await engineStream(to.url, 'POST', '/images/load?quiet=1', to.tls, idleMs, { machine: to.machine, signal, body: save.res })
     const answer = await text(load.res)
     if (load.status !== 200) throw new MachineError('engine-error', `The engine of "${to.machine}" refused the images (HTTP ${load.status}): ${engineMessage(answer)}`)
@@ -184,13 +188,16 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
   }
 }
 
+/** A (short) answer read to its end; one cut off (an idle bound, an engine gone) is an error, not a hang. */
 const text = (r: NodeJS.ReadableStream): Promise<string> =>
   new Promise((resolve, reject) => {
     let s = ''
+    let ended = false
     r.setEncoding('utf8')
     r.on('data', (c: string) => (s += c))
-    r.on('end', () => resolve(s))
+    r.on('end', () => ((ended = true), resolve(s)))
     r.on('error', reject)
+    r.on('close', () => ended || reject(new Error('the engine closed the connection before its answer ended')))
   })
 
 const engineMessage = (body: string): string => {

@@ -88,6 +88,16 @@ describe('swarm load: a local image onto every node of a swarm', () => {
     expect(['s1', 's2', 's3'].map(loads)).toEqual(before)
   })
 
+  it('an image the node cannot load is named with the engine’s reason, and nothing is recorded as loaded', async () => {
+    images.get('s1')!.set('cut:1', { id: sha(), content: randomBytes(50_000), cut: true })
+    const r = await runCli(['swarm', 'load', 'cut:1'], { store })
+    expect(r.code).not.toBe(0)
+    const err = r.stderr.trimEnd().split('\n')
+    expect(err.slice(0, 2)).toEqual(['"s2": The engine of "s2" could not load the images: unexpected EOF', '"s3": The engine of "s3" could not load the images: unexpected EOF'])
+    expect(err.at(-1)).toMatch(/^Error: cut:1 could not be loaded onto "s2", "s3": fix what/)
+    expect(images.get('s2')!.has('cut:1')).toBe(false)
+  })
+
   it('a node that is down is named, the others still get the image, and the exit is non-zero', async () => {
     images.get('s1')!.set('app:2', { id: sha(), content: randomBytes(100_000) })
     await engines.get('s2')!.stop()
@@ -96,6 +106,6 @@ describe('swarm load: a local image onto every node of a swarm', () => {
     expect(images.get('s3')!.get('app:2')?.id).toBe(images.get('s1')!.get('app:2')!.id)
     const err = r.stderr.trimEnd().split('\n')
     expect(err[0]).toMatch(/^"s2": Docker engine of machine "s2" at 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): check that "s2" is running/)
-    expect(err.at(-1)).toMatch(/^Error: app:2 could not be loaded onto "s2" \(the other nodes have it\): start the machine \(".*(machine|run\.js) start s2"\) and run this again/)
+    expect(err.at(-1)).toMatch(/^Error: app:2 could not be loaded onto "s2" \(the other nodes have it\): fix what each line above says \(".*(machine|run\.js) start s2" if it is stopped\) and run this again/)
   })
 })

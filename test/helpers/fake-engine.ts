@@ -30,7 +30,7 @@ export interface FakeEngineOptions {
 }
 
 /** An engine's images by name: their ID and content (the fake's "tar" carries both). */
-export type FakeImages = Map<string, { id: string; content: Buffer }>
+export type FakeImages = Map<string, { id: string; content: Buffer; /** save sends half of it, as an engine that died mid-image */ cut?: boolean }>
 
 export interface FakeEngine {
   port: number
@@ -66,7 +66,7 @@ function images(store: FakeImages, req: IncomingMessage, res: ServerResponse, pa
     for (const n of names) {
       const i = store.get(n)!
       res.write(`FAKEIMG ${n} ${i.id} ${i.content.length}\n`)
-      res.write(i.content)
+      res.write(i.cut ? i.content.subarray(0, i.content.length >> 1) : i.content)
     }
     return void res.end()
   }
