@@ -152,12 +152,13 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
   try {
     if (save.status !== 200) throw new MachineError('engine-error', `The engine of "${from.machine}" refused to save ${images.join(', ')} (HTTP ${save.status}): ${(await text(save.res)).trim().split('\n')[0]}`)
     let bytes = 0
-    let shown = 0
+    let shown = Date.now()
+    // At most one report every 2 s: without a terminal each one is a line of the log.
     save.res.on('data', (b: Buffer) => {
       bytes += b.length
-      if (bytes - shown >= 1e6) {
-        shown = bytes
-        report(mb(bytes))
+      if (Date.now() - shown >= 2000) {
+        shown = Date.now()
+        report(`${mb(bytes)} sent`)
       }
     })
     // A 'data' listener starts the flow: held until the load's request takes it (pipe resumes).
@@ -180,7 +181,7 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
       })
       .find((e) => e)
     if (error) throw new MachineError('engine-error', `The engine of "${to.machine}" could not load the images: ${error}`)
-    report(mb(bytes))
+    report(`${mb(bytes)} loaded`)
     return bytes
   } finally {
     load?.close()

@@ -44,6 +44,8 @@ describe('swarm load: a local image onto every node of a swarm', () => {
     expect(r.stdout).toContain('Loading app:1 from "s1" onto the swarm of "s1"')
     expect(r.stdout).toContain('Loading app:1 onto "s2"')
     expect(r.stdout).toContain('Loading app:1 onto "s3"')
+    // The progress of each node: the bytes carried (3 MB and the fake's header line).
+    expect(r.stdout.match(/^ {2}3\.0 MB loaded \(\d+s\)$/gm)).toHaveLength(2)
     expect(r.stdout).toContain('app:1 on every node of the swarm of "s1" (2 loaded, 0 had it)')
     for (const n of ['s2', 's3']) {
       expect(images.get(n)!.get('app:1')!.id).toBe(app.id)
