@@ -299,14 +299,15 @@ export async function engineStream(
       // After the answer, an abort still closes every socket (onAbort, until close()).
       // Every socket read or write resets this: an engine that stops mid-image is named.
       tcp.setTimeout(idleMs, () => fail(timedOut(at, phase, idleMs, o.machine)))
-      tcp.once('error', (e) => fail(phase === 'connect' ? dialFailed(at, e, o.machine) : e))
+      // on, not once: an error after the answer must not be an unhandled one.
+      tcp.on('error', (e) => fail(phase === 'connect' ? dialFailed(at, e, o.machine) : e))
       tcp.once('connect', () => {
         phase = 'tls'
         const go = async (): Promise<void> => {
           const creds = typeof tls === 'function' ? await tls() : tls
           const s = builtin.tls().connect({ socket: tcp, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) })
           secure = s
-          s.once('error', (e) => fail(phase === 'tls' ? handshakeFailed(at, e, o.machine) : e))
+          s.on('error', (e) => fail(phase === 'tls' ? handshakeFailed(at, e, o.machine) : e))
           s.once('secureConnect', () => {
             phase = 'response'
             const headers: Record<string, string> = o.body ? { 'Content-Type': o.contentType ?? 'application/x-tar', 'Transfer-Encoding': 'chunked' } : {}

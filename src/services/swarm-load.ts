@@ -6,7 +6,7 @@ import { envMs } from '../driver-kit/wait.js'
 import type { Store } from '../store/store.js'
 import { engineRequest, engineStream } from './engine.js'
 import { clusterNameOf, engineTargetOf, engineTimeoutMs, type SwarmContext } from './swarm.js'
-import type { EngineTarget } from './swarm-api.js'
+import { engineMessage, type EngineTarget } from './swarm-api.js'
 
 // `machine swarm load IMAGE…`: a local image onto every node of a swarm, with no registry —
 // `docker save` (GET /images/get) of one engine piped into `docker load` (POST /images/load) of
@@ -150,7 +150,7 @@ async function stream(from: EngineTarget, to: EngineTarget, images: string[], id
   const save = await engineStream(from.url, 'GET', `/images/get?${q}`, from.tls, idleMs, { machine: from.machine, signal })
   let load: Awaited<ReturnType<typeof engineStream>> | undefined
   try {
-    if (save.status !== 200) throw new MachineError('engine-error', `The engine of "${from.machine}" refused to save ${images.join(', ')} (HTTP ${save.status}): ${(await text(save.res)).trim().split('\n')[0]}`)
+    if (save.status !== 200) throw new MachineError('engine-error', `The engine of "${from.machine}" refused to save ${images.join(', ')} (HTTP ${save.status}): ${engineMessage(await text(save.res))}`)
     let bytes = 0
     let shown = Date.now()
     // At most one report every 2 s: without a terminal each one is a line of the log.
@@ -200,13 +200,3 @@ const text = (r: NodeJS.ReadableStream): Promise<string> =>
     r.on('error', reject)
     r.on('close', () => ended || reject(new Error('the engine closed the connection before its answer ended')))
   })
-
-const engineMessage = (body: string): string => {
-  try {
-    const m = (JSON.parse(body) as { message?: unknown }).message
-    if (typeof m === 'string' && m) return m
-  } catch {
-    // not JSON
-  }
-  return body.trim().split('\n')[0] ?? ''
-}

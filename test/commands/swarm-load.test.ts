@@ -87,6 +87,7 @@ describe('swarm load: a local image onto every node of a swarm', () => {
     expect((await expectCleanFailure(['swarm', 'load', 'app:1', '--from', 's3', 'nope:1'], store)).line).toMatch(/^Error: Image nope:1 is not on "s3": /)
     expect((await expectCleanFailure(['swarm', 'load', 'app:1', '--cluster', 'seed'], store)).code).toBe('not-in-swarm')
     expect((await expectCleanFailure(['swarm', 'load', 'app:1', '--cluster', 'nosuch'], store)).code).toBe('no-such-cluster')
+    expect((await expectCleanFailure(['swarm', 'load', 'app:1', '--bogus'], store)).line).toMatch(/^Error: Nonexistent flag: --bogus /)
     expect(['s1', 's2', 's3'].map(loads)).toEqual(before)
   })
 

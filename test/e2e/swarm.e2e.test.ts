@@ -100,6 +100,8 @@ describe('end to end: a swarm of two qemu VMs, an image loaded on both, a stack 
     await createNode('s2', '--swarm')
     expect(dockerEnv.DOCKER_HOST).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
     expect(nodes()).toEqual(['s1 Ready', 's2 Ready'])
+    // Both on the qemu network: its switch runs (and must be gone at the end).
+    expect(liveProcessesNaming(join(store, 'networks', 'default'))).toHaveLength(1)
     const ls = await runCli(['ls', '--format', '{{.Name}} {{.Swarm}}'], { store })
     expect(ls.stdout).toBe('s1 s1 (master)\ns2 s1\n')
   }, 45 * MIN)
