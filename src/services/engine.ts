@@ -252,3 +252,82 @@ export async function enginePing(url: string, tls: EngineTls, timeoutMs: number,
     return false
   }
 }
+
+/** A streaming call's answer: read `res` to its end (or not), then close(). */
+export interface EngineStream {
+  status: number
+  res: import('node:http').IncomingMessage
+  close(): void
+}
+
+/**
+ * A Docker API call whose bodies stream (`docker save` out of one engine into another's
+ * `docker load`): nothing is held in memory. Connect and TLS are bounded as engineRequest's;
+ * after that the bound is idleness — `idleMs` without a byte either way ends the call — since a
+ * large image takes as long as it takes. `body` is piped as the request body (chunked).
+ */
+export async function engineStream(
+  url: string,
+  method: 'GET' | 'POST',
+  path: string,
+  tls: EngineTls | (() => Promise<EngineTls>),
+  idleMs: number,
+  o: EngineCallOptions & { body?: NodeJS.ReadableStream; contentType?: string } = {},
+): Promise<EngineStream> {
+  const { host, port } = parseEngineUrl(url)
+  const at = engineAt(host, port, o.machine)
+  let phase: Phase = 'connect'
+  const tcp = connect({ host, port })
+  let secure: TLSSocket | undefined
+  let req: ClientRequest | undefined
+  const close = (): void => {
+    o.signal?.removeEventListener('abort', onAbort)
+    req?.destroy()
+    secure?.destroy()
+    tcp.destroy()
+  }
+  const onAbort = (): void => close()
+  o.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await new Promise<EngineStream>((resolve, reject) => {
+      const fail = (e: unknown): void => {
+        close()
+        reject(e)
+      }
+      if (o.signal?.aborted) return fail(abortReason(o.signal))
+      o.signal?.addEventListener('abort', () => reject(abortReason(o.signal!)), { once: true })
+      // After the answer, an abort still closes every socket (onAbort, until close()).
+      // Every socket read or write resets this: an engine that stops mid-image is named.
+      tcp.setTimeout(idleMs, () => fail(timedOut(at, phase, idleMs, o.machine)))
+      // on, not once: an error after the answer must not be an unhandled one.
+      tcp.on('error', (e) => fail(phase === 'connect' ? dialFailed(at, e, o.machine) : e))
+      tcp.once('connect', () => {
+        phase = 'tls'
+        const go = async (): Promise<void> => {
+          const creds = typeof tls === 'function' ? await tls() : tls
+          const s = builtin.tls().connect({ socket: tcp, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) })
+          secure = s
+          s.on('error', (e) => fail(phase === 'tls' ? handshakeFailed(at, e, o.machine) : e))
+          s.once('secureConnect', () => {
+            phase = 'response'
+            const headers: Record<string, string> = o.body ? { 'Content-Type': o.contentType ?? 'application/x-tar', 'Transfer-Encoding': 'chunked' } : {}
+            req = builtin.https().request({ host, port, path, method, headers, createConnection: () => s }, (res) => {
+              resolve({ status: res.statusCode ?? 0, res, close })
+            })
+            req.on('error', (e) =>
+              fail(new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(o.machine), cause: e })),
+            )
+            if (o.body) {
+              o.body.on('error', (e) => fail(e))
+              o.body.pipe(req)
+            } else req.end()
+          })
+        }
+        go().catch(fail)
+      })
+    })
+  } catch (e) {
+    close()
+    throw e
+  }
+}

@@ -72,7 +72,8 @@ export class EngineApiError extends MachineError {
   }
 }
 
-const engineMessage = (body: string): string => {
+/** The engine's own message of an error answer ({"message": …}), else its first line. */
+export const engineMessage = (body: string): string => {
   try {
     const m = (JSON.parse(body) as { message?: unknown }).message
     if (typeof m === 'string' && m) return m

@@ -12,7 +12,7 @@ import { readTls } from './engine.js'
 import { engineUrlOf, machineTlsFiles, openLoaded, type OpenMachine } from './machine.js'
 import type { Reporter } from './reporter.js'
 import { chooseAdvertiseAddress, isLoopbackAddress } from './swarm-address.js'
-import { EngineApiError, hostPort, swarmApi, type LocalSwarm, type SwarmApi, type SwarmNode } from './swarm-api.js'
+import { EngineApiError, hostPort, swarmApi, type EngineTarget, type LocalSwarm, type SwarmApi, type SwarmNode } from './swarm-api.js'
 
 // `machine swarm init/join/leave/ls`, create's --swarm*, and rm of a node: swarm mode through
 // each machine's engine API (services/swarm-api.ts). The store records membership in
@@ -30,12 +30,18 @@ const prog = (): string => programName()
 
 /** The engine of a saved machine, reached as `ls` reaches it (client files read after the dial). */
 export function apiOf(store: Store, host: HostConfig, c: Pick<SwarmContext, 'env' | 'signal'> = {}): SwarmApi {
+  return swarmApi(engineTargetOf(store, host), engineTimeoutMs(c.env), c.signal)
+}
+
+/** A saved machine's engine URL and client TLS files (its own, else the store's). */
+export function engineTargetOf(store: Store, host: HostConfig): EngineTarget {
   const own = machineTlsFiles(store, host.Name)
   const a = host.HostOptions.AuthOptions
   const files = existsSync(own.key) ? own : { ca: a.CaCertPath, cert: a.ClientCertPath, key: a.ClientKeyPath }
-  const timeout = envMs(c.env ?? process.env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 })
-  return swarmApi({ url: engineUrlOf(host), tls: () => readTls(files), machine: host.Name }, timeout, c.signal)
+  return { url: engineUrlOf(host), tls: () => readTls(files), machine: host.Name }
 }
+
+export const engineTimeoutMs = (env: NodeJS.ProcessEnv = process.env): number => envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 })
 
 const open = (store: Store, host: HostConfig, c: SwarmContext): Promise<OpenMachine> =>
   openLoaded(store, host, { config: c.config, signal: c.signal, env: c.env, log: { info: (l) => c.reporter.info(l), debug: (l) => c.reporter.debug(l) } })
@@ -72,7 +78,7 @@ function refuseActive(name: string, info: LocalSwarm): void {
   }
 }
 
-async function clusterNameOf(store: Store, host: HostConfig): Promise<string> {
+export async function clusterNameOf(store: Store, host: HostConfig): Promise<string> {
   const all = (await store.loadAll()).flatMap((e) => (e.host ? [e.host] : []))
   return (swarmColumn(all).get(host.Name) ?? '').replace(/ \(master\)$/, '') || host.Name
 }

@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:https'
 import { handleSwarm, type FakeSwarmWorld } from './fake-swarm.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 
@@ -24,7 +25,12 @@ export interface FakeEngineOptions {
   swarm?: FakeSwarmWorld
   /** The host name the engine reports (GET /info Name, a node's Description.Hostname). */
   hostname?: string
+  /** Images: GET /images/{name}/json, GET /images/get (docker save), POST /images/load (docker load). */
+  images?: FakeImages
 }
+
+/** An engine's images by name: their ID and content (the fake's "tar" carries both). */
+export type FakeImages = Map<string, { id: string; content: Buffer; /** save sends half of it, as an engine that died mid-image */ cut?: boolean }>
 
 export interface FakeEngine {
   port: number
@@ -40,6 +46,53 @@ const MIN_API = '1.24'
 const apiNumber = (v: string): number => {
   const [maj, min] = v.split('.').map(Number)
   return (maj ?? 0) * 1000 + (min ?? 0)
+}
+
+// The fake's save format: per image a line "FAKEIMG <name> <id> <length>\n" and <length> bytes;
+// load reads it as it arrives, and refuses anything else as dockerd refuses a bad tar (HTTP 200,
+// then an error in its JSON stream).
+function images(store: FakeImages, req: IncomingMessage, res: ServerResponse, path: string, json: (status: number, body: unknown) => void): void {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+  const inspect = /^\/images\/(.+)\/json$/.exec(path)
+  if (inspect && req.method === 'GET') {
+    const i = store.get(decodeURIComponent(inspect[1]!))
+    return i ? json(200, { Id: i.id, RepoTags: [decodeURIComponent(inspect[1]!)], Size: i.content.length }) : json(404, { message: `No such image: ${decodeURIComponent(inspect[1]!)}` })
+  }
+  if (path === '/images/get' && req.method === 'GET') {
+    const names = query.getAll('names')
+    const missing = names.find((n) => !store.has(n))
+    if (missing) return json(404, { message: `reference does not exist` })
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' })
+    for (const n of names) {
+      const i = store.get(n)!
+      res.write(`FAKEIMG ${n} ${i.id} ${i.content.length}\n`)
+      res.write(i.cut ? i.content.subarray(0, i.content.length >> 1) : i.content)
+    }
+    return void res.end()
+  }
+  if (path === '/images/load' && req.method === 'POST') {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      let b = Buffer.concat(chunks)
+      const loaded: string[] = []
+      while (b.length) {
+        const nl = b.indexOf(10)
+        const m = nl > 0 ? /^FAKEIMG (\S+) (\S+) (\d+)$/.exec(b.subarray(0, nl).toString()) : null
+        if (!m || b.length < nl + 1 + Number(m[3])) {
+          res.writeHead(200, { 'Content-Type': 'application/json' })
+          return void res.end(`${JSON.stringify({ errorDetail: { message: 'unexpected EOF' }, error: 'unexpected EOF' })}\n`)
+        }
+        store.set(m[1]!, { id: m[2]!, content: Buffer.from(b.subarray(nl + 1, nl + 1 + Number(m[3]))) })
+        loaded.push(m[1]!)
+        b = b.subarray(nl + 1 + Number(m[3]))
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(loaded.map((n) => `${JSON.stringify({ stream: `Loaded image: ${n}\n` })}\n`).join(''))
+    })
+    return
+  }
+  json(404, { message: 'page not found' })
 }
 
 export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine> {
@@ -86,6 +139,7 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
       })
       return
     }
+    if (o.images && path.startsWith('/images/')) return images(o.images, req, res, path, json)
     if (path === '/version' && req.method === 'GET') {
       const details = { ApiVersion: api, Arch: 'amd64', BuildTime: '2025-05-30T12:07:26.000000000+00:00', Experimental: 'false', GitCommit: '45873be', GoVersion: 'go1.24.3', KernelVersion: '6.8.0-60-generic', MinAPIVersion: MIN_API, Os: 'linux' }
       return json(200, {
