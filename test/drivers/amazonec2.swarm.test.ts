@@ -4,30 +4,22 @@
  * itself (never from the world); the rm of the last instance in the group revokes them; nodes
  * advertise their private address.
  */
-import nock from 'nock'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
-import { Ec2Mock, filtersOf, tagSpecOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
-import { xml } from './fixtures/amazonec2/ec2-xml.js'
+import { type Ec2Mock, filtersOf, tagSpecOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
+import { xml, type FakeGroup } from './fixtures/amazonec2/ec2-xml.js'
+import { useEc2Hooks } from './fixtures/amazonec2/hooks.js'
 import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
-
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
-})
-beforeEach(() => {
-  m = new Ec2Mock()
-})
-afterEach(async () => {
-  m.dispose()
-  await t?.cleanup()
-  t = undefined
-})
+useEc2Hooks(
+  (mock) => (m = mock),
+  () => t,
+  () => (t = undefined),
+)
 
 const MACHINE_ID = '5b0c6c2e-0000-4000-8000-000000000001'
 const DESCRIPTION = 'swarm mode between cluster members (made by machine)'
@@ -59,6 +51,19 @@ const SWARM_FROM_GROUP = {
 const isSwarmRequest = (p: Params) => p.GroupId === IDS.sg && p['IpPermissions.1.Groups.1.GroupId'] === IDS.sg
 
 describe('amazonec2 swarm ports at create', () => {
+  /** create into an existing security group, `group` as EC2 describes it; the journal it leaves. */
+  async function createInGroup(group: FakeGroup): Promise<MemoryJournal> {
+    arrangeLookups(m)
+    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([group]))
+      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
+      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
+      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
+    const journal = new MemoryJournal()
+    await t!.driver.preCreateCheck()
+    await t!.driver.create(journal)
+    return journal
+  }
+
   it('a machine made for a cluster opens exactly the swarm ports, from its own security group only, and journals them', async () => {
     t = await makeTestDriver(clusterFlags())
     arrangeLookups(m)
@@ -113,20 +118,12 @@ describe('amazonec2 swarm ports at create', () => {
 
   it('in a group where an earlier machine opened them: nothing added, but journaled so the last rm closes them', async () => {
     t = await makeTestDriver(clusterFlags())
-    arrangeLookups(m)
     const src = { groupId: IDS.sg, description: DESCRIPTION }
-    m.on(
-      'DescribeSecurityGroups',
-      xml.describeSecurityGroups([
-        { id: IDS.sg, name: 'docker-machine', rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['tcp', 2377, 2377, src], ['tcp', 7946, 7946, src], ['udp', 7946, 7946, src], ['udp', 4789, 4789, src]] },
-      ]),
-    )
-      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
-      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
-      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
-    const journal = new MemoryJournal()
-    await t.driver.preCreateCheck()
-    await t.driver.create(journal)
+    const journal = await createInGroup({
+      id: IDS.sg,
+      name: 'docker-machine',
+      rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['tcp', 2377, 2377, src], ['tcp', 7946, 7946, src], ['udp', 7946, 7946, src], ['udp', 4789, 4789, src]],
+    })
     expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
     expect(journal.entries().find((e) => e.kind === 'swarm-rules')).toMatchObject({ id: IDS.sg, data: { rules: ['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'] } })
     expectMockDone(m)
@@ -134,14 +131,7 @@ describe('amazonec2 swarm ports at create', () => {
 
   it('a group whose own rules already allow all traffic from itself is left alone (nothing added, nothing to revoke later)', async () => {
     t = await makeTestDriver(clusterFlags({ 'amazonec2-security-group': ['team-sg'] }))
-    arrangeLookups(m)
-    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([{ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['-1', 0, 0, { groupId: IDS.sg }]] }]))
-      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
-      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
-      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
-    const journal = new MemoryJournal()
-    await t.driver.preCreateCheck()
-    await t.driver.create(journal)
+    const journal = await createInGroup({ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22], ['tcp', 2376, 2376], ['-1', 0, 0, { groupId: IDS.sg }]] })
     expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
     expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
     expectMockDone(m)
@@ -149,14 +139,7 @@ describe('amazonec2 swarm ports at create', () => {
 
   it('a read-only existing group gets no rule: create says which ports to allow by hand', async () => {
     t = await makeTestDriver(clusterFlags({ 'amazonec2-security-group': ['team-sg'], 'amazonec2-security-group-readonly': true }))
-    arrangeLookups(m)
-    m.on('DescribeSecurityGroups', xml.describeSecurityGroups([{ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22]] }]))
-      .on('ImportKeyPair', (p) => xml.importKeyPair(p.KeyName ?? ''))
-      .on('RunInstances', (p) => xml.runInstances(instance({ state: 'pending', publicIp: undefined, clientToken: p.ClientToken })))
-      .on('DescribeInstances', xml.describeInstances([instance({ state: 'running' })]), byInstance(IDS.instance))
-    const journal = new MemoryJournal()
-    await t.driver.preCreateCheck()
-    await t.driver.create(journal)
+    const journal = await createInGroup({ id: IDS.sg, name: 'team-sg', rules: [['tcp', 22, 22]] })
     expect(m.actions()).not.toContain('AuthorizeSecurityGroupIngress')
     expect(journal.entries().map((e) => e.kind)).not.toContain('swarm-rules')
     expect(t.infos).toContain(

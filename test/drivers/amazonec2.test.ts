@@ -5,12 +5,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import nock from 'nock'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
-import { Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-mock.js'
+import { type Ec2Mock, filtersOf, listOf, tagSpecOf } from './fixtures/amazonec2/ec2-mock.js'
 import { xml } from './fixtures/amazonec2/ec2-xml.js'
+import { useEc2Hooks } from './fixtures/amazonec2/hooks.js'
 import {
   arrangeGroupAndKey,
   arrangeLookups,
@@ -31,19 +32,11 @@ import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
-
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
-})
-beforeEach(() => {
-  m = new Ec2Mock()
-})
-afterEach(async () => {
-  m.dispose()
-  await t?.cleanup()
-  t = undefined
-})
+useEc2Hooks(
+  (mock) => (m = mock),
+  () => t,
+  () => (t = undefined),
+)
 
 const expectAllUsed = () => expectMockDone(m)
 

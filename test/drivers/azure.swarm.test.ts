@@ -2,17 +2,13 @@
 // a machine made for a cluster gets NSG rules for 2377/tcp, 7946/tcp+udp and 4789/udp whose
 // source is the VirtualNetwork service tag (never the Internet), in its own NSG, which rm deletes
 // with the machine while a neighbour's NSG keeps its own; nodes advertise their private address.
-import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import azureDefinition from '../../drivers/azure/index.js'
-import { useTokenCredential } from '../../drivers/azure/client.js'
-import { makeDriverContext } from '../../src/driver-kit/conformance.js'
-import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
-import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
+import type { DriverDefinition } from '../../src/driver-kit/contract.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
 import { API, ArmMock, LOCATION, PRIVATE_IP, PUBLIC_IP, SUB } from './fixtures/azure/arm.js'
 import { arrangeCreate, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
-import { tempDir } from '../helpers/tmp.js'
+import { type Setup, setupDriver, useArmHooks } from './fixtures/azure/hooks.js'
 
 const azure: DriverDefinition = azureDefinition
 const n: Names = names('web1')
@@ -20,43 +16,14 @@ const p = paths(n)
 let arm: ArmMock
 let store = ''
 
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
+useArmHooks({ tempPrefix: 'azure-swarm-', credential: { getToken: async () => ({ token: 'fake', expiresOnTimestamp: Date.now() + 3600e3 }) } }, (mock, dir) => {
+  arm = mock
+  store = dir
 })
-afterAll(() => {
-  useTokenCredential(undefined)
-  nock.enableNetConnect()
-})
-beforeEach(async () => {
-  useTokenCredential({ getToken: async () => ({ token: 'fake', expiresOnTimestamp: Date.now() + 3600e3 }) })
-  arm = new ArmMock()
-  store = await tempDir('azure-swarm-')
-})
-afterEach(() => {
-  try {
-    expect(arm.unmatched, 'requests nothing was arranged for').toEqual([])
-    expect(nock.pendingMocks(), 'arranged requests never made').toEqual([])
-  } finally {
-    arm.dispose()
-    nock.cleanAll()
-  }
-})
-
-interface Setup {
-  ctx: DriverContext
-  driver: Driver
-  journal: MemoryJournal
-  logs: string[]
-}
 
 /** `cluster`: the flags of `create --swarm…` (the driver's cluster defaults applied). */
 async function setup(flags: Record<string, unknown> = {}, cluster = false, env: NodeJS.ProcessEnv = {}): Promise<Setup> {
-  const given = { 'azure-subscription-id': SUB, ...flags }
-  const ctx = await makeDriverContext(azure, cluster ? withClusterDefaults('azure', azure.options, given, env) : given, { MACHINE_POLL_INTERVAL_MS: '1', ...env }, store, 'web1')
-  const logs: string[] = []
-  ctx.log = { info: (m) => logs.push(m), debug: () => {} }
-  return { ctx, driver: (await azure.load()).createDriver(ctx), journal: new MemoryJournal(), logs }
+  return setupDriver(cluster ? withClusterDefaults('azure', azure.options, { 'azure-subscription-id': SUB, ...flags }, env) : flags, env, store)
 }
 
 async function created(cluster: boolean): Promise<Setup> {

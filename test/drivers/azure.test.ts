@@ -4,13 +4,12 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import azureDefinition from '../../drivers/azure/index.js'
 import { credentialPlan, discoverTenant, useTokenCredential } from '../../drivers/azure/client.js'
 import { AZURE_ENVIRONMENTS } from '../../drivers/azure/environments.js'
 import { MachineError } from '../../src/core/errors.js'
-import { makeDriverContext } from '../../src/driver-kit/conformance.js'
-import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
+import type { DriverDefinition } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { flagName, resolveOptions } from '../../src/driver-kit/options.js'
 import {
@@ -26,7 +25,7 @@ import {
   SUB,
 } from './fixtures/azure/arm.js'
 import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
-import { tempDir } from '../helpers/tmp.js'
+import { type Setup, setupDriver, useArmHooks } from './fixtures/azure/hooks.js'
 
 // As the registry sees it (options untyped), like the contexts makeDriverContext builds.
 const azure: DriverDefinition = azureDefinition
@@ -46,54 +45,13 @@ const fakeCredential = {
   },
 }
 
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
-})
-
-afterAll(() => {
-  useTokenCredential(undefined)
-  nock.enableNetConnect()
-})
-
-beforeEach(async () => {
+useArmHooks({ tempPrefix: 'azure-driver-', credential: fakeCredential, nockDone: true }, (mock, dir) => {
   scopesAsked = []
-  useTokenCredential(fakeCredential)
-  arm = new ArmMock()
-  store = await tempDir('azure-driver-')
+  arm = mock
+  store = dir
 })
 
-afterEach(async () => {
-  try {
-    expect(arm.unmatched, 'requests nothing was arranged for').toEqual([])
-    expect(nock.pendingMocks(), 'arranged requests never made').toEqual([])
-    expect(nock.isDone()).toBe(true)
-  } finally {
-    arm.dispose()
-    nock.cleanAll()
-  }
-})
-
-interface Setup {
-  ctx: DriverContext
-  driver: Driver
-  journal: MemoryJournal
-  logs: string[]
-}
-
-async function setup(flags: Record<string, unknown> = {}, env: Record<string, string> = {}, machine = 'web1'): Promise<Setup> {
-  const ctx = await makeDriverContext(
-    azure,
-    { 'azure-subscription-id': SUB, ...flags },
-    { MACHINE_POLL_INTERVAL_MS: '1', ...env },
-    store,
-    machine,
-  )
-  const logs: string[] = []
-  ctx.log = { info: (m) => logs.push(m), debug: () => {} }
-  const driver = (await azure.load()).createDriver(ctx)
-  return { ctx, driver, journal: new MemoryJournal(), logs }
-}
+const setup = (flags: Record<string, unknown> = {}, env: Record<string, string> = {}, machine = 'web1'): Promise<Setup> => setupDriver(flags, env, store, machine)
 
 async function failure(p: Promise<unknown>): Promise<MachineError> {
   const e = await p.then(

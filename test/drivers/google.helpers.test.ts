@@ -3,7 +3,7 @@
  * classes) and the custom endpoint, which sends every request to the given host.
  */
 import nock from 'nock'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import {
   fallbackProject,
@@ -17,7 +17,7 @@ import {
 } from '../../drivers/google/config.js'
 import { classify, operationError } from '../../drivers/google/errors.js'
 import { stateOf } from '../../drivers/google/driver.js'
-import { firewall, GceMock, instance, makeTestDriver, operation, PROJECT, ZONE, type TestCtx } from './fixtures/google/gce.js'
+import { firewall, GceMock, instance, makeTestDriver, operation, PROJECT, ZONE, type TestCtx, useGceHooks } from './fixtures/google/gce.js'
 import { tempDir } from '../helpers/tmp.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -119,14 +119,7 @@ describe('google error classes', () => {
 describe('google --google-endpoint', () => {
   let m: GceMock | undefined
   let t: TestCtx | undefined
-  beforeAll(() => {
-    nock.disableNetConnect()
-    nock.enableNetConnect('127.0.0.1')
-  })
-  afterEach(async () => {
-    m?.dispose()
-    await t?.cleanup()
-  })
+  useGceHooks(() => ({ m, t }), () => (t = undefined))
 
   it('sends every request to the given endpoint, with an OAuth token from the key', async () => {
     const origin = 'http://127.0.0.1:18787'

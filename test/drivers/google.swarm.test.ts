@@ -6,14 +6,13 @@
  * their internal IP.
  */
 import { join } from 'node:path'
-import nock from 'nock'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DriverDefinition, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
 import { firewallAllowed, firewallRuleName, swarmRuleName } from '../../drivers/google/config.js'
 import google from '../../drivers/google/index.js'
-import { firewall, GceMock, INSTANCE_ID, instance, makeTestDriver, NAT_IP, NETWORK_IP, operation, PROJECT, ZONE, type TestCtx } from './fixtures/google/gce.js'
+import { firewall, GceMock, INSTANCE_ID, instance, makeTestDriver, NAT_IP, NETWORK_IP, operation, PROJECT, ZONE, type TestCtx, useGceHooks } from './fixtures/google/gce.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 const definition: DriverDefinition = google
@@ -29,16 +28,7 @@ const SWARM_ALLOWED = [
 
 let m: GceMock
 let t: TestCtx | undefined
-
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
-})
-afterEach(async () => {
-  m?.dispose()
-  await t?.cleanup()
-  t = undefined
-})
+useGceHooks(() => ({ m, t }), () => (t = undefined))
 
 /** The flags of `create --swarm…` (the driver's cluster defaults applied). */
 const clusterFlags = (flags: Record<string, unknown> = {}) => withClusterDefaults('google', definition.options, { 'google-project': PROJECT, ...flags }, {})

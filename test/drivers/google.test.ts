@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import nock from 'nock'
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import type { DriverDefinition, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -31,6 +30,7 @@ import {
   ZONE,
   firewall,
   type TestCtx,
+  useGceHooks,
 } from './fixtures/google/gce.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
@@ -43,16 +43,7 @@ const OURS = { 'machine-name': 'web1', 'machine-id': MACHINE_ID, 'machine-firewa
 
 let m: GceMock
 let t: TestCtx | undefined
-
-beforeAll(() => {
-  nock.disableNetConnect()
-  nock.enableNetConnect('127.0.0.1')
-})
-afterEach(async () => {
-  m?.dispose()
-  await t?.cleanup()
-  t = undefined
-})
+useGceHooks(() => ({ m, t }), () => (t = undefined))
 
 const expectAllUsed = () => expectMockDone(m)
 
