@@ -10,16 +10,12 @@ import { withClusterDefaults } from '../../src/driver-kit/options.js'
 import { type Ec2Mock, filtersOf, tagSpecOf, type Params } from './fixtures/amazonec2/ec2-mock.js'
 import { xml, type FakeGroup } from './fixtures/amazonec2/ec2-xml.js'
 import { useEc2Hooks } from './fixtures/amazonec2/hooks.js'
-import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
+import { arrangeLookups, arrangeMaking, arrangeRemoval, byInstance, CREATE_ACTIONS, createArranged, definition, IDS, instance, makeTestDriver, PRIVATE_IP, PUBLIC_IP, TEST_ENV, type TestCtx } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
-useEc2Hooks(
-  (mock) => (m = mock),
-  () => t,
-  () => (t = undefined),
-)
+useEc2Hooks((mock) => (m = mock), () => t, () => (t = undefined))
 
 const MACHINE_ID = '5b0c6c2e-0000-4000-8000-000000000001'
 const DESCRIPTION = 'swarm mode between cluster members (made by machine)'
@@ -93,11 +89,7 @@ describe('amazonec2 swarm ports at create', () => {
 
   it('a lone machine (no --swarm*) opens no swarm port', async () => {
     t = await makeTestDriver()
-    arrangeLookups(m)
-    arrangeMaking(m)
-    const journal = new MemoryJournal()
-    await t.driver.preCreateCheck()
-    await t.driver.create(journal)
+    const journal = await createArranged(m, t.driver)
     expect(m.actions()).toEqual([...CREATE_ACTIONS])
     expect(Object.keys(rulesOf(m.params('AuthorizeSecurityGroupIngress')))).toEqual(['22/tcp', '2376/tcp'])
     expect(tagSpecOf(m.params('RunInstances'), 1).tags).not.toHaveProperty('machine-swarm')
@@ -108,10 +100,7 @@ describe('amazonec2 swarm ports at create', () => {
   it('AWS_SWARM_PORTS=false turns them off for a cluster machine', async () => {
     const env = { ...TEST_ENV, AWS_SWARM_PORTS: 'false' }
     t = await makeTestDriver(withClusterDefaults('amazonec2', definition.options, {}, env), env)
-    arrangeLookups(m)
-    arrangeMaking(m)
-    await t.driver.preCreateCheck()
-    await t.driver.create(new MemoryJournal())
+    await createArranged(m, t.driver)
     expect(m.actions()).toEqual([...CREATE_ACTIONS])
     expectMockDone(m)
   })

@@ -27,16 +27,13 @@ import {
   PUBLIC_IP,
   type TestCtx,
   CREATE_ACTIONS,
+  createArranged,
 } from './fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: Ec2Mock
 let t: TestCtx | undefined
-useEc2Hooks(
-  (mock) => (m = mock),
-  () => t,
-  () => (t = undefined),
-)
+useEc2Hooks((mock) => (m = mock), () => t, () => (t = undefined))
 
 const expectAllUsed = () => expectMockDone(m)
 
@@ -59,12 +56,7 @@ async function rejection(p: Promise<unknown>): Promise<MachineError> {
 describe('amazonec2 create', () => {
   it('looks up image, VPC and subnet, then makes the security group, key pair and instance, in order', async () => {
     t = await makeTestDriver()
-    arrangeLookups(m)
-    arrangeMaking(m)
-    const journal = new MemoryJournal()
-
-    await t.driver.preCreateCheck()
-    await t.driver.create(journal)
+    const journal = await createArranged(m, t.driver)
 
     expect(m.actions()).toEqual([...CREATE_ACTIONS])
     expectAllUsed()

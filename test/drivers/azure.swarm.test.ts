@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import azureDefinition from '../../drivers/azure/index.js'
 import type { DriverDefinition } from '../../src/driver-kit/contract.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
-import { API, ArmMock, LOCATION, PRIVATE_IP, PUBLIC_IP, SUB } from './fixtures/azure/arm.js'
-import { arrangeCreate, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
+import { ArmMock, PRIVATE_IP, PUBLIC_IP, SUB } from './fixtures/azure/arm.js'
+import { arrangeCreate, arrangeNicRead, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
 import { type Setup, setupDriver, useArmHooks } from './fixtures/azure/hooks.js'
 
 const azure: DriverDefinition = azureDefinition
@@ -93,13 +93,7 @@ describe('azure clusterAddress', () => {
   it("is read from the NIC when not saved", async () => {
     const { ctx, driver } = await setup()
     ctx.config.IPAddress = PUBLIC_IP
-    arm.get(p.nic, API.network, 200, {
-      name: 'web1-nic',
-      id: p.nic,
-      type: 'Microsoft.Network/networkInterfaces',
-      location: LOCATION,
-      properties: { provisioningState: 'Succeeded', ipConfigurations: [{ name: 'ip', id: `${p.nic}/ipConfigurations/ip`, properties: { primary: true, privateIPAddress: PRIVATE_IP } }] },
-    })
+    arrangeNicRead(arm, n)
     expect(await driver.clusterAddress!()).toBe(PRIVATE_IP)
     expect(ctx.config.PrivateIPAddress).toBe(PRIVATE_IP)
   })

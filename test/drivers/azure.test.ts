@@ -24,7 +24,7 @@ import {
   PUBLIC_IP,
   SUB,
 } from './fixtures/azure/arm.js'
-import { arrangeCreate, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
+import { arrangeCreate, arrangeNicRead, arrangeInstanceView, arrangePreCheck, arrangeRemove, names, paths, type Names } from './fixtures/azure/flows.js'
 import { type Setup, setupDriver, useArmHooks } from './fixtures/azure/hooks.js'
 
 // As the registry sees it (options untyped), like the contexts makeDriverContext builds.
@@ -443,13 +443,7 @@ describe('azure state, ip and lifecycle', () => {
     expect(await pub.driver.ip()).toBe(PUBLIC_IP)
 
     const priv = await setup({ 'azure-use-private-ip': true })
-    arm.get(p.nic, API.network, 200, {
-      name: 'web1-nic',
-      id: p.nic,
-      type: 'Microsoft.Network/networkInterfaces',
-      location: LOCATION,
-      properties: { provisioningState: 'Succeeded', ipConfigurations: [{ name: 'ip', id: `${p.nic}/ipConfigurations/ip`, properties: { primary: true, privateIPAddress: PRIVATE_IP } }] },
-    })
+    arrangeNicRead(arm, n)
     expect(await priv.driver.ip()).toBe(PRIVATE_IP)
     expect(priv.ctx.config.IPAddress).toBe(PRIVATE_IP)
   })
