@@ -87,11 +87,14 @@ export function withClusterDefaults(driver: string, options: readonly OptionSpec
   for (const o of options) {
     if (o.clusterDefault === undefined) continue
     const flag = flagName(driver, o)
-    if (out[flag] !== undefined || (o.env ?? []).some((v) => env[v] !== undefined && env[v] !== '')) continue
+    if (out[flag] !== undefined || setEnvName(o, env)) continue
     out[flag] = o.clusterDefault
   }
   return out
 }
+
+/** The first of an option's env vars that is set to something (an empty one counts as unset). */
+const setEnvName = (o: OptionSpec, env: NodeJS.ProcessEnv): string | undefined => o.env?.find((e) => env[e] !== undefined && env[e] !== '')
 
 export const configKey = (o: OptionSpec): string =>
   o.configKey ?? o.name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')
@@ -183,7 +186,7 @@ export function resolveOptions(
       from = `${savedFrom} (${configKey(o)})`
       value = coerce(driver, o, stored, from)
     } else {
-      const envName = o.env?.find((e) => env[e] !== undefined && env[e] !== '')
+      const envName = setEnvName(o, env)
       if (envName) {
         from = `$${envName}`
         value = coerce(driver, o, env[envName], from)
