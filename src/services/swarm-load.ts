@@ -39,6 +39,13 @@ async function imageId(t: EngineTarget, image: string, c: SwarmContext): Promise
   return typeof id === 'string' ? id : undefined
 }
 
+/** The IDs of `images` on an engine, or which of them it lacks. */
+async function imagesOn(t: EngineTarget, images: string[], c: SwarmContext): Promise<{ ids: string[] } | { missing: string[] }> {
+  const found = await Promise.all(images.map((i) => imageId(t, i, c)))
+  const missing = images.filter((_, j) => !found[j])
+  return missing.length ? { missing } : { ids: found as string[] }
+}
+
 async function clusterOf(store: Store, hosts: HostConfig[], name: string | undefined): Promise<string> {
   const col = swarmColumn(hosts)
   if (name) {
@@ -73,14 +80,12 @@ export async function loadImages(store: Store, images: string[], o: { cluster?: 
   if (o.from) {
     const h = hosts.find((x) => x.Name === o.from)
     if (!h) throw new MachineError('machine-not-found', `There is no machine "${o.from}" to load the images from`, { hint: `see "${prog()} ls"` })
-    const t = engineTargetOf(store, h)
-    const found = await Promise.all(images.map((i) => imageId(t, i, c)))
-    const missing = images.filter((_, j) => !found[j])
-    if (missing.length) {
-      throw new MachineError('no-such-image', `Image ${missing.join(', ')} is not on "${h.Name}"`, { hint: `load or pull it there first (eval "$(${prog()} env ${h.Name})"; docker load / docker pull)` })
+    const on = await imagesOn(engineTargetOf(store, h), images, c)
+    if ('missing' in on) {
+      throw new MachineError('no-such-image', `Image ${on.missing.join(', ')} is not on "${h.Name}"`, { hint: `load or pull it there first (eval "$(${prog()} env ${h.Name})"; docker load / docker pull)` })
     }
     source = h
-    ids = found as string[]
+    ids = on.ids
   } else {
     const managers = members.filter((m) => m.manager).sort((a, b) => Number(b.name === cluster) - Number(a.name === cluster))
     const why: string[] = []
@@ -88,13 +93,12 @@ export async function loadImages(store: Store, images: string[], o: { cluster?: 
     for (const m of managers) {
       const h = hostOf(m.name)
       try {
-        const found = await Promise.all(images.map((i) => imageId(engineTargetOf(store, h), i, c)))
-        const missing = images.filter((_, j) => !found[j])
-        if (!missing.length) {
-          pick = { host: h, ids: found as string[] }
+        const on = await imagesOn(engineTargetOf(store, h), images, c)
+        if (!('missing' in on)) {
+          pick = { host: h, ids: on.ids }
           break
         }
-        why.push(`"${m.name}" has no ${missing.join(', ')}`)
+        why.push(`"${m.name}" has no ${on.missing.join(', ')}`)
       } catch (e) {
         why.push(messageOf(e))
       }
