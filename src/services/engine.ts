@@ -106,6 +106,11 @@ function dialFailed(at: string, e: unknown, machine?: string): MachineError {
 // OpenSSL's verdicts on the engine's certificate, and its alerts when the engine refuses ours.
 const CERT_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_SIGNATURE_FAILURE|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
 
+/** The connection closed before an HTTP response (for buffered and streaming calls alike). */
+function noResponse(at: string, e: unknown, machine?: string): MachineError {
+  return new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(machine), cause: e })
+}
+
 /** A failed handshake: not TLS at all, a certificate we do not trust, or ours refused. */
 function handshakeFailed(at: string, e: unknown, machine?: string): MachineError {
   const c = code(e)
@@ -207,9 +212,7 @@ export async function engineRequest(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
         res.on('error', reject)
       })
-      req.on('error', (e) =>
-        reject(new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(o.machine), cause: e })),
-      )
+      req.on('error', (e) => reject(noResponse(at, e, o.machine)))
       req.end(payload)
     })
   }
@@ -314,9 +317,7 @@ export async function engineStream(
             req = builtin.https().request({ host, port, path, method, headers, createConnection: () => s }, (res) => {
               resolve({ status: res.statusCode ?? 0, res, close })
             })
-            req.on('error', (e) =>
-              fail(new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(o.machine), cause: e })),
-            )
+            req.on('error', (e) => fail(noResponse(at, e, o.machine)))
             if (o.body) {
               o.body.on('error', (e) => fail(e))
               o.body.pipe(req)
