@@ -17,10 +17,17 @@ function spellings(specs: FlagSpecs, bool: boolean): Set<string> {
   return out
 }
 
+/**
+ * Topics: commands of two words (`swarm init`). Global flags go after both words, since oclif
+ * reads `swarm -s DIR init` as the topic alone and prints its help. Plain data so start-up reads
+ * no manifest; test/unit/global-argv.test.ts fails when a folder under src/commands is missing.
+ */
+export const TOPICS: ReadonlySet<string> = new Set(['swarm'])
+
 const WITH_VALUE = spellings(GLOBAL_FLAGS, false)
 const BOOL = spellings(GLOBAL_FLAGS, true).add('--json')
 
-/** argv (after the program) with the global flags that lead it moved to just after the command. */
+/** argv (after the program) with the global flags that lead it moved to just after the command's id. */
 export function hoistGlobalFlags(args: readonly string[]): string[] {
   const argv = [...args]
   const moved: string[] = []
@@ -32,7 +39,9 @@ export function hoistGlobalFlags(args: readonly string[]): string[] {
     else if (WITH_VALUE.has(a) && argv.length > 1) moved.push(argv.shift()!, argv.shift()!)
     else break
   }
-  if (moved.length > 0 && argv.length > 0) argv.splice(1, 0, ...moved)
+  // After the command's id: one word, or two for a topic's command.
+  const idWords = TOPICS.has(argv[0] ?? '') && argv[1] !== undefined && !argv[1].startsWith('-') ? 2 : 1
+  if (moved.length > 0 && argv.length > 0) argv.splice(idWords, 0, ...moved)
   else argv.unshift(...moved)
   return argv
 }

@@ -1,6 +1,8 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GLOBAL_FLAGS } from '../../src/cli/flag-spec.js'
-import { hoistGlobalFlags } from '../../src/cli/global-argv.js'
+import { hoistGlobalFlags, TOPICS } from '../../src/cli/global-argv.js'
 
 describe('global flags before the command (bin/run.js)', () => {
   it('moves every declared global flag, long and short, to after the command', () => {
@@ -19,5 +21,13 @@ describe('global flags before the command (bin/run.js)', () => {
     expect(hoistGlobalFlags(['env', '-s', 'DIR', 'dev'])).toEqual(['env', '-s', 'DIR', 'dev'])
     expect(hoistGlobalFlags(['-s'])).toEqual(['-s'])
     expect(hoistGlobalFlags(['--json'])).toEqual(['--json'])
+  })
+
+  it('puts them after both words of a topic\'s command (swarm init), and knows every topic', () => {
+    expect(hoistGlobalFlags(['-s', 'DIR', '--json', 'swarm', 'init', 'n1'])).toEqual(['swarm', 'init', '-s', 'DIR', '--json', 'n1'])
+    expect(hoistGlobalFlags(['-s', 'DIR', 'swarm'])).toEqual(['swarm', '-s', 'DIR'])
+    expect(hoistGlobalFlags(['-s', 'DIR', 'swarm', '--help'])).toEqual(['swarm', '-s', 'DIR', '--help'])
+    const folders = readdirSync(join(import.meta.dirname, '../../src/commands'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)
+    expect([...TOPICS].sort()).toEqual(folders.sort())
   })
 })
