@@ -31,6 +31,11 @@ export interface SwarmFlagCheck {
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z][0-9A-Za-z.:-]*)(:\d{1,5})?$/
 
+/** An address a swarm node advertises (create's --swarm-addr, swarm init/join's --advertise-addr): an IP or host name, optionally :port. */
+export function checkAdvertiseAddr(addr: string, flag: string): void {
+  if (!ADDRESS.test(addr)) throw new MachineError('swarm-option', `${flag} ${JSON.stringify(addr)} is not an address (IP or host name, optionally :port)`, { hint: 'give the address the other machines reach this one at, e.g. 192.168.76.2' })
+}
+
 export function checkSwarmFlags(f: SwarmFlags): SwarmFlagCheck {
   const p = programName()
   const d = f['swarm-discovery']
@@ -51,7 +56,7 @@ export function checkSwarmFlags(f: SwarmFlags): SwarmFlagCheck {
   const addr = f['swarm-addr']
   if (addr !== undefined) {
     if (!member) throw new MachineError('swarm-option', `--swarm-addr ${addr} is the address a swarm node advertises, but this machine joins no swarm`, { hint: 'add --swarm-master or --swarm (or drop --swarm-addr)' })
-    if (!ADDRESS.test(addr)) throw new MachineError('swarm-option', `--swarm-addr ${JSON.stringify(addr)} is not an address (IP or host name, optionally :port)`, { hint: 'give the address the other machines reach this one at, e.g. 192.168.76.2' })
+    checkAdvertiseAddr(addr, '--swarm-addr')
   }
   const ignored: string[] = []
   if (f['swarm-image']) ignored.push(`--swarm-image ${f['swarm-image']} is ignored: swarm mode is built into the engine, no swarm image runs`)

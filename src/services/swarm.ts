@@ -4,6 +4,7 @@ import { MachineError, messageOf } from '../core/errors.js'
 import { defaultSwarmOptions, type HostConfig, type SwarmOptions } from '../core/host-config.js'
 import { programName } from '../core/program-name.js'
 import { discoveryOf, inSwarm, membersOf, swarmColumn } from '../core/swarm-cluster.js'
+import { checkAdvertiseAddr } from '../core/swarm-flags.js'
 import { capabilitiesOf } from '../driver-kit/contract.js'
 import { envMs } from '../driver-kit/wait.js'
 import { withMachineLock } from '../store/lock.js'
@@ -99,6 +100,8 @@ export interface InitResult {
 
 /** Under the machine's lock: load it, refuse a member, run `fn` on it, save what it changed. */
 async function onMachine<T>(store: Store, name: string, c: SwarmContext, advertiseAddr: string | undefined, fn: (m: OpenMachine) => Promise<T>): Promise<T> {
+  // Checked where it enters, before the machine is asked anything: it is saved and certified.
+  if (advertiseAddr !== undefined) checkAdvertiseAddr(advertiseAddr, '--advertise-addr')
   return withMachineLock(store.path, name, 30_000, async () => {
     const host = await store.load(name)
     await refuseMember(store, host)

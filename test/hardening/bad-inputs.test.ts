@@ -140,6 +140,8 @@ function cases(): Case[] {
   // A qemu swarm machine joins a host-local network (default "default"); a network name is a
   // store path like a machine name, so one that climbs out of networks/ is refused before anything.
   out.push({ args: ['create', '-d', 'qemu', '--qemu-network', '../certs', '--swarm-master', 'q1'], code: 'invalid-option' })
+  out.push({ args: ['swarm', 'init', 'm1', '--advertise-addr', '$(touch x)'], code: 'swarm-option' })
+  out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch', '--advertise-addr', 'a b'], code: 'swarm-option' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch'], code: 'no-such-cluster' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'm1'], code: 'usage' })
   out.push({ args: ['swarm', 'leave', 'm1'], code: 'not-in-swarm' })
