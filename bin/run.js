@@ -16,6 +16,13 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
+// Shell completion asks on every Tab: answered from the manifest and the store listing alone.
+if (process.argv[2] === '__complete') {
+  const { runComplete } = await import('../dist/src/completion/run.js')
+  await runComplete(process.argv.slice(3), new URL('../oclif.manifest.json', import.meta.url))
+  process.exit()
+}
+
 // Global flags before the command (docker-machine's order) move after it, for oclif.
 const argv = hoistGlobalFlags(process.argv.slice(2))
 

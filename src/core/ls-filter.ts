@@ -14,7 +14,8 @@ import type { LoadedEntry } from '../store/store.js'
 
 export type LsFilters = Record<'driver' | 'state' | 'name' | 'label' | 'swarm', string[]>
 
-const KEYS = ['driver', 'state', 'name', 'label', 'swarm'] as const
+export const LS_FILTER_KEYS = ['driver', 'state', 'name', 'label', 'swarm'] as const
+const KEYS = LS_FILTER_KEYS
 
 export function parseFilters(specs: readonly string[]): LsFilters {
   const f: LsFilters = { driver: [], state: [], name: [], label: [], swarm: [] }
