@@ -3,6 +3,8 @@ import { forEachMachine } from '../services/each-machine.js'
 import { runAction, type Action } from '../services/lifecycle.js'
 import { BaseCommand } from './base.js'
 import { programName } from '../core/program-name.js'
+import { checkParallelFlag } from '../core/parallel.js'
+import { parallelFlag } from './parallel-flag.js'
 
 const done: Record<Action, string> = { start: 'started', stop: 'stopped', restart: 'restarted', kill: 'killed' }
 
@@ -12,16 +14,19 @@ export function lifecycleCommand(action: Action, summary: string): typeof BaseCo
     static override summary = summary
     static override strict = false
     static override args = { names: Args.string({ description: 'machine names (default: "default")' }) }
+    static override flags = parallelFlag
 
     async run(): Promise<unknown> {
-      const { argv } = await this.parseArgs(this.ctor as typeof BaseCommand)
+      const { argv, flags } = await this.parseArgs(this.ctor as typeof BaseCommand)
+      const parallel = checkParallelFlag((flags as { parallel?: string }).parallel)
       const o = { config: this.config, reporter: this.reporter }
-      const results = await forEachMachine(this.store, argv as string[], o, (m) => runAction(this.store, m, action, o))
-      for (const r of results) {
-        this.out.info(`Machine "${r.name}" was ${done[action]}.`)
+      // Each machine's line as soon as it is done, while the others still work.
+      const onDone = (name: string, result: unknown) => {
+        this.out.info(`Machine "${name}" was ${done[action]}.`)
         // Only a changed address (new certificates were made for it) makes the old env stale.
-        if (r.result.addressChanged) this.out.info(`The address of "${r.name}" changed: run eval "$(${programName()} env ${r.name})" again`)
+        if ((result as { addressChanged?: boolean }).addressChanged) this.out.info(`The address of "${name}" changed: run eval "$(${programName()} env ${name})" again`)
       }
+      const results = await forEachMachine(this.store, argv as string[], o, (m, mo) => runAction(this.store, m, action, mo), { parallel, onDone })
       return this.jsonEnabled() ? { [action]: results.map((d) => d.name), addressChanged: results.filter((d) => d.result.addressChanged).map((d) => d.name) } : undefined
     }
   }

@@ -3,15 +3,18 @@
  * they stay out of `eval "$(machine env)"`, which only prints to stdout what must be evaluated);
  * in --json mode everything except the final envelope is silent.
  *
- * On a terminal one "live" line (a spinner) may sit at the bottom: every other line is printed
- * above it (the live line is cleared, the line written, the live line drawn again), so nothing
- * printed while a step runs lands on the spinner's line.
+ * On a terminal "live" lines (spinners: one, or one per machine when several work at once) may
+ * sit at the bottom: every other line is printed above them (the live lines are cleared, the line
+ * written, the live lines drawn again), so nothing printed while a step runs lands on a spinner.
  */
 export class Output {
   readonly json: boolean
   readonly debugEnabled: boolean
   readonly tty: boolean
-  private liveText: string | undefined
+  /** The live lines by owner ('' for a lone spinner, a machine's name when several run), in order. */
+  private readonly liveRows = new Map<string, string>()
+  /** How many live lines are on the screen now (the cursor is at the end of the last one). */
+  private drawn = 0
   private readonly taps = new Set<(line: string) => void>()
 
   constructor(o: { json: boolean; debug: boolean }) {
@@ -38,11 +41,15 @@ export class Output {
 
   /**
    * Every info, note and debug line (debug ones even without --debug), with the time, until
-   * the returned function is called: the transcript a failed create keeps for its user.
+   * the returned function is called: the transcript a failed create keeps for its user. `only`
+   * keeps (and may rewrite) some lines: one machine's among several.
    */
-  record(): { lines: string[]; stop(): void } {
+  record(only?: (line: string) => string | undefined): { lines: string[]; stop(): void } {
     const lines: string[] = []
-    const tap = (l: string) => lines.push(`${new Date().toISOString()} ${l}`)
+    const tap = (l: string) => {
+      const kept = only ? only(l) : l
+      if (kept !== undefined) lines.push(`${new Date().toISOString()} ${kept}`)
+    }
     this.taps.add(tap)
     return { lines, stop: () => this.taps.delete(tap) }
   }
@@ -57,15 +64,36 @@ export class Output {
 
   /** Draw (or with undefined, erase) the live line; terminals only. */
   live(text: string | undefined): void {
+    this.setLive('', text)
+  }
+
+  /** Draw (or with undefined, erase) `owner`'s live line among the others; terminals only. */
+  setLive(owner: string, text: string | undefined): void {
     if (!this.tty) return
-    process.stdout.write(`\r\x1b[K${text ?? ''}`)
-    this.liveText = text
+    if (text === undefined) this.liveRows.delete(owner)
+    else this.liveRows.set(owner, text)
+    process.stdout.write(this.eraseLive() + this.drawLive())
   }
 
   private above(write: () => void): void {
-    if (this.liveText === undefined) return write()
-    process.stdout.write('\r\x1b[K')
+    if (this.liveRows.size === 0 && this.drawn === 0) return write()
+    process.stdout.write(this.eraseLive())
     write()
-    process.stdout.write(this.liveText)
+    process.stdout.write(this.drawLive())
+  }
+
+  /** Back to the start of the first live line and clear from there (one line: just that line). */
+  private eraseLive(): string {
+    const n = this.drawn
+    this.drawn = 0
+    return n > 1 ? `\x1b[${n - 1}A\r\x1b[J` : '\r\x1b[K'
+  }
+
+  private drawLive(): string {
+    // A line wider than the terminal would wrap, and the next erase would miss its first part.
+    const width = process.stdout.columns
+    const rows = [...this.liveRows.values()].map((r) => (width && r.length >= width ? `${r.slice(0, width - 2)}…` : r))
+    this.drawn = rows.length
+    return rows.join('\n')
   }
 }

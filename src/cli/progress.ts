@@ -17,12 +17,18 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`
  * end. Every step also ends when `signal` aborts (Ctrl-C), so the caller can roll back at once.
  */
 export class Progress {
+  /**
+   * `view`: when several machines work at once, each step's lines start with its machine
+   * (`prefix`, "web1: ") and its spinner is that machine's own live line (`owner`).
+   */
   constructor(
     private readonly out: Output,
     private readonly signal: AbortSignal,
+    private readonly view: ReporterView = { prefix: '', owner: '' },
   ) {}
 
   async step<T>(title: string, timeoutMs: number, fn: (signal: AbortSignal, report: StepReport) => Promise<T>): Promise<T> {
+    const { prefix, owner } = this.view
     const started = Date.now()
     const elapsed = () => Math.floor((Date.now() - started) / 1000)
     const ac = new AbortController()
@@ -34,15 +40,15 @@ export class Progress {
     let ticker: NodeJS.Timeout | undefined
     if (this.out.tty) {
       let i = 0
-      const draw = () => this.out.live(`${FRAMES[i++ % FRAMES.length]} ${title} (${elapsed()}s${detail ? `, ${detail}` : ''})`)
+      const draw = () => this.out.setLive(owner, `${prefix}${FRAMES[i++ % FRAMES.length]} ${title} (${elapsed()}s${detail ? `, ${detail}` : ''})`)
       draw()
       ticker = setInterval(draw, 120)
     } else {
-      this.out.info(`${title}...`)
+      this.out.info(`${prefix}${title}...`)
       ticker = setInterval(() => {
         if (Date.now() - lastPrinted < HEARTBEAT_MS) return
         lastPrinted = Date.now()
-        this.out.info(`  ${title}: ${elapsed()}s${detail ? `, ${detail}` : ''}`)
+        this.out.info(`${prefix}  ${title}: ${elapsed()}s${detail ? `, ${detail}` : ''}`)
       }, 1000)
     }
     const report: StepReport = (d) => {
@@ -50,7 +56,7 @@ export class Progress {
       detail = d
       if (!this.out.tty) {
         lastPrinted = Date.now()
-        this.out.info(`  ${d} (${elapsed()}s)`)
+        this.out.info(`${prefix}  ${d} (${elapsed()}s)`)
       }
     }
     const stopped = new Promise<never>((_, reject) => {
@@ -66,8 +72,8 @@ export class Progress {
     })
     const end = (mark: string) => {
       clearInterval(ticker)
-      this.out.live(undefined)
-      this.out.info(`${mark} ${title} (${secs(Date.now() - started)})`)
+      this.out.setLive(owner, undefined)
+      this.out.info(`${prefix}${mark} ${title} (${secs(Date.now() - started)})`)
     }
     try {
       const r = await Promise.race([fn(ac.signal, report), stopped])
@@ -85,39 +91,56 @@ export class Progress {
   }
 }
 
+/** How a reporter shows itself: its lines' prefix and the owner of its live line (Output.setLive). */
+export interface ReporterView {
+  prefix: string
+  owner: string
+}
+
 /**
  * The services' Reporter on the terminal: lines go through `out` (stdout, stderr, nothing under
  * --json), steps are Progress steps under the operation's signal, and a warning is a note
  * "Warning: …" unless `onWarning` takes it (rm -f tells it with the machine's outcome).
+ * `scoped(name)` is the same for one machine of several working at once: its lines start with
+ * "name: " and its spinner is a line of its own.
  */
 export class TerminalReporter implements Reporter {
   constructor(
     private readonly out: Output,
     private readonly onWarning?: (problem: string) => void,
+    private readonly view: ReporterView = { prefix: '', owner: '' },
   ) {}
 
   info(line: string): void {
-    this.out.info(line)
+    this.out.info(`${this.view.prefix}${line}`)
   }
 
   note(line: string): void {
-    this.out.note(line)
+    this.out.note(`${this.view.prefix}${line}`)
   }
 
   warn(problem: string): void {
     if (this.onWarning) this.onWarning(problem)
-    else this.out.note(`Warning: ${problem}`)
+    else this.note(`Warning: ${problem}`)
   }
 
   debug(line: string): void {
-    this.out.debug(line)
+    this.out.debug(`${this.view.prefix}${line}`)
   }
 
   step<T>(title: string, o: StepOptions, fn: (signal: AbortSignal, report: StepReport) => Promise<T>): Promise<T> {
-    return new Progress(this.out, o.signal ?? new AbortController().signal).step(title, o.timeoutMs, fn)
+    return new Progress(this.out, o.signal ?? new AbortController().signal, this.view).step(title, o.timeoutMs, fn)
   }
 
   record(): { lines: string[]; stop(): void } {
-    return this.out.record()
+    const { prefix } = this.view
+    if (!prefix) return this.out.record()
+    // One machine's failure evidence holds its own lines only, without the prefix.
+    const debug = `[debug] ${prefix}`
+    return this.out.record((l) => (l.startsWith(prefix) ? l.slice(prefix.length) : l.startsWith(debug) ? `[debug] ${l.slice(debug.length)}` : undefined))
+  }
+
+  scoped(name: string, onWarning = this.onWarning): TerminalReporter {
+    return new TerminalReporter(this.out, onWarning, { prefix: `${this.view.prefix}${name}: `, owner: `${this.view.owner}/${name}` })
   }
 }

@@ -7,7 +7,13 @@ import { interrupted } from '../driver-kit/wait.js'
 import { DEFAULT_INSTALL_URL } from '../core/host-config.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { getDriverDefinition } from '../registry/index.js'
-import { createMachine } from '../services/create.js'
+import { createMachine, type CreateInput } from '../services/create.js'
+import { throwIfAnyFailed } from '../services/each-machine.js'
+import type { Reporter } from '../services/reporter.js'
+import { parallelFlag } from '../cli/parallel-flag.js'
+import { MachineError } from '../core/errors.js'
+import { checkParallelFlag, settleAll } from '../core/parallel.js'
+import { createNames } from '../services/create-names.js'
 
 // Built-in drivers' option lists (no SDK is imported by these) become create's flags, so
 // `create --help` documents them and parsing is strict.
@@ -25,6 +31,8 @@ const sharedFlags = {
   'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
+  count: Flags.string({ description: 'create this many machines named NAME-1, NAME-2, … (numbering goes on after existing ones)' }),
+  ...parallelFlag,
   // docker-machine's swarm flags, in swarm mode's meaning (core/swarm-flags.ts, docs/clusters.md).
   // Classic Swarm's own flags are hidden from --help (they mean nothing in swarm mode) but still
   // accepted, so an old script gets one line saying what to use instead, not "unknown flag".
@@ -51,8 +59,13 @@ export default class Create extends BaseCommand {
     '<%= config.bin %> create -d none --url tcp://127.0.0.1:2376 existing',
     '<%= config.bin %> create -d qemu --swarm-master s1',
     '<%= config.bin %> create -d qemu --swarm s2',
+    '<%= config.bin %> create -d amazonec2 web1 web2 web3',
+    '<%= config.bin %> create -d qemu --count 3 --swarm node',
   ]
-  static override args = { name: Args.string({ required: true, description: 'machine name (letters, digits, "." and "-")' }) }
+  // Several names create several machines at once (--parallel at a time); strict is off for
+  // that, so create checks itself that no unknown flag ended up among the names.
+  static override strict = false
+  static override args = { name: Args.string({ required: true, description: 'machine name (letters, digits, "." and "-"); several names create several machines' }) }
   static override flags = { ...sharedFlags, ...builtinDriverFlags }
 
   async run(): Promise<unknown> {
@@ -65,11 +78,19 @@ export default class Create extends BaseCommand {
         // oclif's parse() spreads the class's own properties: args must be own ones too, or a
         // plugin driver's create refuses its NAME as an unexpected argument.
         static override args = Create.args
+        static override strict = Create.strict
         static override flags = { ...Create.flags, ...driverFlags(def) }
       }
     }
-    const { args, flags } = await this.parseArgs(cmd)
+    const { argv, flags } = await this.parseArgs(cmd)
     const f = flags as Record<string, unknown> & typeof flags
+    const names = await createNames(this.store, argv as string[], f.count)
+    const parallel = checkParallelFlag(f.parallel)
+    if (names.length > 1 && f['swarm-master'] && !f['swarm-cluster']) {
+      throw new MachineError('invalid-swarm-flags', '--swarm-master starts one swarm: it cannot make several machines at once', {
+        hint: `create the manager first ("create --swarm-master ${names[0]}"), then the others with --swarm (or --swarm-cluster ${names[0]} --swarm-master for more managers)`,
+      })
+    }
     const controller = new AbortController()
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130)
@@ -78,9 +99,8 @@ export default class Create extends BaseCommand {
     }
     process.on('SIGINT', onSigint)
     process.on('SIGTERM', onSigint)
-    try {
-      const result = await createMachine(this.store, {
-        name: args.name,
+    const input = (name: string, reporter: Reporter): CreateInput => ({
+        name,
         driver: f.driver,
         flags: f,
         engine: {
@@ -102,12 +122,30 @@ export default class Create extends BaseCommand {
         keepOnFailure: f['keep-on-failure'],
         swarm: f,
         config: this.config,
-        reporter: this.reporter,
+        reporter,
         signal: controller.signal,
       })
-      if (this.jsonEnabled()) return result
-      this.out.info(`To point your Docker client at it, run: eval "$(${programName()} env ${args.name})"`)
-      return undefined
+    try {
+      if (names.length === 1) {
+        const result = await createMachine(this.store, input(names[0]!, this.reporter))
+        if (this.jsonEnabled()) return result
+        this.out.info(`To point your Docker client at it, run: eval "$(${programName()} env ${names[0]})"`)
+        return undefined
+      }
+      // Several: each with its own lines and spinner; a failed one is rolled back by its own
+      // create while the others go on; the errors are reported together at the end.
+      this.out.info(`Creating ${names.length} machines (${Math.min(parallel, names.length)} at a time): ${names.join(', ')}`)
+      const started = Date.now()
+      const settled = await settleAll(names, parallel, async (name) => {
+        const t = Date.now()
+        const r = await createMachine(this.store, input(name, this.reporter.scoped(name)))
+        this.out.info(`${name}: created (${((Date.now() - t) / 1000).toFixed(1)}s)`)
+        return r
+      })
+      const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+      if (created.length) this.out.info(`Created ${created.map((c) => c.name).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)}s. To point your Docker client at one, run: eval "$(${programName()} env ${created[0]!.name})"`)
+      throwIfAnyFailed(names, settled, 'the failed ones were rolled back; run create again for them')
+      return this.jsonEnabled() ? { created } : undefined
     } finally {
       process.off('SIGINT', onSigint)
       process.off('SIGTERM', onSigint)

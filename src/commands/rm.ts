@@ -3,6 +3,8 @@ import { BaseCommand } from '../cli/base.js'
 import { confirm } from '../cli/confirm.js'
 import { TerminalReporter } from '../cli/progress.js'
 import { MachineError } from '../core/errors.js'
+import { checkParallelFlag, settleAll } from '../core/parallel.js'
+import { parallelFlag } from '../cli/parallel-flag.js'
 import { removeMachine } from '../services/remove.js'
 
 export default class Rm extends BaseCommand {
@@ -12,11 +14,13 @@ export default class Rm extends BaseCommand {
   static override flags = {
     force: Flags.boolean({ char: 'f', description: 'remove the local entry even if the driver fails to remove the host' }),
     y: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+    ...parallelFlag,
   }
 
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parseArgs(Rm)
     const names = argv as string[]
+    const parallel = checkParallelFlag(flags.parallel)
     for (const n of names) if (!(await this.store.exists(n))) throw new MachineError('machine-not-found', `Machine "${n}" does not exist`, { hint: 'run "machine ls" to list machines' })
     if (!flags.y && !flags.force) {
       const refusal = `Refusing to remove ${names.join(', ')} without confirmation`
@@ -30,8 +34,10 @@ export default class Rm extends BaseCommand {
     // What -f forced past (an unreadable config, a driver that failed) is told with the machine's
     // outcome, in one line, instead of a warning followed by an unqualified success.
     const forced = new Map<string, string[]>()
-    const reporterFor = (n: string) => new TerminalReporter(this.out, (w) => forced.set(n, [...(forced.get(n) ?? []), w]))
-    const results = await Promise.allSettled(names.map((n) => removeMachine(this.store, n, { force: flags.force, reporter: reporterFor(n), config: this.config })))
+    const onWarning = (n: string) => (w: string) => forced.set(n, [...(forced.get(n) ?? []), w])
+    // Several machines: each one's lines and spinner are its own ("web1: …").
+    const reporterFor = (n: string) => (names.length > 1 ? this.reporter.scoped(n, onWarning(n)) : new TerminalReporter(this.out, onWarning(n)))
+    const results = await settleAll(names, parallel, (n) => removeMachine(this.store, n, { force: flags.force, reporter: reporterFor(n), config: this.config }))
     const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: ${(r.reason as Error).message}`] : []))
     for (const [i, r] of results.entries()) {
       if (r.status !== 'fulfilled') continue

@@ -1,5 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { parallelFlag } from '../cli/parallel-flag.js'
+import { checkParallelFlag } from '../core/parallel.js'
 import { forEachMachine } from '../services/each-machine.js'
 import { upgradeMachine } from '../services/upgrade.js'
 
@@ -12,11 +14,13 @@ export default class Upgrade extends BaseCommand {
   static override examples = ['<%= config.bin %> upgrade dev', '<%= config.bin %> upgrade web1 web2']
   static override strict = false
   static override args = { names: Args.string({ description: 'machine names (default: "default")' }) }
+  static override flags = parallelFlag
 
   async run(): Promise<unknown> {
-    const { argv } = await this.parseArgs(Upgrade)
+    const { argv, flags } = await this.parseArgs(Upgrade)
+    const parallel = checkParallelFlag(flags.parallel)
     const o = { config: this.config, reporter: this.reporter }
-    const done = await forEachMachine(this.store, argv as string[], o, (m) => upgradeMachine(this.store, m, o))
+    const done = await forEachMachine(this.store, argv as string[], o, (m, mo) => upgradeMachine(this.store, m, mo), { parallel })
     return this.jsonEnabled() ? done.map((d) => d.result) : undefined
   }
 }

@@ -35,4 +35,9 @@ export interface Reporter {
   step<T>(title: string, o: StepOptions, fn: (signal: AbortSignal, report: StepReport) => Promise<T>): Promise<T>
   /** Start keeping every line told from now on (debug ones too), for failure evidence. */
   record(): Transcript
+  /**
+   * The reporter of one machine among several worked on at once: every line and step is told as
+   * that machine's ("web1: ✔ Waiting for SSH"), each running step its own line on a terminal.
+   */
+  scoped(name: string): Reporter
 }

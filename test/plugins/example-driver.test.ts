@@ -183,5 +183,78 @@ describe('a machine on the plugin driver, end to end through the built CLI', () 
   })
 })
 
+describe('several machines at once on the plugin driver (create a b c, stop/start/rm of several)', () => {
+  let store = ''
+  const pids: number[] = []
+  beforeAll(async () => {
+    store = await tempStore()
+  })
+  afterAll(() => {
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL')
+  })
+
+  it('creates them in parallel, each line named by its machine; the one that fails is rolled back and the others stay', async () => {
+    const r = await runCli(['create', '-d', 'example', '--parallel', '2', 'm1', 'bad', 'm3'], { store, env: { ...env, EXAMPLE_FAIL_CREATE: 'bad' } })
+    expect(r.code).not.toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe('Creating 3 machines (2 at a time): m1, bad, m3')
+    // Without a terminal: plain lines, every one after the first naming its machine.
+    for (const line of r.stdout.trim().split('\n').slice(1, -1)) expect(line).toMatch(/^(m1|bad|m3): /)
+    expect(r.stdout).toMatch(/^m1: created \(\d+\.\ds\)$/m)
+    expect(r.stdout).toMatch(/^m3: created \(\d+\.\ds\)$/m)
+    expect(r.stdout).toMatch(/^Created m1, m3 in \d+\.\ds\. To point your Docker client at one, run: eval "\$\(.* env m1\)"$/m)
+    expect(r.stderr).toMatch(/^bad: Rolling back: removing /m)
+    expect(r.stderr).toMatch(/^Error: bad: the example host failed on purpose \(EXAMPLE_FAIL_CREATE\) \(2 of 3 succeeded\): the failed ones were rolled back; run create again for them\n$/m)
+    expect((await runCli(['ls', '-q'], { store, env })).stdout).toBe('m1\nm3\n')
+    for (const n of ['m1', 'm3']) pids.push(await hostPid(store, n))
+    expect(pids.every(alive)).toBe(true)
+  })
+
+  it('refuses before making anything: a taken name, a name twice, a bad --parallel or --count', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['m9', 'm1'], /^Error: Machine "m1" already exists/],
+      [['m9', 'm9'], /^Error: "m9" is named twice/],
+      [['--parallel', '0', 'm8', 'm9'], /^Error: --parallel "0" is not a whole number from 1 to 64/],
+      [['--count', 'x', 'm'], /^Error: --count "x" is not a whole number from 1 to 100/],
+      [['--count', '2', 'a', 'b'], /^Error: --count takes one NAME/],
+    ]
+    for (const [args, msg] of cases) {
+      const r = await runCli(['create', '-d', 'example', ...args], { store, env })
+      expect(r.code, args.join(' ')).not.toBe(0)
+      expect(r.stderr, args.join(' ')).toMatch(msg)
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    }
+    expect((await runCli(['ls', '-q'], { store, env })).stdout).toBe('m1\nm3\n')
+  })
+
+  it('--count N numbers on after the machines that carry the prefix', async () => {
+    const r = await runCli(['create', '-d', 'example', '--count', '2', 'm'], { store, env })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    // m1 and m3 are not "m-N": the new ones are m-1 and m-2; again, m-3.
+    expect((await runCli(['create', '-d', 'example', '--count', '1', 'm'], { store, env })).code).toBe(0)
+    expect((await runCli(['ls', '-q'], { store, env })).stdout).toBe('m-1\nm-2\nm-3\nm1\nm3\n')
+    for (const n of ['m-1', 'm-2', 'm-3']) pids.push(await hostPid(store, n))
+  })
+
+  it('stop, start and rm of several run together and tell each machine as it is done', async () => {
+    const stop = await runCli(['stop', 'm1', 'm3', 'm-1'], { store, env })
+    expect(stop.stderr).toBe('')
+    expect(stop.stdout.match(/^Machine "(m1|m3|m-1)" was stopped\.$/gm)?.sort()).toEqual(['Machine "m-1" was stopped.', 'Machine "m1" was stopped.', 'Machine "m3" was stopped.'])
+    expect((await runCli(['ls', '--format', '{{.Name}} {{.State}}'], { store, env })).stdout).toBe('m-1 Stopped\nm-2 Running\nm-3 Running\nm1 Stopped\nm3 Stopped\n')
+    // One that cannot start does not keep the other from starting; both are named in the end.
+    const start = await runCli(['start', 'm1', 'nosuch'], { store, env })
+    expect(start.code).not.toBe(0)
+    const started = await runCli(['start', '--parallel', '1', 'm1', 'm3', 'm-1'], { store, env })
+    expect(started.code).toBe(0)
+    expect((await runCli(['ls', '--format', '{{.State}}'], { store, env })).stdout).toBe('Running\n'.repeat(5))
+    const rm = await runCli(['rm', '-y', 'm1', 'm3', 'm-1', 'm-2', 'm-3'], { store, env })
+    expect(rm.stderr).toBe('')
+    expect(rm.code).toBe(0)
+    expect((await runCli(['ls', '-q'], { store, env })).stdout).toBe('')
+    await new Promise((res) => setTimeout(res, 200))
+    expect(pids.filter(alive)).toEqual([])
+  })
+})
+
 // The exported conformance suite, on the plugin's definition as its package exports it.
 driverConformance({ definition, flags: {}, env: { EXAMPLE_PORT: '23999', MACHINE_POLL_INTERVAL_MS: '10' } }, { describe, it, expect, beforeAll, afterAll })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Output } from '../../src/cli/output.js'
-import { Progress } from '../../src/cli/progress.js'
+import { Progress, TerminalReporter } from '../../src/cli/progress.js'
 
 let written: string[] = []
 let wasTty: boolean | undefined
@@ -93,5 +93,52 @@ describe('the transcript a failed create keeps', () => {
     expect(t.lines.map((l) => l.replace(/^\S+ /, ''))).toEqual(['Creating machine...', '[debug] qemu -kernel x'])
     // --debug was not given: the debug line was recorded, not printed.
     expect(written.join('')).toBe('Creating machine...\nafter\n')
+  })
+})
+
+describe('several machines at once (TerminalReporter.scoped)', () => {
+  it('on a terminal each running step has its own live line; other lines go above all of them', async () => {
+    process.stdout.isTTY = true
+    const out = new Output({ json: false, debug: false })
+    const r = new TerminalReporter(out)
+    const [a, b] = [r.scoped('web1'), r.scoped('web2')]
+    let release!: () => void
+    const gate = new Promise<void>((res) => (release = res))
+    const sa = a.step('Waiting for SSH', { timeoutMs: 60_000 }, async (_s, report) => {
+      report('guest: kernel booting')
+      await gate
+    })
+    const sb = b.step('Creating machine', { timeoutMs: 60_000 }, async () => {
+      b.info('QEMU acceleration: tcg')
+      await gate
+    })
+    const during = written.join('')
+    // Both spinners are drawn, one line each, in the order they started.
+    expect(during).toMatch(/web1: [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for SSH \(0s\)\nweb2: [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Creating machine \(0s\)/)
+    // A line told meanwhile: the two live lines are erased (up one, clear to the end), the line
+    // written with its machine's name, and the two drawn again below it.
+    expect(during).toMatch(/\x1b\[1A\r\x1b\[Jweb2: QEMU acceleration: tcg\nweb1: [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for SSH \(0s\)\nweb2: /)
+    release()
+    await Promise.all([sa, sb])
+    const text = written.join('')
+    expect(text).toMatch(/web1: ✔ Waiting for SSH \(0\.\ds\)\n/)
+    expect(text).toMatch(/web2: ✔ Creating machine \(0\.\ds\)\n/)
+    // Nothing is left drawn at the end: the last write ends a finished line.
+    expect(text.endsWith('\n')).toBe(true)
+  })
+
+  it('without a terminal: plain lines named by their machine; each machine’s transcript has only its own lines', async () => {
+    process.stdout.isTTY = false
+    const out = new Output({ json: false, debug: false })
+    const r = new TerminalReporter(out)
+    const [a, b] = [r.scoped('a'), r.scoped('b')]
+    const ta = a.record()
+    a.info('one')
+    b.info('two')
+    a.debug('detail')
+    await b.step('Creating machine', { timeoutMs: 1000 }, async () => undefined)
+    ta.stop()
+    expect(written.join('')).toMatch(/^a: one\nb: two\nb: Creating machine\.\.\.\nb: ✔ Creating machine \(0\.\ds\)\n$/)
+    expect(ta.lines.map((l) => l.replace(/^\S+ /, ''))).toEqual(['one', '[debug] detail'])
   })
 })
