@@ -159,6 +159,11 @@ export interface DriverCapabilities {
   sharedFolders: boolean
   /** Its machines share a host-only network (a cluster's nodes reach each other directly). */
   hostOnlyNetwork: boolean
+  /**
+   * Its hosts are VMs on this computer (qemu, virtualbox, …): `machine export` refuses them,
+   * since another computer could neither start them nor reach their engine.
+   */
+  local: boolean
 }
 
 export const DEFAULT_CAPABILITIES: DriverCapabilities = {
@@ -167,6 +172,7 @@ export const DEFAULT_CAPABILITIES: DriverCapabilities = {
   lifecycle: ['start', 'stop', 'restart', 'kill'],
   sharedFolders: false,
   hostOnlyNetwork: false,
+  local: false,
 }
 
 /** A definition's capabilities with the defaults filled in (plugins may declare only some). */

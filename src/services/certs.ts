@@ -4,6 +4,7 @@ import type { HostConfig } from '../core/host-config.js'
 import { certSans, checkClientCerts, createServerCert, ensureClientCerts, issuedBy, parseCertificate, readCA, type PemPair } from '../certs/certs.js'
 import { writeFileAtomic } from '../store/atomic.js'
 import { lockStore } from '../store/lock.js'
+import { MachineError } from '../core/errors.js'
 import { certsDir, machineTlsPaths } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 
@@ -15,6 +16,17 @@ export const authPaths = (host: HostConfig) => ({
   clientKey: host.HostOptions.AuthOptions.ClientKeyPath,
 })
 
+/**
+ * A machine imported from another computer (machine import) has no CA key: its certificates can
+ * be made again only where it was created. Said before anything is touched.
+ */
+function requireCaKey(host: HostConfig): void {
+  if (host.HostOptions.AuthOptions.CaPrivateKeyPath) return
+  throw new MachineError('no-ca-key', `"${host.Name}" was imported without its CA key, so new certificates for it can only be made on the computer that created it`, {
+    hint: `there, run "machine regenerate-certs ${host.Name}" (or provision it), then "machine export ${host.Name}" again`,
+  })
+}
+
 // Making a CA takes well under a second; 20 creates queued behind one another stay far below.
 const CERTS_LOCK_WAIT_MS = 60_000
 
@@ -25,6 +37,7 @@ const CERTS_LOCK_WAIT_MS = 60_000
  */
 export async function ensureCertsFor(store: Store, host: HostConfig, log: (l: string) => void, opts: { forceClient?: boolean } = {}): Promise<void> {
   const p = authPaths(host)
+  requireCaKey(host)
   // The store's own certs directory is made here; a directory named by a flag must exist.
   await mkdir(certsDir(store.path), { recursive: true, mode: 0o700 })
   const lock = await lockStore(store.path, 'certs', CERTS_LOCK_WAIT_MS)
@@ -47,6 +60,7 @@ export async function ensureCertsFor(store: Store, host: HostConfig, log: (l: st
  * checks before it connects): the errors ensureCertsFor would give, nothing written.
  */
 export async function checkCertsFor(host: HostConfig, opts: { forceClient?: boolean } = {}): Promise<void> {
+  requireCaKey(host)
   await checkClientCerts(authPaths(host), { force: opts.forceClient })
 }
 
@@ -57,6 +71,7 @@ export async function checkCertsFor(host: HostConfig, opts: { forceClient?: bool
  */
 export async function ensureServerCert(host: HostConfig, sans: string[], force = false): Promise<PemPair & { ca: string; created: boolean }> {
   const a = host.HostOptions.AuthOptions
+  requireCaKey(host)
   const ca = await readCA(a.CaCertPath, a.CaPrivateKeyPath)
   if (!force) {
     const kept = await currentServerCert(a.ServerCertPath, a.ServerKeyPath, sans, ca.x509)
