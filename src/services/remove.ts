@@ -33,7 +33,7 @@ async function removeUnderLock(store: Store, name: string, o: { force?: boolean;
       // goes, so the swarm neither keeps a Down node nor loses its last manager by surprise
       // (that needs -f, and says why).
       const { leaveSwarm } = await import('./swarm.js')
-      await leaveSwarm(store, name, { force: !!o.force, drain: true, keepRecord: true }, { reporter: o.reporter, config: o.config })
+      await leaveSwarm(store, name, { force: !!o.force, drain: true }, { reporter: o.reporter, config: o.config })
     }
     const journal = await FileJournal.open(store.dir(name))
     await m.driver.remove(journal)

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
-import { leaveSwarm } from '../../services/swarm.js'
+import { leaveMachine } from '../../services/swarm.js'
 
 export default class SwarmLeave extends BaseCommand {
   static override summary = 'Take a machine out of its swarm: drain it, leave, and remove its node from the list'
@@ -14,7 +14,7 @@ export default class SwarmLeave extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(SwarmLeave)
-    const r = await leaveSwarm(this.store, args.name, { force: flags.force, drain: true }, { reporter: this.reporter, config: this.config })
+    const r = await leaveMachine(this.store, args.name, { force: flags.force, drain: true }, { reporter: this.reporter, config: this.config })
     if (this.jsonEnabled()) return r
     this.out.info(`"${r.name}" left its swarm`)
     return undefined
