@@ -323,6 +323,43 @@ describe('swarm join and leave of an existing amazonec2 machine (made without --
     expectEc2Done()
   })
 
+  it('an engine join that fails after the ports were opened: they are closed again, and the machine is as it was', async () => {
+    await addLone('a55555')
+    // The manager stops answering on the swarm port just as the instance is tagged: the join that follows fails.
+    const s1 = [...w.world.engines.entries()].find(([, e]) => e.hostname === 's1')![0]
+    m.on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('DescribeSecurityGroups', xml.describeSecurityGroups([lonelyGroup]))
+      .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 4), isSwarmRequest)
+      .on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('CreateTags', () => {
+        w.world.setUp(s1, false)
+        return xml.createTags()
+      })
+      .on('DeleteTags', xml.deleteTags(), (p) => p['ResourceId.1'] === IDS.instance && p['Tag.1.Key'] === 'machine-swarm')
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsers)
+      .on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+    const e = await join('a55555')
+      .catch((x: unknown) => x)
+      .finally(() => w.world.setUp(s1, true))
+    expect((e as Error).message).toMatch(/^The engine of "a55555" refused .*connection refused/)
+    expect((e as Error).message.split('\n')).toHaveLength(1)
+    expect(m.actions()).toEqual([
+      'DescribeInstances',
+      'DescribeSecurityGroups',
+      'AuthorizeSecurityGroupIngress',
+      'DescribeInstances',
+      'CreateTags',
+      'DeleteTags',
+      'DescribeInstances',
+      'RevokeSecurityGroupIngress',
+    ])
+    expect(Object.keys(rulesOf(m.params('RevokeSecurityGroupIngress')))).toEqual(['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'])
+    expect((await w.journal('a55555')).map((x) => x.kind)).toEqual(['key-pair', 'instance'])
+    expect((await w.saved('a55555')).HostOptions.SwarmOptions).toMatchObject({ IsSwarm: false, Discovery: '' })
+    expect(w.nodes().some((n) => n.startsWith('a55555 '))).toBe(false)
+    expectEc2Done()
+  })
+
   it('the opt-out saved at create (AWS_SWARM_PORTS=false then) is kept: nothing opened, and said so', async () => {
     await addLone('a4444', { SwarmPorts: false })
     m.on('DescribeInstances', running(), byInstance(IDS.instance))
