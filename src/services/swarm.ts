@@ -310,14 +310,17 @@ export interface LeaveResult {
  */
 export async function leaveMachine(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext): Promise<LeaveResult> {
   return withMachineLock(store.path, name, 30_000, async () => {
-    const result = await leaveSwarm(store, name, o, c)
     const host = await store.load(name)
     const { driver } = await open(store, host, c)
-    if (driver.closeClusterPorts) {
+    // Still under the swarm's lock: a member joining meanwhile must not find the rules there,
+    // count on them, and lose them to this close a moment later.
+    const closePorts = async () => {
+      if (!driver.closeClusterPorts) return
       await driver
         .closeClusterPorts(await FileJournal.open(store.dir(name)))
         .catch((e: unknown) => c.reporter.note(`The swarm ports of "${name}" stay open (${messageOf(e)}); "${prog()} rm ${name}" closes them`))
     }
+    const result = await leaveSwarm(store, name, o, c, closePorts)
     host.HostOptions.SwarmOptions = { ...host.HostOptions.SwarmOptions, IsSwarm: false, Master: false, Agent: false, Discovery: '', Address: defaultSwarmOptions().Address }
     await store.save(host)
     return result
@@ -332,7 +335,7 @@ export async function leaveMachine(store: Store, name: string, o: { force: boole
  * removed from the list by a manager. The check and the leave hold the swarm's lock: two managers
  * removed at once cannot both count on the other to stay.
  */
-export async function leaveSwarm(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext): Promise<LeaveResult> {
+export async function leaveSwarm(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext, /** run once it left, still under the swarm's lock */ afterLeave?: () => Promise<void>): Promise<LeaveResult> {
   const before = await store.load(name, { incomplete: true })
   if (!inSwarm(before.HostOptions.SwarmOptions)) {
     throw new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
@@ -340,7 +343,9 @@ export async function leaveSwarm(store: Store, name: string, o: { force: boolean
   const { result, heir } = await withClusterLock(store.path, before.HostOptions.SwarmOptions.Discovery, CLUSTER_LOCK_WAIT_MS, async () => {
     // Read again under the swarm's lock: what the store says now, after any change that held it.
     const host = await store.load(name, { incomplete: true })
-    return leaveUnderLock(store, host, o, c)
+    const left = await leaveUnderLock(store, host, o, c)
+    await afterLeave?.()
+    return left
   })
   // Another manager takes the master mark, so the cluster keeps its name in ls. Outside the
   // swarm's lock (the heir's own command may hold its lock while it waits for the swarm's), and
