@@ -5,7 +5,7 @@ import { defaultSwarmOptions, type HostConfig, type SwarmOptions } from '../core
 import { programName } from '../core/program-name.js'
 import { discoveryOf, inSwarm, membersOf, swarmColumn } from '../core/swarm-cluster.js'
 import { checkAdvertiseAddr } from '../core/swarm-flags.js'
-import { capabilitiesOf } from '../driver-kit/contract.js'
+import { capabilitiesOf, type Driver } from '../driver-kit/contract.js'
 import { envMs } from '../driver-kit/wait.js'
 import { FileJournal } from '../store/journal.js'
 import { withClusterLock, withMachineLock } from '../store/lock.js'
@@ -312,19 +312,25 @@ export async function leaveMachine(store: Store, name: string, o: { force: boole
   return withMachineLock(store.path, name, 30_000, async () => {
     const host = await store.load(name)
     const { driver } = await open(store, host, c)
-    // Still under the swarm's lock: a member joining meanwhile must not find the rules there,
-    // count on them, and lose them to this close a moment later.
-    const closePorts = async () => {
-      if (!driver.closeClusterPorts) return
-      await driver
-        .closeClusterPorts(await FileJournal.open(store.dir(name)))
-        .catch((e: unknown) => c.reporter.note(`The swarm ports of "${name}" stay open (${messageOf(e)}); "${prog()} rm ${name}" closes them`))
-    }
-    const result = await leaveSwarm(store, name, o, c, closePorts)
+    const result = await leaveSwarm(store, name, o, c, () => closeClusterPorts(store, name, driver, c))
     host.HostOptions.SwarmOptions = { ...host.HostOptions.SwarmOptions, IsSwarm: false, Master: false, Agent: false, Discovery: '', Address: defaultSwarmOptions().Address }
     await store.save(host)
     return result
   })
+}
+
+/**
+ * A machine that left its swarm no longer needs the cluster's ports: its driver's
+ * closeClusterPorts (its mark goes, the rules too unless another member uses them). Run by
+ * `swarm leave` and `rm` while they still hold the swarm's lock, so a member joining meanwhile
+ * cannot find the rules there, count on them, and lose them a moment later. A failure is told,
+ * not thrown: the machine has left, and the journal keeps the rules for rm to try again.
+ */
+export async function closeClusterPorts(store: Store, name: string, driver: Driver, c: SwarmContext): Promise<void> {
+  if (!driver.closeClusterPorts) return
+  await driver
+    .closeClusterPorts(await FileJournal.open(store.dir(name)))
+    .catch((e: unknown) => c.reporter.note(`The swarm ports of "${name}" stay open (${messageOf(e)}); "${prog()} rm ${name}" closes them`))
 }
 
 /**

@@ -4,9 +4,10 @@
  * itself (never from the world); the rm of the last instance in the group revokes them; nodes
  * advertise their private address.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import type { JournalEntry } from '../../src/driver-kit/contract.js'
+import { removeMachine } from '../../src/services/remove.js'
 import { joinSwarm, leaveMachine } from '../../src/services/swarm.js'
 import { cloudSwarm, recordingReporter, type CloudSwarm } from '../helpers/cloud-swarm.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -357,6 +358,34 @@ describe('swarm join and leave of an existing amazonec2 machine (made without --
     expect((await w.journal('a55555')).map((x) => x.kind)).toEqual(['key-pair', 'instance'])
     expect((await w.saved('a55555')).HostOptions.SwarmOptions).toMatchObject({ IsSwarm: false, Discovery: '' })
     expect(w.nodes().some((n) => n.startsWith('a55555 '))).toBe(false)
+    expectEc2Done()
+  })
+
+  it('rm of a member that joined later: the same close as leave (under the swarm lock), then the teardown, which has no rules left to revoke', async () => {
+    await addLone('a666666')
+    m.on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('DescribeSecurityGroups', xml.describeSecurityGroups([lonelyGroup]))
+      .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 4), isSwarmRequest)
+      .on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('CreateTags', xml.createTags())
+    await join('a666666')
+    m.dispose()
+    m = new Ec2Mock()
+    m.on('DeleteTags', xml.deleteTags(), (p) => p['ResourceId.1'] === IDS.instance)
+      .on('DescribeInstances', xml.describeInstances([]), swarmUsers)
+      .on('RevokeSecurityGroupIngress', xml.revokeSecurityGroupIngress(), (p) => p.GroupId === IDS.sg)
+      .on('TerminateInstances', xml.stateChange('TerminateInstances', IDS.instance, 'terminated', 'running'), byInstance(IDS.instance))
+      .on('DeleteKeyPair', xml.deleteKeyPair())
+    // rm reads credentials from the process environment, as the CLI does.
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v!)
+    try {
+      await removeMachine(w.store, 'a666666', { reporter: recordingReporter() })
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    expect(m.actions()).toEqual(['DeleteTags', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'TerminateInstances', 'DeleteKeyPair'])
+    expect(await w.store.exists('a666666')).toBe(false)
+    expect(w.nodes().some((n) => n.startsWith('a666666 '))).toBe(false)
     expectEc2Done()
   })
 
