@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import type { JournalEntry } from '../../src/driver-kit/contract.js'
 import { removeMachine } from '../../src/services/remove.js'
-import { joinSwarm, leaveMachine } from '../../src/services/swarm.js'
+import { initSwarm, joinSwarm, leaveMachine } from '../../src/services/swarm.js'
 import { cloudSwarm, recordingReporter, type CloudSwarm } from '../helpers/cloud-swarm.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
@@ -386,6 +386,25 @@ describe('swarm join and leave of an existing amazonec2 machine (made without --
     expect(m.actions()).toEqual(['DeleteTags', 'DescribeInstances', 'RevokeSecurityGroupIngress', 'TerminateInstances', 'DeleteKeyPair'])
     expect(await w.store.exists('a666666')).toBe(false)
     expect(w.nodes().some((n) => n.startsWith('a666666 '))).toBe(false)
+    expectEc2Done()
+  })
+
+  it('swarm init of an existing machine opens them too, before its engine starts the swarm', async () => {
+    await addLone('a7777777')
+    m.on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('DescribeSecurityGroups', xml.describeSecurityGroups([lonelyGroup]))
+      .on('AuthorizeSecurityGroupIngress', xml.authorizeSecurityGroupIngress(IDS.sg, 4), isSwarmRequest)
+      .on('DescribeInstances', running(), byInstance(IDS.instance))
+      .on('CreateTags', xml.createTags())
+    const reporter = recordingReporter()
+    const r = await initSwarm(w.store, 'a7777777', { advertiseAddr: '192.0.2.77' }, { reporter, env })
+    expect(r).toEqual({ name: 'a7777777', cluster: 'a7777777', advertiseAddr: '192.0.2.77' })
+    expect(m.actions()).toEqual(['DescribeInstances', 'DescribeSecurityGroups', 'AuthorizeSecurityGroupIngress', 'DescribeInstances', 'CreateTags'])
+    // The ports were open before the swarm started.
+    const opening = reporter.infos.findIndex((l) => l.startsWith('Opening 2377/tcp, 7946/tcp, 7946/udp, 4789/udp between the instances of security group'))
+    expect(opening).toBeGreaterThanOrEqual(0)
+    expect(opening).toBeLessThan(reporter.infos.indexOf('Starting a swarm on "a7777777" (advertising 192.0.2.77)'))
+    expect(Object.values(w.world.dump())).toContainEqual(['a7777777 manager active ready'])
     expectEc2Done()
   })
 
