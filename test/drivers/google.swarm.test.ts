@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import { joinSwarm, leaveMachine } from '../../src/services/swarm.js'
-import { cloudSwarm, recordingReporter, type CloudSwarm } from '../helpers/cloud-swarm.js'
+import { cloudSwarm, expectCloudDone, recordingReporter, type CloudSwarm } from '../helpers/cloud-swarm.js'
 import { tempDir } from '../helpers/tmp.js'
 import type { DriverDefinition, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -215,8 +215,7 @@ describe('swarm join and leave of an existing google machine (made without --swa
   }, 60_000)
   afterAll(() => w?.stop())
 
-  // The engines' requests (TLS to 127.0.0.1, let through) are no interceptor's: only the API's count.
-  const expectGceDone = () => expectMockDone({ unmatched: m.unmatched.filter((u) => u.includes('googleapis')), pending: () => m.pending() })
+  const expectGceDone = () => expectCloudDone(m, 'googleapis')
   /** Machine (and instance) `entry` as a lone create left it: the usual rule, its tag and labels. */
   const addLone = (entry: string, config: Record<string, unknown> = {}) =>
     w.addMachine(entry, 'google', { Project: PROJECT, Zone: ZONE, InstanceId: INSTANCE_ID, IPAddress: NAT_IP, PrivateIPAddress: NETWORK_IP, MachineId: MACHINE_ID, FirewallRule: RULE, ...config }, [

@@ -14,6 +14,7 @@ import type { JournalEntry } from '../../src/driver-kit/contract.js'
 import type { Reporter } from '../../src/services/reporter.js'
 import { Store } from '../../src/store/store.js'
 import { runCli, tempStore } from './cli.js'
+import { expectMockDone } from './cloud-mock.js'
 import { startFakeEngine, type FakeEngine } from './fake-engine.js'
 import { fakeSwarmWorld, type FakeSwarmWorld } from './fake-swarm.js'
 
@@ -93,4 +94,12 @@ export function recordingReporter(): Reporter & { infos: string[]; notes: string
     },
     record: () => ({ lines: [], stop: () => {} }),
   }
+}
+
+/**
+ * expectMockDone for a cloud's API alone: the engines' requests (TLS to 127.0.0.1, let through by
+ * onlyLoopback) are no interceptor's, so nock reports them unmatched; only those to `host` count.
+ */
+export function expectCloudDone(m: { readonly unmatched: string[]; pending(): string[] }, host: string): void {
+  expectMockDone({ unmatched: m.unmatched.filter((u) => u.includes(host)), pending: () => m.pending() })
 }
