@@ -333,6 +333,8 @@ export async function closeClusterPorts(store: Store, name: string, driver: Driv
     .catch((e: unknown) => c.reporter.note(`The swarm ports of "${name}" stay open (${messageOf(e)}); "${prog()} rm ${name}" closes them`))
 }
 
+const notInSwarm = (name: string) => new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
+
 /**
  * Take a machine out of its swarm (the caller holds its lock and updates its record): drain it
  * (its tasks move to the other nodes), leave, then remove its node from a manager's list (else it
@@ -344,7 +346,7 @@ export async function closeClusterPorts(store: Store, name: string, driver: Driv
 export async function leaveSwarm(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext, /** run once it left, still under the swarm's lock */ afterLeave?: () => Promise<void>): Promise<LeaveResult> {
   const before = await store.load(name, { incomplete: true })
   if (!inSwarm(before.HostOptions.SwarmOptions)) {
-    throw new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
+    throw notInSwarm(name)
   }
   const { result, heir } = await withClusterLock(store.path, before.HostOptions.SwarmOptions.Discovery, CLUSTER_LOCK_WAIT_MS, async () => {
     // Read again under the swarm's lock: what the store says now, after any change that held it.
@@ -366,7 +368,7 @@ async function leaveUnderLock(store: Store, host: HostConfig, o: { force: boolea
   const name = host.Name
   const s = host.HostOptions.SwarmOptions
   if (!inSwarm(s)) {
-    throw new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
+    throw notInSwarm(name)
   }
   const result: LeaveResult = { name, drained: false, left: false, removedFromList: false }
   const own = apiOf(store, host, c)
