@@ -5,9 +5,11 @@
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CreateTagsCommand,
   CreateSecurityGroupCommand,
   DeleteKeyPairCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
@@ -202,6 +204,19 @@ export class Ec2 {
     return this.call('TerminateInstances', async (abortSignal) => {
       const out = await this.client.send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal })
       return out.TerminatingInstances?.[0]
+    })
+  }
+
+  createTags(resourceId: string, tags: Tag[]): Promise<void> {
+    return this.call('CreateTags', async (abortSignal) => {
+      await this.client.send(new CreateTagsCommand({ Resources: [resourceId], Tags: tags }), { abortSignal })
+    })
+  }
+
+  /** The tags of those keys, whatever their values (an absent tag is no error). */
+  deleteTags(resourceId: string, keys: string[]): Promise<void> {
+    return this.call('DeleteTags', async (abortSignal) => {
+      await this.client.send(new DeleteTagsCommand({ Resources: [resourceId], Tags: keys.map((Key) => ({ Key })) }), { abortSignal })
     })
   }
 

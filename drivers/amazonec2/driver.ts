@@ -18,7 +18,7 @@ import { missingRules, neededRules, ruleName, SWARM_RULES, SWARM_TAG, swarmRules
 import { DEFAULT_SECURITY_GROUP, parseTags, USER_DATA_LIMITS, usesPrivateAddress, type options } from './options.js'
 import { resolvePlan, type Plan } from './plan.js'
 import { publicKeyOf } from './ssh-key.js'
-import { removeMachine } from './teardown.js'
+import { removeMachine, revokeSwarmRules, type TeardownContext } from './teardown.js'
 
 /** Upper bounds for waits; each also ends on ctx.signal (Ctrl-C / the caller's step timeout). */
 const WAIT_RUNNING_MS = 10 * 60_000
@@ -367,34 +367,77 @@ class AmazonEc2Driver implements Driver {
         await this.api.authorizeIngress(ids[0], toPermissions(missing))
       }
     }
-    if (o.swarmPorts && ids[0]) {
-      if (o.securityGroupReadonly && ids[0] !== ours) {
-        ctx.log.info(`Security group ${ids[0]} is read-only (--amazonec2-security-group-readonly): allow ${SWARM_RULES.map(ruleName).join(', ')} between its instances yourself`)
-      } else {
-        await this.openSwarmPorts(journal, ids[0], existing)
-      }
-    }
+    // The instance is tagged as a user of them when it is launched (runInput's caller).
+    if (o.swarmPorts && ids[0]) await this.openSwarmPorts(journal, ids[0], existing, ids[0] === ours)
     return ids
   }
 
   /**
-   * Swarm mode's ports in the machine's (first) security group, from the group itself. Journaled
-   * first, with every rule machine made there (by this create or an earlier one): the rm of the
-   * last instance in the group revokes them (teardown.ts); rules the user made are left alone.
+   * Swarm mode's ports in the machine's (first) security group, from the group itself: for
+   * create (before the instance exists) and openClusterPorts (an existing machine) alike.
+   * Journaled first, with every rule machine made there (by this machine or another): the rm
+   * (or swarm leave) of the last instance using them revokes them (teardown.ts); rules the user
+   * made are left alone, and so is a read-only group machine did not make. True when the
+   * machine now uses rules of ours (its instance must carry the swarm tag).
    */
-  private async openSwarmPorts(journal: Journal, groupId: string, existing: SecurityGroup[]): Promise<void> {
+  private async openSwarmPorts(journal: Journal, groupId: string, existing: SecurityGroup[], madeByUs: boolean): Promise<boolean> {
+    if (this.o.securityGroupReadonly && !madeByUs) {
+      this.ctx.log.info(`Security group ${groupId} is read-only (--amazonec2-security-group-readonly): allow ${SWARM_RULES.map(ruleName).join(', ')} between its instances yourself`)
+      return false
+    }
     const { missing, ours } = swarmRulesIn(groupId, existing.find((g) => g.GroupId === groupId)?.IpPermissions ?? [])
     const mine = [...ours, ...missing]
-    if (!mine.length) return
-    await journal.record({ kind: 'swarm-rules', id: groupId, data: { rules: mine.map(ruleName), machineId: this.machineId } })
-    if (!missing.length) return
+    if (!mine.length) {
+      this.ctx.log.debug(`amazonec2: security group ${groupId} already allows swarm mode between its instances`)
+      return false
+    }
+    const known = journal.entries().find((e) => e.kind === 'swarm-rules' && e.id === groupId)
+    const data = { rules: mine.map(ruleName), machineId: this.machineId }
+    if (known) await journal.update('swarm-rules', groupId, data)
+    else await journal.record({ kind: 'swarm-rules', id: groupId, data })
+    if (!missing.length) return true
     this.ctx.log.info(`Opening ${missing.map(ruleName).join(', ')} between the instances of security group ${groupId} (swarm mode)…`)
     try {
       await this.fresh(() => this.api.authorizeIngress(groupId, toGroupPermissions(missing, groupId)))
     } catch (e) {
       // Another create in the same group got there first: the rules are there, as wanted.
-      if (codeOf(e) !== 'InvalidPermission.Duplicate') throw e
+      if (codeOf(e) === 'InvalidPermission.Duplicate') return true
+      // EC2 answered no (not allowed, a limit): nothing was made, so nothing is left to undo
+      // unless the journal already named rules of ours there.
+      if (codeOf(e) && !known && !ours.length) await journal.forget('swarm-rules', groupId)
+      throw e
     }
+    return true
+  }
+
+  /**
+   * An existing machine joins a swarm (`swarm init/join`): the swarm rules of its first group,
+   * as create opens them, and its instance tagged as one that needs them.
+   */
+  async openClusterPorts(journal: Journal): Promise<void> {
+    const groupId = (Array.isArray(this.ctx.config.SecurityGroupIds) ? this.ctx.config.SecurityGroupIds : []).find((x): x is string => typeof x === 'string' && !!x)
+    if (!this.o.swarmPorts || !groupId) {
+      this.ctx.log.info(
+        `Swarm ports not opened: ${groupId ? '--amazonec2-swarm-ports is off for this machine' : 'its config names no security group'}; allow ${SWARM_RULES.map(ruleName).join(', ')} between the swarm's instances yourself`,
+      )
+      return
+    }
+    const id = this.requireInstanceId()
+    const existing = await this.api.describeSecurityGroups({ GroupIds: [groupId] })
+    const madeByUs = journal.entries().some((e) => e.kind === 'security-group' && e.data?.groupId === groupId)
+    if (!(await this.openSwarmPorts(journal, groupId, existing, madeByUs))) return
+    const inst = await this.describe(id)
+    if (inst?.Tags?.some((t) => t.Key === SWARM_TAG && t.Value === groupId)) return
+    await this.api.createTags(id, [{ Key: SWARM_TAG, Value: groupId }])
+  }
+
+  /** Left its swarm: untagged, and the swarm rules revoked unless another instance still uses them (teardown.ts's rule). */
+  async closeClusterPorts(journal: Journal): Promise<void> {
+    const e = journal.entries().find((x) => x.kind === 'swarm-rules')
+    if (!e) return
+    if (this.instanceId) await this.api.deleteTags(this.instanceId, [SWARM_TAG])
+    await revokeSwarmRules(this.teardown(), e)
+    await journal.forget(e.kind, e.id)
   }
 
   private async ensureKeyPair(journal: Journal, publicKey: string): Promise<string> {
@@ -487,18 +530,19 @@ class AmazonEc2Driver implements Driver {
     // Rolling back after Ctrl-C: the create's signal is already aborted, but the rollback must
     // still run (each wait stays bounded by its own timeout), or the instance would leak.
     if (this.signal.aborted) this.signal = new AbortController().signal
-    await removeMachine(
-      {
-        api: this.api,
-        region: this.o.region,
-        log: this.ctx.log,
-        instanceId: this.instanceId,
-        machineId: this.machineId,
-        describe: (id) => this.describe(id),
-        poll: (what, probe, timeoutMs) => this.wait(what, probe, timeoutMs),
-        pause: () => sleep(this.interval, this.signal),
-      },
-      journal,
-    )
+    await removeMachine(this.teardown(), journal)
+  }
+
+  private teardown(): TeardownContext {
+    return {
+      api: this.api,
+      region: this.o.region,
+      log: this.ctx.log,
+      instanceId: this.instanceId,
+      machineId: this.machineId,
+      describe: (id) => this.describe(id),
+      poll: (what, probe, timeoutMs) => this.wait(what, probe, timeoutMs),
+      pause: () => sleep(this.interval, this.signal),
+    }
   }
 }

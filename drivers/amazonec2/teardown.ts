@@ -165,7 +165,7 @@ async function otherUsers(t: TeardownContext, groupId: string): Promise<string[]
 }
 
 /** The swarm rules machine made in a group, revoked once no other instance uses the group. */
-async function revokeSwarmRules(t: TeardownContext, e: JournalEntry): Promise<void> {
+export async function revokeSwarmRules(t: TeardownContext, e: JournalEntry): Promise<void> {
   const rules = swarmRulesOf(e)
   const users = await otherUsers(t, e.id)
   if (users.length) {

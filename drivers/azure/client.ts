@@ -212,6 +212,21 @@ function toApiError(e: unknown): unknown {
   return e
 }
 
+/** An inbound allow rule as ARM takes it, in an NSG's body or on its own. */
+function securityRuleBody(r: SecurityRuleSpec) {
+  return {
+    description: r.description,
+    protocol: r.protocol,
+    sourcePortRange: '*',
+    destinationPortRange: r.ports,
+    sourceAddressPrefix: r.source ?? '*',
+    destinationAddressPrefix: '*',
+    access: 'Allow' as const,
+    priority: r.priority,
+    direction: 'Inbound' as const,
+  }
+}
+
 function parseJson(text: string | null | undefined): unknown {
   if (!text) return undefined
   try {
@@ -362,23 +377,30 @@ export class AzureClient {
         {
           location: p.location,
           tags: p.tags,
-          securityRules: p.rules.map((r) => ({
-            name: r.name,
-            description: r.description,
-            protocol: r.protocol,
-            sourcePortRange: '*',
-            destinationPortRange: r.ports,
-            sourceAddressPrefix: r.source ?? '*',
-            destinationAddressPrefix: '*',
-            access: 'Allow',
-            priority: r.priority,
-            direction: 'Inbound',
-          })),
+          securityRules: p.rules.map((r) => ({ name: r.name, ...securityRuleBody(r) })),
         },
         o,
       ),
     )
     return { id: nsg.id ?? '' }
+  }
+
+  /** The names of the rules an NSG has (its own, not Azure's default ones). */
+  async securityRuleNames(rg: string, nsg: string): Promise<string[]> {
+    const client = await this.network()
+    const found = await this.call((abortSignal) => client.networkSecurityGroups.get(rg, nsg, { abortSignal }))
+    return (found.securityRules ?? []).flatMap((r) => (r.name ? [r.name] : []))
+  }
+
+  /** Add (or replace) one rule of an existing NSG. */
+  async putSecurityRule(rg: string, nsg: string, r: SecurityRuleSpec): Promise<void> {
+    const client = await this.network()
+    await this.lro(`add rule ${r.name} to network security group ${nsg}`, 'network', (o) => client.securityRules.createOrUpdate(rg, nsg, r.name, securityRuleBody(r), o))
+  }
+
+  async deleteSecurityRule(rg: string, nsg: string, name: string): Promise<void> {
+    const client = await this.network()
+    await this.lro(`delete rule ${name} of network security group ${nsg}`, 'network', (o) => client.securityRules.delete(rg, nsg, name, o))
   }
 
   async deleteNsg(rg: string, name: string): Promise<void> {

@@ -52,6 +52,22 @@ const ARM_TYPES: Record<keyof ResourceNames, string> = {
   osDisk: 'microsoft.compute/disks',
 }
 
+/**
+ * Swarm mode between the nodes: managers, gossip, and VXLAN (which has no authentication of its
+ * own), only from the virtual network (and networks peered with it), never the Internet. In the
+ * machine's own NSG: made with it at create, added by openClusterPorts to an existing one.
+ */
+const SWARM_RULES: readonly SecurityRuleSpec[] = (
+  [
+    ['SwarmManagerFromVnet', 310, 'Tcp', '2377', 'Swarm cluster management'],
+    ['SwarmGossipTcpFromVnet', 311, 'Tcp', '7946', 'Swarm node gossip'],
+    ['SwarmGossipUdpFromVnet', 312, 'Udp', '7946', 'Swarm node gossip'],
+    ['SwarmOverlayFromVnet', 313, 'Udp', '4789', 'Swarm overlay network (VXLAN)'],
+  ] as const
+).map(([name, priority, protocol, ports, description]) => ({ name, priority, protocol, ports, description: `${description} (swarm mode, from the virtual network only)`, source: 'VirtualNetwork' }))
+
+const portsOf = (rules: readonly SecurityRuleSpec[]) => rules.map((r) => `${r.ports}/${r.protocol.toLowerCase()}`).join(', ')
+
 /** MACHINE_OPERATION_TIMEOUT_MS: the longest wait for one long-running operation (tests make it short). */
 function operationTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
   // Unset (or not a number): undefined, the SDK's own polling limit.
@@ -229,24 +245,7 @@ class AzureDriver implements Driver {
     if (this.ctx.config.SwarmMaster === true) {
       rules.push({ name: 'DockerSwarmAllowAny', priority: 302, protocol: 'Tcp', ports: '3376', description: 'Docker swarm master (TLS)' })
     }
-    // Swarm mode between the nodes: managers, gossip, and VXLAN (which has no authentication of
-    // its own), only from the virtual network (and networks peered with it), never the Internet.
-    if (o.swarmPorts) {
-      const fromVnet = (name: string, priority: number, protocol: 'Tcp' | 'Udp', ports: string, description: string): SecurityRuleSpec => ({
-        name,
-        priority,
-        protocol,
-        ports,
-        description: `${description} (swarm mode, from the virtual network only)`,
-        source: 'VirtualNetwork',
-      })
-      rules.push(
-        fromVnet('SwarmManagerFromVnet', 310, 'Tcp', '2377', 'Swarm cluster management'),
-        fromVnet('SwarmGossipTcpFromVnet', 311, 'Tcp', '7946', 'Swarm node gossip'),
-        fromVnet('SwarmGossipUdpFromVnet', 312, 'Udp', '7946', 'Swarm node gossip'),
-        fromVnet('SwarmOverlayFromVnet', 313, 'Udp', '4789', 'Swarm overlay network (VXLAN)'),
-      )
-    }
+    if (o.swarmPorts) rules.push(...SWARM_RULES)
     let priority = 1000
     for (const p of openPortsOf(o)) {
       const dup = rules.some((r) => r.ports === p.ports && (r.protocol === p.protocol || r.protocol === '*'))
@@ -293,7 +292,7 @@ class AzureDriver implements Driver {
 
     const rules = this.securityRules()
     await record('network-security-group', ids.network(sub, rg, 'networkSecurityGroups', n.nsg), { resourceGroup: rg, name: n.nsg })
-    ctx.log.info(`Creating network security group ${n.nsg} (inbound ${rules.map((r) => `${r.ports}/${r.protocol.toLowerCase()}`).join(', ')})…`)
+    ctx.log.info(`Creating network security group ${n.nsg} (inbound ${portsOf(rules)})…`)
     const nsg = await this.step(`create network security group ${n.nsg}`, () => api.createNsg(rg, n.nsg, { ...base, rules }))
 
     let subnetId: string
@@ -452,6 +451,43 @@ class AzureDriver implements Driver {
     this.ctx.log.info(`Powering off virtual machine ${this.names.vm} without shutdown…`)
     await this.onVm(`power off ${this.names.vm}`, () => this.api.powerOffVm(o.resourceGroup, this.names.vm, true))
     this.ctx.log.info(`${this.names.vm} is off but still allocated (compute is billed); \`machine stop\` deallocates it`)
+  }
+
+  /**
+   * An existing machine joins a swarm: the swarm rules its NSG lacks are added to it, as create
+   * would have made them. Only to the NSG this machine made (its journal says so): one another
+   * machine or the user made is not ours to change.
+   */
+  async openClusterPorts(journal: Journal): Promise<void> {
+    const o = this.o
+    const nsg = this.names.nsg
+    if (!o.swarmPorts || !this.ownsNsg(journal)) {
+      this.ctx.log.info(
+        `Swarm ports not opened: ${o.swarmPorts ? `network security group ${nsg} was not made by machine` : '--azure-swarm-ports is off for this machine'}; allow ${portsOf(SWARM_RULES)} from the virtual network yourself`,
+      )
+      return
+    }
+    const have = await this.step(`read network security group ${nsg}`, () => this.api.securityRuleNames(o.resourceGroup, nsg))
+    const missing = SWARM_RULES.filter((r) => !have.includes(r.name))
+    if (!missing.length) return
+    this.ctx.log.info(`Opening ${portsOf(missing)} from the virtual network in network security group ${nsg} (swarm mode)…`)
+    for (const r of missing) await this.step(`add rule ${r.name} to network security group ${nsg}`, () => this.api.putSecurityRule(o.resourceGroup, nsg, r))
+  }
+
+  /** Left its swarm: the swarm rules go from its own NSG (no other machine uses that NSG). */
+  async closeClusterPorts(journal: Journal): Promise<void> {
+    const o = this.o
+    const nsg = this.names.nsg
+    if (!this.ownsNsg(journal)) return
+    const have = await this.step(`read network security group ${nsg}`, () => this.api.securityRuleNames(o.resourceGroup, nsg))
+    const present = SWARM_RULES.filter((r) => have.includes(r.name))
+    if (!present.length) return
+    for (const r of present) await this.step(`delete rule ${r.name} of network security group ${nsg}`, () => this.api.deleteSecurityRule(o.resourceGroup, nsg, r.name))
+    this.ctx.log.info(`Closed ${portsOf(present)} in network security group ${nsg}`)
+  }
+
+  private ownsNsg(journal: Journal): boolean {
+    return journal.entries().some((e) => e.kind === 'network-security-group' && e.data?.name === this.names.nsg)
   }
 
   /**

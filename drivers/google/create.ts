@@ -29,6 +29,7 @@ import {
   subnetworkPath,
   type ImageRef,
 } from './config.js'
+import { openClusterPorts } from './cluster-ports.js'
 import { adoptExisting } from './existing.js'
 import { ensureFirewall, ensureSwarmFirewall, firewallFor, swarmFirewallFor } from './firewall.js'
 import { GCE_NAME } from './options.js'
@@ -95,9 +96,10 @@ export async function create(s: GoogleSession, journal: Journal): Promise<void> 
   const { rule, allowed } = firewallFor(s, p)
   const swarm = swarmFirewallFor(s, p)
   if (s.o.useExisting) {
-    if (swarm) s.log.info('--google-use-existing: the swarm ports are not opened on an existing instance; open them yourself (--google-swarm-ports applies to instances machine makes)')
     await ensureFirewall(s, journal, p, rule, allowed, signal)
     await adoptExisting(s, journal, p, rule, key.publicKey, signal)
+    // The instance exists: the swarm rule, its tag and label as swarm join would add them.
+    if (swarm) await openClusterPorts(s, journal)
   } else {
     const sourceImage = await resolveImage(s, p, signal)
     c.SourceImage = sourceImage

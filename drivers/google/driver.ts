@@ -14,6 +14,7 @@ import type { Driver, SshInfo } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { ENGINE_PORT, SSH_PORT } from './config.js'
+import { closeClusterPorts, openClusterPorts } from './cluster-ports.js'
 import { create, preCreateCheck } from './create.js'
 import { remove } from './remove.js'
 import { GoogleSession, stateOf, type GoogleContext } from './session.js'
@@ -29,6 +30,8 @@ export function createDriver(ctx: GoogleContext): Driver {
     preCreateCheck: () => preCreateCheck(s),
     create: (journal) => create(s, journal),
     remove: (journal) => remove(s, journal),
+    openClusterPorts: (journal) => openClusterPorts(s, journal),
+    closeClusterPorts: (journal) => closeClusterPorts(s, journal),
 
     async start() {
       const p = await s.project()

@@ -7,7 +7,11 @@ import type { Journal } from '../../src/driver-kit/contract.js'
 import { checkAborted } from '../../src/driver-kit/wait.js'
 import type { Operation } from './client.js'
 import { firewallAllowed, firewallRuleName, LABEL_FIREWALL, LABEL_SWARM, networkPath, networkProject, sameAllowed, SWARM_ALLOWED, swarmRuleName, type Allowed } from './config.js'
-import { isMissing, isTaken, type GoogleSession } from './session.js'
+import { classify, type ErrorClass } from './errors.js'
+import { isMissing, isTaken, rawOf, type GoogleSession } from './session.js'
+
+/** Answers that made nothing. */
+const REFUSED: ReadonlySet<ErrorClass> = new Set(['auth', 'permission', 'quota', 'api-disabled'])
 
 /** A (classic) swarm master also listens on its SwarmHost port, 3376 by default, as docker-machine opened. */
 function swarmPorts(c: Record<string, unknown>): string[] {
@@ -50,8 +54,10 @@ export async function ensureFirewall(
   const fwProject = networkProject(network, p)
   checkAborted(signal)
   const existing = await s.find(`look up firewall rule ${rule}`, (g) => g.getFirewall(fwProject, rule), signal)
-  // Journaled even when reused: rm then checks whether any machine still needs it.
-  await journal.record({ kind: 'firewall', id: rule, data: { project: fwProject, created: !existing, ...(o.label ? { label: o.label } : {}) } })
+  // Journaled even when reused: rm then checks whether any machine still needs it. Once (a
+  // machine that joins a swarm again finds it journaled already).
+  const journaled = journal.entries().some((e) => e.kind === 'firewall' && e.id === rule)
+  if (!journaled) await journal.record({ kind: 'firewall', id: rule, data: { project: fwProject, created: !existing, ...(o.label ? { label: o.label } : {}) } })
   if (o.label === LABEL_SWARM) s.c.SwarmFirewallRule = rule
   else s.c.FirewallRule = rule
   if (existing) {
@@ -78,6 +84,8 @@ export async function ensureFirewall(
   } catch (e) {
     // Another machine made the same rule a moment ago: it is exactly what we need.
     if (isTaken(e)) return
+    // The API said no (permission, quota): nothing was made, nothing is left to undo.
+    if (!journaled && REFUSED.has(classify(rawOf(e)))) await journal.forget('firewall', rule)
     throw e
   }
   await s.waitOp(op, `create firewall rule ${rule}`, { project: fwProject }, signal)

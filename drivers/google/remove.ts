@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { Journal, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { LABEL_FIREWALL, LABEL_ID, LABEL_SWARM, networkProject } from './config.js'
+import { markInstance } from './cluster-ports.js'
 import { releaseExisting } from './existing.js'
 import { removeFirewall } from './firewall.js'
 import { isMissing, type GoogleSession } from './session.js'
@@ -30,7 +31,19 @@ export async function remove(s: GoogleSession, journal: Journal): Promise<void> 
     if (e.kind === 'instance') await run(e, () => removeInstance(s, e), true)
     else if (e.kind === 'disk') await run(e, () => removeDisk(s, e), true)
     else if (e.kind === 'instance-config') await run(e, () => releaseExisting(s, e), true)
-    else if (e.kind === 'firewall') await run(e, () => removeFirewall(s, e.id, String(e.data?.project ?? s.knownProject), String(e.data?.label ?? LABEL_FIREWALL)), true)
+    else if (e.kind === 'firewall') {
+      const label = String(e.data?.label ?? LABEL_FIREWALL)
+      await run(
+        e,
+        async () => {
+          // An adopted instance stays: it no longer counts as a user of the swarm rule (the
+          // usual rule's tag and label go with releaseExisting, next).
+          if (s.o.useExisting && label === LABEL_SWARM) await markInstance(s, s.knownProject, e.id, false)
+          await removeFirewall(s, e.id, String(e.data?.project ?? s.knownProject), label)
+        },
+        true,
+      )
+    }
   }
   // A journal lost or from an older store: the saved config still names the instance (by its
   // unique id, so a namesake is never deleted) and the rule.

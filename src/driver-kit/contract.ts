@@ -124,6 +124,23 @@ export interface Driver {
    */
   clusterAddress?(): Promise<string | undefined>
   /**
+   * Open what swarm mode needs between the machines of a cluster (2377/tcp, 7946/tcp+udp,
+   * 4789/udp), from the cluster's own network only, unless the driver's option says not to
+   * (`--<driver>-swarm-ports=false`, saved at create). The one implementation a driver has: its
+   * create uses it for `create --swarm*`, and `swarm init/join` of an existing machine calls it.
+   * Idempotent: rules already there are left as they are. What it opens or starts to use is
+   * recorded in `journal` (the machine's journal.json) before it is made, so `remove()` and
+   * `closeClusterPorts()` take it away again with the last machine that needs it. Cloud
+   * drivers only; without it nothing is opened (a local network or the user's own).
+   */
+  openClusterPorts?(journal: Journal): Promise<void>
+  /**
+   * This machine no longer needs the cluster's ports (it left its swarm): its own mark goes, and
+   * the rules openClusterPorts recorded are removed once no other machine uses them; rules other
+   * members still use stay. Idempotent; the same "last user" logic as remove().
+   */
+  closeClusterPorts?(journal: Journal): Promise<void>
+  /**
    * Watch the host's boot while the caller waits for it after create() or start() (for SSH,
    * for the engine): report each boot stage through `onStage` ("kernel booting"), resolve when
    * `signal` aborts (the wait is over), and reject with a MachineError as soon as the boot has

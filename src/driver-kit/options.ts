@@ -79,15 +79,23 @@ export const optionProperty = (name: string): string => name.replace(/-([a-z0-9]
 export const flagName = (driver: string, o: OptionSpec): string => o.flag ?? `${driver}-${o.name}`
 
 /**
- * The create flags of a machine that will join a cluster: `flags` with each option's
- * `clusterDefault` added where the user gave neither the flag nor one of its environment variables.
+ * The flags of a machine that will join a cluster: `flags` with each option's `clusterDefault`
+ * added where the user gave neither the flag nor one of its environment variables, nor (for an
+ * existing machine, `saved`) a value at create: a saved `--amazonec2-swarm-ports=false` is the
+ * user's opt-out and stays one.
  */
-export function withClusterDefaults(driver: string, options: readonly OptionSpec[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function withClusterDefaults(
+  driver: string,
+  options: readonly OptionSpec[],
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  saved?: Record<string, unknown>,
+): Record<string, unknown> {
   const out = { ...flags }
   for (const o of options) {
     if (o.clusterDefault === undefined) continue
     const flag = flagName(driver, o)
-    if (out[flag] !== undefined || setEnvName(o, env)) continue
+    if (out[flag] !== undefined || setEnvName(o, env) || (saved?.[configKey(o)] ?? null) !== null) continue
     out[flag] = o.clusterDefault
   }
   return out
@@ -174,6 +182,7 @@ export function resolveOptions(
     const flag = flagName(driver, o)
     let value: OptionValue | undefined
     let from = 'the command line'
+    let fallback = false
     // An empty text value where a default exists means "the default", wherever it comes from:
     // `--google-zone "$ZONE"` with ZONE unset, or a saved "" in an imported config, behave like
     // an unset environment variable does (below), instead of sending "" to a cloud API.
@@ -202,6 +211,9 @@ export function resolveOptions(
       if (o.type === 'boolean') value = false
       else if (o.type === 'string[]') value = []
       else continue
+      // Not saved: a machine made without --swarm* that joins a cluster later must take the
+      // option's cluster default then (withClusterDefaults), which a saved `false` would refuse.
+      if (o.clusterDefault !== undefined) fallback = true
     }
     const source = from === 'the command line' ? '' : ` from ${from}`
     if (o.choices && typeof value === 'string' && !o.choices.includes(value)) {
@@ -212,7 +224,7 @@ export function resolveOptions(
     if (problem) throw new MachineError('invalid-option', `--${flag}${source}: ${problem}`)
     out.values[optionProperty(o.name)] = value
     if (o.secret) out.secrets[o.name] = value
-    else out.config[configKey(o)] = value
+    else if (!fallback) out.config[configKey(o)] = value
   }
   return out
 }

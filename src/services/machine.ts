@@ -4,7 +4,7 @@ import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import type { MachineState } from '../core/state.js'
 import { capabilitiesOf, type Driver, type DriverContext, type DriverDefinition, type DriverLogger } from '../driver-kit/contract.js'
-import { resolveOptions } from '../driver-kit/options.js'
+import { resolveOptions, withClusterDefaults } from '../driver-kit/options.js'
 import { withTimeout } from '../driver-kit/wait.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
 import { machineTlsPaths } from '../store/paths.js'
@@ -15,6 +15,12 @@ export interface OpenOptions {
   log: DriverLogger
   signal?: AbortSignal
   env?: NodeJS.ProcessEnv
+  /**
+   * Resolve the driver's options as for a machine that joins a cluster (`swarm init/join`): an
+   * option with a cluster default that neither create, the environment nor a flag set takes it
+   * (the cloud drivers' swarm-ports), while a saved opt-out stays.
+   */
+  forCluster?: boolean
 }
 
 export interface OpenMachine {
@@ -46,7 +52,10 @@ export async function openLoaded(store: Store, host: HostConfig, o: OpenOptions)
     machineDir: store.dir(host.Name),
     config: host.Driver,
     // The same resolution as create's, with the saved config as the flags' stand-in.
-    options: resolveOptions(def.name, def.options, {}, env, { config: host.Driver, from: store.configPath(host.Name) }).values,
+    options: resolveOptions(def.name, def.options, o.forCluster ? withClusterDefaults(def.name, def.options, {}, env, host.Driver) : {}, env, {
+      config: host.Driver,
+      from: store.configPath(host.Name),
+    }).values,
     log: o.log,
     signal: o.signal ?? new AbortController().signal,
     env,

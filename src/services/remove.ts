@@ -32,8 +32,11 @@ async function removeUnderLock(store: Store, name: string, o: { force?: boolean;
       // A swarm node is drained, leaves, and is removed from the managers' list before its host
       // goes, so the swarm neither keeps a Down node nor loses its last manager by surprise
       // (that needs -f, and says why).
-      const { leaveSwarm } = await import('./swarm.js')
-      await leaveSwarm(store, name, { force: !!o.force, drain: true, keepRecord: true }, { reporter: o.reporter, config: o.config })
+      // Its cluster ports are closed as swarm leave closes them (the same driver code and "last
+      // user" rule as the teardown's), while the swarm's lock is held.
+      const { closeClusterPorts, leaveSwarm } = await import('./swarm.js')
+      const c = { reporter: o.reporter, config: o.config }
+      await leaveSwarm(store, name, { force: !!o.force, drain: true }, c, () => closeClusterPorts(store, name, m.driver, c))
     }
     const journal = await FileJournal.open(store.dir(name))
     await m.driver.remove(journal)

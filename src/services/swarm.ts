@@ -5,9 +5,10 @@ import { defaultSwarmOptions, type HostConfig, type SwarmOptions } from '../core
 import { programName } from '../core/program-name.js'
 import { discoveryOf, inSwarm, membersOf, swarmColumn } from '../core/swarm-cluster.js'
 import { checkAdvertiseAddr } from '../core/swarm-flags.js'
-import { capabilitiesOf } from '../driver-kit/contract.js'
+import { capabilitiesOf, type Driver } from '../driver-kit/contract.js'
 import { envMs } from '../driver-kit/wait.js'
-import { withMachineLock } from '../store/lock.js'
+import { FileJournal } from '../store/journal.js'
+import { withClusterLock, withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { readTls } from './engine.js'
 import { engineUrlOf, machineTlsFiles, openLoaded, type OpenMachine } from './machine.js'
@@ -44,8 +45,42 @@ export function engineTargetOf(store: Store, host: HostConfig): EngineTarget {
 
 export const engineTimeoutMs = (env: NodeJS.ProcessEnv = process.env): number => envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 })
 
-const open = (store: Store, host: HostConfig, c: SwarmContext): Promise<OpenMachine> =>
-  openLoaded(store, host, { config: c.config, signal: c.signal, env: c.env, log: { info: (l) => c.reporter.info(l), debug: (l) => c.reporter.debug(l) } })
+const open = (store: Store, host: HostConfig, c: SwarmContext, forCluster = false): Promise<OpenMachine> =>
+  openLoaded(store, host, { config: c.config, signal: c.signal, env: c.env, forCluster, log: { info: (l) => c.reporter.info(l), debug: (l) => c.reporter.debug(l) } })
+
+/** How long a membership change waits for another one of the same swarm (a join or a leave: engine steps of up to 120 s). */
+const CLUSTER_LOCK_WAIT_MS = 300_000
+
+/** Opens an existing machine's cluster ports before its engine joins, and closes them again if the join fails. */
+interface ClusterPorts {
+  open(): Promise<void>
+  undo(): Promise<void>
+}
+
+/**
+ * The cluster ports of an existing machine that `swarm init/join` makes a member, through its
+ * driver's openClusterPorts (the one create uses), with the options resolved as for a machine
+ * made with --swarm* (so a saved opt-out stays one). Drivers without it: nothing.
+ */
+async function clusterPortsOf(store: Store, host: HostConfig, c: SwarmContext): Promise<ClusterPorts> {
+  const { driver } = await open(store, host, c, true)
+  if (!driver.openClusterPorts) return { open: async () => {}, undo: async () => {} }
+  const journal = await FileJournal.open(store.dir(host.Name))
+  let tried = false
+  return {
+    open: async () => {
+      tried = true
+      await driver.openClusterPorts!(journal)
+    },
+    // Not a member after all: what was opened for it goes (rules another member uses stay).
+    undo: async () => {
+      if (!tried || !driver.closeClusterPorts) return
+      await driver.closeClusterPorts(journal).catch((e: unknown) =>
+        c.reporter.note(`Could not close the swarm ports opened for "${host.Name}" (${messageOf(e)}); "${prog()} rm ${host.Name}" closes them`),
+      )
+    },
+  }
+}
 
 /** The machine's engine must answer: a stopped machine is named with its fix, not as ECONNREFUSED. */
 async function runningInfo(store: Store, m: OpenMachine, c: SwarmContext, role: string): Promise<LocalSwarm> {
@@ -85,7 +120,7 @@ export async function clusterNameOf(store: Store, host: HostConfig): Promise<str
 }
 
 async function saveSwarm(store: Store, name: string, s: Partial<SwarmOptions>): Promise<void> {
-  await withMachineLock(store.path, name, 30_000, async () => {
+  await withMachineLock(store.path, name, 5_000, async () => {
     const h = await store.load(name)
     h.HostOptions.SwarmOptions = { ...h.HostOptions.SwarmOptions, ...s }
     await store.save(h)
@@ -98,17 +133,28 @@ export interface InitResult {
   advertiseAddr: string
 }
 
-/** Under the machine's lock: load it, refuse a member, run `fn` on it, save what it changed. */
-async function onMachine<T>(store: Store, name: string, c: SwarmContext, advertiseAddr: string | undefined, fn: (m: OpenMachine) => Promise<T>): Promise<T> {
+/**
+ * Under the machine's lock: load it, refuse a member, run `fn` on it (which opens the machine's
+ * cluster ports once its checks pass), save what it changed. A failure saves nothing and closes
+ * the ports it opened: the machine is as it was.
+ */
+async function onMachine<T>(store: Store, name: string, c: SwarmContext, advertiseAddr: string | undefined, fn: (m: OpenMachine, openPorts: () => Promise<void>) => Promise<T>): Promise<T> {
   // Checked where it enters, before the machine is asked anything: it is saved and certified.
   if (advertiseAddr !== undefined) checkAdvertiseAddr(advertiseAddr, '--advertise-addr')
   return withMachineLock(store.path, name, 30_000, async () => {
     const host = await store.load(name)
     await refuseMember(store, host)
     if (advertiseAddr) host.HostOptions.SwarmOptions.Address = advertiseAddr
-    const result = await fn(await open(store, host, c))
-    await store.save(host)
-    return result
+    const m = await open(store, host, c)
+    const ports = await clusterPortsOf(store, host, c)
+    try {
+      const result = await fn(m, () => ports.open())
+      await store.save(host)
+      return result
+    } catch (e) {
+      await ports.undo()
+      throw e
+    }
   })
 }
 
@@ -117,14 +163,19 @@ async function onMachine<T>(store: Store, name: string, c: SwarmContext, adverti
  * its address on the network the machines share; NAME is recorded as its master.
  */
 export async function initSwarm(store: Store, name: string, o: { advertiseAddr?: string }, c: SwarmContext): Promise<InitResult> {
-  return onMachine(store, name, c, o.advertiseAddr, (m) => initOn(store, m, c))
+  return onMachine(store, name, c, o.advertiseAddr, (m, openPorts) => initOn(store, m, c, openPorts))
 }
 
-/** Init on an opened machine (create holds its lock already); sets its SwarmOptions, the caller saves. */
-export async function initOn(store: Store, m: OpenMachine, c: SwarmContext): Promise<InitResult> {
+/**
+ * Init on an opened machine (create holds its lock already); sets its SwarmOptions, the caller
+ * saves. `openPorts` runs once every check passed, before the engine is changed (create opened
+ * them with the machine).
+ */
+export async function initOn(store: Store, m: OpenMachine, c: SwarmContext, openPorts?: () => Promise<void>): Promise<InitResult> {
   const name = m.host.Name
   const addr = await chooseAdvertiseAddress(m, capabilitiesOf(m.def).ssh)
   refuseActive(name, await runningInfo(store, m, c, 'machine'))
+  await openPorts?.()
   const api = apiOf(store, m.host, c)
   await c.reporter.step(`Starting a swarm on "${name}" (advertising ${addr.address})`, { timeoutMs: 120_000, signal: c.signal }, () => api.init({ advertiseAddr: addr.address }))
   const { ID } = await api.inspect()
@@ -132,8 +183,8 @@ export async function initOn(store: Store, m: OpenMachine, c: SwarmContext): Pro
   return { name, cluster: name, advertiseAddr: addr.address }
 }
 
-/** A manager of the cluster `clusterName` belongs to that answers, with its view of the swarm. */
-async function reachableManager(store: Store, clusterName: string, c: SwarmContext, exclude?: string): Promise<{ host: HostConfig; info: LocalSwarm }> {
+/** The machine a cluster is named after, which must be in a swarm. */
+async function clusterSeed(store: Store, clusterName: string): Promise<HostConfig> {
   const seed = await store.load(clusterName).catch((e: unknown) => {
     if (e instanceof MachineError && e.code === 'machine-not-found') {
       throw new MachineError('no-such-cluster', `There is no machine "${clusterName}", so no swarm of that name to join`, {
@@ -148,6 +199,12 @@ async function reachableManager(store: Store, clusterName: string, c: SwarmConte
       hint: `make it a manager first with "${prog()} swarm init ${clusterName}"`,
     })
   }
+  return seed
+}
+
+/** A manager of the cluster `clusterName` belongs to that answers, with its view of the swarm. */
+async function reachableManager(store: Store, clusterName: string, c: SwarmContext, exclude?: string): Promise<{ host: HostConfig; info: LocalSwarm }> {
+  const s = (await clusterSeed(store, clusterName)).HostOptions.SwarmOptions
   const all = (await store.loadAll()).flatMap((e) => (e.host ? [e.host] : []))
   const managers = membersOf(all, s.Discovery).filter((x) => x.manager && x.name !== exclude)
   // The machine named first, then the other managers.
@@ -197,15 +254,25 @@ export async function checkJoin(store: Store, o: { cluster: string; name: string
 /** `swarm join NAME --cluster MASTER [--manager]` (and create --swarm): NAME's engine joins. */
 export async function joinSwarm(store: Store, name: string, o: { cluster: string; manager: boolean; advertiseAddr?: string }, c: SwarmContext): Promise<JoinPlan & { advertiseAddr: string }> {
   if (name === o.cluster) throw new MachineError('usage', `Machine "${name}" cannot join its own swarm`, { hint: `start a swarm on it with "${prog()} swarm init ${name}"` })
-  return onMachine(store, name, c, o.advertiseAddr, (m) => joinOn(store, m, o, c))
+  return onMachine(store, name, c, o.advertiseAddr, (m, openPorts) => joinOn(store, m, o, c, openPorts))
 }
 
-/** Join on an opened machine (create holds its lock already); sets its SwarmOptions, the caller saves. */
-export async function joinOn(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean }, c: SwarmContext): Promise<JoinPlan & { advertiseAddr: string }> {
+/**
+ * Join on an opened machine (create holds its lock already); sets its SwarmOptions, the caller
+ * saves. Under the swarm's lock, so no leave or removal of the same swarm decides on a member
+ * list this join is changing. `openPorts` as for initOn.
+ */
+export async function joinOn(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
+  const { Discovery } = (await clusterSeed(store, o.cluster)).HostOptions.SwarmOptions
+  return withClusterLock(store.path, Discovery, CLUSTER_LOCK_WAIT_MS, () => joinUnderLock(store, m, o, c, openPorts))
+}
+
+async function joinUnderLock(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
   const name = m.host.Name
   const { manager, managerAddr } = await checkJoin(store, { cluster: o.cluster, name }, c)
   const addr = await chooseAdvertiseAddress(m, capabilitiesOf(m.def).ssh)
   refuseActive(name, await runningInfo(store, m, c, 'machine'))
+  await openPorts?.()
   const { JoinTokens } = await apiOf(store, manager, c).inspect()
   const role = o.manager ? 'manager' : 'worker'
   await c.reporter.step(`Joining "${name}" to the swarm of "${o.cluster}" as a ${role} (advertising ${addr.address})`, { timeoutMs: 120_000, signal: c.signal }, () =>
@@ -237,16 +304,71 @@ export interface LeaveResult {
 }
 
 /**
- * Take a machine out of its swarm: drain it (its tasks move to the other nodes), leave, then
- * remove its node from a manager's list (else it stays there, Down). The last manager of a
- * swarm that still has other nodes leaves only with `force`: the others are then without a
- * cluster. A node that does not answer (stopped, gone) is removed from the list by a manager.
+ * `swarm leave NAME`: under the machine's lock, it leaves (leaveSwarm), its cluster ports are
+ * closed unless another member still uses them (the driver's closeClusterPorts, the same "last
+ * user" rule as rm), and its record says it is no member.
  */
-export async function leaveSwarm(store: Store, name: string, o: { force: boolean; drain: boolean; /** rm: the entry goes next, under rm's lock */ keepRecord?: boolean }, c: SwarmContext): Promise<LeaveResult> {
-  const host = await store.load(name, { incomplete: true })
+export async function leaveMachine(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext): Promise<LeaveResult> {
+  return withMachineLock(store.path, name, 30_000, async () => {
+    const host = await store.load(name)
+    const { driver } = await open(store, host, c)
+    const result = await leaveSwarm(store, name, o, c, () => closeClusterPorts(store, name, driver, c))
+    host.HostOptions.SwarmOptions = { ...host.HostOptions.SwarmOptions, IsSwarm: false, Master: false, Agent: false, Discovery: '', Address: defaultSwarmOptions().Address }
+    await store.save(host)
+    return result
+  })
+}
+
+/**
+ * A machine that left its swarm no longer needs the cluster's ports: its driver's
+ * closeClusterPorts (its mark goes, the rules too unless another member uses them). Run by
+ * `swarm leave` and `rm` while they still hold the swarm's lock, so a member joining meanwhile
+ * cannot find the rules there, count on them, and lose them a moment later. A failure is told,
+ * not thrown: the machine has left, and the journal keeps the rules for rm to try again.
+ */
+export async function closeClusterPorts(store: Store, name: string, driver: Driver, c: SwarmContext): Promise<void> {
+  if (!driver.closeClusterPorts) return
+  await driver
+    .closeClusterPorts(await FileJournal.open(store.dir(name)))
+    .catch((e: unknown) => c.reporter.note(`The swarm ports of "${name}" stay open (${messageOf(e)}); "${prog()} rm ${name}" closes them`))
+}
+
+const notInSwarm = (name: string) => new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
+
+/**
+ * Take a machine out of its swarm (the caller holds its lock and updates its record): drain it
+ * (its tasks move to the other nodes), leave, then remove its node from a manager's list (else it
+ * stays there, Down). The last manager of a swarm that still has other nodes leaves only with
+ * `force`: the others are then without a cluster. A node that does not answer (stopped, gone) is
+ * removed from the list by a manager. The check and the leave hold the swarm's lock: two managers
+ * removed at once cannot both count on the other to stay.
+ */
+export async function leaveSwarm(store: Store, name: string, o: { force: boolean; drain: boolean }, c: SwarmContext, /** run once it left, still under the swarm's lock */ afterLeave?: () => Promise<void>): Promise<LeaveResult> {
+  const before = await store.load(name, { incomplete: true })
+  if (!inSwarm(before.HostOptions.SwarmOptions)) {
+    throw notInSwarm(name)
+  }
+  const { result, heir } = await withClusterLock(store.path, before.HostOptions.SwarmOptions.Discovery, CLUSTER_LOCK_WAIT_MS, async () => {
+    // Read again under the swarm's lock: what the store says now, after any change that held it.
+    const host = await store.load(name, { incomplete: true })
+    const left = await leaveUnderLock(store, host, o, c)
+    await afterLeave?.()
+    return left
+  })
+  // Another manager takes the master mark, so the cluster keeps its name in ls. Outside the
+  // swarm's lock (the heir's own command may hold its lock while it waits for the swarm's), and
+  // only a label: a busy heir keeps its record as it is.
+  if (heir) {
+    await saveSwarm(store, heir, { Master: true, Agent: false }).catch((e: unknown) => c.reporter.debug(`"${heir}" keeps its record (${messageOf(e)})`))
+  }
+  return result
+}
+
+async function leaveUnderLock(store: Store, host: HostConfig, o: { force: boolean; drain: boolean }, c: SwarmContext): Promise<{ result: LeaveResult; heir?: string }> {
+  const name = host.Name
   const s = host.HostOptions.SwarmOptions
   if (!inSwarm(s)) {
-    throw new MachineError('not-in-swarm', `Machine "${name}" is not in a swarm`, { hint: `see the swarm members in "${prog()} ls" (SWARM column)` })
+    throw notInSwarm(name)
   }
   const result: LeaveResult = { name, drained: false, left: false, removedFromList: false }
   const own = apiOf(store, host, c)
@@ -301,12 +423,8 @@ export async function leaveSwarm(store: Store, name: string, o: { force: boolean
       .then(() => (result.removedFromList = true))
       .catch((e: unknown) => c.reporter.note(`Node of "${name}" stays in the swarm's list (${e instanceof EngineApiError ? e.engineMessage : messageOf(e)}); remove it with "docker node rm ${node.ID}"`))
   }
-  // Another manager takes the master mark, so the cluster keeps its name in ls.
-  if (s.Master && other && !other.host.HostOptions.SwarmOptions.Master) await saveSwarm(store, other.host.Name, { Master: true, Agent: false })
-  if (!o.keepRecord) {
-    await saveSwarm(store, name, { IsSwarm: false, Master: false, Agent: false, Discovery: '', Address: defaultSwarmOptions().Address })
-  }
-  return result
+  const heir = s.Master && other && !other.host.HostOptions.SwarmOptions.Master ? other.host.Name : undefined
+  return { result, heir }
 }
 
 export interface SwarmNodeRow {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
 import { sleep } from '../driver-kit/wait.js'
-import { locksDir, machineLockPath, networkDir, networkLockPath } from './paths.js'
+import { clusterLockPath, locksDir, machineLockPath, networkDir, networkLockPath } from './paths.js'
 import { processAlive } from './process-alive.js'
 
 export interface Lock {
@@ -140,12 +140,7 @@ export async function lockMachine(store: string, name: string, waitMs = 0): Prom
 
 /** Run `fn` holding the machine's lock (waiting up to `waitMs` for it); released however `fn` ends. */
 export async function withMachineLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockMachine(store, name, waitMs)
-  try {
-    return await fn()
-  } finally {
-    await lock.release()
-  }
+  return holding(await lockMachine(store, name, waitMs), fn)
 }
 
 /** What a store-wide lock guards; each is one lock file. */
@@ -183,9 +178,31 @@ export async function withNetworkLock<T>(store: string, name: string, waitMs: nu
       hint: `wait for it to finish, or remove ${path} if that process is gone`,
     }),
   )
+  return holding(lock, fn)
+}
+
+/** `fn`'s result, with `lock` released however `fn` ends. */
+async function holding<T>(lock: Lock, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } finally {
     await lock.release()
   }
+}
+
+/**
+ * Run `fn` holding a swarm's lock (`<store>/.locks/_swarm.<hash>.lock`): who joins, leaves or is
+ * removed is decided one command at a time per cluster. Two managers removed at once would
+ * otherwise each see the other as the manager that stays, and both leave. Held for a join or a
+ * leave (seconds, up to the engine's step timeouts), so contenders wait long.
+ */
+export async function withClusterLock<T>(store: string, discovery: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
+  const path = clusterLockPath(store, discovery)
+  const lock = await acquire(path, waitMs, 200, (holder) =>
+    new MachineError('cluster-locked', `The swarm is busy: another machine command (pid ${holder}) is changing its members`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    }),
+  )
+  return holding(lock, fn)
 }

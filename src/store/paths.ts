@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { MachineError } from '../core/errors.js'
@@ -82,3 +83,10 @@ const invalidNetworkName = (name: string): Error =>
   })
 /** A network's lock file (held while its members or switch change). "_" starts no machine name. */
 export const networkLockPath = (store: string, name: string): string => join(locksDir(store), `_net.${name}.lock`)
+/**
+ * A swarm's lock file (held while its membership changes), named from a hash of its Discovery
+ * string (`swarm://<cluster ID>`, read from config.json: hostile input that never becomes a path
+ * itself). "_" starts no machine name.
+ */
+export const clusterLockPath = (store: string, discovery: string): string =>
+  join(locksDir(store), `_swarm.${createHash('sha256').update(discovery).digest('hex').slice(0, 16)}.lock`)

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServerCert } from '../../src/certs/certs.js'
@@ -215,5 +215,52 @@ describe('removing swarm nodes whose engines are down, and the last manager', ()
     const l = await runCli(['swarm', 'leave', 'w2'], { store })
     expect(l.code, l.stderr).toBe(0)
     expect((await runCli(['ls', '--format', '{{.Name}}:{{.Swarm}}'], { store })).stdout).toBe('seed:\nw2:\n')
+  })
+})
+
+describe('two managers removed at the same moment', () => {
+  let store: string
+  let world: FakeSwarmWorld
+  const engines = new Map<string, FakeEngine>()
+  // Slow engines during the removals: both commands are then reading the swarm at once.
+  let readDelayMs = 0
+  const nodes = () => Object.values(world.dump())[0]
+
+  beforeAll(async () => {
+    const seeded = await storeWithEngineCert()
+    store = seeded.store
+    const { ca, server } = seeded
+    world = fakeSwarmWorld()
+    for (const [i, n] of ['m1', 'm2', 'w1'].entries()) {
+      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n, swarmReadDelayMs: () => readDelayMs }))
+      const flags = n === 'm1' ? ['--swarm-master'] : n === 'm2' ? ['--swarm-master', '--swarm-cluster', 'm1'] : ['--swarm']
+      const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${30 + i}`, n], { store })
+      expect(r.code, r.stderr).toBe(0)
+    }
+  })
+  afterAll(() => Promise.all([...engines.values()].map((e) => e.stop())))
+
+  it('exactly one goes; the other is refused as the last manager, in one line, and the cluster keeps a manager', async () => {
+    expect(nodes()).toEqual(['m1 manager active ready', 'm2 manager active ready', 'w1 worker active ready'])
+    // Each alone would pass the check (the other manager stays); together, the swarm's lock
+    // makes the second decide on what the first left (without it, both leave: measured).
+    readDelayMs = 300
+    const [a, b] = await Promise.all([runCli(['rm', '-y', 'm1'], { store }), runCli(['rm', '-y', 'm2'], { store })])
+    readDelayMs = 0
+    const results = { m1: a, m2: b }
+    const gone = (Object.keys(results) as Array<keyof typeof results>).filter((n) => results[n].code === 0)
+    expect(gone, `${a.stderr}${b.stderr}`).toHaveLength(1)
+    const kept = gone[0] === 'm1' ? 'm2' : 'm1'
+    const refused = results[kept]
+    expect(refused.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toMatch(
+      new RegExp(`^Error: "${kept}" is the last manager of its swarm, which still has 1 other node \\(w1\\): without it they have no cluster: .*, or pass -f\\n$`),
+    )
+    // Nothing lost: the refused manager still leads w1, and is still recorded as its master.
+    expect(nodes()).toEqual([`${kept} manager active ready`, 'w1 worker active ready'])
+    expect(existsSync(join(store, 'machines', gone[0]!))).toBe(false)
+    const ls = await runCli(['ls', '--format', '{{.Name}}:{{.Swarm}}'], { store })
+    expect(ls.stdout).toBe(`${kept}:${kept} (master)\nseed:\nw1:${kept}\n`)
+    expect((await readdir(join(store, '.locks'))).filter((f) => f.startsWith('_swarm.'))).toEqual([])
   })
 })

@@ -6,13 +6,17 @@
  * their internal IP.
  */
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MachineError } from '../../src/core/errors.js'
+import { joinSwarm, leaveMachine } from '../../src/services/swarm.js'
+import { cloudSwarm, expectCloudDone, recordingReporter, type CloudSwarm } from '../helpers/cloud-swarm.js'
+import { tempDir } from '../helpers/tmp.js'
 import type { DriverDefinition, JournalEntry } from '../../src/driver-kit/contract.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
 import { withClusterDefaults } from '../../src/driver-kit/options.js'
 import { firewallAllowed, firewallRuleName, swarmRuleName } from '../../drivers/google/config.js'
 import google from '../../drivers/google/index.js'
-import { firewall, GceMock, INSTANCE_ID, instance, makeTestDriver, NAT_IP, NETWORK_IP, operation, PROJECT, ZONE, type TestCtx, useGceHooks } from './fixtures/google/gce.js'
+import { apiError, firewall, GceMock, INSTANCE_ID, instance, makeTestDriver, NAT_IP, NETWORK_IP, operation, PROJECT, writeKeyFile, ZONE, type TestCtx, useGceHooks } from './fixtures/google/gce.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 const definition: DriverDefinition = google
@@ -198,5 +202,144 @@ describe('google clusterAddress', () => {
     expect(await t.driver.clusterAddress!()).toBe(NETWORK_IP)
     expect(t.ctx.config.PrivateIPAddress).toBe(NETWORK_IP)
     expectMockDone(m)
+  })
+})
+
+describe('swarm join and leave of an existing google machine (made without --swarm*)', () => {
+  let w: CloudSwarm
+  let env: NodeJS.ProcessEnv
+  beforeAll(async () => {
+    w = await cloudSwarm()
+    const dir = await tempDir('google-swarm-')
+    env = { HOME: dir, GOOGLE_APPLICATION_CREDENTIALS: await writeKeyFile(dir), MACHINE_POLL_INTERVAL_MS: '5', METADATA_SERVER_DETECTION: 'none' }
+  }, 60_000)
+  afterAll(() => w?.stop())
+
+  const expectGceDone = () => expectCloudDone(m, 'googleapis')
+  /** Machine (and instance) `entry` as a lone create left it: the usual rule, its tag and labels. */
+  const addLone = (entry: string, config: Record<string, unknown> = {}) =>
+    w.addMachine(entry, 'google', { Project: PROJECT, Zone: ZONE, InstanceId: INSTANCE_ID, IPAddress: NAT_IP, PrivateIPAddress: NETWORK_IP, MachineId: MACHINE_ID, FirewallRule: RULE, ...config }, [
+      { kind: 'firewall', id: RULE, data: { project: PROJECT, created: false } },
+      { kind: 'instance', id: entry, data: { project: PROJECT, zone: ZONE, machineId: MACHINE_ID, id: INSTANCE_ID } },
+    ])
+  const lone = (n: string) => ({ 'machine-name': n, 'machine-id': MACHINE_ID, 'machine-firewall': RULE })
+  const ours = (n: string) => ({ ...lone(n), 'machine-swarm': SWARM })
+  const zoneOp = (type: string, n: string) => operation({ type, target: `projects/${PROJECT}/zones/${ZONE}/instances/${n}`, zone: ZONE })
+  const done = (op: Record<string, unknown>) => ({ ...op, status: 'DONE', progress: 100 })
+  const join = (entry: string) => joinSwarm(w.store, entry, { cluster: 's1', manager: false, advertiseAddr: `192.0.2.${entry.length + 20}` }, { reporter: recordingReporter(), env })
+
+  it('join makes the network\'s swarm rule and tags and labels the instance, before its engine joins; leave takes them away with the rule', async () => {
+    const n = 'g1'
+    await addLone(n)
+    m = new GceMock()
+    const fwOp = operation({ type: 'insert', target: `projects/${PROJECT}/global/firewalls/${SWARM}` })
+    const [tagOp, labelOp] = [zoneOp('setTags', n), zoneOp('setLabels', n)]
+    m.getInstance(instance({ name: n, labels: lone(n), tags: [RULE] }), n)
+      .getFirewall(SWARM, 404)
+      .insertFirewall(200, fwOp)
+      .waitGlobalOp(done(fwOp))
+      .getInstance(instance({ name: n, labels: lone(n), tags: [RULE] }), n)
+      .instanceAction('setTags', tagOp, n)
+      .waitZoneOp(done(tagOp))
+      .instanceAction('setLabels', labelOp, n)
+      .waitZoneOp(done(labelOp))
+    await join(n)
+    expect(m.names()).toEqual([
+      `GET zones/${ZONE}/instances/${n}`,
+      `GET global/firewalls/${SWARM}`,
+      'POST global/firewalls',
+      'wait global insert',
+      `GET zones/${ZONE}/instances/${n}`,
+      `POST zones/${ZONE}/instances/${n}/setTags`,
+      'wait setTags',
+      `POST zones/${ZONE}/instances/${n}/setLabels`,
+      'wait setLabels',
+    ])
+    expect(m.find('POST global/firewalls').body).toMatchObject({ name: SWARM, sourceTags: [SWARM], targetTags: [SWARM], allowed: SWARM_ALLOWED })
+    expect(m.find(`POST zones/${ZONE}/instances/${n}/setTags`).body).toEqual({ items: [RULE, SWARM], fingerprint: 'pFOxT0Q-lDQ=' })
+    expect((m.find(`POST zones/${ZONE}/instances/${n}/setLabels`).body as { labels: unknown }).labels).toEqual(ours(n))
+    expect((await w.saved(n)).Driver.SwarmFirewallRule).toBe(SWARM)
+    expect((await w.journal(n)).map((e) => `${e.kind} ${e.id}`)).toEqual([`firewall ${RULE}`, `instance ${n}`, `firewall ${SWARM}`])
+    expect(w.nodes()).toContain(`${n} worker active ready`)
+    expectGceDone()
+
+    m.dispose()
+    m = new GceMock()
+    const [untagOp, unlabelOp] = [zoneOp('setTags', n), zoneOp('setLabels', n)]
+    const fwDel = operation({ type: 'delete', target: `projects/${PROJECT}/global/firewalls/${SWARM}` })
+    m.getInstance(instance({ name: n, labels: ours(n), tags: [RULE, SWARM] }), n)
+      .instanceAction('setTags', untagOp, n)
+      .waitZoneOp(done(untagOp))
+      .instanceAction('setLabels', unlabelOp, n)
+      .waitZoneOp(done(unlabelOp))
+      .aggregatedInstances([])
+      .deleteFirewall(SWARM, 200, fwDel)
+      .waitGlobalOp(done(fwDel))
+    await leaveMachine(w.store, n, { force: false, drain: true }, { reporter: recordingReporter(), env })
+    expect(m.find(`POST zones/${ZONE}/instances/${n}/setTags`).body).toEqual({ items: [RULE], fingerprint: 'pFOxT0Q-lDQ=' })
+    expect((m.find(`POST zones/${ZONE}/instances/${n}/setLabels`).body as { labels: unknown }).labels).toEqual(lone(n))
+    expect(m.names()).toContain(`DELETE global/firewalls/${SWARM}`)
+    expect((await w.saved(n)).Driver.SwarmFirewallRule).toBeUndefined()
+    expect((await w.journal(n)).map((e) => e.id)).toEqual([RULE, n])
+    expectGceDone()
+  })
+
+  it('leave keeps the rule another instance still carries; a join finding everything in place changes nothing', async () => {
+    const n = 'g22'
+    await addLone(n)
+    m = new GceMock()
+    m.getInstance(instance({ name: n, labels: lone(n), tags: [RULE] }), n)
+      .getFirewall(SWARM, { ...firewall(SWARM, SWARM_ALLOWED), sourceRanges: undefined, sourceTags: [SWARM] })
+      .getInstance(instance({ name: n, labels: ours(n), tags: [RULE, SWARM] }), n)
+    await join(n)
+    expect(m.names()).toEqual([`GET zones/${ZONE}/instances/${n}`, `GET global/firewalls/${SWARM}`, `GET zones/${ZONE}/instances/${n}`])
+    expectGceDone()
+
+    m.dispose()
+    m = new GceMock()
+    const [untagOp, unlabelOp] = [zoneOp('setTags', n), zoneOp('setLabels', n)]
+    const other = instance({ name: 'web2', id: '8523971503412345679', labels: ours('web2'), tags: [RULE, SWARM] })
+    m.getInstance(instance({ name: n, labels: ours(n), tags: [RULE, SWARM] }), n)
+      .instanceAction('setTags', untagOp, n)
+      .waitZoneOp(done(untagOp))
+      .instanceAction('setLabels', unlabelOp, n)
+      .waitZoneOp(done(unlabelOp))
+      .aggregatedInstances([other])
+    const reporter = recordingReporter()
+    await leaveMachine(w.store, n, { force: false, drain: true }, { reporter, env })
+    expect(m.names()).not.toContain(`DELETE global/firewalls/${SWARM}`)
+    expect(reporter.infos).toContain(`Keeping firewall rule ${SWARM}: still used by web2`)
+    expectGceDone()
+  })
+
+  it('the API refusing the rule: one line, the engine does not join, nothing recorded, the instance untouched', async () => {
+    const n = 'g333'
+    await addLone(n)
+    m = new GceMock()
+    m.getInstance(instance({ name: n, labels: lone(n), tags: [RULE] }), n)
+      .getFirewall(SWARM, 404)
+      .insertFirewall(403, apiError(403, "Required 'compute.firewalls.create' permission for 'projects/my-proj/global/firewalls/" + SWARM + "'", 'forbidden'))
+    const e = await join(n).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(MachineError)
+    expect((e as MachineError).message.split('\n')).toHaveLength(1)
+    expect((e as MachineError).message).toContain(`create firewall rule ${SWARM}: Required 'compute.firewalls.create' permission`)
+    expect(m.names()).toEqual([`GET zones/${ZONE}/instances/${n}`, `GET global/firewalls/${SWARM}`, 'POST global/firewalls'])
+    expect(w.nodes().some((x) => x.startsWith(`${n} `))).toBe(false)
+    expect((await w.saved(n)).HostOptions.SwarmOptions).toMatchObject({ IsSwarm: false })
+    expect((await w.saved(n)).Driver.SwarmFirewallRule).toBeUndefined()
+    expect((await w.journal(n)).map((x) => x.id)).toEqual([RULE, n])
+    expectGceDone()
+  })
+
+  it('GOOGLE_SWARM_PORTS=false saved at create is kept: nothing opened, and said so', async () => {
+    const n = 'g4444'
+    await addLone(n, { SwarmPorts: false })
+    m = new GceMock()
+    m.getInstance(instance({ name: n, labels: lone(n), tags: [RULE] }), n)
+    const reporter = recordingReporter()
+    await joinSwarm(w.store, n, { cluster: 's1', manager: false, advertiseAddr: '192.0.2.44' }, { reporter, env })
+    expect(m.names()).toEqual([`GET zones/${ZONE}/instances/${n}`])
+    expect(reporter.infos).toContain("Swarm ports not opened: --google-swarm-ports is off for this machine; allow 2377/tcp, 7946/tcp, 7946/udp, 4789/udp between the swarm's instances yourself")
+    expectGceDone()
   })
 })

@@ -25,6 +25,11 @@ export interface FakeEngineOptions {
   swarm?: FakeSwarmWorld
   /** The host name the engine reports (GET /info Name, a node's Description.Hostname). */
   hostname?: string
+  /**
+   * Milliseconds before a swarm read (GET /info, /swarm, /nodes) is answered, asked per request:
+   * a slow engine, so commands run at once are all between their reads and their changes together.
+   */
+  swarmReadDelayMs?: () => number
   /** Images: GET /images/{name}/json, GET /images/get (docker save), POST /images/load (docker load). */
   images?: FakeImages
 }
@@ -133,9 +138,15 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
       req.on('data', (c: string) => (body += c))
       req.on('end', () => {
         const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
-        const a = handleSwarm(o.swarm!, self, req.method ?? 'GET', path, query, body)
-        if (a) json(a.status, a.body)
-        else json(404, { message: 'page not found' })
+        // The world is read when the answer goes, as a slow engine's would be.
+        const answer = () => {
+          const a = handleSwarm(o.swarm!, self, req.method ?? 'GET', path, query, body)
+          if (a) json(a.status, a.body)
+          else json(404, { message: 'page not found' })
+        }
+        const delay = req.method === 'GET' ? (o.swarmReadDelayMs?.() ?? 0) : 0
+        if (delay > 0) setTimeout(answer, delay)
+        else answer()
       })
       return
     }

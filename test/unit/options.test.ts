@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { defineDriver, type DriverContext } from '../../src/driver-kit/contract.js'
-import { resolveOptions, type OptionSpec } from '../../src/driver-kit/options.js'
+import { resolveOptions, withClusterDefaults, type OptionSpec } from '../../src/driver-kit/options.js'
 import { errorLine } from '../helpers/errors.js'
 
 const opts: OptionSpec[] = [
@@ -86,5 +86,27 @@ describe('driver options: flag → saved config → env → default', () => {
     expectTypeOf<Opts['zone']>().toEqualTypeOf<string>()
     const r = resolveOptions('demo', def.options, { 'demo-zone': 'a' }, {})
     expect(r.values).toEqual({ instanceType: 't3.micro', spot: false, httpTokens: 'required', zone: 'a' })
+  })
+})
+
+describe('an option with a cluster default (swarm-ports) on a machine that joins a swarm later', () => {
+  const swarmPorts: OptionSpec[] = [{ name: 'swarm-ports', type: 'boolean', env: ['AWS_SWARM_PORTS'], configKey: 'SwarmPorts', clusterDefault: true, description: 's' }]
+  const joining = (saved: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
+    resolveOptions('amazonec2', swarmPorts, withClusterDefaults('amazonec2', swarmPorts, {}, env, saved), env, { config: saved }).values.swarmPorts
+
+  it('a lone create saves no value (false for it), so a later join takes the cluster default', () => {
+    const lone = resolveOptions('amazonec2', swarmPorts, {}, {})
+    expect(lone.values.swarmPorts).toBe(false)
+    expect(lone.config).toEqual({})
+    expect(joining(lone.config)).toBe(true)
+  })
+
+  it('an opt-out given at create (flag or environment) is saved and stays one at join; the environment at join counts when nothing was saved', () => {
+    const optedOut = resolveOptions('amazonec2', swarmPorts, {}, { AWS_SWARM_PORTS: 'false' })
+    expect(optedOut.config).toEqual({ SwarmPorts: false })
+    expect(joining(optedOut.config)).toBe(false)
+    expect(joining(resolveOptions('amazonec2', swarmPorts, { 'amazonec2-swarm-ports': false }, {}).config)).toBe(false)
+    expect(joining({}, { AWS_SWARM_PORTS: 'false' })).toBe(false)
+    expect(joining({ SwarmPorts: true })).toBe(true)
   })
 })

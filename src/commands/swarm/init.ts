@@ -6,7 +6,7 @@ import { initSwarm } from '../../services/swarm.js'
 export default class SwarmInit extends BaseCommand {
   static override summary = 'Start a swarm (swarm mode) with a machine as its first manager'
   static override description =
-    "Asks the machine's engine, over its TLS connection, to start a swarm advertising the machine's address on the network the machines share (the driver's cluster address, else its IP; never a NAT address every VM has). Other machines join with \"swarm join NAME --cluster MASTER\"."
+    "Asks the machine's engine, over its TLS connection, to start a swarm advertising the machine's address on the network the machines share (the driver's cluster address, else its IP; never a NAT address every VM has). A cloud machine made without --swarm* first gets the swarm ports between the cluster’s machines opened, as create --swarm* opens them. Other machines join with \"swarm join NAME --cluster MASTER\"."
   static override examples = ['<%= config.bin %> swarm init s1', '<%= config.bin %> swarm init s1 --advertise-addr 192.168.76.2']
   static override args = { name: Args.string({ required: true, description: 'machine that becomes the swarm manager' }) }
   static override flags = {

@@ -5,7 +5,7 @@ import { joinSwarm } from '../../services/swarm.js'
 export default class SwarmJoin extends BaseCommand {
   static override summary = "Join a machine to another machine's swarm, as a worker or a manager"
   static override description =
-    'A manager of the swarm of --cluster that answers gives the join token over its TLS connection (it is never printed or stored), and the machine’s engine joins with it, advertising its address on the network the machines share.'
+    'A manager of the swarm of --cluster that answers gives the join token over its TLS connection (it is never printed or stored), and the machine’s engine joins with it, advertising its address on the network the machines share. A cloud machine made without --swarm* first gets the swarm ports between the cluster’s machines opened, as create --swarm* opens them (unless --<driver>-swarm-ports=false was given at its create).'
   static override examples = ['<%= config.bin %> swarm join s4 --cluster s1', '<%= config.bin %> swarm join s5 --cluster s1 --manager']
   static override args = { name: Args.string({ required: true, description: 'machine that joins' }) }
   static override flags = {
