@@ -128,6 +128,7 @@ export class VirtualBoxDriver implements Driver {
       throw new MachineError('vbox-too-old', `VirtualBox ${v?.raw ?? `"${stdout.trim()}"`} is not supported: version 5 or later is needed`, { hint: INSTALL_HINT })
     }
     this.ctx.log.debug(`VirtualBox ${v.raw}`)
+    if (this.o.hostonlyNoDhcp) this.ctx.log.info('--virtualbox-hostonly-no-dhcp: nothing to disable: machines get fixed host-only addresses and no DHCP server is added')
     if (await this.info()) {
       throw new MachineError('vm-exists', `VirtualBox already has a VM named "${this.name}"`, { hint: 'choose another machine name, or remove that VM in VirtualBox' })
     }
