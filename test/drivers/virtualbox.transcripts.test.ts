@@ -143,7 +143,7 @@ describe('virtualbox create: the golden transcript', () => {
     expect(net.ethernets.hostonly).toMatchObject({ match: { macaddress: '08:00:27:a8:38:02' }, addresses: ['192.168.56.2/24'], dhcp4: false })
     expect(net.ethernets.nat).toMatchObject({ match: { macaddress: natMacFor('default').toLowerCase().match(/../g)!.join(':') }, dhcp4: true })
     const user = JSON.parse(files['user-data']!.replace(/^#cloud-config\n/, '')) as Record<string, unknown>
-    expect(user.mounts).toEqual([['work', '/work', 'vboxsf', 'defaults,uid=1000,gid=1000,nofail', '0', '0']])
+    expect(user.bootcmd).toEqual(["mkdir -p '/work' && mount -t vboxsf -o uid=1000 'work' '/work' || true"])
     expect((user.ssh_keys as Record<string, string>).ed25519_public).toBe((s.ctx.config.SSHHostKeys as string[])[0])
   })
 
