@@ -128,7 +128,7 @@ export function vboxManageAt(bin: string, debug: (line: string) => void = () => 
       }
       o.signal?.throwIfAborted()
       if (r.timedOut) {
-        throw new VBoxManageError(args, r.stderr, `VBoxManage ${args[0] ?? ''} did not finish within ${Math.round((o.timeoutMs ?? 120_000) / 1000)} s`, 'VirtualBox may be waiting for a dialog (Windows: a permission prompt minimised in the taskbar) or hung; check it and try again')
+        throw new VBoxManageError(args, r.stderr, `VBoxManage ${subcommand(args)} did not finish within ${(o.timeoutMs ?? 120_000) / 1000} s`, 'VirtualBox may be waiting for a dialog (Windows: a permission prompt minimised in the taskbar) or hung; check it and try again')
       }
       if (r.code === 0 && !/^VBoxManage(?:\.exe)?: error:/m.test(r.stderr)) return { stdout: r.stdout, stderr: r.stderr }
       if (attempt < 5 && NOT_READY.test(r.stderr)) {

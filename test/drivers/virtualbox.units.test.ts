@@ -5,7 +5,7 @@
  */
 import type { NetworkInterfaceInfo } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { subcommand, vboxErrorLine, vboxFailure, vboxManagePath } from '../../drivers/virtualbox/client.js'
+import { subcommand, vboxErrorLine, vboxFailure, vboxManageAt, VBoxManageError, vboxManagePath } from '../../drivers/virtualbox/client.js'
 import { diskFormat } from '../../drivers/virtualbox/disk.js'
 import { collision, macForAddress, matchingAdapter, parseHostOnlyCidr, pickGuestAddress } from '../../drivers/virtualbox/hostonly.js'
 import {
@@ -197,5 +197,54 @@ describe('host-only network', () => {
     const taken = new Set(Array.from({ length: 98 }, (_, i) => `192.168.56.${i + 2}`))
     expect(() => pickGuestAddress(c, taken, dhcp)).toThrow(/^The host-only network 192\.168\.56\.0\/24 has no free address left$/)
     expect(macForAddress('192.168.56.2')).toBe('080027A83802')
+  })
+})
+
+describe('the real runner (vboxManageAt) on a stand-in program', () => {
+  /** A VBoxManage stand-in: a shell script answering by its first argument. */
+  async function standIn(): Promise<string> {
+    const dir = await tempDir('vbox-bin-')
+    const bin = join(dir, 'VBoxManage')
+    await writeFile(
+      bin,
+      [
+        '#!/bin/sh',
+        `count="${dir}/count"`,
+        'case "$1" in',
+        '  --version) echo "7.0.14r161095" ;;',
+        '  args) for a in "$@"; do echo "[$a]"; done ;;',
+        "  fail) echo \"VBoxManage: error: Could not find a registered machine named 'x'\" >&2; echo 'VBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001)' >&2; exit 1 ;;",
+        '  zero) echo "VBoxManage: error: VT-x is not available (VERR_VMX_NO_VMX)" >&2; exit 0 ;;',
+        '  notready) n=$(cat "$count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$count"; if [ $n -lt 3 ]; then echo "VBoxManage: error: The object is not ready" >&2; exit 1; fi; echo "ready after $n" ;;',
+        '  hang) sleep 5 ;;',
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    )
+    return bin
+  }
+
+  it('passes argv untouched (no shell), returns stdout, turns failures (also "error:" with exit 0) into one line, retries "not ready", bounds the time', async () => {
+    const debug: string[] = []
+    const vbm = vboxManageAt(await standIn(), (l) => debug.push(l))
+    expect((await vbm(['--version'])).stdout).toBe('7.0.14r161095\n')
+    expect((await vbm(['args', 'a b', '$(touch /tmp/x)', "it's"])).stdout).toBe("[args]\n[a b]\n[$(touch /tmp/x)]\n[it's]\n")
+    const e = await vbm(['fail', 'x']).catch((x: unknown) => x as VBoxManageError)
+    expect(e).toBeInstanceOf(VBoxManageError)
+    expect((e as VBoxManageError).line).toBe("VBoxManage fail failed: Could not find a registered machine named 'x'")
+    expect((e as VBoxManageError).notFound).toBe(true)
+    expect(await errorLineAsync(() => vbm(['zero']))).toMatch(/^VBoxManage zero failed: VT-x is not available \(VERR_VMX_NO_VMX\): enable hardware virtualization/)
+    expect((await vbm(['notready'])).stdout).toBe('ready after 3\n')
+    const started = Date.now()
+    expect(await errorLineAsync(() => vbm(['hang'], { timeoutMs: 200 }))).toMatch(/^VBoxManage hang did not finish within 0\.2 s: VirtualBox may be waiting for a dialog/)
+    // Done at the time limit, not when the stand-in's own child (sleep 5) lets go of its output.
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(debug).toContain('VBoxManage --version')
+  })
+
+  it('a VBoxManage path that does not exist is one line saying how to install VirtualBox', async () => {
+    const vbm = vboxManageAt(join(await tempDir('vbox-none-'), 'VBoxManage'))
+    expect(await errorLineAsync(() => vbm(['--version']))).toMatch(/^VBoxManage \(.*VBoxManage\) was not found: install VirtualBox >= 5/)
   })
 })
