@@ -217,6 +217,40 @@ describe('virtualbox create: the golden transcript', () => {
     expect(existsSync(join(s.store, 'networks', 'vbox-192.168.57.1-24'))).toBe(false)
   })
 
+  it('a CIDR VirtualBox refuses (E_ACCESSDENIED outside 192.168.56.0/21): one line saying how to widen the range, and the adapter made for it goes again', async () => {
+    const s = await setup({ 'virtualbox-hostonly-cidr': '192.168.99.1/24' })
+    let listed = 0
+    const adapters = () => ({ stdout: fixture(++listed <= 3 ? 'list-hostonlyifs.txt' : 'list-hostonlyifs-new.txt') })
+    const { d } = driverOf(
+      s,
+      createRules(s.dir, [
+        { when: argsStart('list', 'hostonlyifs'), answer: adapters },
+        { when: argsStart('hostonlyif', 'create'), answer: { stdout: fixture('hostonlyif-create.txt') } },
+        { when: argsStart('hostonlyif', 'ipconfig'), answer: { fail: fixture('error-accessdenied.txt') } },
+      ]),
+    )
+    const journal = new MemoryJournal()
+    expect(await errorLineAsync(() => createMachine(d, journal))).toBe(
+      'VBoxManage hostonlyif ipconfig failed: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available): VirtualBox >= 6.1.28 allows host-only addresses in 192.168.56.0/21 only: use a --virtualbox-hostonly-cidr there, or list your range in /etc/vbox/networks.conf (e.g. "* 10.0.0.0/8 192.168.0.0/16")',
+    )
+    const rb = driverOf(s, [
+      { when: argsStart('showvminfo'), answer: vmInfo('poweroff', s.dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs-new.txt') } },
+      { when: argsStart('list', 'dhcpservers'), answer: { stdout: fixture('list-dhcpservers.txt') } },
+      { when: () => true, answer: {} },
+    ])
+    await rb.d.remove(journal)
+    expect(lines(rb.calls)).toEqual([
+      'showvminfo default --machinereadable',
+      'unregistervm default --delete',
+      `closemedium disk ${join(s.dir, 'disk.vdi')} --delete`,
+      'list dhcpservers',
+      'dhcpserver remove --netname HostInterfaceNetworking-vboxnet2',
+      'hostonlyif remove vboxnet2',
+    ])
+    expect(existsSync(join(s.store, 'networks', 'vbox-192.168.99.1-24'))).toBe(false)
+  })
+
   it('a failure at any VBoxManage step of create is rolled back: exactly what was made goes, nothing is left', async () => {
     const s0 = await setup()
     const full = driverOf(s0, createRules(s0.dir))
