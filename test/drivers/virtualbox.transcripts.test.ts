@@ -523,3 +523,19 @@ describe('virtualbox rm', () => {
     expect(lines(calls)).toEqual(['showvminfo default --machinereadable'])
   })
 })
+
+describe('virtualbox rm: whose VM it is', () => {
+  it('knows its VM when VirtualBox reports the machine directory by its real path (a symlinked store)', async () => {
+    const { symlink } = await import('node:fs/promises')
+    const real = await tempDir('vbox-real-')
+    const link = join(await tempDir('vbox-link-'), 'store')
+    await symlink(real, link)
+    const ctx = (await makeDriverContext(definition, { 'virtualbox-no-share': true }, ENV, link, 'default')) as unknown as DriverContext<typeof options>
+    // VirtualBox resolves the symlink: its CfgFile names the real directory.
+    const realDir = join(real, 'machines', 'default')
+    const r = recordedVBoxManage([{ when: argsStart('showvminfo'), answer: vmInfo('poweroff', realDir) }, { when: () => true, answer: {} }])
+    const d = new VirtualBoxDriver(ctx, { vbm: r.vbm, platform: 'linux' })
+    await d.remove(new MemoryJournal())
+    expect(lines(r.calls)).toEqual(['showvminfo default --machinereadable', 'unregistervm default --delete'])
+  })
+})
