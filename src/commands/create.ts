@@ -24,6 +24,7 @@ const sharedFlags = {
   'engine-storage-driver': Flags.string({ description: 'engine storage driver [default: the engine’s own choice]' }),
   'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
+  'no-docker-context': Flags.boolean({ description: 'make no docker context for the machine (the store-wide setting: docs/contexts.md)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
   // docker-machine's swarm flags, in swarm mode's meaning (core/swarm-flags.ts, docs/clusters.md).
   // Classic Swarm's own flags are hidden from --help (they mean nothing in swarm mode) but still
@@ -100,6 +101,7 @@ export default class Create extends BaseCommand {
           ClientKeyPath: f['tls-client-key'],
         },
         keepOnFailure: f['keep-on-failure'],
+        dockerContext: !f['no-docker-context'],
         swarm: f,
         config: this.config,
         reporter: this.reporter,
