@@ -45,7 +45,7 @@ const sharedFlags = {
 export default class Create extends BaseCommand {
   static override summary = 'Create a machine: a VM or host with a TLS-secured Docker engine'
   static override description =
-    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again. docker-machine\'s classic Swarm flags (--swarm-discovery, --swarm-image, --swarm-strategy, …) are accepted and answered with one line each (docs/clusters.md).'
+    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again. It then writes a docker context named after the machine (docker --context NAME …; docs/contexts.md) unless --no-docker-context or the store\'s settings.json says not to. docker-machine\'s classic Swarm flags (--swarm-discovery, --swarm-image, --swarm-strategy, …) are accepted and answered with one line each (docs/clusters.md).'
   static override examples = [
     '<%= config.bin %> create -d qemu dev',
     '<%= config.bin %> create -d generic --generic-ip-address 203.0.113.7 --generic-ssh-user ubuntu --generic-ssh-key ~/.ssh/id_ed25519 web1',

@@ -4,6 +4,7 @@
  * Absent means every default. Unknown keys and wrong types are refused with the path, so a typo
  * is not silently a default.
  */
+import { existsSync } from 'node:fs'
 import { MachineError } from '../core/errors.js'
 import { settingsPath } from './paths.js'
 import { readStoreFileSync } from './safe-read.js'
@@ -18,13 +19,9 @@ const DEFAULTS: StoreSettings = { DockerContexts: true }
 export function readSettings(store: string): StoreSettings {
   const path = settingsPath(store)
   const fix = `write it as JSON, e.g. {"DockerContexts": false}, or remove it`
-  let text: string
-  try {
-    text = readStoreFileSync(path, 'The settings file', 'remove it')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULTS }
-    throw e
-  }
+  // Absent (or a store path that is no directory, which the command reports itself): defaults.
+  if (!existsSync(path)) return { ...DEFAULTS }
+  const text = readStoreFileSync(path, 'The settings file', 'remove it')
   let raw: unknown
   try {
     raw = JSON.parse(text)
