@@ -94,6 +94,7 @@ describe('docker contexts for machines', () => {
       const ls = await cli(['ls', '--format', '{{.Name}}={{.Active}}'], env)
       expect(ls.stdout).toBe('e1=*\nseed=-\n')
     }
+    expect(await cli(['active'])).toMatchObject({ code: 0, stdout: 'e1\n' })
   })
 
   it('ls follows docker’s precedence: DOCKER_HOST over DOCKER_CONTEXT over currentContext', async () => {
@@ -101,6 +102,9 @@ describe('docker contexts for machines', () => {
     const active = async (env: NodeJS.ProcessEnv) => (await cli(['ls', '--format', '{{.Name}}={{.Active}}'], env)).stdout
     expect(await active({ DOCKER_CONTEXT: 'e2' })).toBe('e1=-\ne2=*\nseed=-\n')
     expect(await active({ DOCKER_CONTEXT: 'default' })).toBe('e1=-\ne2=-\nseed=-\n')
+    expect((await cli(['active'], { DOCKER_CONTEXT: 'e2' })).stdout).toBe('e2\n')
+    const none = await cli(['active'], { DOCKER_CONTEXT: 'default' })
+    expect(none.stderr).toMatch(/^Error: No active host found: \$DOCKER_HOST is not set and docker's context is none of this store's machines: run eval .* or ".* use NAME" first\n$/)
     // DOCKER_HOST wins over every context, and selects by URL as before (both machines share it here).
     expect(await active({ DOCKER_CONTEXT: 'e2', DOCKER_HOST: 'tcp://127.0.0.1:9' })).toBe('e1=-\ne2=-\nseed=*\n')
     expect((await cli(['rm', '-y', 'e2'])).code).toBe(0)
