@@ -41,7 +41,8 @@ function isOurs(r: ContextRead, store: Store, name: string): boolean {
 function foreignReason(r: ContextRead, store: Store, name: string): string | undefined {
   if (r.state === 'absent' || isOurs(r, store, name)) return undefined
   if (r.state === 'unreadable') return r.problem
-  if (r.meta.Metadata.ManagedBy === MANAGED_BY) return `it belongs to the machine store ${String(r.meta.Metadata.MachineStorePath)}`
+  // Quoted: the path comes from a file anyone could have written, and is shown on the terminal.
+  if (r.meta.Metadata.ManagedBy === MANAGED_BY) return `it belongs to the machine store ${JSON.stringify(String(r.meta.Metadata.MachineStorePath))}`
   return `${MANAGED_BY} did not make it`
 }
 

@@ -199,7 +199,7 @@ describe('docker contexts for machines', () => {
     const other = await tempStore()
     const r = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'e1'], { store: other, env: { DOCKER_CONFIG: cfg } })
     expect(r.code).toBe(0)
-    expect(r.stderr).toBe(`Left the docker context "e1" alone: it belongs to the machine store ${store}\n`)
+    expect(r.stderr).toBe(`Left the docker context "e1" alone: it belongs to the machine store ${JSON.stringify(store)}\n`)
     expect((await runCli(['rm', '-y', 'e1'], { store: other, env: { DOCKER_CONFIG: cfg } })).code).toBe(0)
     expect((await docker(cfg, ['--context', 'e1', ...version])).stdout).toBe('28.2.2\n')
   })
