@@ -13,6 +13,7 @@ export function envRequest(flags: EnvFlagValues, name: string | undefined, proc:
     unset: !!flags.unset,
     noProxy: !!flags['no-proxy'],
     swarm: !!flags.swarm,
+    context: !!flags.context,
     program: programName(),
     // The hint repeats the command line as typed: process.argv, not the argv bin/run.js passes
     // on (global flags moved after the command), so either path prints the same line.

@@ -35,6 +35,7 @@ export const ENV_FLAGS = {
   unset: { type: 'boolean', char: 'u', description: 'print commands that unset the variables instead' },
   'no-proxy': { type: 'boolean', description: "add the machine's address to NO_PROXY (keeping existing entries)" },
   swarm: { type: 'boolean', description: "point at a manager of the machine's swarm that accepts connections (docs/clusters.md)" },
+  context: { type: 'boolean', description: "set DOCKER_CONTEXT to the machine's docker context (made if missing) instead of the TLS variables (docs/contexts.md)" },
 } as const satisfies FlagSpecs
 
 /**

@@ -22,6 +22,7 @@ export function lsRequest(flags: LsFlagValues, env: NodeJS.ProcessEnv = process.
     format: flags.format,
     config,
     dockerHost: env.DOCKER_HOST,
+    env,
     entries: filterBeforeProbe(entries, filters),
   })
 }

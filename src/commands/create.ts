@@ -30,6 +30,7 @@ const sharedFlags = {
   'engine-storage-driver': Flags.string({ description: 'engine storage driver [default: the engine’s own choice]' }),
   'engine-env': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'environment variable for the engine, NAME=value (repeatable)' }),
   'tls-san': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'extra name or IP for the server certificate (repeatable)' }),
+  'no-docker-context': Flags.boolean({ description: 'make no docker context for the machine (the store-wide setting: docs/contexts.md)' }),
   'keep-on-failure': Flags.boolean({ description: 'keep what was made when create fails, for debugging (remove it later with rm)' }),
   count: Flags.string({ description: 'create this many machines named NAME-1, NAME-2, … (numbering goes on after existing ones)' }),
   ...parallelFlag,
@@ -52,7 +53,7 @@ const sharedFlags = {
 export default class Create extends BaseCommand {
   static override summary = 'Create a machine: a VM or host with a TLS-secured Docker engine'
   static override description =
-    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again. docker-machine\'s classic Swarm flags (--swarm-discovery, --swarm-image, --swarm-strategy, …) are accepted and answered with one line each (docs/clusters.md).'
+    'Validates every flag first, then creates the host with the chosen driver, provisions the Docker engine over one SSH connection (installing it only if missing), and secures it with TLS client certificates. If anything fails or you press Ctrl-C, what was made is removed again. It then writes a docker context named after the machine (docker --context NAME …; docs/contexts.md) unless --no-docker-context or the store\'s settings.json says not to. docker-machine\'s classic Swarm flags (--swarm-discovery, --swarm-image, --swarm-strategy, …) are accepted and answered with one line each (docs/clusters.md).'
   static override examples = [
     '<%= config.bin %> create -d qemu dev',
     '<%= config.bin %> create -d generic --generic-ip-address 203.0.113.7 --generic-ssh-user ubuntu --generic-ssh-key ~/.ssh/id_ed25519 web1',
@@ -120,6 +121,7 @@ export default class Create extends BaseCommand {
           ClientKeyPath: f['tls-client-key'],
         },
         keepOnFailure: f['keep-on-failure'],
+        dockerContext: !f['no-docker-context'],
         swarm: f,
         config: this.config,
         reporter,

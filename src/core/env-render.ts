@@ -219,6 +219,12 @@ export function renderEnv(input: EnvRenderInput): string {
   return `${lines.join('\n')}\n`
 }
 
+/** The line that unsets variable `k` in `shell` (`machine use` shows it for a DOCKER_HOST in the way). */
+export function unsetLine(shell: string, k: string): string {
+  if (!VAR_NAME.test(k)) throw new MachineError('unsafe-env-name', `Cannot write the variable name ${JSON.stringify(k)} for ${shell}`)
+  return SYNTAX[shellStyle(shell)].unset(k)
+}
+
 /**
  * The no_proxy variable to write: `no_proxy` when it is set and non-empty, else `NO_PROXY`;
  * existing entries are kept and the host appended unless already listed (exact entry match,

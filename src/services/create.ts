@@ -16,10 +16,12 @@ import { markCreated, markCreating } from '../store/creating.js'
 import { FileJournal } from '../store/journal.js'
 import { lockMachine } from '../store/lock.js'
 import { certsDir, locksDir } from '../store/paths.js'
+import { readSettings } from '../store/settings.js'
 import { machineExists, type Store } from '../store/store.js'
 import { DOCKERD_PLACEHOLDER, engineBootstrapCommand } from '../provision/bootstrap.js'
 import { renderDropIn } from '../provision/engine-config.js'
 import { ensureCertsFor, ensureServerCert } from './certs.js'
+import { reportMachineContext } from './docker-context.js'
 import { keepFailureEvidence, withEvidence } from './failure-evidence.js'
 import type { OpenMachine } from './machine.js'
 import { certNames, engineUrlFromDriver, provisionMachine } from './provision.js'
@@ -34,6 +36,8 @@ export interface CreateInput {
   tlsSans: string[]
   auth: { CaCertPath?: string; CaPrivateKeyPath?: string; ClientCertPath?: string; ClientKeyPath?: string }
   keepOnFailure: boolean
+  /** false: make no docker context (--no-docker-context); the store's settings.json can say so too. */
+  dockerContext?: boolean
   /** docker-machine's --swarm* flags (core/swarm-flags.ts): join or start a swarm after provisioning. */
   swarm?: SwarmFlags
   config?: Config
@@ -46,6 +50,8 @@ export interface CreateResult {
   name: string
   driver: string
   url: string
+  /** The docker context made for it (docs/contexts.md), when one was. */
+  dockerContext?: string
 }
 
 /**
@@ -68,6 +74,8 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
   // left unset (qemu: --qemu-network default, the host-local network its VMs share).
   const flags = swarm.plan.kind === 'none' ? i.flags : withClusterDefaults(def.name, def.options, i.flags, env)
   const resolved = resolveOptions(def.name, def.options, flags, env)
+  // A broken settings.json is reported now, before anything is made.
+  const wantContext = i.dockerContext !== false && readSettings(store.path).DockerContexts
   if (await store.exists(i.name)) {
     // Checked before taking the lock, so an existing name is reported as such even while
     // another command holds that machine's lock; reserve() below is the atomic check.
@@ -180,7 +188,9 @@ export async function createMachine(store: Store, i: CreateInput): Promise<Creat
     if (i.signal.aborted) throw interrupted()
     // The very last step: from here on the machine is complete for every other command.
     await markCreated(dir)
-    return { name: i.name, driver: def.name, url: String(host.Driver.EngineURL ?? '') }
+    // After the machine is complete: a context that cannot be written is a note, not a failed create.
+    const dockerContext = wantContext && (await reportMachineContext(store, host, { env, create: true, reporter: r }))
+    return { name: i.name, driver: def.name, url: String(host.Driver.EngineURL ?? ''), ...(dockerContext ? { dockerContext: i.name } : {}) }
   } catch (e) {
     if (i.keepOnFailure) {
       await store.save(host).catch(() => undefined)

@@ -11,6 +11,7 @@ import type { RunOptions } from './each-machine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 
 import { whileBooting } from './boot-watch.js'
+import { reportMachineContext } from './docker-context.js'
 import { engineUrlFromDriver, provisionMachine, waitForEngine } from './provision.js'
 
 /** Poll the driver until it reports `want` (1 s apart, or MACHINE_POLL_INTERVAL_MS), bounded; ends with the signal. */
@@ -49,6 +50,8 @@ export async function runAction(store: Store, m: OpenMachine, action: Action, o:
     await waitForState(m, want, 300_000, o.signal)
     const addressChanged = want === 'Running' && capabilitiesOf(m.def).ssh ? await afterBoot(store, m, o) : false
     await store.save(m.host)
+    // The machine's docker context, if it has one of ours, follows the new address.
+    if (addressChanged) await reportMachineContext(store, m.host, { env: m.ctx.env, create: false, reporter: o.reporter })
     return { addressChanged }
   })
 }

@@ -1,5 +1,4 @@
 import type { Config } from '@oclif/core'
-import { existsSync } from 'node:fs'
 import { compileFormat, DEFAULT_LS_FORMAT, goDuration, matchesFilters, parseFilters, renderLs, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
 import { messageOf, type MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
@@ -7,7 +6,7 @@ import { swarmColumn } from '../core/swarm-cluster.js'
 import { MachineCreating, type LoadedEntry, type Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
 import { machineState } from './machine.js'
-import { engineUrlOf, machineTlsFiles } from './machine.js'
+import { clientTlsFiles, engineUrlOf } from './machine.js'
 
 function baseRow(name: string, host?: HostConfig, swarm = ''): LsRow {
   return {
@@ -40,29 +39,27 @@ function errorRow(name: string, error: MachineError | undefined, known: HostConf
   return { ...row, Error: messageOf(error).replace(/\s*\n\s*/g, ' ') }
 }
 
-/** Client TLS files for probing: the machine's copies, else its AuthOptions (none machines). */
-function tlsFilesFor(store: Store, host: HostConfig) {
-  const own = machineTlsFiles(store, host.Name)
-  if (existsSync(own.ca) && existsSync(own.cert) && existsSync(own.key)) return own
-  const a = host.HostOptions.AuthOptions
-  return { ca: a.CaCertPath, cert: a.ClientCertPath, key: a.ClientKeyPath }
-}
-
 // The engine call gets what the state check left of the row's budget, so a silent engine shows
 // its own error ("did not answer…") before the row's overall timeout turns it into a bare Timeout.
 const remaining = (started: number, timeoutMs: number): number => Math.max(100, timeoutMs - (performance.now() - started) - 50)
 
-async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, dockerHost: string | undefined, swarm: string): Promise<LsRow> {
+/** Which machine docker talks to: DOCKER_HOST's URL when set (docker-machine's rule), else the machine of the active docker context. */
+export interface ActiveTarget {
+  dockerHost?: string
+  contextMachine?: string
+}
+
+async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, active: ActiveTarget, swarm: string): Promise<LsRow> {
   const row = baseRow(host.Name, host, swarm)
   const started = performance.now()
   row.State = await machineState(store, host, config, timeoutMs)
   if (row.State === 'Running') {
     row.URL = engineUrlOf(host)
-    row.ActiveHost = !!dockerHost && row.URL === dockerHost
+    row.ActiveHost = active.dockerHost ? row.URL === active.dockerHost : row.Name === active.contextMachine
     row.Active = row.ActiveHost ? '*' : '-'
     if (row.URL.startsWith('tcp://')) {
       try {
-        row.DockerVersion = `v${await engineVersion(row.URL, () => readTls(tlsFilesFor(store, host)), remaining(started, timeoutMs))}`
+        row.DockerVersion = `v${await engineVersion(row.URL, () => readTls(clientTlsFiles(store, host)), remaining(started, timeoutMs))}`
       } catch (e) {
         row.DockerVersion = 'Unknown'
         row.Error = messageOf(e).replace(/\s*\n\s*/g, ' ')
@@ -79,7 +76,7 @@ async function probe(store: Store, host: HostConfig, config: Config | undefined,
  */
 export async function listMachines(
   store: Store,
-  o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; probe: boolean; entries?: LoadedEntry[] },
+  o: { config?: Config; timeoutMs: number; filters: LsFilters; dockerHost?: string; contextMachine?: string; probe: boolean; entries?: LoadedEntry[] },
 ): Promise<LsRow[]> {
   const entries = o.entries ?? (await store.loadAll())
   // From the saved configs of every machine (a cluster is named by its master), not only those listed.
@@ -95,7 +92,7 @@ export async function listMachines(
       })
       try {
         return await Promise.race([
-          probe(store, host, o.config, o.timeoutMs, o.dockerHost, sw).catch((e: unknown) => ({ ...baseRow(name, host, sw), State: 'Error', Error: messageOf(e) })),
+          probe(store, host, o.config, o.timeoutMs, { dockerHost: o.dockerHost, contextMachine: o.contextMachine }, sw).catch((e: unknown) => ({ ...baseRow(name, host, sw), State: 'Error', Error: messageOf(e) })),
           timeout,
         ])
       } finally {
@@ -113,6 +110,8 @@ export interface LsRequest {
   format?: string
   config?: Config
   dockerHost?: string
+  /** The environment docker reads its context from (DOCKER_CONTEXT, DOCKER_CONFIG): the ACTIVE column without DOCKER_HOST. */
+  env?: NodeJS.ProcessEnv
   /** Already loaded store entries (the fast path has them). */
   entries?: LoadedEntry[]
 }
@@ -124,7 +123,9 @@ export async function lsOutput(store: Store, r: LsRequest): Promise<{ text: stri
   compileFormat(format) // a bad template fails before any machine is probed
   // -q without a state filter needs no probing at all.
   const probe = !r.quiet || filters.state.length > 0
-  const rows = await listMachines(store, { config: r.config, timeoutMs: (r.timeout ?? 10) * 1000, filters, dockerHost: r.dockerHost, probe, entries: r.entries })
+  // Only without DOCKER_HOST, which overrides every context (docker's rule): ~5 ms of imports, two small reads.
+  const contextMachine = probe && !r.dockerHost && r.env ? (await import('./docker-context.js')).activeContextMachine(store, r.env) : undefined
+  const rows = await listMachines(store, { config: r.config, timeoutMs: (r.timeout ?? 10) * 1000, filters, dockerHost: r.dockerHost, contextMachine, probe, entries: r.entries })
   const json = rows.map(({ labels: _l, loadError: _e, ...row }) => row)
   if (r.quiet) {
     const names = rows.filter((x) => !x.loadError).map((x) => x.Name).sort()

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import type { Config } from '@oclif/core'
 import { formatEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
@@ -82,6 +83,14 @@ export function engineUrlOf(host: HostConfig): string {
 /** The client-side TLS files `docker` uses for this machine (copies in its directory). */
 export function machineTlsFiles(store: Store, name: string): { ca: string; cert: string; key: string; server: string } {
   return machineTlsPaths(store.dir(name))
+}
+
+/** The client TLS files to reach a machine's engine with: its own copies, else its AuthOptions (docker-machine stores' none machines). */
+export function clientTlsFiles(store: Store, host: HostConfig): { ca: string; cert: string; key: string } {
+  const own = machineTlsFiles(store, host.Name)
+  if (existsSync(own.ca) && existsSync(own.cert) && existsSync(own.key)) return own
+  const a = host.HostOptions.AuthOptions
+  return { ca: a.CaCertPath, cert: a.ClientCertPath, key: a.ClientKeyPath }
 }
 
 /** The driver's state for a loaded host, bounded in time. */

@@ -10,6 +10,7 @@ import { knownHostsPath as machineKnownHostsPath } from '../store/paths.js'
 import type { Store } from '../store/store.js'
 import { whileBooting } from './boot-watch.js'
 import { checkCertsFor, ensureCertsFor, ensureServerCert } from './certs.js'
+import { reportMachineContext } from './docker-context.js'
 import type { RunOptions } from './each-machine.js'
 import { enginePing, readTls } from './engine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
@@ -60,7 +61,10 @@ export async function reprovision(store: Store, m: OpenMachine, o: ReprovisionOp
       await checkCertsFor(m.host, { forceClient: regen.clientCerts })
       o.reporter.info(`Regenerating TLS certificates for "${m.host.Name}"`)
     }
-    return provisionMachine(store, m, { reporter: o.reporter, signal: o.signal, forceServerCert: !!regen, forceClientCert: regen?.clientCerts })
+    const result = await provisionMachine(store, m, { reporter: o.reporter, signal: o.signal, forceServerCert: !!regen, forceClientCert: regen?.clientCerts })
+    // New client certificates or a new address: the machine's docker context (if ours) follows.
+    await reportMachineContext(store, m.host, { env: m.ctx.env, create: false, reporter: o.reporter })
+    return result
   })
 }
 

@@ -4,6 +4,7 @@ import { inSwarm } from '../core/swarm-cluster.js'
 import { FileJournal } from '../store/journal.js'
 import { withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
+import { removeMachineContext } from './docker-context.js'
 import { openLoaded } from './machine.js'
 import type { Reporter } from './reporter.js'
 
@@ -12,7 +13,7 @@ import type { Reporter } from './reporter.js'
  * directory goes. With `force` the local entry goes even if the config cannot be read or the
  * driver fails: what it went past, and what may be left behind, is a warning.
  */
-export async function removeMachine(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config }): Promise<void> {
+export async function removeMachine(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config; env?: NodeJS.ProcessEnv }): Promise<void> {
   await withMachineLock(store.path, name, 30_000, async () => {
     try {
       await removeUnderLock(store, name, o)
@@ -23,7 +24,7 @@ export async function removeMachine(store: Store, name: string, o: { force?: boo
   })
 }
 
-async function removeUnderLock(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config }): Promise<void> {
+async function removeUnderLock(store: Store, name: string, o: { force?: boolean; reporter: Reporter; config?: Config; env?: NodeJS.ProcessEnv }): Promise<void> {
   try {
     // An interrupted create is loaded too: its driver config and journal say what to delete.
     const host = await store.load(name, { incomplete: true })
@@ -47,5 +48,8 @@ async function removeUnderLock(store: Store, name: string, o: { force?: boolean;
     const problem = e instanceof MachineError ? e.message : messageOf(e)
     o.reporter.warn(`${problem}${left.length ? `; may be left behind: ${left.join(', ')}` : ''}`)
   }
+  // Before the entry goes: a context of ours removed (currentContext reset if it named it), another's left alone.
+  const contextNote = await removeMachineContext(store, name, o.env ?? process.env)
+  if (contextNote) o.reporter.note(contextNote)
   await store.remove(name)
 }

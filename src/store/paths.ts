@@ -22,6 +22,7 @@ export function resolveStorePath(flag: string | undefined, env: NodeJS.ProcessEn
  *   <store>/machines/<name>/known_hosts           its pinned host key (knownHostsPath)
  *   <store>/networks/<name>/                      a local driver's network between its VMs (networkDir)
  *   <store>/{cache,failed,.locks}/                shared images, failure evidence, locks
+ *   <store>/settings.json                         store-wide settings (settings.ts), written by the user
  * A machine's files are named from its directory: drivers know only theirs (DriverContext.machineDir).
  */
 export const machinesDir = (store: string): string => join(store, 'machines')
@@ -64,6 +65,8 @@ export function certsPaths(store: string): { dir: string; caCert: string; caKey:
   const dir = certsDir(store)
   return { dir, caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), clientCert: join(dir, 'cert.pem'), clientKey: join(dir, 'key.pem') }
 }
+/** Store-wide settings the user writes (store/settings.ts); absent means every default. */
+export const settingsPath = (store: string): string => join(store, 'settings.json')
 export const cacheDir = (store: string): string => join(store, 'cache')
 export const locksDir = (store: string): string => join(store, '.locks')
 /** A machine's lock file (store/lock.ts), also read by creating.ts to tell a live create from a dead one. */

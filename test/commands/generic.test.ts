@@ -1,8 +1,10 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
 import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
@@ -73,6 +75,17 @@ async function createWithEngine(args: string[], store: string, host: ChrootHost,
   await watcher
   return { r, engine }
 }
+
+/**
+ * The real docker CLI (client only) with this test file's DOCKER_CONFIG (test/helpers/tmp-setup.ts,
+ * where create wrote the machine's context): the engine's version through `--context NAME`.
+ * Asynchronous: the engine stand-in answers from this very process.
+ */
+const dockerVersionVia = async (context: string): Promise<string> => {
+  const { DOCKER_HOST: _h, DOCKER_CONTEXT: _c, ...env } = process.env
+  return (await promisify(execFile)('docker', ['--context', context, 'version', '--format', '{{.Server.Version}}'], { env, encoding: 'utf8', timeout: 30_000 })).stdout
+}
+const contextDir = (name: string, kind: 'meta' | 'tls'): string => join(process.env.DOCKER_CONFIG!, 'contexts', kind, createHash('sha256').update(name).digest('hex'))
 
 const keyBody = (pem: string): string[] => pem.split('\n').filter((l) => l && !l.startsWith('-----'))
 
@@ -250,6 +263,11 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     cfg.Driver.EngineURL = 'tcp://127.0.0.1:1'
     await writeFile(cfgPath, JSON.stringify(cfg, null, 2))
     const server = await readFile(join(store, 'machines', 'g1', 'server.pem'), 'utf8')
+    // The docker context create made follows the URL too (here: one left at the old port).
+    const metaPath = join(contextDir('g1', 'meta'), 'meta.json')
+    const meta = JSON.parse(await readFile(metaPath, 'utf8'))
+    expect(meta.Endpoints.docker.Host).toBe(url)
+    await writeFile(metaPath, JSON.stringify({ ...meta, Endpoints: { docker: { Host: 'tcp://127.0.0.1:1', SkipTLSVerify: false } } }))
     const { r } = await restartG1()
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
@@ -258,6 +276,9 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     expect(r.stdout).not.toContain('regenerating')
     expect(await readFile(join(store, 'machines', 'g1', 'server.pem'), 'utf8')).toBe(server)
     expect(JSON.parse(await readFile(cfgPath, 'utf8')).Driver.EngineURL).toBe(url)
+    expect(r.stdout).toContain('Updated the docker context "g1"\n')
+    expect(JSON.parse(await readFile(metaPath, 'utf8'))).toEqual(meta)
+    expect(await dockerVersionVia('g1')).toBe('28.2.2\n')
   }, 120_000)
 
   it('restart g1 reports a reboot the host refused instead of pretending', async () => {
@@ -453,6 +474,22 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     }, 180_000)
   })
 
+  it('regenerate-certs --client-certs g1 puts the new client certificate in its docker context', async () => {
+    const tls = join(contextDir('g1', 'tls'), 'docker')
+    const old = await readFile(join(tls, 'cert.pem'), 'utf8')
+    const r = await runCli(['regenerate-certs', '-f', '--client-certs', 'g1'], { store })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Updated the docker context "g1"\n')
+    const cert = await readFile(join(store, 'machines', 'g1', 'cert.pem'), 'utf8')
+    expect(cert).not.toBe(old)
+    expect(await readFile(join(tls, 'cert.pem'), 'utf8')).toBe(cert)
+    expect(await readFile(join(tls, 'key.pem'), 'utf8')).toBe(await readFile(join(store, 'machines', 'g1', 'key.pem'), 'utf8'))
+    expect(await dockerVersionVia('g1')).toMatch(/^\d+\.\d+/)
+    // Nothing changed since: provision leaves the context as it is, and says nothing of it.
+    expect((await runCli(['provision', 'g1'], { store })).stdout).not.toContain('docker context')
+  }, 180_000)
+
   it('rm -y g1 forgets the machine and leaves the host as it is', async () => {
     const calls = host.calls().length
     const r = await runCli(['rm', '-y', 'g1'], { store })
@@ -462,7 +499,9 @@ describe('machine create -d generic, end to end on a chroot host', () => {
     expect((await runCli(['ls', '-q'], { store })).stdout.split('\n')).not.toContain('g1')
     expect(host.calls().length).toBe(calls)
     expect(existsSync(host.path('/etc/docker/server.pem'))).toBe(true)
-    // Nothing of g1 is left anywhere in the store.
+    // Nothing of g1 is left anywhere in the store, nor its docker context.
     expect(Object.keys(await snapshot(store)).filter((p) => p.includes('g1'))).toEqual([])
+    expect(existsSync(contextDir('g1', 'meta'))).toBe(false)
+    expect(existsSync(contextDir('g1', 'tls'))).toBe(false)
   })
 })

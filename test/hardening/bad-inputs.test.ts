@@ -135,6 +135,11 @@ function cases(): Case[] {
   }
   out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
   out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
+  // Docker contexts (the flows: test/commands/docker-context.test.ts).
+  out.push({ args: ['use'], code: 'usage' })
+  out.push({ args: ['use', '--unset', 'm1'], code: 'usage' })
+  out.push({ args: ['use', '--shell', 'bogus', 'm1'], code: 'unknown-shell' })
+  out.push({ args: ['env', '--context', '--swarm', 'm1'], code: 'usage' })
 
   // Swarm mode (the flows with engines: test/commands/swarm.test.ts).
   const none = ['create', '-d', 'none', '--url', 'tcp://127.0.0.1:2376']
