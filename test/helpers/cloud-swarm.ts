@@ -81,7 +81,7 @@ export async function cloudSwarm(): Promise<CloudSwarm> {
 export function recordingReporter(): Reporter & { infos: string[]; notes: string[] } {
   const infos: string[] = []
   const notes: string[] = []
-  return {
+  const r: Reporter & { infos: string[]; notes: string[] } = {
     infos,
     notes,
     info: (l) => infos.push(l),
@@ -93,7 +93,10 @@ export function recordingReporter(): Reporter & { infos: string[]; notes: string
       return fn(new AbortController().signal, () => {})
     },
     record: () => ({ lines: [], stop: () => {} }),
+    // One machine of several: its lines in the same lists, named as the terminal names them.
+    scoped: (name) => ({ ...r, info: (l) => infos.push(`${name}: ${l}`), note: (l) => notes.push(`${name}: ${l}`), warn: (l) => notes.push(`${name}: ${l}`) }),
   }
+  return r
 }
 
 /**
