@@ -76,7 +76,7 @@ export class HyperVDriver implements Driver {
   }
   /** powershell.exe, found on first use (so `ls` of a stopped machine fails only when it must ask Hyper-V). */
   private get ps(): PowerShell {
-    this.runner ??= powershellAt(powershellPath(this.ctx.env), (l) => this.ctx.log.debug(l))
+    this.runner ??= powershellAt(powershellPath(this.ctx.env), (l) => this.ctx.log.debug(l), this.ctx.env)
     return this.runner
   }
 

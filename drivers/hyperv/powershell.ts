@@ -163,15 +163,18 @@ export function powershellPath(env: NodeJS.ProcessEnv = process.env, platform: N
   return found
 }
 
-/** The real powershell.exe at `bin`: each call logged (debug) with its cmdlet, a failure a PowerShellError with Hyper-V's reason. */
-export function powershellAt(bin: string, debug: (line: string) => void = () => undefined): PowerShell {
+/**
+ * The real powershell.exe at `bin`, run with `env` (the driver context's, where it was found):
+ * each call logged (debug) with its script, a failure a PowerShellError with Hyper-V's reason.
+ */
+export function powershellAt(bin: string, debug: (line: string) => void = () => undefined, env?: NodeJS.ProcessEnv): PowerShell {
   return async (body, o = {}) => {
     const timeoutMs = o.timeoutMs ?? 120_000
     debug(`powershell: ${body}`)
     const args = psArgs(body)
     let r
     try {
-      r = await run(bin, args, { timeoutMs, ...(o.signal ? { signal: o.signal } : {}) })
+      r = await run(bin, args, { timeoutMs, ...(o.signal ? { signal: o.signal } : {}), ...(env ? { env } : {}) })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'EACCES') throw new MachineError('powershell-not-found', `powershell.exe (${bin}) cannot be run (${code})`, { hint: INSTALL_HINT })
