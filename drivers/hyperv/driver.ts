@@ -171,6 +171,9 @@ export class HyperVDriver implements Driver {
     // As the other local drivers: a user named like a group the image may already have must take it as its primary group.
     const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
     if (first) first.primary_group = 'docker'
+    // Hyper-V learns the guest's address only from the KVP daemon (hv_kvp_daemon), which cloud
+    // images leave out: installed on first boot (Debian and Ubuntu call the package this).
+    cfg.packages = ['hyperv-daemons']
     // The seed holds the host's private key: owner-only, like id_rsa.
     await writeFile(seed, buildNoCloudSeed({ userData: renderCloudConfig(cfg), instanceId, hostname: this.name }), { mode: 0o600 })
     ctx.config.SSHHostKeys = [hostKey.publicKey]
@@ -211,7 +214,7 @@ export class HyperVDriver implements Driver {
       }
       if (Date.now() >= deadline) {
         throw new MachineError('no-address', `"${this.name}" got no IP address on the switch "${String(this.ctx.config.VSwitch ?? '')}" within ${Math.round(timeoutMs / 1000)} s`, {
-          hint: 'an External switch needs a DHCP server on its network (or give the VM a reserved one with --hyperv-static-macaddress); with --hyperv-vlan-id the VLAN needs one too; "Default Switch" always has one',
+          hint: 'an External switch needs a DHCP server on its network (with --hyperv-vlan-id, on that VLAN; "Default Switch" always has one), and the guest reports its address only once cloud-init has installed hyperv-daemons from its package mirror: see the VM\'s console in Hyper-V Manager',
         })
       }
       await sleep(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), this.ctx.signal)

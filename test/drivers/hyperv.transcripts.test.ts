@@ -17,6 +17,7 @@ import type { options } from '../../drivers/hyperv/options.js'
 import { cmdletOf, psFailure, type PowerShell } from '../../drivers/hyperv/powershell.js'
 import { errorLineAsync } from '../helpers/errors.js'
 import { tempDir } from '../helpers/tmp.js'
+import { readIso } from '../e2e/image/iso-reader.js'
 
 const definition = hyperv as unknown as DriverDefinition
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'hyperv')
@@ -101,6 +102,13 @@ describe('hyperv create: the golden transcript', () => {
     // The fixed VHD made on the way is gone; the seed and the VHDX's source were made.
     expect(existsSync(join(dir, 'disk.vhd'))).toBe(false)
     expect(existsSync(join(dir, 'seed.iso'))).toBe(true)
+    // The seed: our user and key, the pinned host key, and the KVP daemon that reports the address to Hyper-V.
+    const joliet = readIso(readFileSync(join(dir, 'seed.iso'))).find((v) => v.kind === 'joliet')!
+    expect(joliet.volumeId).toBe('cidata')
+    const user = JSON.parse(joliet.files.get('user-data')!.toString('utf8').replace(/^#cloud-config\n/, '')) as Record<string, unknown>
+    expect(user.packages).toEqual(['hyperv-daemons'])
+    expect((user.ssh_keys as Record<string, string>).ed25519_public).toBe((s.ctx.config.SSHHostKeys as string[])[0])
+    expect((user.users as Array<{ ssh_authorized_keys: string[] }>)[0]!.ssh_authorized_keys[0]).toBe(readFileSync(join(dir, 'id_rsa.pub'), 'utf8').trim())
     expect(s.ctx.config).toMatchObject({ IPAddress: '192.168.1.57', VSwitch: LAN, SSHUser: 'docker', SSHPort: 22 })
     expect(await d.sshInfo()).toMatchObject({ host: '192.168.1.57', port: 22, user: 'docker', hostKeys: s.ctx.config.SSHHostKeys })
     expect(await d.engineUrl()).toBe('tcp://192.168.1.57:2376')
@@ -164,7 +172,7 @@ describe('hyperv create: the golden transcript', () => {
     const s = await setup()
     const never = recorded(createAnswers(s.dir, { 'Get-VMNetworkAdapter': ok('adapter-ips-none.json') }))
     expect(await errorLineAsync(() => createMachine(new HyperVDriver(s.ctx, { ps: never.ps })))).toBe(
-      `"default" got no IP address on the switch "${LAN}" within 0 s: an External switch needs a DHCP server on its network (or give the VM a reserved one with --hyperv-static-macaddress); with --hyperv-vlan-id the VLAN needs one too; "Default Switch" always has one`,
+      `"default" got no IP address on the switch "${LAN}" within 0 s: an External switch needs a DHCP server on its network (with --hyperv-vlan-id, on that VLAN; "Default Switch" always has one), and the guest reports its address only once cloud-init has installed hyperv-daemons from its package mirror: see the VM's console in Hyper-V Manager`,
     )
     const t = await setup()
     const off = recorded(createAnswers(t.dir, { 'Get-VMNetworkAdapter': ok('adapter-ips-none.json'), 'Get-VM': [ok('get-vm-none.json'), ok('get-vm-off.json', t.dir)] }))
