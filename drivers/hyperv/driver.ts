@@ -28,7 +28,7 @@ import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { normalizeMac, type options } from './options.js'
 import { machineState, parseAddresses, parseProbe, parseSwitches, parseVm, pickAddress, type VmInfo } from './parse.js'
 import { ADMIN_FIX, MODULE_FIX, PowerShellError, powershellAt, powershellPath, type PowerShell } from './powershell.js'
-import { scripts } from './scripts.js'
+import { MB, scripts } from './scripts.js'
 import { imageKind, rawToFixedVhd } from './vhd.js'
 
 export const ENGINE_PORT = 2376
@@ -80,8 +80,14 @@ export class HyperVDriver implements Driver {
     return this.runner
   }
 
+  /** Get-VM's answer, or undefined when Hyper-V says it has no VM of this name. */
   private async vm(): Promise<VmInfo | undefined> {
-    return parseVm((await this.ps(scripts.vm(this.name))).stdout)
+    try {
+      return parseVm((await this.ps(scripts.vm(this.name))).stdout)
+    } catch (e) {
+      if (e instanceof PowerShellError && e.notFound) return undefined
+      throw e
+    }
   }
 
   /** Hyper-V keeps the VM's files under this machine's directory: it is ours to delete. */
@@ -146,11 +152,12 @@ export class HyperVDriver implements Driver {
       })
     }
     let source = image.path
+    let imageBytes: number | undefined
     if (kind === 'raw') {
       source = this.path('vhd')
       await journal.record({ kind: 'file', id: source })
       ctx.log.info('Making a VHD of the image')
-      await rawToFixedVhd(image.path, source, signal)
+      imageBytes = await rawToFixedVhd(image.path, source, signal)
     }
     await journal.record({ kind: 'file', id: disk })
     ctx.log.info('Converting it to a dynamic VHDX')
@@ -159,7 +166,9 @@ export class HyperVDriver implements Driver {
       await rm(source, { force: true })
       await journal.forget('file', source)
     }
-    await this.ps(scripts.resizeVhd(disk, this.o.diskSize), { timeoutMs: DISK_TIMEOUT_MS, signal })
+    // Resize-VHD only grows (shrinking is another operation): an image already as large is kept as it is.
+    if (imageBytes !== undefined && imageBytes >= this.o.diskSize * MB) ctx.log.info(`The image is ${Math.round(imageBytes / MB)} MB, not smaller than --hyperv-disk-size ${this.o.diskSize}: using ${Math.round(imageBytes / MB)} MB`)
+    else await this.ps(scripts.resizeVhd(disk, this.o.diskSize), { timeoutMs: DISK_TIMEOUT_MS, signal })
     ctx.config.DiskPath = disk
 
     // 2. the seed: our user and key, a pinned host key

@@ -32,9 +32,13 @@ export const scripts = {
     "$p = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent(); ConvertTo-Json -Compress -InputObject @{ Module = [bool](@(Get-Module -ListAvailable -Name Hyper-V).Count); Administrator = $p.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator); HyperVAdministrator = $p.IsInRole([Security.Principal.SecurityIdentifier]'S-1-5-32-578') }",
   switches: (): string =>
     "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMSwitch | Select-Object Name, @{ Name = 'SwitchType'; Expression = { [string]$_.SwitchType } })",
-  /** The VM of that name ([] when there is none). */
+  /**
+   * The VM of that name. A missing VM is Hyper-V's "unable to find a virtual machine" error, not
+   * an empty answer: -ErrorAction SilentlyContinue would hide a permission error the same way,
+   * and rm would then take a VM it cannot see for gone.
+   */
   vm: (name: string): string =>
-    `ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name ${vmName(name)} -ErrorAction SilentlyContinue | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })`,
+    `ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name ${vmName(name)} | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })`,
   /** The addresses the guest's integration services report on its network adapters. */
   addresses: (name: string): string =>
     `ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMNetworkAdapter -VMName ${vmName(name)} | ForEach-Object { $_.IPAddresses })`,

@@ -61,10 +61,12 @@ async function setup(flags: Record<string, unknown> = {}) {
 }
 
 const ok = (name: string, dir?: string): Answer => ({ stdout: fixture(name, dir) })
+/** Get-VM of a VM Hyper-V does not have: its error, exit 1. */
+const NONE: Answer = { fail: fixture('error-not-found.txt') }
 const createAnswers = (dir: string, extra: Record<string, Answer | Answer[]> = {}): Record<string, Answer | Answer[]> => ({
   probe: ok('probe-hyperv-admin.json'),
   'Get-VMSwitch': ok('get-vmswitch.json'),
-  'Get-VM': [ok('get-vm-none.json'), ok('get-vm-running.json', dir)],
+  'Get-VM': [NONE, ok('get-vm-running.json', dir)],
   'Get-VMNetworkAdapter': [ok('adapter-ips-none.json'), ok('adapter-ips.json')],
   ...extra,
 })
@@ -85,7 +87,7 @@ describe('hyperv create: the golden transcript', () => {
     expect(calls).toEqual([
       "$p = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent(); ConvertTo-Json -Compress -InputObject @{ Module = [bool](@(Get-Module -ListAvailable -Name Hyper-V).Count); Administrator = $p.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator); HyperVAdministrator = $p.IsInRole([Security.Principal.SecurityIdentifier]'S-1-5-32-578') }",
       "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMSwitch | Select-Object Name, @{ Name = 'SwitchType'; Expression = { [string]$_.SwitchType } })",
-      "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' -ErrorAction SilentlyContinue | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })",
+      "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })",
       `Hyper-V\\Convert-VHD -Path '${dir}/disk.vhd' -DestinationPath '${dir}/disk.vhdx' -VHDType Dynamic`,
       `Hyper-V\\Resize-VHD -Path '${dir}/disk.vhdx' -SizeBytes 20971520000`,
       `Hyper-V\\New-VM -Name 'default' -Path '${dir}' -Generation 2 -MemoryStartupBytes 1073741824 -VHDPath '${dir}/disk.vhdx' -SwitchName '${LAN}' | Out-Null`,
@@ -96,7 +98,7 @@ describe('hyperv create: the golden transcript', () => {
       "Hyper-V\\Start-VM -Name 'default'",
       // No address yet: the VM is asked whether it still runs, then the adapter again.
       "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMNetworkAdapter -VMName 'default' | ForEach-Object { $_.IPAddresses })",
-      "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' -ErrorAction SilentlyContinue | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })",
+      "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })",
       "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMNetworkAdapter -VMName 'default' | ForEach-Object { $_.IPAddresses })",
     ])
     // The fixed VHD made on the way is gone; the seed and the VHDX's source were made.
@@ -155,7 +157,7 @@ describe('hyperv create: the golden transcript', () => {
     for (const step of steps) {
       const s = await setup()
       const vmMade = steps.indexOf(step) >= steps.indexOf('Set-VM')
-      const { ps, calls } = recorded(createAnswers(s.dir, { [step]: { fail: `The operation failed because of ${step}.` }, 'Get-VM': [ok('get-vm-none.json'), vmMade ? ok('get-vm-off.json', s.dir) : ok('get-vm-none.json')] }))
+      const { ps, calls } = recorded(createAnswers(s.dir, { [step]: { fail: `The operation failed because of ${step}.` }, 'Get-VM': [NONE, vmMade ? ok('get-vm-off.json', s.dir) : NONE] }))
       const d = new HyperVDriver(s.ctx, { ps })
       const journal = new MemoryJournal()
       expect(await errorLineAsync(() => createMachine(d, journal)), step).toBe(`Hyper-V ${step} failed: The operation failed because of ${step}.`)
@@ -175,7 +177,7 @@ describe('hyperv create: the golden transcript', () => {
       `"default" got no IP address on the switch "${LAN}" within 0 s: an External switch needs a DHCP server on its network (with --hyperv-vlan-id, on that VLAN; "Default Switch" always has one), and the guest reports its address only once cloud-init has installed hyperv-daemons from its package mirror: see the VM's console in Hyper-V Manager`,
     )
     const t = await setup()
-    const off = recorded(createAnswers(t.dir, { 'Get-VMNetworkAdapter': ok('adapter-ips-none.json'), 'Get-VM': [ok('get-vm-none.json'), ok('get-vm-off.json', t.dir)] }))
+    const off = recorded(createAnswers(t.dir, { 'Get-VMNetworkAdapter': ok('adapter-ips-none.json'), 'Get-VM': [NONE, ok('get-vm-off.json', t.dir)] }))
     expect(await errorLineAsync(() => createMachine(new HyperVDriver(t.ctx, { ps: off.ps })))).toMatch(/^The Hyper-V VM "default" is Off instead of running: look at its console in Hyper-V Manager/)
   })
 
@@ -191,7 +193,7 @@ describe('hyperv create: the golden transcript', () => {
 describe('hyperv pre-create checks', () => {
   const check = async (answers: Record<string, Answer | Answer[]>, flags: Record<string, unknown> = {}) => {
     const s = await setup(flags)
-    const r = recorded({ probe: ok('probe-hyperv-admin.json'), 'Get-VMSwitch': ok('get-vmswitch.json'), 'Get-VM': ok('get-vm-none.json'), ...answers })
+    const r = recorded({ probe: ok('probe-hyperv-admin.json'), 'Get-VMSwitch': ok('get-vmswitch.json'), 'Get-VM': NONE, ...answers })
     const line = await errorLineAsync(() => new HyperVDriver(s.ctx, { ps: r.ps }).preCreateCheck())
     return { line, calls: r.calls.map(keyOf) }
   }
@@ -213,7 +215,7 @@ describe('hyperv pre-create checks', () => {
     expect((await check({}, { 'hyperv-virtual-switch': 'Wi-Fi' })).line).toMatch(/^Hyper-V has no virtual switch named "Wi-Fi"; the switches here: "Default Switch" \(Internal\), "LAN \(Intel® Ethernet Connection I219-V\)" \(External\): give one of them/)
     // ConvertTo-Json of the enum itself (numbers) is read too.
     const s = await setup()
-    const r = recorded({ probe: ok('probe-hyperv-admin.json'), 'Get-VMSwitch': ok('get-vmswitch-enum-numbers.json'), 'Get-VM': ok('get-vm-none.json') })
+    const r = recorded({ probe: ok('probe-hyperv-admin.json'), 'Get-VMSwitch': ok('get-vmswitch-enum-numbers.json'), 'Get-VM': NONE })
     await new HyperVDriver(s.ctx, { ps: r.ps }).preCreateCheck()
     expect(s.ctx.config.VSwitch).toBe('External')
   })
@@ -244,9 +246,9 @@ describe('hyperv state, start, stop, kill, rm', () => {
     for (const [f, want] of [['get-vm-running.json', 'Running'], ['get-vm-off.json', 'Stopped'], ['get-vm-saved.json', 'Saved']] as const) {
       const { d, calls } = await driver({ 'Get-VM': ok(f) })
       expect(await d.state()).toBe(want)
-      expect(calls).toEqual(["ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' -ErrorAction SilentlyContinue | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })"])
+      expect(calls).toEqual(["ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })"])
     }
-    const { d } = await driver({ 'Get-VM': ok('get-vm-none.json') })
+    const { d } = await driver({ 'Get-VM': NONE })
     expect(await errorLineAsync(() => d.state())).toBe('Hyper-V has no VM named "default": it was removed outside machine: run "machine rm default" to forget it')
   })
 
@@ -291,12 +293,19 @@ describe('hyperv state, start, stop, kill, rm', () => {
     expect(r.calls.slice(1)).toEqual(["Hyper-V\\Stop-VM -Name 'default' -TurnOff -Force", "Hyper-V\\Remove-VM -Name 'default' -Force"])
     expect(await readdir(s.dir)).toEqual([])
 
+    // Get-VM refused for want of rights: said so, and nothing is deleted (the VM is not taken for gone).
+    const denied = await setup()
+    await writeFile(join(denied.dir, 'disk.vhdx'), 'x')
+    const d2 = recorded({ 'Get-VM': { fail: fixture('error-permission.txt') } })
+    expect(await errorLineAsync(() => new HyperVDriver(denied.ctx, { ps: d2.ps }).remove(new MemoryJournal()))).toMatch(/^Hyper-V Get-VM failed: You do not have the required permission.*Hyper-V Administrators/)
+    expect(existsSync(join(denied.dir, 'disk.vhdx'))).toBe(true)
+
     const other = await driver({ 'Get-VM': ok('get-vm-elsewhere.json') })
     expect(await errorLineAsync(() => other.d.remove(new MemoryJournal()))).toBe(
       'The Hyper-V VM "default" is not this machine\'s (its files are in D:\\Hyper-V\\default): it was left alone: remove it in Hyper-V Manager if it should go, then run "machine rm default" again',
     )
     expect(other.calls.map(keyOf)).toEqual(['Get-VM'])
-    const gone = await driver({ 'Get-VM': ok('get-vm-none.json') })
+    const gone = await driver({ 'Get-VM': NONE })
     await gone.d.remove(new MemoryJournal())
     expect(gone.calls.map(keyOf)).toEqual(['Get-VM'])
   })

@@ -101,7 +101,7 @@ const SWITCHES = "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMSwitch 
 
 /** The bodies understood: a cmdlet name and a strict pattern of its one line. */
 const PATTERNS: Array<{ cmdlet: string; re: RegExp }> = [
-  { cmdlet: 'Get-VM', re: new RegExp(`^ConvertTo-Json -Compress -InputObject @\\(Hyper-V\\\\Get-VM -Name ${LIT} -ErrorAction SilentlyContinue \\| Select-Object Name, Path, @\\{ Name = 'State'; Expression = \\{ \\[string\\]\\$_\\.State \\} \\}\\)$`) },
+  { cmdlet: 'Get-VM', re: new RegExp(`^ConvertTo-Json -Compress -InputObject @\\(Hyper-V\\\\Get-VM -Name ${LIT} \\| Select-Object Name, Path, @\\{ Name = 'State'; Expression = \\{ \\[string\\]\\$_\\.State \\} \\}\\)$`) },
   { cmdlet: 'Get-VMNetworkAdapter', re: new RegExp(`^ConvertTo-Json -Compress -InputObject @\\(Hyper-V\\\\Get-VMNetworkAdapter -VMName ${LIT} \\| ForEach-Object \\{ \\$_\\.IPAddresses \\}\\)$`) },
   { cmdlet: 'Convert-VHD', re: new RegExp(`^Hyper-V\\\\Convert-VHD -Path ${LIT} -DestinationPath ${LIT} -VHDType Dynamic$`) },
   { cmdlet: 'Resize-VHD', re: new RegExp(`^Hyper-V\\\\Resize-VHD -Path ${LIT} -SizeBytes (\\d+)$`) },
@@ -219,8 +219,10 @@ export function execute(s: FakeHyperVState, cmdlet: string, a: string[], env: No
     }
     case 'Get-VMSwitch':
       return JSON.stringify(env.FAKE_HYPERV_SWITCHES ? JSON.parse(env.FAKE_HYPERV_SWITCHES) : DEFAULT_SWITCHES)
-    case 'Get-VM':
-      return JSON.stringify(s.vms.filter((v) => v.name === a[0]).map((v) => ({ Name: v.name, Path: v.path, State: v.state })))
+    case 'Get-VM': {
+      const vm = vmOf(s, a[0]!)
+      return JSON.stringify([{ Name: vm.name, Path: vm.path, State: vm.state }])
+    }
     case 'Get-VMNetworkAdapter':
       return JSON.stringify(guestAddresses(vmOf(s, a[0]!), env))
     case 'Convert-VHD': {
