@@ -9,11 +9,12 @@
  * 127.0.0.1:22 and :2376 (Hyper-V guests have their own address; the tests may use no other).
  * That needs root, as the test suite runs, and those ports free.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempStore } from '../helpers/cli.js'
+import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
 import { fakeHyperV, startHypervisor } from '../helpers/fake-hyperv.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -110,6 +111,28 @@ describe('machine create -d hyperv, end to end on the fake powershell.exe', () =
       expect(await readdir(image.slice(0, image.lastIndexOf('/'))), cmdlet).toEqual(['debian-12-generic-amd64.raw'])
     }
   }, 300_000)
+
+  it('Ctrl-C while create waits for the address removes the VM, its disk and seed, and the machine', async () => {
+    const hv = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_IPS: ',', MACHINE_HYPERV_IP_TIMEOUT_MS: '120000' })
+    const store = await tempStore()
+    const image = await rawImage()
+    const p = spawn(process.execPath, [BIN, 'create', '-d', 'hyperv', '--hyperv-image', image, 'int1'], { cwd: ROOT, env: { ...process.env, ...hv.env, MACHINE_STORAGE_PATH: store } })
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    const exit = new Promise<number>((res) => p.on('close', (code) => res(code ?? -1)))
+    // Interrupt once the VM runs and create is polling its adapter.
+    const deadline = Date.now() + 60_000
+    while (!hv.calls().some((c) => c.cmdlet === 'Get-VMNetworkAdapter')) {
+      if (Date.now() > deadline) throw new Error(`create never reached the address wait: ${stderr}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(hv.state().vms).toMatchObject([{ name: 'int1', state: 'Running' }])
+    p.kill('SIGINT')
+    expect(await exit).toBe(130)
+    expect(stderr.trimEnd().split('\n').pop()).toBe('Error: Interrupted')
+    expect(hv.state().vms).toEqual([])
+    expect(existsSync(join(store, 'machines', 'int1'))).toBe(false)
+  }, 120_000)
 
   it('refusals before anything is made: no External switch (how to make one, or use "Default Switch"), not an administrator', async () => {
     const store = await tempStore()

@@ -143,6 +143,15 @@ export function readState(home: string): FakeHyperVState {
   }
 }
 
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 const sleepSync = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
@@ -154,11 +163,20 @@ export function withState<T>(home: string, fn: (s: FakeHyperVState) => T): T {
   for (;;) {
     try {
       mkdirSync(lock)
+      writeFileSync(join(lock, 'pid'), String(process.pid))
       break
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      if (Date.now() > deadline) throw new Error(`fake powershell.exe: ${lock} held for 15 s`)
-      sleepSync(5)
+      // A holder killed mid-call (the driver's run() kills powershell.exe on Ctrl-C) leaves its lock: broken.
+      let holder = 0
+      try {
+        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'))
+      } catch {
+        // being made or removed right now
+      }
+      if (holder && !pidAlive(holder)) rmSync(lock, { recursive: true, force: true })
+      else if (Date.now() > deadline) throw new Error(`fake powershell.exe: ${lock} held by ${holder} for 15 s`)
+      else sleepSync(5)
     }
   }
   try {
@@ -169,6 +187,7 @@ export function withState<T>(home: string, fn: (s: FakeHyperVState) => T): T {
     renameSync(tmp, statePath(home))
     return out
   } finally {
+    rmSync(join(lock, 'pid'), { force: true })
     rmdirSync(lock)
   }
 }
