@@ -1,6 +1,6 @@
 /**
  * The hyperv driver's lifecycle. A machine is a generation 2 Hyper-V VM named like the machine:
- *   <machineDir>/<name>/Virtual Machines/…   Hyper-V's own files (New-VM -Path <machineDir>)
+ *   <machineDir>/hyperv/<name>/Virtual Machines/…   Hyper-V's own files (New-VM -Path <machineDir>/hyperv)
  *   <machineDir>/disk.vhdx    the cloud image made into a dynamic VHDX and grown (vhd.ts)
  *   <machineDir>/disk.vhd     the fixed VHD made from a raw image on the way (deleted after)
  *   <machineDir>/seed.iso     the cloud-init NoCloud seed, on a DVD drive
@@ -34,6 +34,8 @@ import { imageKind, rawToFixedVhd } from './vhd.js'
 export const ENGINE_PORT = 2376
 export const SSH_USER = 'docker'
 export const FILES = { vhd: 'disk.vhd', disk: 'disk.vhdx', seed: 'seed.iso' } as const
+/** The folder New-VM -Path is given: Hyper-V puts <name>/Virtual Machines/… in it. A fixed name, so rm deletes nothing else. */
+export const VM_DIR = 'hyperv'
 export const IMAGE_FLAGS = { image: '--hyperv-image', checksum: '--hyperv-image-checksum' }
 
 /** Converting a 2 GB image takes a while on a slow disk: a bound, but a generous one. */
@@ -191,7 +193,7 @@ export class HyperVDriver implements Driver {
 
     // 3. the VM, in docker-machine's order
     await journal.record({ kind: 'vm', id: this.name })
-    await this.ps(scripts.newVm(this.name, ctx.machineDir, this.o.memory, disk, switchName), { signal })
+    await this.ps(scripts.newVm(this.name, join(ctx.machineDir, VM_DIR), this.o.memory, disk, switchName), { signal })
     await this.ps(scripts.setVm(this.name, this.o.cpuCount), { signal })
     await this.ps(scripts.setMemory(this.name, !this.o.disableDynamicMemory), { signal })
     await this.ps(scripts.setFirmware(this.name), { signal })
@@ -291,7 +293,7 @@ export class HyperVDriver implements Driver {
     }
     // Whatever the journal no longer lists (it is cleared after a create), and Hyper-V's folder.
     for (const f of Object.values(FILES)) await removeFile(join(this.ctx.machineDir, f))
-    await rm(join(this.ctx.machineDir, this.name), { recursive: true, force: true })
+    await rm(join(this.ctx.machineDir, VM_DIR), { recursive: true, force: true })
   }
 
   /** The address Hyper-V reports now (saved), else the one saved last. */

@@ -33,6 +33,8 @@ async function arrange(step: ConformanceStep): Promise<void> {
 async function verify(step: ConformanceStep, ctx: DriverContext): Promise<void> {
   const vms = hv.state().vms.filter((v) => v.name === ctx.machineName)
   if (step === 'create') {
+    // Hyper-V's own files go in the machine directory's hyperv/ folder.
+    expect(existsSync(join(ctx.machineDir, 'hyperv', ctx.machineName, 'Virtual Machines'))).toBe(true)
     expect(vms).toMatchObject([{ state: 'Running', secureBootTemplate: 'MicrosoftUEFICertificateAuthority', switchName: 'LAN (Intel® Ethernet)', memoryBytes: 1024 * 1024 * 1024, dynamicMemory: true }])
     expect(hv.state().disks[join(ctx.machineDir, 'disk.vhdx')]).toBe(20000 * 1024 * 1024)
     // The fixed VHD made on the way is gone; the cached image is untouched.
@@ -42,7 +44,7 @@ async function verify(step: ConformanceStep, ctx: DriverContext): Promise<void> 
   if (step === 'state:stopped') expect(vms[0]?.state).toBe('Off')
   if (step === 'remove' || step === 'rollback') {
     expect(vms).toEqual([])
-    expect((await readdir(ctx.machineDir)).filter((f) => /\.(vhdx?|iso)$/.test(f) || f === ctx.machineName)).toEqual([])
+    expect((await readdir(ctx.machineDir)).filter((f) => /\.(vhdx?|iso)$/.test(f) || f === 'hyperv')).toEqual([])
   }
   if (step === 'create:failing') expect(vms).toEqual([])
 }

@@ -24,8 +24,8 @@ const FIXTURES = join(import.meta.dirname, 'fixtures', 'hyperv')
 const RECORDED_DIR = 'C:\\\\Users\\\\ada\\\\.docker\\\\machine\\\\machines\\\\default'
 const fixture = (name: string, machineDir?: string): string => {
   const text = readFileSync(join(FIXTURES, name), 'utf8')
-  // The VM's folder (<machine dir>\\<name>, as New-VM -Path makes it) in this host's spelling.
-  return machineDir ? text.split(`${RECORDED_DIR}\\\\default`).join(`${machineDir}/default`) : text
+  // The VM's folder (<machine dir>\\hyperv\\<name>, as New-VM -Path makes it) in this host's spelling.
+  return machineDir ? text.split(`${RECORDED_DIR}\\\\hyperv\\\\default`).join(`${machineDir}/hyperv/default`) : text
 }
 const ENV = { MACHINE_POLL_INTERVAL_MS: '1', MACHINE_HYPERV_IP_TIMEOUT_MS: '50' }
 const LAN = 'LAN (Intel® Ethernet Connection I219-V)'
@@ -90,7 +90,7 @@ describe('hyperv create: the golden transcript', () => {
       "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })",
       `Hyper-V\\Convert-VHD -Path '${dir}/disk.vhd' -DestinationPath '${dir}/disk.vhdx' -VHDType Dynamic`,
       `Hyper-V\\Resize-VHD -Path '${dir}/disk.vhdx' -SizeBytes 20971520000`,
-      `Hyper-V\\New-VM -Name 'default' -Path '${dir}' -Generation 2 -MemoryStartupBytes 1073741824 -VHDPath '${dir}/disk.vhdx' -SwitchName '${LAN}' | Out-Null`,
+      `Hyper-V\\New-VM -Name 'default' -Path '${dir}/hyperv' -Generation 2 -MemoryStartupBytes 1073741824 -VHDPath '${dir}/disk.vhdx' -SwitchName '${LAN}' | Out-Null`,
       "Hyper-V\\Set-VM -Name 'default' -ProcessorCount 1 -CheckpointType Disabled -AutomaticStopAction ShutDown",
       "Hyper-V\\Set-VMMemory -VMName 'default' -DynamicMemoryEnabled $true",
       "Hyper-V\\Set-VMFirmware -VMName 'default' -EnableSecureBoot On -SecureBootTemplate MicrosoftUEFICertificateAuthority",
@@ -124,7 +124,7 @@ describe('hyperv create: the golden transcript', () => {
     expect(configure).toEqual([
       `Hyper-V\\Resize-VHD -Path '${s.dir}/disk.vhdx' -SizeBytes 31457280000`,
       // The switch's own spelling, found case-insensitively.
-      `Hyper-V\\New-VM -Name 'default' -Path '${s.dir}' -Generation 2 -MemoryStartupBytes 2147483648 -VHDPath '${s.dir}/disk.vhdx' -SwitchName 'Default Switch' | Out-Null`,
+      `Hyper-V\\New-VM -Name 'default' -Path '${s.dir}/hyperv' -Generation 2 -MemoryStartupBytes 2147483648 -VHDPath '${s.dir}/disk.vhdx' -SwitchName 'Default Switch' | Out-Null`,
       "Hyper-V\\Set-VM -Name 'default' -ProcessorCount 2 -CheckpointType Disabled -AutomaticStopAction ShutDown",
       "Hyper-V\\Set-VMMemory -VMName 'default' -DynamicMemoryEnabled $false",
       "Hyper-V\\Set-VMFirmware -VMName 'default' -EnableSecureBoot On -SecureBootTemplate MicrosoftUEFICertificateAuthority",
