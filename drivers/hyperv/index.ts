@@ -1,0 +1,11 @@
+import { defineDriver } from '../../src/driver-kit/contract.js'
+import { options } from './options.js'
+
+export default defineDriver({
+  name: 'hyperv',
+  description: 'Local Hyper-V VM (Windows) booted from a cloud image with cloud-init, on a virtual switch',
+  options,
+  // The address comes from the switch's DHCP after boot: no engine bootstrap (its certificate needs the address first).
+  capabilities: { engineBootstrap: false },
+  load: () => import('./driver.js'),
+})

@@ -1,0 +1,155 @@
+/**
+ * `machine create -d hyperv` end to end through the BUILT binary, against the stateful fake
+ * powershell.exe on PATH and a fake hypervisor that serves each running VM's guest with the
+ * project's test doubles (a chroot host behind a real sshd with the seed's host key, the TLS
+ * engine stand-in): create → env → stop → start → rm, then a failure injected at each cmdlet of
+ * create (nothing left: no VM, no machine, no files) and at stop, start and rm.
+ *
+ * The fake reports the guest's address as 127.0.0.1, so its sshd and engine listen on
+ * 127.0.0.1:22 and :2376 (Hyper-V guests have their own address; the tests may use no other).
+ * That needs root, as the test suite runs, and those ports free.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { fakeHyperV, startHypervisor } from '../helpers/fake-hyperv.js'
+import { tempDir } from '../helpers/tmp.js'
+
+async function rawImage(): Promise<string> {
+  const image = join(await tempDir('hyperv-e2e-image-'), 'debian-12-generic-amd64.raw')
+  const raw = Buffer.alloc(2 * 1024 * 1024)
+  raw.writeUInt16LE(0xaa55, 510)
+  await writeFile(image, raw)
+  return image
+}
+
+const KNOBS = { FAKE_HYPERV_BOOT_MS: '100', MACHINE_POLL_INTERVAL_MS: '50', MACHINE_HYPERV_IP_TIMEOUT_MS: '5000' }
+/** The error is one line, the last (a rollback's progress line may come before it). */
+const oneLine = (stderr: string) => {
+  const lines = stderr.trimEnd().split('\n')
+  expect(lines.filter((l) => l.startsWith('Error: ')), stderr).toEqual([lines.at(-1)])
+}
+
+describe('machine create -d hyperv, end to end on the fake powershell.exe', () => {
+  it('create → env → stop → start → rm, the guest served over SSH with the pinned host key', async () => {
+    const hv = await fakeHyperV(KNOBS)
+    const hypervisor = startHypervisor(hv)
+    const store = await tempStore()
+    const image = await rawImage()
+    const env = hv.env
+    const created = await runCli(['create', '-d', 'hyperv', '--hyperv-image', image, 'h1'], { store, env, timeoutMs: 240_000 })
+    expect(created.code, `${created.stderr}\nevents: ${hypervisor.events.join(' | ')}`).toBe(0)
+    expect(hv.state().vms).toMatchObject([{ name: 'h1', state: 'Running', switchName: 'LAN (Intel® Ethernet)', secureBootTemplate: 'MicrosoftUEFICertificateAuthority' }])
+    expect(hypervisor.events).toContain('engine h1')
+    // The first connection was verified against the host key put in the seed, and provisioning ran over it.
+    const config = JSON.parse(readFileSync(join(store, 'machines', 'h1', 'config.json'), 'utf8')) as { Driver: { SSHHostKeys: string[]; IPAddress: string } }
+    const guest = [...hypervisor.guests.values()][0]!
+    expect(config.Driver.SSHHostKeys).toEqual([guest.disk.hostKeyPub])
+    expect(config.Driver.IPAddress).toBe('127.0.0.1')
+    expect(guest.disk.calls()).toContain('systemctl restart docker')
+
+    const envOut = await runCli(['env', '--shell', 'bash', 'h1'], { store, env })
+    expect(envOut.code, envOut.stderr).toBe(0)
+    expect(envOut.stdout).toContain('export DOCKER_HOST="tcp://127.0.0.1:2376"')
+    expect(envOut.stdout).toContain(`export DOCKER_CERT_PATH="${join(store, 'machines', 'h1')}"`)
+
+    const stopped = await runCli(['stop', 'h1'], { store, env })
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(hv.state().vms[0]?.state).toBe('Off')
+    expect(hv.calls().map((c) => c.cmdlet)).toContain('Stop-VM')
+    const st = await runCli(['status', 'h1'], { store, env })
+    expect(st.stdout.trim()).toBe('Stopped')
+
+    // Start-VM failing: one line, the machine stays as it was.
+    const failedStart = await runCli(['start', 'h1'], { store, env: { ...env, FAKE_HYPERV_FAIL: 'Start-VM' } })
+    expect(failedStart.code).not.toBe(0)
+    oneLine(failedStart.stderr)
+    expect(failedStart.stderr).toContain('Hyper-V Start-VM failed: The operation failed (injected into Start-VM call')
+    expect((await runCli(['status', 'h1'], { store, env })).stdout.trim()).toBe('Stopped')
+
+    const started = await runCli(['start', 'h1'], { store, env, timeoutMs: 120_000 })
+    expect(started.code, `${started.stderr}\nevents: ${hypervisor.events.join(' | ')}`).toBe(0)
+    expect((await runCli(['status', 'h1'], { store, env })).stdout.trim()).toBe('Running')
+
+    // A guest shutdown that fails is followed by turning the VM off.
+    const hardStop = await runCli(['stop', 'h1'], { store, env: { ...env, FAKE_HYPERV_FAIL: 'Stop-VM' } })
+    expect(hardStop.code, hardStop.stderr).toBe(0)
+    const cmdlets = hv.calls().map((c) => c.cmdlet)
+    expect(cmdlets.slice(cmdlets.lastIndexOf('Stop-VM'))).toContain('Stop-VM -TurnOff')
+    expect(hv.state().vms[0]?.state).toBe('Off')
+
+    // Remove-VM failing: one line, the machine and its VM are both still there to try again.
+    const failedRm = await runCli(['rm', '-y', 'h1'], { store, env: { ...env, FAKE_HYPERV_FAIL: 'Remove-VM' } })
+    expect(failedRm.code).not.toBe(0)
+    oneLine(failedRm.stderr)
+    expect(hv.state().vms).toHaveLength(1)
+    expect(existsSync(join(store, 'machines', 'h1', 'config.json'))).toBe(true)
+
+    const removed = await runCli(['rm', '-y', 'h1'], { store, env })
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(hv.state().vms).toEqual([])
+    expect(existsSync(join(store, 'machines', 'h1'))).toBe(false)
+    // Every call was one the fake recognised: no script outside the driver's templates ran.
+    expect(hv.calls().filter((c) => c.cmdlet === 'UNRECOGNISED' || c.cmdlet === 'REFUSED')).toEqual([])
+    await hypervisor.stop()
+  }, 300_000)
+
+  it('a failure at each cmdlet of create is one line, and leaves no VM, no machine and no file behind', async () => {
+    const store = await tempStore()
+    const image = await rawImage()
+    for (const cmdlet of ['probe', 'Get-VMSwitch', 'Convert-VHD', 'Resize-VHD', 'New-VM', 'Set-VM', 'Set-VMMemory', 'Set-VMFirmware', 'Add-VMDvdDrive', 'Start-VM', 'Get-VMNetworkAdapter']) {
+      const hv = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_FAIL: cmdlet })
+      const r = await runCli(['create', '-d', 'hyperv', '--hyperv-image', image, 'f1'], { store, env: hv.env, timeoutMs: 120_000 })
+      expect(r.code, cmdlet).not.toBe(0)
+      oneLine(r.stderr)
+      expect(r.stderr, cmdlet).toContain(`injected into ${cmdlet} call 1`)
+      expect(hv.state().vms, cmdlet).toEqual([])
+      expect(existsSync(join(store, 'machines', 'f1')), cmdlet).toBe(false)
+      expect(await readdir(image.slice(0, image.lastIndexOf('/'))), cmdlet).toEqual(['debian-12-generic-amd64.raw'])
+    }
+  }, 300_000)
+
+  it('Ctrl-C while create waits for the address removes the VM, its disk and seed, and the machine', async () => {
+    const hv = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_IPS: ',', MACHINE_HYPERV_IP_TIMEOUT_MS: '120000' })
+    const store = await tempStore()
+    const image = await rawImage()
+    const p = spawn(process.execPath, [BIN, 'create', '-d', 'hyperv', '--hyperv-image', image, 'int1'], { cwd: ROOT, env: { ...process.env, ...hv.env, MACHINE_STORAGE_PATH: store } })
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    const exit = new Promise<number>((res) => p.on('close', (code) => res(code ?? -1)))
+    // Interrupt once the VM runs and create is polling its adapter.
+    const deadline = Date.now() + 60_000
+    while (!hv.calls().some((c) => c.cmdlet === 'Get-VMNetworkAdapter')) {
+      if (Date.now() > deadline) throw new Error(`create never reached the address wait: ${stderr}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(hv.state().vms).toMatchObject([{ name: 'int1', state: 'Running' }])
+    p.kill('SIGINT')
+    expect(await exit).toBe(130)
+    expect(stderr.trimEnd().split('\n').pop()).toBe('Error: Interrupted')
+    expect(hv.state().vms).toEqual([])
+    expect(existsSync(join(store, 'machines', 'int1'))).toBe(false)
+  }, 120_000)
+
+  it('refusals before anything is made: no External switch (how to make one, or use "Default Switch"), not an administrator', async () => {
+    const store = await tempStore()
+    const noExternal = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_SWITCHES: JSON.stringify([{ Name: 'Default Switch', SwitchType: 'Internal' }]) })
+    const r = await runCli(['create', '-d', 'hyperv', 'n1'], { store, env: noExternal.env })
+    expect(r.code).not.toBe(0)
+    oneLine(r.stderr)
+    expect(r.stderr).toContain('Hyper-V has no External virtual switch; the switches here: "Default Switch" (Internal): make one as administrator: New-VMSwitch')
+    expect(r.stderr).toContain('--hyperv-virtual-switch "Default Switch"')
+    const user = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_ROLE: 'user' })
+    const u = await runCli(['create', '-d', 'hyperv', 'n1'], { store, env: user.env })
+    oneLine(u.stderr)
+    expect(u.stderr).toContain('Hyper-V commands need a member of "Hyper-V Administrators" or an administrator')
+    expect(noExternal.state().vms).toEqual([])
+    expect(existsSync(join(store, 'machines', 'n1'))).toBe(false)
+    const b2d = await runCli(['create', '-d', 'hyperv', '--hyperv-boot2docker-url', 'https://example.invalid/b2d.iso', 'n1'], { store, env: user.env })
+    oneLine(b2d.stderr)
+    expect(b2d.stderr).toContain('boot2docker is no longer used (it ended in 2020): give a cloud image with --hyperv-image URL instead')
+  }, 120_000)
+})
