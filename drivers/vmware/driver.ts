@@ -44,6 +44,8 @@ export interface VmwareDeps {
   /** The vmnet DHCP configuration and leases files (leases.ts dhcpFiles). */
   dhcpFiles?: () => { conf: string[]; leases: string[] }
   arch?: 'x86_64' | 'aarch64'
+  /** The host folder to share instead of the platform's default (tests: one that exists here). */
+  share?: { dir: string; name: string }
 }
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
@@ -117,7 +119,7 @@ export class VmwareDriver implements Driver {
     return this.tools('vmrun', ['-T', hostType(this.platform), ...args], o)
   }
   private get share(): { dir: string; name: string } | undefined {
-    return this.o.noShare ? undefined : defaultShare(this.platform, this.ctx.env)
+    return this.o.noShare ? undefined : (this.deps.share ?? defaultShare(this.platform, this.ctx.env))
   }
   private get mac(): string {
     return String(this.ctx.config.MACAddress ?? '')
