@@ -298,10 +298,11 @@ export class VmwareDriver implements Driver {
    * vmnet DHCP files; asked again until MACHINE_VMWARE_IP_TIMEOUT_MS (120 s, docker-machine's
    * 60 tries of 2 s). docker-machine's own vmrun wait had no bound (its issue 4328).
    */
-  private async waitForAddress(): Promise<string> {
+  private async waitForAddress(o: { quiet?: boolean } = {}): Promise<string> {
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_IP_TIMEOUT_MS', 120_000, { min: 1 })
     const deadline = Date.now() + timeoutMs
-    this.ctx.log.info(`Waiting for "${this.name}" to get an address`)
+    // After a boot, a progress line; `machine ip` prints only the address.
+    if (!o.quiet) this.ctx.log.info(`Waiting for "${this.name}" to get an address`)
     for (;;) {
       const ip = await this.currentAddress(Math.max(1, Math.min(this.o.waitIp, deadline - Date.now())))
       if (ip) return ip
@@ -334,7 +335,7 @@ export class VmwareDriver implements Driver {
     if ((await this.state()) !== 'Running') {
       throw new MachineError('not-running', `"${this.name}" is not running: it has no address`, { hint: `start it with "machine start ${this.name}"` })
     }
-    const ip = await this.waitForAddress()
+    const ip = await this.waitForAddress({ quiet: true })
     this.ctx.config.IPAddress = ip
     return ip
   }
