@@ -129,6 +129,25 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     expect(await serverVersion(vars)).toBe('28.2.2')
   }, 60_000)
 
+  it('env loads none of the driver and asks VMware nothing; ls asks vmrun list for the STATE column', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const { BIN, ROOT } = await import('../helpers/cli.js')
+    const before = vm.calls().length
+    const trace = join(await tempDir('trace-'), 'imports.txt')
+    const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, 'env', 'v1'], {
+      env: { ...process.env, ...env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace, SHELL: '/bin/bash' },
+      encoding: 'utf8',
+    })
+    expect(r.status, r.stderr).toBe(0)
+    const loaded = await readFile(trace, 'utf8')
+    expect(loaded).toContain('/dist/src/')
+    expect(loaded).not.toContain('/drivers/vmware/')
+    expect(vm.calls().length).toBe(before)
+    const ls = await runCli(['ls'], { store, env })
+    expect(ls.stdout).toMatch(new RegExp(`^v1\\s+-\\s+vmware\\s+Running\\s+tcp://127\\.0\\.0\\.1:${vm.enginePort}\\s`, 'm'))
+    expect(vm.calls().slice(before).map((c) => c.join(' '))).toEqual(['vmrun -T ws list'])
+  }, 60_000)
+
   it('stops v1 with a soft vmrun stop: the guest and its ports go down', async () => {
     const r = await runCli(['stop', 'v1'], { store, env })
     expect(r.code, r.stderr).toBe(0)
