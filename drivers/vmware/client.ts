@@ -121,8 +121,6 @@ export function vmwareTools(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, d
     const timeoutMs = o.timeoutMs ?? 120_000
     let r
     try {
-      // vmrun with nogui on Fusion (at least through 8.0.1) misbehaves under a umask that hides
-      // files from others (docker-machine set 022 for it); the child inherits ours, so only say so.
       r = await run(bin, args, { timeoutMs, ...(o.signal ? { signal: o.signal } : {}) })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code

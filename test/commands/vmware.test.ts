@@ -8,13 +8,14 @@
  * disk, file, guest or open port; and a failure injected at each vmrun / vmware-vdiskmanager
  * call of create leaves nothing behind either and says so in one line.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runCli, tempStore } from '../helpers/cli.js'
+import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
 import { fakeVmware, runFake, startHypervisor, type FakeHypervisor, type FakeVmware } from '../helpers/fake-vmware.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -212,5 +213,53 @@ describe('a create failing at any vmrun / vmware-vdiskmanager call rolls back ev
       expect(hv.guests.size).toBe(0)
       await hv.stop()
     }, 120_000)
+  }
+})
+
+describe('Ctrl-C during create -d vmware', () => {
+  it('powers the started VM off, deletes it and every file, and exits 130', async () => {
+    // No hypervisor: the guest never comes up, so create waits for its address (getGuestIPAddress -wait).
+    const vm = await fakeVmware()
+    const store = await tempStore()
+    const p = spawn(process.execPath, [BIN, 'create', '-d', 'vmware', '--vmware-image', await rawImage(), 'int1'], { cwd: ROOT, env: { ...process.env, ...vm.env, ...FAST, MACHINE_VMWARE_IP_TIMEOUT_MS: '60000', MACHINE_STORAGE_PATH: store } })
+    let stdout = ''
+    let stderr = ''
+    p.stderr.on('data', (d) => (stderr += d))
+    const exit = new Promise<number>((res) => p.on('close', (code) => res(code ?? -1)))
+    await new Promise<void>((res) =>
+      p.stdout.on('data', (d) => {
+        stdout += d
+        if (stdout.includes('to get an address')) res()
+      }),
+    )
+    expect(vm.state().running).toEqual([join(store, 'machines', 'int1', 'int1.vmx')])
+    p.kill('SIGINT')
+    expect(await exit).toBe(130)
+    expect(stderr.trimEnd().split('\n').pop()).toBe('Error: Interrupted')
+    expect(vm.state()).toEqual({ running: [], disks: {} })
+    expect(vm.calls().slice(-3).map((c) => c.slice(3, 4).concat(c.slice(5)).join(' '))).toEqual(['list', 'stop hard', 'deleteVM'])
+    expect(existsSync(join(store, 'machines', 'int1'))).toBe(false)
+  }, 120_000)
+})
+
+describe('create -d vmware refuses bad flags in one line, before anything is made', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--vmware-boot2docker-url', 'https://example.invalid/b2d.iso'], /boot2docker is no longer used .*--vmware-image URL/],
+    [['--vmware-configdrive-url', 'https://example.invalid/c.iso'], /a downloaded config drive is no longer used/],
+    [['--vmware-network-type', 'custom'], /--vmware-network-type.*nat, bridged, hostonly/],
+    [['--vmware-memory-size', '1023'], /multiple of 4/],
+    [['--vmware-ssh-user', 'root;rm'], /is not a login name/],
+  ]
+  for (const [flags, line] of cases) {
+    it(flags.join(' '), async () => {
+      const vm = await fakeVmware()
+      const store = await tempStore()
+      const r = await runCli(['create', '-d', 'vmware', ...flags, 'b1'], { store, env: vm.env })
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(line)
+      expect(r.stderr.trim().split('\n').filter((l) => /^Error/.test(l)).length).toBe(1)
+      expect(vm.calls()).toEqual([])
+      expect(existsSync(join(store, 'machines', 'b1'))).toBe(false)
+    })
   }
 })
