@@ -70,6 +70,12 @@ export function machineFiles(machineDir: string, name: string) {
   }
 }
 
+/** A guest port from the environment (1-65535), else the standard one. */
+export function guestPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = Number(env[name] ?? process.env[name] ?? '')
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : fallback
+}
+
 /** The VMX paths `vmrun list` prints after its "Total running VMs: N" line. */
 export function parseVmrunList(stdout: string): string[] {
   return stdout
@@ -165,8 +171,8 @@ export class VmwareDriver implements Driver {
     ctx.config.SSHKeyPath = key.path
     ctx.config.SSHUser = this.o.sshUser
     // docker-machine's SSHPort; both may be moved for a guest reached through a forward (and for test doubles).
-    ctx.config.SSHPort = envMs(ctx.env, 'MACHINE_VMWARE_SSH_PORT', SSH_PORT, { min: 1, max: 65535 })
-    ctx.config.EnginePort = envMs(ctx.env, 'MACHINE_VMWARE_ENGINE_PORT', ENGINE_PORT, { min: 1, max: 65535 })
+    ctx.config.SSHPort = guestPort(ctx.env, 'MACHINE_VMWARE_SSH_PORT', SSH_PORT)
+    ctx.config.EnginePort = guestPort(ctx.env, 'MACHINE_VMWARE_ENGINE_PORT', ENGINE_PORT)
     ctx.config.MACAddress = macFor(randomBytes(3))
     signal.throwIfAborted()
 
@@ -274,14 +280,16 @@ export class VmwareDriver implements Driver {
   async remove(journal: Journal): Promise<void> {
     const f = this.files
     if (existsSync(f.vmx)) {
-      if (await this.running()) await this.hardStop()
       try {
+        if (await this.running()) await this.hardStop()
         // deleteVM removes the VM's own files (.vmx, its disks, .nvram, .vmsd, logs) and forgets it in VMware's library.
         await this.vmrun(['deleteVM', f.vmx])
       } catch (e) {
-        // A .vmx VMware cannot open (a create cut short before its disk existed): our files go below.
-        if (!(e instanceof VmwareToolError && e.notFound)) throw e
-        this.ctx.log.debug(`vmrun deleteVM: ${e.message}`)
+        // A .vmx VMware cannot open (a create cut short before its disk existed), or VMware
+        // uninstalled since (then no VM of it can run): our files go below all the same.
+        const gone = e instanceof VmwareToolError ? e.notFound : e instanceof MachineError && e.code === 'vmware-not-found'
+        if (!gone) throw e
+        this.ctx.log.debug(`VMware: ${(e as Error).message}`)
       }
     }
     for (const e of [...journal.entries()].reverse()) {

@@ -298,6 +298,22 @@ describe('vmware lifecycle: the golden transcripts', () => {
     expect(existsSync(m.vmx)).toBe(false)
   })
 
+  it('rm after VMware was uninstalled: the machine\'s files still go', async () => {
+    const m = await created()
+    const d = new VmwareDriver(m.s.ctx, { platform: 'linux' })
+    m.s.ctx.env.PATH = '/nonexistent'
+    await d.remove(m.journal)
+    for (const p of Object.values(machineFiles(m.s.dir, 'default'))) expect(existsSync(p), p).toBe(false)
+  })
+
+  it('rm refused by VMware (deleteVM fails otherwise) is one line, and the files stay for another try', async () => {
+    const m = await created((c) => (verbOf(c) === 'deleteVM' ? { fail: 'Error: Insufficient permissions in host operating system\n' } : undefined))
+    m.setRunning(false)
+    expect(await errorLineAsync(() => m.d.remove(m.journal))).toBe('vmrun deleteVM failed: Insufficient permissions in host operating system')
+    expect(existsSync(m.vmx)).toBe(true)
+    expect(m.journal.entries().length).toBeGreaterThan(0)
+  })
+
   it('ip of a stopped machine is one line saying to start it', async () => {
     const m = await created()
     m.setRunning(false)
