@@ -86,7 +86,7 @@ export function installDirs(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): 
   if (platform === 'win32') {
     const pf86 = env['ProgramFiles(x86)'] ?? 'C:\\Program Files (x86)'
     const pf = env.ProgramFiles ?? 'C:\\Program Files'
-    return [join(pf86, 'VMware', 'VMware Workstation'), join(pf, 'VMware', 'VMware Workstation'), join(pf86, 'VMware', 'VMware Player'), join(pf86, 'VMware', 'VMware VIX')]
+    return [join(pf86, 'VMware', 'VMware Workstation'), join(pf, 'VMware', 'VMware Workstation'), join(pf86, 'VMware', 'VMware VIX')]
   }
   return ['/usr/bin', '/usr/local/bin']
 }
@@ -105,7 +105,7 @@ export function toolPath(tool: Tool, env: NodeJS.ProcessEnv = process.env, platf
   return found
 }
 
-/** vmrun's host type: Fusion on macOS, Workstation elsewhere (Player answers to "ws" too since Workstation 12). */
+/** vmrun's host type: Fusion on macOS, Workstation elsewhere (Workstation Player's own "-T player" is not used: see docs/drivers/vmware.md). */
 export const hostType = (platform: NodeJS.Platform): 'fusion' | 'ws' => (platform === 'darwin' ? 'fusion' : 'ws')
 
 /**

@@ -13,6 +13,11 @@ const norm = (mac: string): string => mac.trim().toLowerCase()
 
 /** ISC dhcpd leases text: the address of the lease for `mac` that ends last ("ends never" beats every date). */
 export function addressFromLeases(text: string, mac: string): string | undefined {
+  return latestLease(text, mac)?.ip
+}
+
+/** The lease for `mac` that ends last, with its end (ms since the epoch; Infinity for "never"). */
+function latestLease(text: string, mac: string): { ip: string; ends: number } | undefined {
   const want = norm(mac)
   let best: { ip: string; ends: number } | undefined
   for (const block of text.matchAll(/^lease\s+(\d{1,3}(?:\.\d{1,3}){3})\s*\{([\s\S]*?)^\}/gm)) {
@@ -27,7 +32,7 @@ export function addressFromLeases(text: string, mac: string): string | undefined
     // Later in the file wins a tie: dhcpd appends the newest state of a lease.
     if (!best || ends >= best.ends) best = { ip: block[1]!, ends }
   }
-  return best?.ip
+  return best
 }
 
 /** dhcpd.conf text: the fixed-address of a top-level `host` block for `mac`. */
@@ -79,7 +84,11 @@ export function addressFromDhcpFiles(files: { conf: string[]; leases: string[] }
     const ip = addressFromDhcpConf(read(f), mac)
     if (ip) return ip
   }
-  let found: string | undefined
-  for (const f of files.leases) found = addressFromLeases(read(f), mac) ?? found
-  return found
+  // One leases file per vmnet: the MAC's newest lease in any of them (a VM moved from NAT to host-only has both).
+  let best: { ip: string; ends: number } | undefined
+  for (const f of files.leases) {
+    const l = latestLease(read(f), mac)
+    if (l && (!best || l.ends >= best.ends)) best = l
+  }
+  return best?.ip
 }

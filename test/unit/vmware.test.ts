@@ -121,6 +121,14 @@ describe('the vmnet DHCP files', () => {
     expect(addressFromDhcpConf(conf, '00:50:56:2a:0b:7c')).toBe('192.168.101.50')
     expect(addressFromDhcpConf(conf, '00:50:56:00:00:01')).toBeUndefined()
   })
+  it('of several leases files, takes the MAC\'s newest lease in any', async () => {
+    const dir = await tempDir('vmware-leases-')
+    const older = join(dir, 'vmnet1.leases')
+    await writeFile(older, 'lease 192.168.57.128 {\n\tends 5 2026/12/04 23:30:00;\n\thardware ethernet 00:50:56:2a:0b:7c;\n}\n')
+    const l = join(VMWARE_FIXTURES, 'dhcpd.leases')
+    expect(addressFromDhcpFiles({ conf: [], leases: [older, l] }, '00:50:56:2a:0b:7c')).toBe('192.168.57.128')
+    expect(addressFromDhcpFiles({ conf: [], leases: [l, older] }, '00:50:56:2a:0b:7c')).toBe('192.168.57.128')
+  })
   it('asks dhcpd.conf first, then the leases; missing files are no error', () => {
     const conf = join(VMWARE_FIXTURES, 'dhcpd.conf')
     const l = join(VMWARE_FIXTURES, 'dhcpd.leases')
