@@ -30,6 +30,10 @@ export function userData(s: SeedSpec): string {
   const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
   if (first && s.user === 'docker') first.primary_group = 'docker'
   cfg.packages = ['open-vm-tools']
+  // cloud-init installs that in its last stage, which may overlap the engine's installation over
+  // SSH: both use apt, and apt fails at once on a held dpkg lock unless told to wait (apt >= 1.9.11,
+  // Debian 11+). Written in cloud-init's first stages, before sshd starts.
+  cfg.write_files = [{ path: '/etc/apt/apt.conf.d/90machine-wait-for-lock', content: 'DPkg::Lock::Timeout "600";\n', permissions: '0644' }]
   if (s.share) {
     // vmhgfs-fuse comes with open-vm-tools, installed in the same (final) stage: the fstab line
     // ("nofail": a missing share never stops a boot) is mounted once the package is there.

@@ -131,6 +131,8 @@ describe('vmware create: the golden transcript', () => {
     expect(user.users[0]).toMatchObject({ name: 'docker', ssh_authorized_keys: [expect.stringMatching(/^ssh-rsa /)] })
     expect(user.ssh_keys.ed25519_public).toBe((s.ctx.config.SSHHostKeys as string[])[0])
     expect(user.packages).toEqual(['open-vm-tools'])
+    // The engine's installation over SSH waits for that apt run instead of failing on its lock.
+    expect(user.write_files).toEqual([{ path: '/etc/apt/apt.conf.d/90machine-wait-for-lock', content: 'DPkg::Lock::Timeout "600";\n', permissions: '0644' }])
     expect(user.mounts).toEqual([['.host:/hosthome', '/hosthome', 'fuse.vmhgfs-fuse', 'defaults,allow_other,nofail', '0', '0']])
     const net = JSON.parse(vol.files.get('network-config')!.toString('utf8')) as Record<string, any>
     expect(net.ethernets.nic).toEqual({ match: { macaddress: s.ctx.config.MACAddress }, 'set-name': 'eth0', dhcp4: true })
