@@ -1,5 +1,5 @@
 /**
- * The base image of a local VM driver (qemu, virtualbox): a local file used in place, or an
+ * The base image of a local VM driver (qemu, virtualbox, vmware): a local file used in place, or an
  * http(s) download cached once under <store>/cache/ and verified against its checksum (given, or
  * looked up in the SHA512SUMS / SHA256SUMS file published next to it). A download that fails
  * verification is deleted. Messages name the calling driver's flags (ImageFlags).
