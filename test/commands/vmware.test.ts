@@ -249,6 +249,8 @@ describe('create -d vmware refuses bad flags in one line, before anything is mad
     [['--vmware-boot2docker-url', 'https://example.invalid/b2d.iso'], /boot2docker is no longer used .*--vmware-image URL/],
     [['--vmware-configdrive-url', 'https://example.invalid/c.iso'], /a downloaded config drive is no longer used/],
     [['--vmware-network-type', 'custom'], /--vmware-network-type.*nat, bridged, hostonly/],
+    // A value that would end a .vmx line and add a setting, shown escaped on the one error line.
+    [['--vmware-network-type', 'nat"\nethernet0.present = "FALSE'], /--vmware-network-type must be one of nat, bridged, hostonly, got "nat\\"\\nethernet0/],
     [['--vmware-memory-size', '1023'], /multiple of 4/],
     [['--vmware-ssh-user', 'root;rm'], /is not a login name/],
   ]
