@@ -52,7 +52,8 @@ async function serverVersion(vars: Record<string, string>): Promise<string> {
   return (JSON.parse(body) as { Version: string }).Version
 }
 
-const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VMWARE_STOP_TIMEOUT_MS: '20000', MACHINE_VMWARE_IP_TIMEOUT_MS: '3000' }
+// The guest's address may take a while on a loaded machine (the fake hypervisor starts an sshd): a generous bound.
+const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VMWARE_STOP_TIMEOUT_MS: '20000', MACHINE_VMWARE_IP_TIMEOUT_MS: '60000' }
 
 describe('the fake vmrun / vmware-vdiskmanager answer as the real ones', () => {
   let vm: FakeVmware
@@ -203,7 +204,8 @@ describe('a create failing at any vmrun / vmware-vdiskmanager call rolls back ev
       const vm = await fakeVmware()
       const hv = startHypervisor(vm)
       const store = await tempStore()
-      const r = await runCli(['create', '-d', 'vmware', '--vmware-image', image, 'f1'], { store, env: { ...vm.env, ...FAST, FAKE_VMWARE_FAIL: fail }, timeoutMs: 120_000 })
+      // An address that never comes is waited for 3 s here.
+      const r = await runCli(['create', '-d', 'vmware', '--vmware-image', image, 'f1'], { store, env: { ...vm.env, ...FAST, MACHINE_VMWARE_IP_TIMEOUT_MS: '3000', FAKE_VMWARE_FAIL: fail }, timeoutMs: 120_000 })
       await hv.settled()
       expect(r.code).not.toBe(0)
       const errLines = r.stderr.split('\n').filter((l) => /^Error/i.test(l))
@@ -223,7 +225,7 @@ describe('Ctrl-C during create -d vmware', () => {
     // No hypervisor: the guest never comes up, so create waits for its address (getGuestIPAddress -wait).
     const vm = await fakeVmware()
     const store = await tempStore()
-    const p = spawn(process.execPath, [BIN, 'create', '-d', 'vmware', '--vmware-image', await rawImage(), 'int1'], { cwd: ROOT, env: { ...process.env, ...vm.env, ...FAST, MACHINE_VMWARE_IP_TIMEOUT_MS: '60000', MACHINE_STORAGE_PATH: store } })
+    const p = spawn(process.execPath, [BIN, 'create', '-d', 'vmware', '--vmware-image', await rawImage(), 'int1'], { cwd: ROOT, env: { ...process.env, ...vm.env, ...FAST, MACHINE_STORAGE_PATH: store } })
     let stdout = ''
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))

@@ -22,7 +22,7 @@ driverConformance(
   {
     definition: vmware as unknown as DriverDefinition,
     flags: { 'vmware-image': image },
-    env: { ...process.env, ...vm.env, MACHINE_POLL_INTERVAL_MS: '50', MACHINE_VMWARE_IP_TIMEOUT_MS: '3000', MACHINE_VMWARE_STOP_TIMEOUT_MS: '20000' },
+    env: { ...process.env, ...vm.env, MACHINE_POLL_INTERVAL_MS: '50', MACHINE_VMWARE_IP_TIMEOUT_MS: '60000', MACHINE_VMWARE_STOP_TIMEOUT_MS: '20000' },
     failingCreate: true,
     timeoutMs: 60_000,
     arrange: (step) => {
