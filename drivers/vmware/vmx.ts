@@ -2,7 +2,7 @@
  * The machine's .vmx (VMware's configuration file) and the flat-disk descriptor disk.ts hands
  * vmware-vdiskmanager, both rendered from templates/ (templates/vmware.vmx,
  * vmware-shared-folder.vmx, vmware-flat.vmdk) with every value escaped for VMware's dictionary
- * format, and a reader for the .vmx VMware rewrites (the guest's MAC, the files it names).
+ * format, and that format's reader (the tests read the file back as VMware would).
  *
  * VMware's format (open-vm-tools lib/dict/dictll.c, DictLL_MarshalLine): `name = "value"`, where
  * the value escapes `"`, `|`, DEL and every control character but tab as `|XX` (two hex digits),
@@ -26,6 +26,9 @@ export const HARDWARE = {
   aarch64: { version: 20, firmware: 'efi', guestOS: 'arm-other5xlinux-64' },
 } as const
 
+/** A lone UTF-16 surrogate: text with no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 /** One value for a .vmx line's quotes. */
 export function escapeVmxValue(v: string): string {
   if (LONE_SURROGATE.test(v)) throw new MachineError('invalid-name', `${JSON.stringify(v)} is not well-formed text and cannot go into a VMware configuration file`)
@@ -37,7 +40,7 @@ export function escapeVmxValue(v: string): string {
   return out
 }
 
-/** Undo escapeVmxValue (what VMware's reader does): for the tests and for reading VMware's own lines. */
+/** Undo escapeVmxValue, as VMware's reader does (DictLL_UnmarshalLine): the tests read the file back with it. */
 export function unescapeVmxValue(v: string): string {
   const bytes: number[] = []
   const raw = Buffer.from(v, 'utf8')
@@ -59,9 +62,6 @@ export function parseVmx(text: string): Map<string, string> {
   }
   return m
 }
-
-/** A lone UTF-16 surrogate: text with no UTF-8 form. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 const template = (name: string): string => readFileSync(join(templatesDir(), name), 'utf8')
 
