@@ -3,14 +3,14 @@ import { join } from 'node:path'
 import { displayValue, hasControlChar, validateEngineOptions } from '../core/engine-options.js'
 import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
+import { renderTemplate, templatesDir } from '../driver-kit/templates.js'
 
 export const REMOTE_CA = '/etc/docker/ca.pem'
 export const REMOTE_CERT = '/etc/docker/server.pem'
 export const REMOTE_KEY = '/etc/docker/server-key.pem'
 export const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf'
 
-import { renderTemplate, templatesDir } from '../driver-kit/templates.js'
-
+// Moved to the driver kit (the vmware driver renders its .vmx with them); still exported here.
 export { renderTemplate, templatesDir }
 
 /** Render refuses what no quoting can carry: a control character would end or corrupt the line. */
