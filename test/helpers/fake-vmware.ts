@@ -5,23 +5,20 @@
  * project's test doubles (a chroot host behind a real OpenSSH sshd, the TLS engine stand-in), so
  * vitest's clean-up stops them whatever happens.
  *
- * A guest, when its VM starts: reads the cloud-init NoCloud seed the .vmx names as its CD (user,
- * authorized key, SSH host key), then serves the chroot host with sshd on 127.0.0.1:`sshPort`
- * with exactly that host key and user: the address the fake's getGuestIPAddress reports, and the
- * guest ports the CLI is told with MACHINE_VMWARE_SSH_PORT / MACHINE_VMWARE_ENGINE_PORT (a real
- * guest's are 22 and 2376 on its own address). When provisioning starts the engine with TLS
- * files in /etc/docker, the engine stand-in listens on `enginePort`. Power off: both stop, the
- * chroot (the VM's disk) stays; deleteVM: it goes.
+ * A guest (fake-guest.ts), when its VM starts: boots from the cloud-init NoCloud seed the .vmx
+ * names as its CD, with sshd on 127.0.0.1:`sshPort`: the address the fake's getGuestIPAddress
+ * reports, and the guest ports the CLI is told with MACHINE_VMWARE_SSH_PORT /
+ * MACHINE_VMWARE_ENGINE_PORT (a real guest's are 22 and 2376 on its own address); the engine
+ * stand-in on `enginePort` once provisioning starts the engine. Power off: both stop, the chroot
+ * (the VM's disk) stays; deleteVM: it goes.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readIso } from '../e2e/image/iso-reader.js'
-import { startChrootHost, type ChrootHost } from './chroot-host.js'
 import { ROOT } from './cli.js'
-import { startFakeEngine, type FakeEngine } from './fake-engine.js'
+import { destroy, firstBoot, powerOff, readNoCloudSeed, reboot, syncEngine, type Guest, type SeedInfo } from './fake-guest.js'
 import { FAKE_VMRUN, readState, readVmx, vmxFile, type FakeVmwareState } from './fake-vmrun.js'
 import { freePort } from './sshd.js'
 import { onCleanup, tempDir, type TempScope } from './tmp.js'
@@ -64,35 +61,10 @@ export async function fakeVmware(o: { scope?: TempScope } = {}): Promise<FakeVmw
   }
 }
 
-/** What the driver put in the seed (the CD the .vmx names): who logs in, with which key, and the host key to present. */
-export interface SeedInfo {
-  user: string
-  authorizedKey: string
-  hostKey: { privateKey: string; publicKey: string }
-  files: Record<string, string>
-}
-
-export function readSeedOf(vmx: string): SeedInfo | undefined {
+/** The seed on the CD the .vmx names. */
+export const readSeedOf = (vmx: string): SeedInfo | undefined => {
   const cd = readVmx(vmx).get('sata0:1.filename')
-  if (!cd || !existsSync(vmxFile(vmx, cd))) return undefined
-  const vol = readIso(readFileSync(vmxFile(vmx, cd))).find((v) => v.kind === 'joliet' && v.volumeId.toLowerCase() === 'cidata')
-  const userData = vol?.files.get('user-data')?.toString('utf8')
-  if (!vol || !userData) return undefined
-  const cfg = JSON.parse(userData.replace(/^#cloud-config\s*\n/, '')) as { users?: Array<{ name?: string; ssh_authorized_keys?: string[] }>; ssh_keys?: { ed25519_private?: string; ed25519_public?: string } }
-  const user = cfg.users?.[0]
-  if (!user?.name || !user.ssh_authorized_keys?.[0] || !cfg.ssh_keys?.ed25519_private || !cfg.ssh_keys.ed25519_public) return undefined
-  const files: Record<string, string> = {}
-  for (const [k, v] of vol.files) files[k] = v.toString('utf8')
-  return { user: user.name, authorizedKey: user.ssh_authorized_keys[0], hostKey: { privateKey: cfg.ssh_keys.ed25519_private, publicKey: cfg.ssh_keys.ed25519_public }, files }
-}
-
-export interface Guest {
-  vmx: string
-  disk: ChrootHost
-  seed: SeedInfo
-  up: boolean
-  engine?: FakeEngine
-  engineStarts: number
+  return cd ? readNoCloudSeed(vmxFile(vmx, cd)) : undefined
 }
 
 export interface FakeHypervisor {
@@ -111,66 +83,22 @@ export function startHypervisor(vm: FakeVmware): FakeHypervisor {
 
   const publish = async (): Promise<void> => {
     if (!existsSync(vm.home)) return
-    const up = stopped ? [] : [...guests.values()].filter((g) => g.up).map((g) => g.vmx)
+    const up = stopped ? [] : [...guests].filter(([, g]) => g.up).map(([vmx]) => vmx)
     await writeFile(join(vm.home, 'hypervisor.json.tmp'), JSON.stringify({ up }))
     await rename(join(vm.home, 'hypervisor.json.tmp'), join(vm.home, 'hypervisor.json'))
   }
-  const fileText = (g: Guest, p: string): string => {
-    try {
-      return readFileSync(g.disk.path(p), 'utf8').trim()
-    } catch {
-      return ''
-    }
-  }
-  const engineStarts = (g: Guest): number => g.disk.calls().filter((c) => c === 'systemctl restart docker' || c === 'systemctl start docker').length
-
-  const syncEngine = async (g: Guest): Promise<void> => {
-    const wanted = g.up && fileText(g, '/var/lib/fake-systemd/docker.state') === 'active' && existsSync(g.disk.path('/etc/docker/server-key.pem'))
-    const starts = engineStarts(g)
-    if (g.engine && (!wanted || starts !== g.engineStarts)) {
-      await g.engine.stop()
-      g.engine = undefined
-    }
-    if (wanted && !g.engine) {
-      g.engine = await startFakeEngine({
-        caCert: await g.disk.read('/etc/docker/ca.pem'),
-        serverCert: await g.disk.read('/etc/docker/server.pem'),
-        serverKey: await g.disk.read('/etc/docker/server-key.pem'),
-        port: vm.enginePort,
-        hostname: readVmx(g.vmx).get('displayname') ?? 'vm',
-      })
-      g.engineStarts = starts
-      events.push(`engine ${g.vmx}`)
-    }
-  }
-
   const boot = async (vmx: string): Promise<void> => {
-    let g = guests.get(vmx)
-    if (!g) {
+    const g = guests.get(vmx)
+    if (g) await reboot(g)
+    else {
       const seed = readSeedOf(vmx)
       if (!seed) {
         if (!events.includes(`no seed ${vmx}`)) events.push(`no seed ${vmx}`)
         return
       }
-      const disk = await startChrootHost({ user: seed.user, hostname: readVmx(vmx).get('displayname') ?? 'vm', sshd: { port: vm.sshPort, hostKey: seed.hostKey, authorizedKey: seed.authorizedKey } })
-      g = { vmx, disk, seed, up: true, engineStarts: 0 }
-      guests.set(vmx, g)
-    } else {
-      // An enabled engine starts with the machine.
-      await writeFile(g.disk.path('/var/lib/fake-systemd/docker.state'), `${fileText(g, '/var/lib/fake-systemd/docker.enabled') === 'enabled' ? 'active' : 'inactive'}\n`)
-      await g.disk.up(vm.sshPort)
-      g.up = true
+      guests.set(vmx, await firstBoot(seed, { hostname: readVmx(vmx).get('displayname') ?? 'vm', sshPort: vm.sshPort, enginePort: vm.enginePort }))
     }
     events.push(`boot ${vmx}`)
-  }
-
-  const halt = async (g: Guest): Promise<void> => {
-    await g.engine?.stop()
-    g.engine = undefined
-    await g.disk.down()
-    await writeFile(g.disk.path('/var/lib/fake-systemd/docker.state'), 'inactive\n').catch(() => undefined)
-    g.up = false
-    events.push(`poweroff ${g.vmx}`)
   }
 
   const reconcile = async (): Promise<void> => {
@@ -184,18 +112,19 @@ export function startHypervisor(vm: FakeVmware): FakeHypervisor {
     }
     for (const [vmx, g] of guests) {
       if (g.up && !s.running.includes(vmx)) {
-        await halt(g)
+        await powerOff(g)
+        events.push(`poweroff ${vmx}`)
         changed = true
       }
       if (!existsSync(vmx)) {
         // deleteVM: the disk goes with it.
-        await g.disk.stop()
+        await destroy(g)
         guests.delete(vmx)
         events.push(`delete ${vmx}`)
         changed = true
       }
     }
-    for (const g of guests.values()) await syncEngine(g)
+    for (const [vmx, g] of guests) if (await syncEngine(g)) events.push(`engine ${vmx}`)
     if (changed || !existsSync(join(vm.home, 'hypervisor.json'))) await publish()
   }
 
@@ -221,7 +150,7 @@ export function startHypervisor(vm: FakeVmware): FakeHypervisor {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const s = readState(vm.home)
-        const ok = !busy && s.running.every((v) => guests.get(v)?.up ?? !readSeedOf(v)) && [...guests.values()].every((g) => (s.running.includes(g.vmx) ? g.up : !g.up) && existsSync(g.vmx))
+        const ok = !busy && s.running.every((v) => guests.get(v)?.up ?? !readSeedOf(v)) && [...guests].every(([vmx, g]) => (s.running.includes(vmx) ? g.up : !g.up) && existsSync(vmx))
         if (ok) return
         if (Date.now() > deadline) throw new Error(`fake hypervisor did not settle in ${timeoutMs} ms (last error: ${String(lastError)}); events: ${events.join(' | ')}`)
         await sleep(50)
@@ -232,8 +161,7 @@ export function startHypervisor(vm: FakeVmware): FakeHypervisor {
       stopped = true
       await loop
       for (const [vmx, g] of guests) {
-        await g.engine?.stop()
-        await g.disk.stop()
+        await destroy(g)
         guests.delete(vmx)
       }
       await publish()
