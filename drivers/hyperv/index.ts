@@ -6,6 +6,6 @@ export default defineDriver({
   description: 'Local Hyper-V VM (Windows) booted from a cloud image with cloud-init, on a virtual switch',
   options,
   // The address comes from the switch's DHCP after boot: no engine bootstrap (its certificate needs the address first).
-  capabilities: { engineBootstrap: false },
+  capabilities: { engineBootstrap: false, local: true },
   load: () => import('./driver.js'),
 })

@@ -9,29 +9,14 @@
  *    VirtualBox's reason: give a raw image then).
  * The cached image is never changed: the VDI is a full copy in the machine directory.
  */
-import { open, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import type { DriverLogger } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
+import { diskFormat } from '../../src/driver-kit/image-cache.js'
 import { VBoxManageError, type VBoxManage } from './client.js'
 import { mediumCapacityMb } from './parse.js'
 
-export type DiskFormat = 'raw' | 'qcow2' | 'vdi' | 'vmdk' | 'vhd'
-
-/** The image's format from its first bytes (a fixed VHD's footer is at its end: read as raw, which it is). */
-export async function diskFormat(path: string): Promise<DiskFormat> {
-  const fh = await open(path, 'r')
-  try {
-    const b = Buffer.alloc(72)
-    await fh.read(b, 0, b.length, 0)
-    if (b.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2'
-    if (b.toString('latin1', 0, 4) === 'KDMV' || b.toString('latin1', 0, 21) === '# Disk DescriptorFile') return 'vmdk'
-    if (b.toString('latin1', 0, 8) === 'conectix') return 'vhd'
-    if (b.readUInt32LE(64) === 0xbeda107f) return 'vdi'
-    return 'raw'
-  } finally {
-    await fh.close()
-  }
-}
+export { diskFormat, type DiskFormat } from '../../src/driver-kit/image-cache.js'
 
 /** Converting a 2 GB image takes a while on a slow disk: a bound, but a generous one. */
 const CONVERT_TIMEOUT_MS = 30 * 60_000

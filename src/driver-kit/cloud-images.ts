@@ -1,4 +1,4 @@
-// The default images of the local VM drivers (qemu, virtualbox). Kept apart from image-cache.ts
+// The default images of the local VM drivers (qemu, virtualbox, vmware). Kept apart from image-cache.ts
 // (downloads, hashing) so an option list can name its default without loading that code.
 const DEBIAN_CLOUD = 'https://cloud.debian.org/images/cloud/bookworm/latest'
 

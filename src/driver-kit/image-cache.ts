@@ -1,5 +1,5 @@
 /**
- * The base image of a local VM driver (qemu, virtualbox): a local file used in place, or an
+ * The base image of a local VM driver (qemu, virtualbox, vmware): a local file used in place, or an
  * http(s) download cached once under <store>/cache/ and verified against its checksum (given, or
  * looked up in the SHA512SUMS / SHA256SUMS file published next to it). A download that fails
  * verification is deleted. Messages name the calling driver's flags (ImageFlags).
@@ -321,3 +321,22 @@ export async function imageFormat(path: string): Promise<'qcow2' | 'raw'> {
     await fh.close()
   }
 }
+
+export type DiskFormat = 'raw' | 'qcow2' | 'vdi' | 'vmdk' | 'vhd'
+
+/** A disk image's format from its first bytes, which the virtualbox and vmware drivers convert by (a fixed VHD's footer is at its end: read as raw, which it is). */
+export async function diskFormat(path: string): Promise<DiskFormat> {
+  const fh = await open(path, 'r')
+  try {
+    const b = Buffer.alloc(72)
+    await fh.read(b, 0, b.length, 0)
+    if (b.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2'
+    if (b.toString('latin1', 0, 4) === 'KDMV' || b.toString('latin1', 0, 21) === '# Disk DescriptorFile') return 'vmdk'
+    if (b.toString('latin1', 0, 8) === 'conectix') return 'vhd'
+    if (b.readUInt32LE(64) === 0xbeda107f) return 'vdi'
+    return 'raw'
+  } finally {
+    await fh.close()
+  }
+}
+

@@ -1,3 +1,4 @@
+import { displayValue } from '../core/engine-options.js'
 import { MachineError } from '../core/errors.js'
 
 export type OptionType = 'string' | 'int' | 'boolean' | 'string[]'
@@ -115,12 +116,12 @@ function coerce(driver: string, o: OptionSpec, raw: unknown, from: string): Opti
       const s = String(raw).toLowerCase()
       if (['1', 'true', 'yes', 'on'].includes(s)) return true
       if (['0', 'false', 'no', 'off', ''].includes(s)) return false
-      throw new MachineError('invalid-option', `${flag} from ${from} must be true or false, got "${String(raw)}"`)
+      throw new MachineError('invalid-option', `${flag} from ${from} must be true or false, got ${displayValue(String(raw))}`)
     }
     case 'int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim())
       if (!Number.isInteger(n)) {
-        throw new MachineError('invalid-option', `${flag} from ${from} must be a whole number, got "${String(raw)}"`)
+        throw new MachineError('invalid-option', `${flag} from ${from} must be a whole number, got ${displayValue(String(raw))}`)
       }
       return n
     }
@@ -217,17 +218,21 @@ export function resolveOptions(
     }
     const source = from === 'the command line' ? '' : ` from ${from}`
     if (o.choices && typeof value === 'string' && !o.choices.includes(value)) {
-      throw new MachineError('invalid-option', `--${flag}${source} must be one of ${o.choices.join(', ')}, got "${value}"`)
+      throw new MachineError('invalid-option', `--${flag}${source} must be one of ${o.choices.join(', ')}, got ${displayValue(value)}`)
     }
     const isSaved = from.startsWith(savedFrom)
     const problem = o.validate?.(value) ?? (isSaved ? undefined : o.validateNew?.(value))
-    if (problem) throw new MachineError('invalid-option', `--${flag}${source}: ${problem}`)
+    // A driver's message may quote the value as given: its control characters (a newline) are
+    // shown escaped, so the error stays the one line it is meant to be.
+    if (problem) throw new MachineError('invalid-option', `--${flag}${source}: ${escapeControl(problem)}`)
     out.values[optionProperty(o.name)] = value
     if (o.secret) out.secrets[o.name] = value
     else if (!fallback) out.config[configKey(o)] = value
   }
   return out
 }
+
+const escapeControl = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))
 
 /** Help text for an option: description plus where its default comes from. */
 export function optionHelp(o: OptionSpec): string {

@@ -1,34 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { displayValue, hasControlChar, validateEngineOptions } from '../core/engine-options.js'
 import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
+import { renderTemplate, templatesDir } from '../driver-kit/templates.js'
 
 export const REMOTE_CA = '/etc/docker/ca.pem'
 export const REMOTE_CERT = '/etc/docker/server.pem'
 export const REMOTE_KEY = '/etc/docker/server-key.pem'
 export const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf'
 
-/** The package's templates/ directory, from src/ (tests) or dist/src/ (built). */
-export function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'templates', '10-machine.conf'))) {
-    const up = dirname(dir)
-    if (up === dir) throw new Error('templates/ directory not found next to the machine package')
-    dir = up
-  }
-  return join(dir, 'templates')
-}
-
-/** Replace {{key}} placeholders; an unknown placeholder is a bug, so it throws. */
-export function renderTemplate(text: string, values: Record<string, string>): string {
-  return text.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
-    const v = values[k]
-    if (v === undefined) throw new Error(`template placeholder {{${k}}} has no value`)
-    return v
-  })
-}
+// Moved to the driver kit (the vmware driver renders its .vmx with them); still exported here.
+export { renderTemplate, templatesDir }
 
 /** Render refuses what no quoting can carry: a control character would end or corrupt the line. */
 function refuseControl(what: string, v: string): void {

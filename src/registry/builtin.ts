@@ -10,6 +10,7 @@ export const BUILTIN_DRIVERS: Record<string, () => Promise<DriverDefinition>> = 
   qemu: () => import('../../drivers/qemu/index.js').then((m) => m.default),
   virtualbox: () => import('../../drivers/virtualbox/index.js').then((m) => m.default),
   hyperv: () => import('../../drivers/hyperv/index.js').then((m) => m.default),
+  vmware: () => import('../../drivers/vmware/index.js').then((m) => m.default),
   amazonec2: () => import('../../drivers/amazonec2/index.js').then((m) => m.default),
   google: () => import('../../drivers/google/index.js').then((m) => m.default),
   azure: () => import('../../drivers/azure/index.js').then((m) => m.default),

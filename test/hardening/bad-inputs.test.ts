@@ -121,6 +121,10 @@ function cases(): Case[] {
   out.push({ args: ['env', '--shell', '', 'm1'] })
   out.push({ args: ['env', '--shell', 'bogus', 'm1'] })
   out.push({ args: ['create', '-d', 'qemu', '--qemu-memory', '99999999999999', 'n2'] })
+  // vmware: a login name goes into cloud-init and shells; boot2docker is gone.
+  out.push({ args: ['create', '-d', 'vmware', '--vmware-ssh-user', `$(touch ${marker})`, 'n2'], code: 'invalid-option' })
+  out.push({ args: ['create', '-d', 'vmware', '--vmware-ssh-user', 'ada\nroot', 'n2'], code: 'invalid-option' })
+  out.push({ args: ['create', '-d', 'vmware', '--vmware-boot2docker-url', 'https://example.invalid/b2d.iso', 'n2'], code: 'invalid-option' })
   for (const r of ['99999999', '-1']) out.push({ args: ['create', '-d', 'amazonec2', '--amazonec2-retries', r, 'n2'], code: 'invalid-option' })
   // virtualbox: refused when the flags are read, before VBoxManage is ever run (none is on PATH here).
   for (const [flag, bad] of [

@@ -42,6 +42,19 @@ describe('driver options: flag → saved config → env → default', () => {
     expect(errorLine(() => resolveOptions('amazonec2', opts, { ...ip, 'amazonec2-volume-type': 'gp9' }, {}))).toMatch(/must be one of gp3, io2/)
     expect(errorLine(() => resolveOptions('amazonec2', opts, {}, { X_IP: '1', AWS_DEFAULT_REGION: 'x' }))).toBe('no error')
   })
+  it('shows a value\'s control characters escaped, so a hostile value cannot break the one error line', () => {
+    const ip = { 'amazonec2-ip-address': '127.0.0.1' }
+    const withCheck: OptionSpec[] = [...opts, { name: 'user', type: 'string', description: 'u', validate: (v) => `"${String(v)}" is not a login name` }]
+    for (const [flags, line] of [
+      [{ 'amazonec2-volume-type': 'gp3\nx = "1"' }, '--amazonec2-volume-type must be one of gp3, io2, got "gp3\\nx = \\"1\\""'],
+      [{ 'amazonec2-root-size': '4\r2' }, '--amazonec2-root-size from the command line must be a whole number, got "4\\r2"'],
+      [{ 'amazonec2-user': 'ada\nroot' }, '--amazonec2-user: "ada\\nroot" is not a login name'],
+    ] as const) {
+      const got = errorLine(() => resolveOptions('amazonec2', withCheck, { ...ip, ...flags }, {}))
+      expect(got).toBe(line)
+      expect(got).not.toMatch(/[\n\r]/)
+    }
+  })
   it('splits list env vars on commas', () => {
     const o: OptionSpec[] = [{ name: 'tags', type: 'string[]', env: ['T'], description: 't' }]
     expect(resolveOptions('d', o, {}, { T: 'a, b,,c' }).values.tags).toEqual(['a', 'b', 'c'])
