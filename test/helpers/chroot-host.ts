@@ -72,6 +72,12 @@ export interface ChrootHostOptions {
   hosts?: string
   /** Passed to startSshd (extraConfig is appended after the ChrootDirectory line). */
   sshd?: StartSshdOptions
+  /**
+   * Log in as this user instead of root (a guest's cloud-init user, "docker"): sshd looks users
+   * up on this machine, so it runs in its own mount namespace where /etc/passwd (a bind-mounted
+   * copy) also has this name for uid 0. The real /etc/passwd is never touched.
+   */
+  user?: string
 }
 
 export interface ChrootHost {
@@ -92,6 +98,9 @@ export interface ChrootHost {
   commands(): string[]
   /** Stop and start sshd on the same port (optionally with a fresh host key, after downMs like a reboot); the chroot is kept. */
   restart(opts?: { newHostKey?: boolean; downMs?: number }): Promise<void>
+  /** sshd stops, the chroot stays (a powered-off machine and its disk); up() starts sshd again, on `port` if given. */
+  down(): Promise<void>
+  up(port?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -302,8 +311,15 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
 
     checkChrootPath(root)
     // Its own UTS namespace: even a real sethostname() in a session could not rename this machine.
+    let launcher = ['unshare', '--uts', '--']
+    if (opts.user && opts.user !== 'root') {
+      if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(opts.user)) throw new Error(`startChrootHost: bad user name ${opts.user}`)
+      const passwd = join(top, 'passwd')
+      await writeFile(passwd, `${readFileSync('/etc/passwd', 'utf8').trimEnd()}\n${opts.user}:x:0:0:${opts.user}:/root:/bin/bash\n`, { mode: 0o644 })
+      launcher = ['unshare', '--uts', '--mount', '--', 'sh', '-c', 'mount --bind "$0" /etc/passwd && exec "$@"', passwd]
+    }
     // INFO: sshd's VERBOSE "Changed root directory" would otherwise land on every session's stderr.
-    sshd = await startSshd({ launcher: ['unshare', '--uts', '--'], logLevel: 'INFO', ...opts.sshd, extraConfig: [`ChrootDirectory ${root}`, ...(opts.sshd?.extraConfig ?? [])] })
+    sshd = await startSshd({ launcher, logLevel: 'INFO', ...opts.sshd, extraConfig: [`ChrootDirectory ${root}`, ...(opts.sshd?.extraConfig ?? [])] })
   } catch (e) {
     await sshd?.stop()
     await rm(top, { recursive: true, force: true })
@@ -320,7 +336,9 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
     }
   }
   const host: ChrootHost = {
-    port: s.port,
+    get port() {
+      return s.port
+    },
     get hostKeyPub() {
       return s.hostKeyPub
     },
@@ -332,6 +350,8 @@ export async function startChrootHost(opts: ChrootHostOptions = {}): Promise<Chr
     calls: () => readLog('var/log/calls.log').split('\n').filter(Boolean),
     commands: () => readLog('var/log/exec.log').split('\0').filter(Boolean),
     restart: (r) => s.restart(r),
+    down: () => s.down(),
+    up: (port) => s.up(port),
     async stop() {
       await s.stop()
       // The (empty) base directory stays: removing it could race another file's startChrootHost.

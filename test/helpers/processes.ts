@@ -18,3 +18,19 @@ export function liveProcessesNaming(text: string): number[] {
   }
   return out
 }
+
+/** Pids of the live children of `pid` (from /proc/<n>/stat's ppid field). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (state !== 'Z' && Number(ppid) === pid) out.push(Number(d))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out
+}

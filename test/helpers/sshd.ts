@@ -15,6 +15,7 @@ import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { SshTarget } from '../../src/ssh/index.js'
+import { childrenOf } from './processes.js'
 import { onCleanup, tempDir } from './tmp.js'
 
 const run = promisify(execFile)
@@ -28,6 +29,10 @@ export interface StartSshdOptions {
   hostKeyType?: 'ed25519' | 'rsa' | 'ecdsa'
   /** Authorize this existing private key (its .pub beside it) instead of making a new one. */
   userKeyPath?: string
+  /** Use this host key pair (OpenSSH private key text, public key line) instead of making one: a key a driver injected. */
+  hostKey?: { privateKey: string; publicKey: string }
+  /** Authorize exactly this public key line (a key a driver injected); then no user key is made and userKeyPath is ''. */
+  authorizedKey?: string
   /** Extra sshd_config lines. */
   extraConfig?: string[]
   /**
@@ -54,6 +59,9 @@ export interface Sshd {
   log(): string
   /** Stop and start again on the same port; with newHostKey a fresh host key replaces the old one; downMs: stay down that long (a reboot). */
   restart(opts?: { newHostKey?: boolean; downMs?: number }): Promise<void>
+  /** Stop listening, keeping keys and config (a powered-off VM); up() starts it again, on `port` if given. */
+  down(): Promise<void>
+  up(port?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -101,13 +109,19 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   // makes it on a real host; containers often lack it).
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true })
 
-  await makeKey(hostKeyPath, hostKeyType, 'test-host')
-  if (!opts.userKeyPath) await makeKey(userKeyPath, 'ed25519', 'test-user')
-  await writeFile(authorizedKeys, await readFile(`${userKeyPath}.pub`), { mode: 0o600 })
+  if (opts.hostKey) {
+    await writeFile(hostKeyPath, opts.hostKey.privateKey.endsWith('\n') ? opts.hostKey.privateKey : `${opts.hostKey.privateKey}\n`, { mode: 0o600 })
+    await writeFile(`${hostKeyPath}.pub`, `${opts.hostKey.publicKey.trim()}\n`)
+  } else await makeKey(hostKeyPath, hostKeyType, 'test-host')
+  if (opts.authorizedKey !== undefined) await writeFile(authorizedKeys, `${opts.authorizedKey.trim()}\n`, { mode: 0o600 })
+  else {
+    if (!opts.userKeyPath) await makeKey(userKeyPath, 'ed25519', 'test-user')
+    await writeFile(authorizedKeys, await readFile(`${userKeyPath}.pub`), { mode: 0o600 })
+  }
 
-  const port = opts.port ?? (await freePort())
+  let port = opts.port ?? (await freePort())
   const path = opts.extraPath ? `${opts.extraPath}:${STD_PATH}` : STD_PATH
-  const config = [
+  const config = (): string => [
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${hostKeyPath}`,
@@ -132,7 +146,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     ...(opts.extraConfig ?? []),
     '',
   ].join('\n')
-  await writeFile(configPath, config, { mode: 0o600 })
+  await writeFile(configPath, config(), { mode: 0o600 })
 
   let child: ChildProcess | undefined
   let logText = ''
@@ -141,6 +155,8 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     const argv = [...(opts.launcher ?? []), SSHD, '-D', '-e', '-f', configPath]
     const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
     child = proc
+    // Only this launch's "listening" line counts (a restart's log holds the previous one).
+    const from = logText.length
     await new Promise<void>((resolve, reject) => {
       let done = false
       const timer = setTimeout(() => finish(new Error(`sshd did not start within 10s:\n${logText}`)), 10_000)
@@ -156,7 +172,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
       proc.stderr?.setEncoding('utf8')
       proc.stderr?.on('data', (s: string) => {
         logText += s
-        if (logText.includes(`Server listening on 127.0.0.1 port ${port}`)) finish()
+        if (logText.slice(from).includes(`Server listening on 127.0.0.1 port ${port}`)) finish()
       })
       proc.on('error', (e) => finish(e))
       proc.on('exit', (code, sig) => finish(new Error(`sshd exited (${code ?? sig}) before listening:\n${logText}`)))
@@ -167,6 +183,14 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     const proc = child
     child = undefined
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+    // Its sessions too, as when a machine goes down (they outlive the listener otherwise).
+    for (const pid of proc.pid ? childrenOf(proc.pid) : []) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000)
       proc.once('exit', () => {
@@ -188,7 +212,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   const sshd: Sshd = {
     port,
     hostKeyPub: await hostKeyPub(),
-    userKeyPath,
+    userKeyPath: opts.authorizedKey !== undefined ? '' : userKeyPath,
     user,
     dir,
     home,
@@ -201,6 +225,14 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
         sshd.hostKeyPub = await hostKeyPub()
       }
       await launch()
+    },
+    down: halt,
+    async up(newPort) {
+      if (newPort !== undefined && newPort !== port) {
+        port = sshd.port = newPort
+        await writeFile(configPath, config(), { mode: 0o600 })
+      }
+      if (!child || child.exitCode !== null || child.signalCode !== null) await launch()
     },
     async stop() {
       await halt()
