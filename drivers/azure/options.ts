@@ -9,6 +9,9 @@
 import { MachineError } from '../../src/driver-kit/errors.js'
 import type { OptionSpec, OptionValue, OptionsOf } from '../../src/driver-kit/options.js'
 import { AZURE_ENVIRONMENT_NAMES } from './environments.js'
+import { cidrContains, parseCidr, parseIpv4 } from '../../src/driver-kit/ipv4.js'
+
+export { cidrContains, parseCidr, parseIpv4 }
 
 export const DEFAULT_IMAGE = 'Canonical:ubuntu-24_04-lts:server:latest'
 
@@ -107,31 +110,6 @@ export function validateOpenPorts(v: OptionValue): string | undefined {
   const list = Array.isArray(v) ? v : [str(v)]
   const bad = list.filter((p) => !parseOpenPort(p))
   return bad.length ? `${bad.map((b) => `"${b}"`).join(', ')}: use PORT[/tcp|udp] or FROM-TO[/tcp|udp]` : undefined
-}
-
-export function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  if (!m) return undefined
-  const o = m.slice(1).map(Number)
-  if (o.some((x) => x > 255)) return undefined
-  return (((o[0]! << 24) >>> 0) + (o[1]! << 16) + (o[2]! << 8) + o[3]!) >>> 0
-}
-
-export function parseCidr(s: string): { base: number; bits: number } | undefined {
-  const [ip, bitsText, ...rest] = s.split('/')
-  if (rest.length || ip === undefined || bitsText === undefined || !/^\d{1,2}$/.test(bitsText)) return undefined
-  const base = parseIpv4(ip)
-  const bits = Number(bitsText)
-  if (base === undefined || bits > 32) return undefined
-  return { base, bits }
-}
-
-export function cidrContains(cidr: string, ip: string): boolean {
-  const c = parseCidr(cidr)
-  const a = parseIpv4(ip)
-  if (!c || a === undefined) return false
-  const mask = c.bits === 0 ? 0 : (0xffffffff << (32 - c.bits)) >>> 0
-  return ((a & mask) >>> 0) === ((c.base & mask) >>> 0)
 }
 
 export function validateCidr(v: OptionValue): string | undefined {

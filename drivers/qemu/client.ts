@@ -7,43 +7,16 @@ import { spawn } from 'node:child_process'
 import { constants, existsSync, openSync, closeSync } from 'node:fs'
 import { access, mkdtemp, readdir, readFile, rm, writeFile, copyFile, stat, truncate } from 'node:fs/promises'
 import { release, tmpdir } from 'node:os'
-import { delimiter, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { lastLine, MachineError } from '../../src/driver-kit/errors.js'
+import { run, which as kitWhich, type RunResult } from '../../src/driver-kit/run.js'
 import { firmwareRan } from './accel.js'
 import { describeFailure, kernelStarted, readBootConsole } from './boot-console.js'
 import { accelArgs, esc, machineArgs } from './cmdline.js'
 import type { GuestArch } from './settings.js'
 
-export interface RunResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Run a program to completion (bounded), capturing its output. */
-export function run(cmd: string, args: readonly string[], o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000)
-    const onAbort = () => child.kill('SIGKILL')
-    o.signal?.addEventListener('abort', onAbort, { once: true })
-    child.on('error', (e) => {
-      clearTimeout(timer)
-      reject(e)
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      o.signal?.removeEventListener('abort', onAbort)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name)
+export type { RunResult }
+export { run }
 
 /** Where QEMU is installed when it is not on PATH (Homebrew, the Windows installer). */
 function extraDirs(): string[] {
@@ -52,14 +25,9 @@ function extraDirs(): string[] {
   return ['/usr/bin', '/usr/local/bin', '/usr/libexec']
 }
 
-export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean), ...extraDirs()]
-  for (const d of dirs) {
-    const p = join(d, exe(name))
-    if (existsSync(p)) return p
-  }
-  return undefined
-}
+const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name)
+
+export const which = (name: string, env: NodeJS.ProcessEnv = process.env): string | undefined => kitWhich(name, env, extraDirs())
 
 const installHint = (): string => {
   switch (process.platform) {

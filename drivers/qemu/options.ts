@@ -5,19 +5,13 @@
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
 import { totalmem } from 'node:os'
 import { isValidNetworkName } from '../../src/driver-kit/network.js'
+import { debianCloudImageUrl, hostGuestArch } from '../../src/driver-kit/cloud-images.js'
 import { memoryProblem, parseDiskSize, parsePortForward } from './settings.js'
 
-/** Guest architecture matching the host's (what the default image is built for). */
-export const hostGuestArch = (): 'x86_64' | 'aarch64' => (process.arch === 'arm64' ? 'aarch64' : 'x86_64')
+export { hostGuestArch }
 
-const DEBIAN_CLOUD = 'https://cloud.debian.org/images/cloud/bookworm/latest'
-
-/**
- * Debian 12 "genericcloud" image for an architecture (cloud-init with NoCloud, virtio drivers).
- * Its checksum is looked up in the SHA512SUMS file Debian publishes next to it.
- */
-export const defaultImageUrl = (arch: 'x86_64' | 'aarch64'): string =>
-  `${DEBIAN_CLOUD}/debian-12-genericcloud-${arch === 'aarch64' ? 'arm64' : 'amd64'}.qcow2`
+/** The kit's default Debian cloud image for an architecture, as qcow2 (what QEMU boots best). */
+export const defaultImageUrl = (arch: 'x86_64' | 'aarch64'): string => debianCloudImageUrl(arch, 'qcow2')
 
 export const options = [
   {

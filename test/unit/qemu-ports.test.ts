@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import qemu from '../../drivers/qemu/index.js'
-import { freePorts, isPortFree, reusePorts } from '../../drivers/qemu/ports.js'
+import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js'
 import { parseDiskSize, parsePortForward } from '../../drivers/qemu/settings.js'
 import { resolveOptions } from '../../src/driver-kit/options.js'
 

@@ -1,6 +1,6 @@
 /**
- * Host ports for slirp's forwards. Always 127.0.0.1: the VM's SSH and engine are never exposed
- * on other interfaces.
+ * Host ports for a local VM's forwards (QEMU's slirp, VirtualBox's NAT port forwarding). Always
+ * 127.0.0.1: the VM's SSH and engine are never exposed on other interfaces.
  */
 import { createServer, type Server } from 'node:net'
 
