@@ -191,17 +191,18 @@ export function withState<T>(home: string, fn: (s: FakeVBoxState) => T): T {
 
 /** A failed operation: the real tool's "VBoxManage: error: …" lines, exit 1. */
 export class VBoxError extends Error {
-  constructor(readonly lines: string[]) {
+  readonly lines: string[]
+  constructor(lines: string[]) {
     super(lines[0])
+    this.lines = lines
   }
 }
 /** A refused command line: usage, then "Syntax error: …", exit 2 (RTEXITCODE_SYNTAX). */
 export class SyntaxError_ extends Error {
-  constructor(
-    readonly usage: string,
-    message: string,
-  ) {
+  readonly usage: string
+  constructor(usage: string, message: string) {
     super(message)
+    this.usage = usage
   }
 }
 

@@ -154,6 +154,7 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
   const live = (vm: Vm): boolean => vm.state === 'running' || vm.state === 'paused'
 
   const publish = (): void => {
+    if (!existsSync(vbox.home)) return
     const up = [...guests.values()].filter((g) => g.up).map((g) => g.vm)
     withState(vbox.home, (s) => {
       if (stopped) delete s.hypervisor
@@ -297,6 +298,7 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
       publish()
     },
   }
-  onCleanup(() => hv.stop(), 'file')
+  // Made in a test: stopped when it ends (before the fake's directory goes); else with the file.
+  onCleanup(() => hv.stop())
   return hv
 }
