@@ -119,14 +119,34 @@ describe('fake VBoxManage', () => {
     expect(vb.state().media).toEqual([])
   })
 
+  it('takes the two-word serial port options, opens the console file at start, and discards a saved state', async () => {
+    const vb = await fakeVirtualBox()
+    const { base } = await newVm(vb)
+    const consoleLog = join(base, 'console.log')
+    expect((await vb.run(['modifyvm', 'vm1', '--uart1', '0x3F8', '4', '--uartmode1', 'file', consoleLog, '--boot1', 'disk'])).code).toBe(0)
+    expect((await vb.run(['modifyvm', 'vm1', '--uartmode1', 'file'])).code).toBe(2)
+    expect((await vb.run(['modifyvm', 'vm1', '--uartmode1', 'file', 'relative.log'])).stderr).toContain('must be absolute')
+    expect(existsSync(consoleLog)).toBe(false)
+    await vb.run(['startvm', 'vm1', '--type', 'headless'])
+    expect(existsSync(consoleLog)).toBe(true)
+    expect((await vb.run(['discardstate', 'vm1'])).code).toBe(1)
+    await vb.run(['controlvm', 'vm1', 'savestate'])
+    expect((await vb.run(['discardstate', 'vm1'])).code).toBe(0)
+    expect(await vmState(vb)).toBe('poweroff')
+    expect((await vb.run(['discardstate', 'vm1'])).stderr).toBe('VBoxManage: error: Machine in invalid state PoweredOff -- not saved\n')
+  })
+
   it('powers a guest off some time after the ACPI power button, unless the guest ignores it', async () => {
     const vb = await fakeVirtualBox()
     await newVm(vb)
     await vb.run(['startvm', 'vm1', '--type', 'headless'])
-    expect((await vb.run(['controlvm', 'vm1', 'acpipowerbutton'], { FAKE_VBOX_ACPI_MS: '300' })).code).toBe(0)
-    expect(await vmState(vb)).toBe('running')
-    await sleep(400)
-    expect((await vb.run(['showvminfo', 'vm1', '--machinereadable'], { FAKE_VBOX_ACPI_MS: '300' })).stdout).toContain('VMState="poweroff"')
+    const slow = { FAKE_VBOX_ACPI_MS: '2000' }
+    const pressed = Date.now()
+    expect((await vb.run(['controlvm', 'vm1', 'acpipowerbutton'], slow)).code).toBe(0)
+    const st = (await vb.run(['showvminfo', 'vm1', '--machinereadable'], slow)).stdout
+    if (Date.now() - pressed < 1900) expect(st).toContain('VMState="running"')
+    await sleep(2100)
+    expect((await vb.run(['showvminfo', 'vm1', '--machinereadable'], slow)).stdout).toContain('VMState="poweroff"')
     await vb.run(['startvm', 'vm1'])
     await vb.run(['controlvm', 'vm1', 'acpipowerbutton'], { FAKE_VBOX_ACPI: 'ignore' })
     await sleep(700)

@@ -300,6 +300,7 @@ const USAGE: Record<string, string> = {
   dhcpserver: 'VBoxManage dhcpserver add <--network=netname|--interface=ifname> --server-ip=address --netmask=mask --lower-ip=address --upper-ip=address <--enable|--disable>\nVBoxManage dhcpserver modify <--network=netname|--interface=ifname> [--server-ip=address] [--lower-ip=address] [--upper-ip=address] [--netmask=mask] [--enable|--disable]\nVBoxManage dhcpserver remove <--network=netname|--interface=ifname>',
   startvm: 'VBoxManage startvm <uuid|vmname...> [--putenv=name[=value]] [--type=[gui|headless|sdl|separate]]',
   controlvm: 'VBoxManage controlvm <uuid|vmname> pause | resume | reset | poweroff | savestate | acpipowerbutton | acpisleepbutton | natpf<1-N> ... | setlinkstate<1-N> on|off',
+  discardstate: 'VBoxManage discardstate <uuid|vmname>',
   unregistervm: 'VBoxManage unregistervm <uuid|vmname> [--delete] [--delete-all]',
   showvminfo: 'VBoxManage showvminfo <uuid|vmname> [--details] [--machinereadable] [--password-id] [--password]',
   list: 'VBoxManage list [--long] [--sorted] bridgedifs | dhcpservers | hdds | hostonlyifs | ostypes | runningvms | vms | ...',
@@ -484,13 +485,18 @@ function parseNatRule(text: string): NatRule {
 const modifyvm: Handler = (s, args) => {
   const [ref, ...rest] = args
   const vm = findVm(s, ref, USAGE.modifyvm!)
-  // --natpf<N> delete NAME takes two words: fold them into one option value first.
+  // Options whose value is two words (--natpf<N> delete NAME, --uart<N> BASE IRQ, --uartmode<N>
+  // file PATH): folded into one value first. A missing second word is the real tool's error.
   const folded: string[] = []
   for (let i = 0; i < rest.length; i++) {
-    if (/^--natpf[1-8]$/.test(rest[i]!) && rest[i + 1] === 'delete') {
-      folded.push(`${rest[i]}=delete ${rest[i + 2] ?? ''}`)
+    const a = rest[i]!
+    const next = rest[i + 1]
+    const two = (/^--natpf[1-8]$/.test(a) && next === 'delete') || (/^--uart[1-4]$/.test(a) && next !== undefined && next !== 'off') || (/^--uartmode[1-4]$/.test(a) && ['server', 'client', 'tcpserver', 'tcpclient', 'file'].includes(next ?? ''))
+    if (two) {
+      if (rest[i + 2] === undefined) throw new SyntaxError_(USAGE.modifyvm!, `Missing argument to '${a} ${next}'`)
+      folded.push(`${a}=${next} ${rest[i + 2]}`)
       i += 2
-    } else folded.push(rest[i]!)
+    } else folded.push(a)
   }
   const p = parse(folded, MODIFYVM, USAGE.modifyvm!, 0)
   if (p.opts.length === 0) throw new SyntaxError_(USAGE.modifyvm!, 'No options specified')
@@ -533,6 +539,14 @@ const modifyvm: Handler = (s, args) => {
         if (rules.some((x) => x.proto === r.proto && x.hostPort === r.hostPort && x.hostIp === r.hostIp)) throw new VBoxError([`A NAT rule for this host port and this host IP already exists`])
         rules.push(r)
       }
+    } else if (/^--uart[1-4]$/.test(name)) {
+      if (value !== 'off' && !/^0x[0-9a-fA-F]+ \d+$/.test(value)) throw new VBoxError([`Invalid UART settings '${value}'`])
+      next.settings[name.slice(2)] = value
+    } else if (/^--uartmode[1-4]$/.test(name)) {
+      const [mode, arg] = value.split(' ') as [string, string | undefined]
+      if (mode === 'file' && arg && !isAbsolute(arg)) throw new VBoxError([`Invalid file name '${arg}': the path must be absolute`])
+      if (!['disconnected', 'server', 'client', 'tcpserver', 'tcpclient', 'file'].includes(mode) && !mode.startsWith('/dev/')) throw new VBoxError([`Invalid UART mode '${value}'`])
+      next.settings[name.slice(2)] = value
     } else next.settings[name.slice(2)] = value
   }
   Object.assign(vm, next)
@@ -908,6 +922,8 @@ const startvm: Handler = (s, args, out) => {
       throw new VBoxError([`Failed to open a session for the virtual machine ${vm.name}.`, 'VT-x is not available (VERR_VMX_NO_VMX)', ...details('NS_ERROR_FAILURE', '0x80004005', 'ConsoleWrap', 'IConsole', 'FinishLaunchVMProcess', 'VBoxManageMisc.cpp', 881)])
     }
     writeVBoxLog(vm, ['VirtualBox VM 7.1.4 r165100 linux.amd64', `Log opened ${new Date().toISOString()}`, 'HM: HMR3Init: VT-x w/ nested paging and unrestricted guest execution hw support'])
+    // A serial port in file mode: VirtualBox opens (creates) the file when the VM starts.
+    for (const [k, v] of Object.entries(vm.settings)) if (/^uartmode[1-4]$/.test(k) && v.startsWith('file ')) writeFileSync(v.slice(5), '', { flag: 'a' })
     // A saved VM resumes from its state file, which goes.
     rmSync(join(vmFolder(vm), 'Snapshots', 'state.sav'), { force: true })
     setVmState(vm, 'running')
@@ -974,6 +990,15 @@ const controlvm: Handler = (s, args, out) => {
     const nic = vm.nics[link[1]!]
     if (nic) nic.cable = rest[0] as 'on' | 'off'
   }
+}
+
+const discardstate: Handler = (s, args) => {
+  const p = parse(args, {}, USAGE.discardstate!, 1)
+  const vm = findVm(s, p.positional[0], USAGE.discardstate!)
+  if (isLive(vm)) throw locked(vm, 'LockMachine(a->session, LockType_Write)')
+  if (vm.state !== 'saved') throw new VBoxError([`Machine in invalid state ${vm.state === 'aborted' ? 'Aborted' : 'PoweredOff'} -- not saved`])
+  rmSync(join(vmFolder(vm), 'Snapshots', 'state.sav'), { force: true })
+  setVmState(vm, 'poweroff')
 }
 
 const unregistervm: Handler = (s, args, out) => {
@@ -1201,6 +1226,7 @@ const HANDLERS: Record<string, Handler> = {
   dhcpserver,
   startvm,
   controlvm,
+  discardstate,
   unregistervm,
   guestproperty,
   setextradata,
