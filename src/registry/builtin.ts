@@ -8,6 +8,7 @@ export const BUILTIN_DRIVERS: Record<string, () => Promise<DriverDefinition>> = 
   none: () => import('../../drivers/none/index.js').then((m) => m.default),
   generic: () => import('../../drivers/generic/index.js').then((m) => m.default),
   qemu: () => import('../../drivers/qemu/index.js').then((m) => m.default),
+  virtualbox: () => import('../../drivers/virtualbox/index.js').then((m) => m.default),
   amazonec2: () => import('../../drivers/amazonec2/index.js').then((m) => m.default),
   google: () => import('../../drivers/google/index.js').then((m) => m.default),
   azure: () => import('../../drivers/azure/index.js').then((m) => m.default),

@@ -23,7 +23,7 @@ const configWith = (results: unknown[]): Config =>
 describe('driver registry', () => {
   it('knows the built-in drivers without loading their lifecycle code', async () => {
     const names = (await allDriverDefinitions()).map((d) => d.name)
-    expect(names).toEqual(['none', 'generic', 'qemu', 'amazonec2', 'google', 'azure'])
+    expect(names).toEqual(['none', 'generic', 'qemu', 'virtualbox', 'amazonec2', 'google', 'azure'])
   })
   it('finds a driver contributed by a plugin through the oclif hook', async () => {
     const config = configWith([[plugin], 'not a driver'])
@@ -32,6 +32,6 @@ describe('driver registry', () => {
   })
   it('suggests the nearest name for a typo, plugins included', async () => {
     expect(await errorLineAsync(() => getDriverDefinition('mycluod', configWith([[plugin]])))).toMatch(/^Driver "mycluod" not found: did you mean "mycloud"\?/)
-    expect(await errorLineAsync(() => getDriverDefinition('zzzzzzzzzz', configWith([])))).toMatch(/available drivers: none, generic, qemu, amazonec2, google, azure/)
+    expect(await errorLineAsync(() => getDriverDefinition('zzzzzzzzzz', configWith([])))).toMatch(/available drivers: none, generic, qemu, virtualbox, amazonec2, google, azure/)
   })
 })

@@ -1,0 +1,54 @@
+/**
+ * What the machine's cloud-init NoCloud seed (a DVD) says: our user and key, the pinned SSH host
+ * key, the engine's first-boot TLS config, the shared folder's mount, and a network-config that
+ * fixes the host-only NIC's address (NIC 1, NAT, keeps DHCP). NICs are matched by the MACs the
+ * driver gives them, so the config holds whatever names the guest's kernel picks.
+ */
+import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import type { KeyPair } from '../../src/driver-kit/keys.js'
+import { colonMac } from './hostonly.js'
+
+export interface SeedSpec {
+  machineName: string
+  user: string
+  authorizedKey: string
+  hostKey: KeyPair
+  natMac: string
+  hostOnlyMac: string
+  /** "192.168.56.2/24" */
+  hostOnlyAddress: string
+  /** The VirtualBox share name and where it is mounted in the guest ("/Users"). */
+  share?: { name: string; guestPath: string }
+  engineBootstrap?: string
+}
+
+/** cloud-init network-config version 2 (JSON is YAML). */
+export function networkConfig(s: Pick<SeedSpec, 'natMac' | 'hostOnlyMac' | 'hostOnlyAddress'>): string {
+  return `${JSON.stringify(
+    {
+      version: 2,
+      ethernets: {
+        nat: { match: { macaddress: colonMac(s.natMac) }, 'set-name': 'eth0', dhcp4: true },
+        hostonly: { match: { macaddress: colonMac(s.hostOnlyMac) }, 'set-name': 'eth1', dhcp4: false, addresses: [s.hostOnlyAddress] },
+      },
+    },
+    null,
+    2,
+  )}\n`
+}
+
+/** The user-data (#cloud-config). */
+export function userData(s: SeedSpec): string {
+  const cfg = cloudInitConfig({ user: s.user, authorizedKey: s.authorizedKey, hostname: s.machineName, hostKey: s.hostKey, groups: ['docker'] })
+  // As the qemu driver: a user named like a group the image may already have must take it as its primary group.
+  const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
+  if (first && s.user === 'docker') first.primary_group = 'docker'
+  const bootcmd: string[] = []
+  if (s.share) {
+    // vboxsf is in Debian's kernel; "nofail": a missing share never stops the boot. uid/gid 1000: the first user, ours.
+    cfg.mounts = [[s.share.name, s.share.guestPath, 'vboxsf', 'defaults,uid=1000,gid=1000,nofail', '0', '0']]
+  }
+  if (s.engineBootstrap) bootcmd.push(s.engineBootstrap)
+  if (bootcmd.length) cfg.bootcmd = bootcmd
+  return renderCloudConfig(cfg)
+}
