@@ -1006,6 +1006,11 @@ const unregistervm: Handler = (s, args, out) => {
   const vm = findVm(s, p.positional[0], USAGE.unregistervm!)
   if (isLive(vm)) throw new VBoxError([`Cannot unregister the machine '${vm.name}' while it is locked`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', 'Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))', 'VBoxManageMisc.cpp', 181)])
   s.vms = s.vms.filter((v) => v !== vm)
+  // Media are registered in the registry of the VM that uses them (VirtualBox ≥ 4.0): they are
+  // forgotten with it unless another VM uses them too (their files stay without --delete).
+  const forgotten = Object.values(vm.attachments).map((a) => a.medium)
+  const known = s.media
+  s.media = known.filter((m) => !forgotten.includes(m.path) || usersOf(s, m).length > 0)
   const del = has(p, '--delete') || has(p, '--delete-all')
   if (!del) return
   // --delete removes the hard disks only this VM used (never DVD images: those need
@@ -1014,11 +1019,8 @@ const unregistervm: Handler = (s, args, out) => {
   for (const a of Object.values(vm.attachments)) {
     if (a.medium === 'emptydrive') continue
     if (a.type !== 'hdd' && !has(p, '--delete-all')) continue
-    const m = mediumOf(s, a.medium)
-    if (m && usersOf(s, m).length === 0) {
-      rmSync(m.path, { force: true })
-      s.media = s.media.filter((x) => x !== m)
-    }
+    const m = known.find((x) => x.path === a.medium)
+    if (m && usersOf(s, m).length === 0) rmSync(m.path, { force: true })
   }
   const folder = vmFolder(vm)
   rmSync(join(folder, 'Logs'), { recursive: true, force: true })

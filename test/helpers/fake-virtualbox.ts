@@ -24,6 +24,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readIso } from '../e2e/image/iso-reader.js'
 import { startChrootHost, type ChrootHost } from './chroot-host.js'
+import { ROOT } from './cli.js'
 import { startFakeEngine, type FakeEngine } from './fake-engine.js'
 import { FAKE_VBOXMANAGE, readState, withState, type FakeVBoxState, type Vm } from './fake-vboxmanage.js'
 import { onCleanup, tempDir, type TempScope } from './tmp.js'
@@ -53,8 +54,10 @@ export async function fakeVirtualBox(o: FakeVirtualBoxOptions = {}): Promise<Fak
   const binDir = join(home, 'bin')
   await mkdir(binDir)
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
-  // The toolchain's Node runs the TypeScript directly (type stripping): no build step.
-  const wrapper = `#!/bin/sh\nFAKE_VBOX_HOME=${q(home)} exec ${q(process.execPath)} ${q(FAKE_VBOXMANAGE)} "$@"\n`
+  // The toolchain's Node runs the TypeScript directly (type stripping): no build step. Its
+  // compile cache (in node_modules/.cache, kept between runs) takes ~0.3 s off every call.
+  const cache = join(ROOT, 'node_modules', '.cache', 'fake-vboxmanage')
+  const wrapper = `#!/bin/sh\nFAKE_VBOX_HOME=${q(home)} NODE_COMPILE_CACHE=${q(cache)} exec ${q(process.execPath)} ${q(FAKE_VBOXMANAGE)} "$@"\n`
   // Linux packages install both spellings.
   for (const name of ['VBoxManage', 'vboxmanage']) await writeFile(join(binDir, name), wrapper, { mode: 0o755 })
   if (o.networksConf !== undefined) await writeFile(join(home, 'networks.conf'), o.networksConf)

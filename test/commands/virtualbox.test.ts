@@ -1,0 +1,216 @@
+/**
+ * `machine create -d virtualbox` end to end through the BUILT binary, on a host without
+ * VirtualBox: the fake VBoxManage first on PATH and the fake hypervisor serving each started
+ * VM's guest (test/helpers/fake-virtualbox.ts: a chroot host behind a real sshd on the VM's
+ * forwarded SSH port with the host key from the driver's seed, and the TLS engine stand-in on
+ * its forwarded engine port once provisioning has started the engine).
+ *
+ * create → env → a docker client reaches the engine → stop → start → status/ip → rm, leaving no
+ * VM, medium or adapter in VirtualBox, no file, no guest process and no open port; and a
+ * failure injected at each VBoxManage call of create leaves nothing behind either and says so
+ * in one line.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { request } from 'node:https'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
+import { fakeVirtualBox, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+import { tempDir } from '../helpers/tmp.js'
+
+const exec = promisify(execFile)
+
+/** A small raw "cloud image" (the guest is the fake's chroot; only its bytes are converted). */
+async function rawImage(): Promise<string> {
+  const dir = await tempDir('machine-vbox-image-', { scope: 'file' })
+  const p = join(dir, 'debian.raw')
+  await writeFile(p, Buffer.alloc(4 * 2 ** 20))
+  return p
+}
+
+const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.on('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.on('error', () => resolve(false))
+  })
+
+/** `machine env` output as variables. */
+const envVars = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^export (\w+)="(.*)"$/gm)].map((m) => [m[1]!, m[2]!]))
+
+/** The engine's version through the env's TLS files: with the docker client when there is one, else the Engine API. */
+async function serverVersion(vars: Record<string, string>): Promise<string> {
+  const docker = await exec('sh', ['-c', 'command -v docker']).then((r) => r.stdout.trim()).catch(() => '')
+  if (docker) {
+    const r = await exec(docker, ['version', '--format', '{{.Server.Version}}'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars }, timeout: 30_000 })
+    return r.stdout.trim()
+  }
+  const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
+  const { readFile } = await import('node:fs/promises')
+  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
+      let b = ''
+      res.on('data', (d) => (b += d))
+      res.on('end', () => resolve(b))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  return (JSON.parse(body) as { Version: string }).Version
+}
+
+// Short polls, bounded waits: the fake answers at once.
+const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VBOX_STOP_TIMEOUT_MS: '20000', FAKE_VBOX_ACPI_MS: '300' }
+
+describe('machine create -d virtualbox, end to end on the fake VirtualBox', () => {
+  let vb: FakeVirtualBox
+  let hv: FakeHypervisor
+  let store: string
+  let image: string
+  let env: NodeJS.ProcessEnv
+  let sshPort = 0
+  let enginePort = 0
+
+  beforeAll(async () => {
+    ensureBuilt()
+    vb = await fakeVirtualBox({ scope: 'file' })
+    hv = startHypervisor(vb)
+    store = await tempStore()
+    image = await rawImage()
+    env = { ...vb.env, ...FAST }
+  }, 300_000)
+
+  it('creates v1: a VM in VirtualBox, its guest provisioned over SSH, the engine answering over TLS', async () => {
+    const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'v1'], { store, env, timeoutMs: 240_000 })
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${hv.events.join(' | ')}`).toBe(0)
+    expect(r.stdout).toContain('Docker is up and running!')
+    const cfg = JSON.parse(await (await import('node:fs/promises')).readFile(join(store, 'machines', 'v1', 'config.json'), 'utf8')) as { Driver: Record<string, unknown> }
+    sshPort = Number(cfg.Driver.SSHPort)
+    enginePort = Number(cfg.Driver.EnginePort)
+    const [vm] = vb.state().vms
+    expect(vm).toMatchObject({ name: 'v1', state: 'running', settingsFile: join(store, 'machines', 'v1', 'v1', 'v1.vbox') })
+    // NAT: SSH and the engine forwarded from 127.0.0.1 only; NIC 2 on the host-only adapter.
+    expect(vm!.nics['1']!.natpf).toEqual([
+      { name: 'ssh', proto: 'tcp', hostIp: '127.0.0.1', hostPort: sshPort, guestIp: '', guestPort: 22 },
+      { name: 'docker', proto: 'tcp', hostIp: '127.0.0.1', hostPort: enginePort, guestIp: '', guestPort: 2376 },
+    ])
+    expect(vm!.nics['2']).toMatchObject({ type: 'hostonly', hostonlyadapter: 'vboxnet0' })
+    expect(vb.state().hostonlyifs).toMatchObject([{ name: 'vboxnet0', ip: '192.168.56.1', mask: '255.255.255.0' }])
+    // The guest presented the host key the driver pinned in the seed (else SSH had failed).
+    const guest = [...hv.guests.values()][0]!
+    expect(cfg.Driver.SSHHostKeys).toEqual([guest.seed.hostKey.publicKey])
+    expect(guest.seed.user).toBe('docker')
+    expect(guest.engine?.requests().some((q) => q.startsWith('GET /_ping '))).toBe(true)
+  }, 240_000)
+
+  it('env v1 points a docker client at the engine, which answers with the machine TLS files', async () => {
+    const r = await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })
+    expect(r.code).toBe(0)
+    const vars = envVars(r.stdout)
+    expect(vars).toMatchObject({ DOCKER_TLS_VERIFY: '1', DOCKER_HOST: `tcp://127.0.0.1:${enginePort}`, DOCKER_CERT_PATH: join(store, 'machines', 'v1'), DOCKER_MACHINE_NAME: 'v1' })
+    expect(await serverVersion(vars)).toBe('28.2.2')
+  }, 60_000)
+
+  it('stops v1 with the ACPI power button: the guest and its ports go down', async () => {
+    const r = await runCli(['stop', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(vb.calls().some((c) => c.join(' ') === 'controlvm v1 acpipowerbutton')).toBe(true)
+    expect(vb.state().vms[0]!.state).toBe('poweroff')
+    await hv.settled()
+    expect(await portOpen(sshPort)).toBe(false)
+    expect(await portOpen(enginePort)).toBe(false)
+    const st = await runCli(['status', 'v1'], { store, env })
+    expect(st.stdout.trim()).toBe('Stopped')
+  }, 60_000)
+
+  it('starts v1 again: same disk, same ports, the engine back; status and ip answer', async () => {
+    const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+    await hv.settled()
+    expect((await runCli(['status', 'v1'], { store, env })).stdout.trim()).toBe('Running')
+    expect((await runCli(['ip', 'v1'], { store, env })).stdout.trim()).toBe('127.0.0.1')
+    const vars = envVars((await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
+    expect(vars.DOCKER_HOST).toBe(`tcp://127.0.0.1:${enginePort}`)
+    expect(await serverVersion(vars)).toBe('28.2.2')
+    const ssh = await runCli(['ssh', 'v1', 'cat /etc/hostname'], { store, env })
+    expect(ssh.stdout.trim()).toBe('v1')
+  }, 150_000)
+
+  it('rm v1 leaves nothing: no VM, medium or adapter in VirtualBox, no file, no guest, no open port', async () => {
+    const r = await runCli(['rm', '-y', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    await hv.settled()
+    const s = vb.state()
+    expect(s.vms).toEqual([])
+    expect(s.media).toEqual([])
+    expect(s.hostonlyifs).toEqual([])
+    expect(s.dhcpservers).toEqual([])
+    expect(existsSync(join(store, 'machines', 'v1'))).toBe(false)
+    expect(hv.guests.size).toBe(0)
+    expect(await portOpen(sshPort)).toBe(false)
+    expect(await portOpen(enginePort)).toBe(false)
+  }, 60_000)
+})
+
+/** The key FAKE_VBOX_FAIL counts a call under, as the fake does. */
+const failKey = (argv: string[]): string => (['controlvm', 'hostonlyif', 'dhcpserver', 'sharedfolder', 'guestproperty'].includes(argv[0]!) ? `${argv[0]}:${argv[0] === 'controlvm' ? argv[2] : argv[1]}` : argv[0]!)
+
+describe('a create failing at any VBoxManage call rolls back everything, in one line', () => {
+  let image: string
+  let calls: string[][] = []
+
+  beforeAll(async () => {
+    ensureBuilt()
+    image = await rawImage()
+    // The calls of a create that works, up to the VM's start (the last of the driver's create).
+    const vb = await fakeVirtualBox({ scope: 'file' })
+    const hv = startHypervisor(vb)
+    const store = await tempStore()
+    const env = { ...vb.env, ...FAST }
+    const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'f1'], { store, env, timeoutMs: 240_000 })
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0)
+    await runCli(['rm', '-y', 'f1'], { store, env })
+    await hv.stop()
+    calls = vb.calls()
+    calls = calls.slice(0, calls.findIndex((c) => c[0] === 'startvm') + 1)
+  }, 300_000)
+
+  it('at every call of create', async () => {
+    const seen: Record<string, number> = {}
+    const steps = calls.map((c) => {
+      const key = failKey(c)
+      seen[key] = (seen[key] ?? 0) + 1
+      return { argv: c.join(' '), fail: `${key}:${seen[key]}` }
+    })
+    expect(steps.length).toBeGreaterThan(15)
+    const failures: string[] = []
+    for (const step of steps) {
+      const vb = await fakeVirtualBox()
+      const hv = startHypervisor(vb)
+      const store = await tempStore()
+      const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'f1'], { store, env: { ...vb.env, ...FAST, FAKE_VBOX_FAIL: step.fail }, timeoutMs: 120_000 })
+      await hv.settled()
+      const s = vb.state()
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error: '))
+      const left = [
+        ...s.vms.map((v) => `vm ${v.name}`),
+        ...s.media.map((m) => `medium ${m.path}`),
+        ...s.hostonlyifs.map((h) => `adapter ${h.name}`),
+        ...s.dhcpservers.map((d) => `dhcp ${d.netname}`),
+        ...(existsSync(join(store, 'machines', 'f1')) ? [`files ${readdirSync(join(store, 'machines', 'f1')).join(',')}`] : []),
+        ...(hv.guests.size ? ['a guest'] : []),
+      ]
+      if (r.code === 0 || errors.length !== 1 || left.length) failures.push(`${step.fail} (${step.argv}): exit ${r.code}, ${errors.length} error lines ${JSON.stringify(errors)}, left: ${left.join('; ') || 'nothing'}`)
+      await hv.stop()
+    }
+    expect(failures).toEqual([])
+  }, 900_000)
+})
