@@ -1206,7 +1206,15 @@ const getextradata: Handler = (s, args, out) => {
   out.stdout.push(v === undefined ? 'No value set!' : `Value: ${v}`)
 }
 
+const version: Handler = (_s, args, out) => {
+  if (args.length) throw new SyntaxError_('VBoxManage [-V|--version]', `Invalid parameter '${args[0]}'`)
+  out.stdout.push(VERSION)
+}
+
 const HANDLERS: Record<string, Handler> = {
+  '--version': version,
+  '-v': version,
+  '-V': version,
   list,
   showvminfo,
   createvm,
@@ -1261,8 +1269,16 @@ function injectedFailure(sub: string, args: string[]): VBoxError {
     case 'convertfromraw':
     case 'modifymedium':
       return new VBoxError(['Failed to create medium', 'VD: error VERR_DISK_FULL writing image file (VERR_DISK_FULL)'])
+    case '--version':
+    case 'list':
+    case 'showvminfo':
+    case 'showmediuminfo':
+      // VBoxSVC (the COM server every query goes through) did not come up.
+      return new VBoxError(['Failed to create the VirtualBox object!', 'Code NS_ERROR_ABORT (0x80004004) - Operation aborted (extended info not available)', 'Most likely, the VirtualBox COM server is not running or failed to start.'])
     default:
-      return new VBoxError(['The object is not ready', ...details('E_ACCESSDENIED', '0x80070005', 'SessionMachine', 'IMachine', 'LockMachine(a->session, LockType_Write)', 'VBoxManageModifyVM.cpp', 643)])
+      // A change whose settings file cannot be written. (Not "The object is not ready": callers
+      // rightly retry that one, as docker-machine did, so a single injected failure would pass.)
+      return new VBoxError([`Could not save the settings file '${vm}.vbox' (VERR_DISK_FULL)`, ...details('NS_ERROR_FAILURE', '0x80004005', 'SessionMachine', 'IMachine', 'SaveSettings()', 'VBoxManageModifyVM.cpp', 3285)])
   }
 }
 
@@ -1271,7 +1287,7 @@ function dueFailure(keys: string[], counts: Record<string, number>): boolean {
   const spec = process.env.FAKE_VBOX_FAIL
   if (!spec) return false
   return spec.split(',').some((item) => {
-    const m = /^([a-z:0-9]+?)(?::(\d+))?$/.exec(item.trim())
+    const m = /^([a-z0-9:-]+?)(?::(\d+))?$/.exec(item.trim())
     if (!m || !keys.includes(m[1]!)) return false
     return m[2] === undefined || counts[m[1]!] === Number(m[2])
   })
@@ -1289,7 +1305,6 @@ export interface RunResult {
 export function runVBoxManage(home: string, argv: string[]): RunResult {
   appendFileSync(join(home, 'calls.log'), `${JSON.stringify(argv)}\n`)
   const [sub, ...args] = argv
-  if (sub === '--version' || sub === '-v' || sub === '-V') return { code: 0, stdout: `${VERSION}\n`, stderr: '' }
   const handler = sub ? HANDLERS[sub] : undefined
   if (!handler) {
     return { code: 2, stdout: '', stderr: `Oracle VirtualBox Command Line Management Interface Version ${VERSION.split('r')[0]}\nCopyright (C) 2005-2024 Oracle and/or its affiliates\n\nUsage:\n\nVBoxManage [<general option>] <command>\n\nSyntax error: Invalid command '${sub ?? ''}'\n` }
