@@ -49,10 +49,21 @@ export function vboxErrorLine(stderr: string): string {
   return errors[0] ?? lines.filter((l) => !/^\d+%/.test(l)).pop() ?? ''
 }
 
+/** Subcommands whose second word says what they did ("hostonlyif create", "list hostonlyifs"). */
+const TWO_WORDS = new Set(['list', 'hostonlyif', 'dhcpserver', 'sharedfolder', 'guestproperty', 'closemedium', 'showmediuminfo', 'modifymedium', 'clonemedium', 'createmedium'])
+
+/** "startvm", "hostonlyif create", "controlvm poweroff": the call named without the VM or paths. */
+export function subcommand(args: readonly string[]): string {
+  const [sub = '', second = '', third = ''] = args
+  if (TWO_WORDS.has(sub)) return `${sub} ${second}`
+  if (sub === 'controlvm') return `controlvm ${third}`
+  return sub
+}
+
 /** A failed call as one line naming the subcommand, VirtualBox's reason and (when known) the fix. */
 export function vboxFailure(args: readonly string[], stderr: string, code: number | null): VBoxManageError {
   const why = vboxErrorLine(stderr) || `exit code ${code ?? 'unknown'}`
-  const what = `VBoxManage ${args.slice(0, 2).filter((a) => !a.startsWith('-')).join(' ')}`
+  const what = `VBoxManage ${subcommand(args)}`
   let hint: string | undefined
   if (/E_ACCESSDENIED/.test(stderr) && args[0] === 'hostonlyif') {
     hint = 'VirtualBox >= 6.1.28 allows host-only addresses in 192.168.56.0/21 only: use a --virtualbox-hostonly-cidr there, or list your range in /etc/vbox/networks.conf (e.g. "* 10.0.0.0/8 192.168.0.0/16")'
@@ -117,7 +128,7 @@ export function vboxManageAt(bin: string, debug: (line: string) => void = () => 
       }
       o.signal?.throwIfAborted()
       if (r.timedOut) {
-        throw new VBoxManageError(args, r.stderr, `VBoxManage ${args[0] ?? ''} did not finish within ${Math.round((o.timeoutMs ?? 120_000) / 1000)} s`, 'VirtualBox may be waiting for a dialog (Windows: a permission prompt minimised in the taskbar) or hung; check it and try again')
+        throw new VBoxManageError(args, r.stderr, `VBoxManage ${subcommand(args)} did not finish within ${(o.timeoutMs ?? 120_000) / 1000} s`, 'VirtualBox may be waiting for a dialog (Windows: a permission prompt minimised in the taskbar) or hung; check it and try again')
       }
       if (r.code === 0 && !/^VBoxManage(?:\.exe)?: error:/m.test(r.stderr)) return { stdout: r.stdout, stderr: r.stderr }
       if (attempt < 5 && NOT_READY.test(r.stderr)) {

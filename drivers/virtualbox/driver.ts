@@ -11,10 +11,10 @@
  * Every VBoxManage call goes through one injected runner (client.ts).
  */
 import { randomUUID, createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { networkInterfaces, cpus as hostCpus } from 'node:os'
-import { isAbsolute, join, resolve, sep } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
@@ -111,12 +111,25 @@ export class VirtualBoxDriver implements Driver {
     }
   }
 
-  /** The VM's settings file lies in this machine's directory: it is ours to delete. */
+  /**
+   * The VM's settings file lies in this machine's directory: it is ours to delete. VirtualBox may
+   * report the directory by its real path (macOS: /private/var for /var) and, on macOS and
+   * Windows, in another letter case.
+   */
   private isOurs(info: Map<string, string>): boolean {
     const cfg = info.get('CfgFile')
     if (!cfg) return true
-    const dir = resolve(this.ctx.machineDir) + sep
-    return resolve(cfg).startsWith(dir)
+    const fold = (p: string) => (this.platform === 'win32' || this.platform === 'darwin' ? p.toLowerCase() : p)
+    const real = (p: string) => {
+      try {
+        return realpathSync(p)
+      } catch {
+        return resolve(p)
+      }
+    }
+    const dirs = [resolve(this.ctx.machineDir), real(this.ctx.machineDir)].map((d) => fold(d + sep))
+    const files = [resolve(cfg), join(real(dirname(cfg)), basename(cfg))].map(fold)
+    return files.some((f) => dirs.some((d) => f.startsWith(d)))
   }
 
   // ---- Driver --------------------------------------------------------------------------------
@@ -128,6 +141,7 @@ export class VirtualBoxDriver implements Driver {
       throw new MachineError('vbox-too-old', `VirtualBox ${v?.raw ?? `"${stdout.trim()}"`} is not supported: version 5 or later is needed`, { hint: INSTALL_HINT })
     }
     this.ctx.log.debug(`VirtualBox ${v.raw}`)
+    if (this.o.hostonlyNoDhcp) this.ctx.log.info('--virtualbox-hostonly-no-dhcp: nothing to disable: machines get fixed host-only addresses and no DHCP server is added')
     if (await this.info()) {
       throw new MachineError('vm-exists', `VirtualBox already has a VM named "${this.name}"`, { hint: 'choose another machine name, or remove that VM in VirtualBox' })
     }

@@ -279,7 +279,7 @@ export class HostOnlyNetwork {
         delete s.adapterCreated
       }
       if (remove) await this.removeAdapter(remove)
-      if (Object.keys(s.members).length === 0 && !s.adapter) await rm(this.dir, { recursive: true, force: true })
+      if (Object.keys(s.members).length === 0) await rm(this.dir, { recursive: true, force: true })
       else await this.write(s)
     })
   }

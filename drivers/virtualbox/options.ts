@@ -80,7 +80,7 @@ export const options = [
     name: 'image',
     type: 'string',
     description:
-      'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or any format VirtualBox reads (VDI, VMDK, VHD). Downloads are cached in <store>/cache/ and verified. Replaces boot2docker',
+      'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or any format VirtualBox reads (VDI, VMDK, VHD). Downloads are cached in <store>/cache/ and verified (the default Debian raw image is a 2 GB download, once). Replaces boot2docker',
     env: ['VIRTUALBOX_IMAGE'],
     default: DEFAULT_IMAGE,
     configKey: 'Image',

@@ -22,6 +22,9 @@ export interface SeedSpec {
   engineBootstrap?: string
 }
 
+/** A shell word (the share's name and path are already restricted to plain characters: this is belt and braces). */
+const sq = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`
+
 /** cloud-init network-config version 2 (JSON is YAML). */
 export function networkConfig(s: Pick<SeedSpec, 'natMac' | 'hostOnlyMac' | 'hostOnlyAddress'>): string {
   return `${JSON.stringify(
@@ -44,10 +47,10 @@ export function userData(s: SeedSpec): string {
   const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
   if (first && s.user === 'docker') first.primary_group = 'docker'
   const bootcmd: string[] = []
-  if (s.share) {
-    // vboxsf is in Debian's kernel; "nofail": a missing share never stops the boot. uid/gid 1000: the first user, ours.
-    cfg.mounts = [[s.share.name, s.share.guestPath, 'vboxsf', 'defaults,uid=1000,gid=1000,nofail', '0', '0']]
-  }
+  // Mounted at every boot by bootcmd, not cloud-init's `mounts` (which reads a share name as a
+  // device, /dev/NAME). vboxsf is in Debian's kernel; a missing share never stops the boot.
+  // uid 1000: the first user, ours (its primary group may be an image's docker group: no gid).
+  if (s.share) bootcmd.push(`mkdir -p ${sq(s.share.guestPath)} && mount -t vboxsf -o uid=1000 ${sq(s.share.name)} ${sq(s.share.guestPath)} || true`)
   if (s.engineBootstrap) bootcmd.push(s.engineBootstrap)
   if (bootcmd.length) cfg.bootcmd = bootcmd
   return renderCloudConfig(cfg)

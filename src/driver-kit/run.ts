@@ -34,10 +34,19 @@ export function run(cmd: string, args: readonly string[], o: { timeoutMs?: numbe
       o.signal?.removeEventListener('abort', onAbort)
       reject(e)
     })
-    child.on('close', (code) => {
+    const done = (code: number | null) => {
       clearTimeout(timer)
       o.signal?.removeEventListener('abort', onAbort)
       resolve({ code, stdout, stderr, ...(timedOut ? { timedOut } : {}) })
+    }
+    child.on('close', done)
+    // A killed program's own children (a wrapper script's) may hold its output open: 'close'
+    // would wait for them. Killed, it is done when it exits.
+    child.on('exit', (code) => {
+      if (!timedOut && !o.signal?.aborted) return
+      child.stdout.destroy()
+      child.stderr.destroy()
+      done(code)
     })
   })
 }

@@ -122,6 +122,17 @@ function cases(): Case[] {
   out.push({ args: ['env', '--shell', 'bogus', 'm1'] })
   out.push({ args: ['create', '-d', 'qemu', '--qemu-memory', '99999999999999', 'n2'] })
   for (const r of ['99999999', '-1']) out.push({ args: ['create', '-d', 'amazonec2', '--amazonec2-retries', r, 'n2'], code: 'invalid-option' })
+  // virtualbox: refused when the flags are read, before VBoxManage is ever run (none is on PATH here).
+  for (const [flag, bad] of [
+    ['--virtualbox-hostonly-cidr', '192.168.56.0/24'],
+    ['--virtualbox-hostonly-cidr', '$(touch x)'],
+    ['--virtualbox-share-folder', '/srv:../../etc'],
+    ['--virtualbox-share-folder', "/srv:a'b"],
+    ['--virtualbox-boot2docker-url', 'https://example.invalid/boot2docker.iso'],
+    ['--virtualbox-cpu-count', '0'],
+  ] as const) {
+    out.push({ args: ['create', '-d', 'virtualbox', flag, bad, 'n2'], code: 'invalid-option' })
+  }
   out.push({ args: ['create', '-d', 'nosuchdriver', 'n2'], code: 'unknown-driver' })
   out.push({ args: ['mount', 'm1', '/tmp/nowhere'], code: 'usage' })
 
