@@ -6,31 +6,20 @@
  * its forwarded engine port once provisioning has started the engine).
  *
  * create → env → a docker client reaches the engine → stop → start → status/ip → rm, leaving no
- * VM, medium or adapter in VirtualBox, no file, no guest process and no open port; and a
- * failure injected at each VBoxManage call of create leaves nothing behind either and says so
- * in one line.
+ * VM, medium or adapter in VirtualBox, no file, no guest process and no open port. (A failure
+ * at each VBoxManage call of create: virtualbox-rollback.test.ts.)
  */
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { request } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
-import { fakeVirtualBox, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
-import { tempDir } from '../helpers/tmp.js'
+import { FAST, fakeVirtualBox, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
 
 const exec = promisify(execFile)
-
-/** A small raw "cloud image" (the guest is the fake's chroot; only its bytes are converted). */
-async function rawImage(): Promise<string> {
-  const dir = await tempDir('machine-vbox-image-', { scope: 'file' })
-  const p = join(dir, 'debian.raw')
-  await writeFile(p, Buffer.alloc(4 * 2 ** 20))
-  return p
-}
 
 const portOpen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -66,9 +55,6 @@ async function serverVersion(vars: Record<string, string>): Promise<string> {
   })
   return (JSON.parse(body) as { Version: string }).Version
 }
-
-// Short polls, bounded waits: the fake answers at once.
-const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VBOX_STOP_TIMEOUT_MS: '20000', FAKE_VBOX_ACPI_MS: '300' }
 
 describe('machine create -d virtualbox, end to end on the fake VirtualBox', () => {
   let vb: FakeVirtualBox
@@ -158,67 +144,4 @@ describe('machine create -d virtualbox, end to end on the fake VirtualBox', () =
     expect(await portOpen(sshPort)).toBe(false)
     expect(await portOpen(enginePort)).toBe(false)
   }, 60_000)
-})
-
-/** The key FAKE_VBOX_FAIL counts a call under, as the fake does. */
-const failKey = (argv: string[]): string => (['controlvm', 'hostonlyif', 'dhcpserver', 'sharedfolder', 'guestproperty'].includes(argv[0]!) ? `${argv[0]}:${argv[0] === 'controlvm' ? argv[2] : argv[1]}` : argv[0]!)
-
-describe('a create failing at any VBoxManage call rolls back everything, in one line', () => {
-  let image: string
-  let calls: string[][] = []
-
-  beforeAll(async () => {
-    ensureBuilt()
-    image = await rawImage()
-    // The calls of a create that works, up to the VM's start (the last of the driver's create).
-    const vb = await fakeVirtualBox({ scope: 'file' })
-    const hv = startHypervisor(vb)
-    const store = await tempStore()
-    const env = { ...vb.env, ...FAST }
-    const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'f1'], { store, env, timeoutMs: 240_000 })
-    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0)
-    await runCli(['rm', '-y', 'f1'], { store, env })
-    await hv.stop()
-    calls = vb.calls()
-    calls = calls.slice(0, calls.findIndex((c) => c[0] === 'startvm') + 1)
-  }, 300_000)
-
-  it('at every call of create', async () => {
-    const seen: Record<string, number> = {}
-    const steps = calls.map((c) => {
-      const key = failKey(c)
-      seen[key] = (seen[key] ?? 0) + 1
-      return { argv: c.join(' '), fail: `${key}:${seen[key]}` }
-    })
-    expect(steps.length).toBeGreaterThan(15)
-    const failures: string[] = []
-    const attempt = async (step: (typeof steps)[number]): Promise<void> => {
-      const vb = await fakeVirtualBox()
-      const hv = startHypervisor(vb)
-      const store = await tempStore()
-      const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'f1'], { store, env: { ...vb.env, ...FAST, FAKE_VBOX_FAIL: step.fail }, timeoutMs: 120_000 })
-      await hv.settled()
-      const s = vb.state()
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error: '))
-      const left = [
-        ...s.vms.map((v) => `vm ${v.name}`),
-        ...s.media.map((m) => `medium ${m.path}`),
-        ...s.hostonlyifs.map((h) => `adapter ${h.name}`),
-        ...s.dhcpservers.map((d) => `dhcp ${d.netname}`),
-        ...(existsSync(join(store, 'machines', 'f1')) ? [`files ${readdirSync(join(store, 'machines', 'f1')).join(',')}`] : []),
-        ...(hv.guests.size ? ['a guest'] : []),
-      ]
-      // The one line names what failed: VirtualBox's own words.
-      if (r.code === 0 || errors.length !== 1 || !/VBoxManage|VirtualBox/.test(errors[0]!) || left.length) {
-        failures.push(`${step.fail} (${step.argv}): exit ${r.code}, ${errors.length} error lines ${JSON.stringify(errors)}, left: ${left.join('; ') || 'nothing'}`)
-      }
-      await hv.stop()
-    }
-    // Two at a time (each its own fake, hypervisor and store): the machine has 2 cores.
-    const queue = [...steps]
-    await Promise.all([0, 1].map(async () => {
-      for (let step = queue.shift(); step; step = queue.shift()) await attempt(step)
-    }))
-    expect(failures).toEqual([])
-  }, 900_000)
 })

@@ -162,8 +162,9 @@ describe('fake VBoxManage', () => {
     expect((await vb.run(['modifyvm', 'vm1', '--natpf1', 'ssh;tcp;52023;22'])).stderr).toContain("Invalid NAT rule: 'ssh;tcp;52023;22'")
     await vb.run(['modifyvm', 'vm1', '--natpf1=docker,tcp,127.0.0.1,52376,,2376'])
     const info = (await vb.run(['showvminfo', 'vm1', '--machinereadable'])).stdout
-    expect(info).toContain('nic1="nat"\nnictype1="82540EM"\n')
-    expect(info).toContain('Forwarding(0)="ssh,tcp,127.0.0.1,52022,,22"\nForwarding(1)="docker,tcp,127.0.0.1,52376,,2376"\n')
+    expect(info).toContain('nic1="nat"\nnictype1="82540EM"\nnicspeed1="0"\n')
+    // Sorted by name, as VirtualBox keeps them.
+    expect(info).toContain('Forwarding(0)="docker,tcp,127.0.0.1,52376,,2376"\nForwarding(1)="ssh,tcp,127.0.0.1,52022,,22"\n')
     expect((await vb.run(['modifyvm', 'vm1', '--natpf1', 'delete', 'ssh'])).code).toBe(0)
     expect((await vb.run(['modifyvm', 'vm1', '--natpf1', 'delete', 'ssh'])).code).toBe(1)
     expect((await vb.run(['showvminfo', 'vm1', '--machinereadable'])).stdout).toContain('Forwarding(0)="docker,tcp,127.0.0.1,52376,,2376"\n')
@@ -275,6 +276,69 @@ describe('fake VBoxManage', () => {
     expect(ifs.map((r) => /'(vboxnet\d)'/.exec(r.stdout)?.[1]).sort()).toEqual(['vboxnet0', 'vboxnet1', 'vboxnet2', 'vboxnet3', 'vboxnet4', 'vboxnet5'])
     expect(vb.state().vms.map((v) => v.name).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `p${i}`).sort())
   }, 60_000)
+})
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'virtualbox')
+const fixture = (f: string): string => readFileSync(join(FIXTURES, f), 'utf8')
+/** The keys of `showvminfo --machinereadable`-like lines, in order (a line without "=" is its own key). */
+const keys = (text: string): string[] => text.split('\n').filter(Boolean).map((l) => (l.includes('=') ? l.slice(0, l.indexOf('=')) : l.split(':')[0]!))
+const RECORDED_DIR = '/Users/ada/.docker/machine/machines/default'
+
+describe('fake VBoxManage agrees with the recorded outputs (test/drivers/fixtures/virtualbox)', () => {
+  it('in createvm, startvm, showvminfo in each state, media, host-only and DHCP listings, and the errors', async () => {
+    const vb = await fakeVirtualBox()
+    const dir = await tempDir('machine-vbox-fixture-')
+    const norm = (t: string): string => t.replaceAll(dir, RECORDED_DIR).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
+    const ok = async (args: string[]): Promise<string> => {
+      const r = await vb.run(args)
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
+      return r.stdout
+    }
+    expect((await vb.run(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+r\d+$/)
+    expect(fixture('version-7.0.txt').trim()).toMatch(/^\d+\.\d+\.\d+r\d+$/)
+    expect((await vb.run(['showvminfo', 'default', '--machinereadable'])).stderr).toBe(fixture('error-not-found.txt'))
+
+    // The driver's create, as the fake saw the CLI make it.
+    const raw = join(dir, 'image.raw')
+    await writeFile(raw, Buffer.alloc(2 * 2 ** 20))
+    expect(norm(await ok(['convertfromraw', raw, join(dir, 'disk.vdi'), '--format', 'VDI']))).toBe(norm(fixture('convertfromraw.txt').replace(/file="[^"]*\.raw"/, `file="${raw}"`).replace(/size \d+ bytes \(\d+MB\)/, 'size 2097152 bytes (2MB)')))
+    expect(keys(await ok(['showmediuminfo', 'disk', join(dir, 'disk.vdi')]))).toEqual(keys(fixture('showmediuminfo.txt')))
+    expect(norm(await ok(['createvm', '--basefolder', dir, '--name', 'default', '--register']))).toBe(norm(fixture('createvm.txt')))
+    await ok(['modifyvm', 'default', '--firmware', 'bios', '--bioslogofadein', 'off', '--bioslogofadeout', 'off', '--bioslogodisplaytime', '0', '--biosbootmenu', 'disabled', '--ostype', 'Debian_64', '--cpus', '1', '--memory', '1024', '--acpi', 'on', '--ioapic', 'on', '--rtcuseutc', 'on', '--natdnshostresolver1', 'off', '--natdnsproxy1', 'on', '--cpuhotplug', 'off', '--pae', 'on', '--hpet', 'on', '--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on', '--accelerate3d', 'off', '--boot1', 'disk', '--boot2', 'dvd', '--uart1', '0x3F8', '4', '--uartmode1', 'file', join(dir, 'console.log')])
+    await ok(['modifyvm', 'default', '--nic1', 'nat', '--nictype1', '82540EM', '--cableconnected1', 'on', '--macaddress1', '0800277A1B2C'])
+    await ok(['modifyvm', 'default', '--natpf1', 'ssh,tcp,127.0.0.1,50022,,22'])
+    await ok(['modifyvm', 'default', '--natpf1', 'docker,tcp,127.0.0.1,50376,,2376'])
+    expect((await ok(['hostonlyif', 'create'])).replace('vboxnet0', 'vboxnet2')).toBe(fixture('hostonlyif-create.txt'))
+    expect((await vb.run(['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.99.1', '--netmask', '255.255.255.0'])).stderr).toBe(fixture('error-accessdenied.txt'))
+    await ok(['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.56.1', '--netmask', '255.255.255.0'])
+    expect(keys((await ok(['list', 'hostonlyifs'])))).toEqual(keys(fixture('list-hostonlyifs-new.txt').split('\n\n')[0]!))
+    await ok(['dhcpserver', 'add', '--netname', 'HostInterfaceNetworking-vboxnet0', '--ip', '192.168.56.100', '--netmask', '255.255.255.0', '--lowerip', '192.168.56.101', '--upperip', '192.168.56.254', '--enable'])
+    expect(await ok(['list', 'dhcpservers'])).toBe(`${fixture('list-dhcpservers.txt').split('\n\n')[0]}\n\n`)
+    await ok(['modifyvm', 'default', '--nic2', 'hostonly', '--nictype2', '82540EM', '--nicpromisc2', 'deny', '--hostonlyadapter2', 'vboxnet0', '--cableconnected2', 'on', '--macaddress2', '080027A83802'])
+    await ok(['storagectl', 'default', '--name', 'SATA', '--add', 'sata', '--hostiocache', 'on'])
+    await writeFile(join(dir, 'seed.iso'), 'seed')
+    await ok(['storageattach', 'default', '--storagectl', 'SATA', '--port', '0', '--device', '0', '--type', 'dvddrive', '--medium', join(dir, 'seed.iso')])
+    await ok(['storageattach', 'default', '--storagectl', 'SATA', '--port', '1', '--device', '0', '--type', 'hdd', '--medium', join(dir, 'disk.vdi')])
+    await ok(['sharedfolder', 'add', 'default', '--name', 'Users', '--hostpath', '/Users', '--automount'])
+    expect(await ok(['startvm', 'default', '--type', 'headless'])).toBe(fixture('startvm.txt'))
+
+    const running = await ok(['showvminfo', 'default', '--machinereadable'])
+    expect(keys(running)).toEqual(keys(fixture('showvminfo-running.txt')))
+    // Values the driver reads, as recorded (UUIDs, paths and times aside).
+    const recorded = new Set(norm(fixture('showvminfo-running.txt')).split('\n'))
+    for (const k of ['VMState', 'Forwarding(0)', 'Forwarding(1)', 'uart1', 'uartmode1', 'CfgFile', 'LogFldr', 'nic1', 'nic2', 'hostonlyadapter2', 'macaddress2', '"SATA-0-0"', '"SATA-1-0"', 'memory', 'cpus', 'boot1', 'firmware']) {
+      const line = norm(running).split('\n').find((l) => l.startsWith(`${k}=`))
+      expect(recorded.has(line!), `${line} is not in the recorded output`).toBe(true)
+    }
+    expect((await vb.run(['unregistervm', 'default', '--delete'])).stderr).toBe(fixture('error-locked.txt'))
+    await ok(['controlvm', 'default', 'savestate'])
+    expect(keys(await ok(['showvminfo', 'default', '--machinereadable']))).toEqual(keys(fixture('showvminfo-saved.txt')))
+    await ok(['discardstate', 'default'])
+    expect(keys(await ok(['showvminfo', 'default', '--machinereadable']))).toEqual(keys(fixture('showvminfo-poweroff.txt')))
+
+    const failed = await vb.run(['hostonlyif', 'create'], { FAKE_VBOX_FAIL: 'hostonlyif:create' })
+    expect(failed.stdout + failed.stderr).toBe(fixture('error-hostonlyif-create.txt'))
+  }, 120_000)
 })
 
 /** Log in over SSH accepting only `hostKeyPub`, run `cmd`, return its output. */

@@ -212,7 +212,7 @@ const details = (code: string, hex: string, component: string, iface: string, co
 ]
 
 const notFound = (name: string): VBoxError =>
-  new VBoxError([`Could not find a registered machine named '${name}'`, ...details('VBOX_E_OBJECT_NOT_FOUND', '0x80bb0001', 'VirtualBoxWrap', 'IVirtualBox', 'FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())', 'VBoxManageInfo.cpp', 3020)])
+  new VBoxError([`Could not find a registered machine named '${name}'`, ...details('VBOX_E_OBJECT_NOT_FOUND', '0x80bb0001', 'VirtualBoxWrap', 'IVirtualBox', 'FindMachine(Bstr(VMNameOrUuid).raw(), machine.asOutParam())', 'VBoxManageInfo.cpp', 2964)])
 
 const locked = (vm: Vm, context: string): VBoxError =>
   new VBoxError([`The machine '${vm.name}' is already locked for a session (or being unlocked)`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', context, 'VBoxManageModifyVM.cpp', 643)])
@@ -794,6 +794,7 @@ const showmediuminfo: Handler = (s, args, out) => {
     `Capacity:       ${m.sizeMb} MBytes`,
     `Size on disk:   ${Math.ceil(statSync(m.path).size / 2 ** 20)} MBytes`,
     'Encryption:     disabled',
+    'Property:       AllocationBlockSize=1048576',
     ...(users.length ? [`In use by VMs:  ${users.map((u) => `${u.name} (UUID: ${u.uuid})`).join(', ')}`] : []),
   )
 }
@@ -1004,7 +1005,7 @@ const discardstate: Handler = (s, args) => {
 const unregistervm: Handler = (s, args, out) => {
   const p = parse(args, { '--delete': 'flag', '--delete-all': 'flag' }, USAGE.unregistervm!, 1)
   const vm = findVm(s, p.positional[0], USAGE.unregistervm!)
-  if (isLive(vm)) throw new VBoxError([`Cannot unregister the machine '${vm.name}' while it is locked`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', 'Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))', 'VBoxManageMisc.cpp', 181)])
+  if (isLive(vm)) throw new VBoxError([`Cannot unregister the machine '${vm.name}' while it is locked`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', 'Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))', 'VBoxManageMisc.cpp', 154)])
   s.vms = s.vms.filter((v) => v !== vm)
   // Media are registered in the registry of the VM that uses them (VirtualBox ≥ 4.0): they are
   // forgotten with it unless another VM uses them too (their files stay without --delete).
@@ -1034,47 +1035,90 @@ const unregistervm: Handler = (s, args, out) => {
   out.stdout.push(PROGRESS)
 }
 
+/** VirtualBox 7.0's `showvminfo --machinereadable` layout (its stray "Encryption:" line included). */
 function machineReadable(s: FakeVBoxState, vm: Vm): string[] {
   const q = (k: string, v: string | number): string => `${k}="${v}"`
+  const qq = (k: string, v: string | number): string => `"${k}"="${v}"`
+  const set = (k: string, dflt: string): string => vm.settings[k] ?? dflt
+  const folder = vmFolder(vm)
   const lines = [
     q('name', vm.name),
+    'Encryption:     disabled',
     q('groups', '/'),
-    q('ostype', vm.ostype),
+    q('ostype', vm.ostype === 'Debian_64' ? 'Debian (64-bit)' : vm.ostype),
     q('UUID', vm.uuid),
     q('CfgFile', vm.settingsFile),
-    q('SnapFldr', join(vmFolder(vm), 'Snapshots')),
-    q('LogFldr', join(vmFolder(vm), 'Logs')),
+    q('SnapFldr', join(folder, 'Snapshots')),
+    q('LogFldr', join(folder, 'Logs')),
     q('hardwareuuid', vm.uuid),
-    `memory=${vm.settings.memory ?? 128}`,
+    `memory=${set('memory', '128')}`,
     q('pagefusion', 'off'),
-    `vram=${vm.settings.vram ?? 8}`,
-    q('cpuexecutioncap', 100),
-    q('hpet', vm.settings.hpet ?? 'off'),
+    `vram=${set('vram', '8')}`,
+    'cpuexecutioncap=100',
+    q('hpet', set('hpet', 'off')),
     q('cpu-profile', 'host'),
     q('chipset', 'piix3'),
-    q('firmware', (vm.settings.firmware ?? 'bios').toUpperCase()),
-    `cpus=${vm.settings.cpus ?? 1}`,
-    q('pae', vm.settings.pae ?? 'on'),
-    q('longmode', vm.settings.longmode ?? 'on'),
-    q('hwvirtex', vm.settings.hwvirtex ?? 'on'),
-    q('nestedpaging', vm.settings.nestedpaging ?? 'on'),
-    q('largepages', vm.settings.largepages ?? 'off'),
-    q('vtxvpid', vm.settings.vtxvpid ?? 'on'),
-    q('acpi', vm.settings.acpi ?? 'on'),
-    q('ioapic', vm.settings.ioapic ?? 'on'),
-    q('rtcuseutc', vm.settings.rtcuseutc ?? 'off'),
+    q('firmware', set('firmware', 'bios').toUpperCase()),
+    `cpus=${set('cpus', '1')}`,
+    q('pae', set('pae', 'on')),
+    q('longmode', set('longmode', 'on')),
+    q('triplefaultreset', 'off'),
+    q('apic', 'on'),
+    q('x2apic', set('x2apic', 'on')),
+    q('nested-hw-virt', set('nested-hw-virt', 'off')),
+    'cpuid-portability-level=0',
+    q('bootmenu', set('biosbootmenu', 'messageandmenu')),
+    ...[1, 2, 3, 4].map((n) => q(`boot${n}`, set(`boot${n}`, n === 1 ? 'floppy' : n === 2 ? 'dvd' : n === 3 ? 'disk' : 'none'))),
+    q('acpi', set('acpi', 'on')),
+    q('ioapic', set('ioapic', 'on')),
+    q('biosapic', 'apic'),
+    'biossystemtimeoffset=0',
+    `BIOS NVRAM File="${join(folder, `${vm.name}.nvram`)}"`,
+    q('rtcuseutc', set('rtcuseutc', 'off')),
+    q('hwvirtex', set('hwvirtex', 'on')),
+    q('nestedpaging', set('nestedpaging', 'on')),
+    q('largepages', set('largepages', 'off')),
+    q('vtxvpid', set('vtxvpid', 'on')),
+    q('vtxux', set('vtxux', 'on')),
+    q('virtvmsavevmload', 'on'),
+    q('iommu', 'none'),
+    q('paravirtprovider', set('paravirtprovider', 'default')),
+    q('effparavirtprovider', 'kvm'),
     q('VMState', vm.state),
+    ...(vm.state === 'saved' ? [q('VMStateFile', join(folder, 'Snapshots', 'state.sav'))] : []),
     q('VMStateChangeTime', vm.stateChangedAt),
-    q('graphicscontroller', vm.settings.graphicscontroller ?? 'vboxvga'),
+    q('graphicscontroller', set('graphicscontroller', 'vboxvga')),
+    'monitorcount=1',
+    q('accelerate3d', set('accelerate3d', 'off')),
+    q('accelerate2dvideo', 'off'),
+    q('teleporterenabled', 'off'),
+    'teleporterport=0',
+    q('teleporteraddress', ''),
+    q('teleporterpassword', ''),
+    q('tracing-enabled', 'off'),
+    q('tracing-allow-vm-access', 'off'),
+    q('tracing-config', ''),
+    q('autostart-enabled', 'off'),
+    'autostart-delay=0',
+    q('defaultfrontend', ''),
+    q('vmprocpriority', 'default'),
   ]
   vm.controllers.forEach((c, i) => {
     lines.push(q(`storagecontrollername${i}`, c.name), q(`storagecontrollertype${i}`, c.controller), q(`storagecontrollerinstance${i}`, 0), q(`storagecontrollermaxportcount${i}`, c.portcount), q(`storagecontrollerportcount${i}`, c.portcount), q(`storagecontrollerbootable${i}`, c.bootable))
-    for (let port = 0; port < Math.min(c.portcount, 4); port++) {
+    // Every used port, then the first free one as "none" (as 7.0 lists a SATA controller).
+    const used = Object.keys(vm.attachments).filter((k) => k.startsWith(`${c.name}-`)).map((k) => Number(k.split('-').at(-2)))
+    const last = used.length ? Math.max(...used) + 1 : 0
+    for (let port = 0; port <= Math.min(last, c.portcount - 1); port++) {
       const a = vm.attachments[`${c.name}-${port}-0`]
-      lines.push(q(`${c.name}-${port}-0`, a ? a.medium : 'none').replace(/^([^=]+)=/, '"$1"='))
-      const m = a && mediumOf(s, a.medium)
-      if (m) lines.push(q(`${c.name}-ImageUUID-${port}-0`, m.uuid).replace(/^([^=]+)=/, '"$1"='))
-      if (a?.type === 'dvddrive') lines.push(`"${c.name}-tempeject-${port}-0"="off"`, `"${c.name}-IsEjected-${port}-0"="off"`)
+      if (!a) {
+        lines.push(qq(`${c.name}-${port}-0`, 'none'))
+        continue
+      }
+      lines.push(qq(`${c.name}-${port}-0`, a.medium))
+      const m = mediumOf(s, a.medium)
+      if (m) lines.push(qq(`${c.name}-ImageUUID-${port}-0`, m.uuid))
+      if (a.type === 'dvddrive') lines.push(qq(`${c.name}-tempeject-${port}-0`, 'off'), qq(`${c.name}-IsEjected-${port}-0`, 'off'))
+      lines.push(qq(`${c.name}-hot-pluggable-${port}-0`, 'off'), qq(`${c.name}-nonrotational-${port}-0`, 'off'), qq(`${c.name}-discard-${port}-0`, 'off'))
     }
   })
   for (let n = 1; n <= 8; n++) {
@@ -1087,11 +1131,30 @@ function machineReadable(s: FakeVBoxState, vm: Vm): string[] {
     if (nic.type === 'hostonly') lines.push(q(`hostonlyadapter${n}`, nic.hostonlyadapter ?? ''))
     lines.push(q(`macaddress${n}`, nic.mac), q(`cableconnected${n}`, nic.cable), q(`nic${n}`, nic.type), q(`nictype${n}`, nic.nictype), q(`nicspeed${n}`, 0))
     if (nic.type === 'nat') {
-      nic.natpf.forEach((r, i) => lines.push(q(`Forwarding(${i})`, `${r.name},${r.proto},${r.hostIp},${r.hostPort},${r.guestIp},${r.guestPort}`)))
+      lines.push(q('mtu', 0), q('sockSnd', 64), q('sockRcv', 64), q('tcpWndSnd', 64), q('tcpWndRcv', 64))
+      // VirtualBox keeps NAT rules in a map by name: they come out sorted by name.
+      ;[...nic.natpf].sort((x, y) => (x.name < y.name ? -1 : 1)).forEach((r, i) => lines.push(q(`Forwarding(${i})`, `${r.name},${r.proto},${r.hostIp},${r.hostPort},${r.guestIp},${r.guestPort}`)))
     }
   }
+  lines.push(q('hidpointing', 'ps2mouse'), q('hidkeyboard', 'ps2kbd'))
+  for (let n = 1; n <= 4; n++) {
+    const uart = vm.settings[`uart${n}`]
+    if (!uart || uart === 'off') {
+      lines.push(q(`uart${n}`, 'off'))
+      continue
+    }
+    const [base, irq] = uart.split(' ') as [string, string]
+    lines.push(q(`uart${n}`, `0x${parseInt(base, 16).toString(16).padStart(4, '0')},${irq}`))
+    const mode = vm.settings[`uartmode${n}`]
+    if (mode) lines.push(q(`uartmode${n}`, mode.replace(' ', ',')))
+    lines.push(q(`uarttype${n}`, '16550A'))
+  }
+  lines.push(q('lpt1', 'off'), q('lpt2', 'off'), q('audio', 'none'), q('audio_out', 'off'), q('audio_in', 'off'), q('clipboard', 'disabled'), q('draganddrop', 'disabled'))
+  if (isLive(vm)) lines.push(q('SessionName', 'headless'), 'VideoMode="720,400,0"@0,0 1')
+  lines.push(q('vrde', 'off'), q('usb', 'off'), q('ehci', 'off'), q('xhci', 'off'), q('recording_enabled', 'off'), 'recording_screens=1')
   vm.sharedFolders.forEach((f, i) => lines.push(q(`SharedFolderNameMachineMapping${i + 1}`, f.name), q(`SharedFolderPathMachineMapping${i + 1}`, f.hostPath)))
-  lines.push('GuestMemoryBalloon=0')
+  // What a running guest reports (7.0 prints these only while a session is open).
+  if (isLive(vm)) lines.push(q('VRDEActiveConnection', 'off'), 'VRDEClients==0', 'GuestMemoryBalloon=0', q('GuestOSType', 'Linux26_64'), 'GuestAdditionsRunLevel=0')
   return lines
 }
 
@@ -1263,7 +1326,7 @@ function injectedFailure(sub: string, args: string[]): VBoxError {
     case 'startvm':
       return new VBoxError([`Failed to open a session for the virtual machine ${vm}.`, 'The virtual machine has terminated unexpectedly during startup with exit code 1 (0x1).', ...details('NS_ERROR_FAILURE', '0x80004005', 'MachineWrap', 'IMachine', 'FinishLaunchVMProcess', 'VBoxManageMisc.cpp', 881)])
     case 'hostonlyif':
-      return new VBoxError(['Failed to create the host-only adapter', 'VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory', ...details('NS_ERROR_FAILURE', '0x80004005', 'HostNetworkInterfaceWrap', 'IHostNetworkInterface', 'int handleCreate(HandlerArg *)', 'VBoxManageHostonly.cpp', 95)])
+      return new VBoxError(['Failed to create the host-only adapter', 'VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory', `Details: code NS_ERROR_FAILURE (0x80004005), component HostNetworkInterfaceWrap, interface IHostNetworkInterface`, `Context: "RTEXITCODE handleCreate(HandlerArg *)" at line 95 of file VBoxManageHostonly.cpp`])
     case 'createmedium':
     case 'clonemedium':
     case 'convertfromraw':
@@ -1318,7 +1381,11 @@ export function runVBoxManage(home: string, argv: string[]): RunResult {
       const keys = ['controlvm', 'hostonlyif', 'dhcpserver', 'sharedfolder', 'guestproperty'].includes(sub!) ? [sub!, `${sub}:${sub === 'controlvm' ? args[1] : args[0]}`] : [sub!]
       for (const k of keys) s.counts[k] = (s.counts[k] ?? 0) + 1
       // Failed calls are counted too: the state is saved, only the command's changes are not.
-      if (dueFailure(keys, s.counts)) return injectedFailure(sub!, args)
+      if (dueFailure(keys, s.counts)) {
+        // The real `hostonlyif create` has shown its progress when it fails.
+        if (sub === 'hostonlyif' && args[0] === 'create') out.stdout.push('0%...')
+        return injectedFailure(sub!, args)
+      }
       // Changes are made on a copy: a refused command changes nothing.
       const copy = JSON.parse(JSON.stringify(s)) as FakeVBoxState
       try {

@@ -305,3 +305,14 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
   onCleanup(() => hv.stop())
   return hv
 }
+
+/** A small raw "cloud image" (the guest is the fake's chroot; only its bytes are converted). */
+export async function rawImage(): Promise<string> {
+  const dir = await tempDir('machine-vbox-image-', { scope: 'file' })
+  const p = join(dir, 'debian.raw')
+  await writeFile(p, Buffer.alloc(4 * 2 ** 20))
+  return p
+}
+
+/** Short polls and bounded waits for the CLI on the fake (it answers at once). */
+export const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VBOX_STOP_TIMEOUT_MS: '20000', FAKE_VBOX_ACPI_MS: '300' }
