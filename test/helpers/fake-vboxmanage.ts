@@ -320,7 +320,7 @@ function findVm(s: FakeVBoxState, ref: string | undefined, usage: string): Vm {
 
 const isLive = (vm: Vm): boolean => vm.state === 'running' || vm.state === 'paused'
 
-function setVmState(vm: Vm, st: VmState): void {
+export function setVmState(vm: Vm, st: VmState): void {
   vm.state = st
   vm.stateChangedAt = new Date().toISOString().replace('Z', '000000')
   if (st !== 'running') delete vm.acpiAt
@@ -677,7 +677,8 @@ const storageattach: Handler = (s, args) => {
   }
   const m = openMedium(s, medium, type === 'hdd' ? 'hdd' : type === 'dvddrive' ? 'dvd' : 'floppy')
   if (type === 'hdd' && usersOf(s, m).some((v) => v !== vm)) {
-    throw new VBoxError([`Cannot attach medium '${m.path}': the media type 'Normal' can only be attached to machines that were created with VirtualBox 4.0 or later`])
+    const other = usersOf(s, m).find((v) => v !== vm)!
+    throw new VBoxError([`Cannot attach medium '${m.path}' {${m.uuid}}: medium is already associated with the current state of machine uuid {${other.uuid}}!`, ...details('VBOX_E_OBJECT_IN_USE', '0x80bb000c', 'SessionMachine', 'IMachine', 'AttachDevice(Bstr(pszCtl).raw(), port, device, DeviceType_HardDisk, pMedium2Mount)', 'VBoxManageStorageController.cpp', 1132)])
   }
   vm.attachments[key] = { type, medium: m.path }
 }

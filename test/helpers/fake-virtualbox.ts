@@ -26,7 +26,7 @@ import { readIso } from '../e2e/image/iso-reader.js'
 import { startChrootHost, type ChrootHost } from './chroot-host.js'
 import { ROOT } from './cli.js'
 import { startFakeEngine, type FakeEngine } from './fake-engine.js'
-import { FAKE_VBOXMANAGE, readState, withState, type FakeVBoxState, type Vm } from './fake-vboxmanage.js'
+import { FAKE_VBOXMANAGE, readState, setVmState, withState, type FakeVBoxState, type Vm } from './fake-vboxmanage.js'
 import { onCleanup, tempDir, type TempScope } from './tmp.js'
 
 export interface FakeVirtualBox {
@@ -144,6 +144,8 @@ export interface FakeHypervisor {
   events: string[]
   /** Resolve once every running VM's guest is up and every other one down (bounded). */
   settled(timeoutMs?: number): Promise<void>
+  /** The VM process of `name` dies (VirtualBox then shows VMState "aborted"); its guest goes down. */
+  crash(name: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -288,6 +290,14 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
         if (Date.now() > deadline) throw new Error(`fake hypervisor did not settle in ${timeoutMs} ms (last error: ${String(lastError)}); events: ${events.join(' | ')}`)
         await sleep(50)
       }
+    },
+    async crash(name) {
+      withState(vbox.home, (s) => {
+        const vm = s.vms.find((v) => v.name === name)
+        if (!vm || !live(vm)) throw new Error(`crash: ${name} is not running`)
+        setVmState(vm, 'aborted')
+      })
+      await hv.settled()
     },
     async stop() {
       if (stopped) return
