@@ -2,13 +2,15 @@
  * A `machine create -d virtualbox` failing at any VBoxManage call of the driver's create (each
  * call in turn, on the fake VirtualBox, through the built CLI) exits non-zero with one "Error:"
  * line in VirtualBox's words, and its rollback leaves nothing: no VM, medium, host-only adapter
- * or DHCP server in VirtualBox, no machine directory, no guest. ~2 minutes on 2 cores (about 23
+ * or DHCP server in VirtualBox, no machine directory, no guest; so does Ctrl-C. ~2 minutes on 2 cores (about 23
  * creates, two at a time): kept apart from virtualbox.test.ts so a tier can leave it out.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
+import { BIN, ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
 import { FAST, fakeVirtualBox, rawImage, startHypervisor } from '../helpers/fake-virtualbox.js'
 
 /** The key FAKE_VBOX_FAIL counts a call under, as the fake does. */
@@ -72,4 +74,31 @@ describe('a create failing at any VBoxManage call rolls back everything, in one 
     }))
     expect(failures).toEqual([])
   }, 900_000)
+})
+
+describe('an interrupted create (Ctrl-C while it waits for SSH) rolls back everything', () => {
+  it('powers off, unregisters and deletes the VM, its disk and seed, and the adapter it made', async () => {
+    ensureBuilt()
+    const image = await rawImage()
+    // No hypervisor: the VM starts but its guest never answers, so create waits for SSH.
+    const vb = await fakeVirtualBox()
+    const store = await tempStore()
+    const cli = spawn(process.execPath, [BIN, 'create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'i1'], {
+      env: { ...process.env, ...vb.env, ...FAST, MACHINE_STORAGE_PATH: store },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => cli.on('close', resolve))
+    const deadline = Date.now() + 120_000
+    while (!vb.calls().some((c) => c[0] === 'startvm') && Date.now() < deadline) await sleep(200)
+    expect(vb.state().vms.map((v) => v.state)).toEqual(['running'])
+    cli.kill('SIGINT')
+    expect(await exited).not.toBe(0)
+    expect(stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual(['Error: Interrupted'])
+    const s = vb.state()
+    expect({ vms: s.vms, media: s.media, adapters: s.hostonlyifs }).toEqual({ vms: [], media: [], adapters: [] })
+    expect(existsSync(join(store, 'machines', 'i1'))).toBe(false)
+    expect(vb.calls().map((c) => c.slice(0, 2).join(' '))).toEqual(expect.arrayContaining(['controlvm i1', 'unregistervm i1']))
+  }, 180_000)
 })
