@@ -11,6 +11,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -42,7 +43,6 @@ async function serverVersion(vars: Record<string, string>): Promise<string> {
     return r.stdout.trim()
   }
   const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
-  const { readFile } = await import('node:fs/promises')
   const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
   const body = await new Promise<string>((resolve, reject) => {
     const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
@@ -78,7 +78,7 @@ describe('machine create -d virtualbox, end to end on the fake VirtualBox', () =
     const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'v1'], { store, env, timeoutMs: 240_000 })
     expect(r.code, `${r.stdout}\n${r.stderr}\n${hv.events.join(' | ')}`).toBe(0)
     expect(r.stdout).toContain('Docker is up and running!')
-    const cfg = JSON.parse(await (await import('node:fs/promises')).readFile(join(store, 'machines', 'v1', 'config.json'), 'utf8')) as { Driver: Record<string, unknown> }
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'v1', 'config.json'), 'utf8')) as { Driver: Record<string, unknown> }
     sshPort = Number(cfg.Driver.SSHPort)
     enginePort = Number(cfg.Driver.EnginePort)
     const [vm] = vb.state().vms
@@ -95,6 +95,12 @@ describe('machine create -d virtualbox, end to end on the fake VirtualBox', () =
     expect(cfg.Driver.SSHHostKeys).toEqual([guest.seed.hostKey.publicKey])
     expect(guest.seed.user).toBe('docker')
     expect(guest.engine?.requests().some((q) => q.startsWith('GET /_ping '))).toBe(true)
+    // The seed's bootcmd ran at first boot (the share's mount, the engine bootstrap): the engine
+    // came up with the machine's TLS files before provisioning, which then had nothing to restart.
+    expect(hv.events.filter((e) => e.startsWith('bootcmd v1'))).toEqual(['bootcmd v1 ok', 'bootcmd v1 ok'])
+    expect(guest.disk.calls()).toContain('systemctl daemon-reload')
+    expect(guest.disk.calls().filter((c) => c === 'systemctl restart docker')).toEqual([])
+    expect(await guest.disk.read('/etc/docker/server.pem')).toBe(await readFile(join(store, 'machines', 'v1', 'server.pem'), 'utf8'))
   }, 240_000)
 
   it('env v1 points a docker client at the engine, which answers with the machine TLS files', async () => {

@@ -10,14 +10,17 @@
  * only once the guest is down, as the real one does, by waiting for this hypervisor's word.
  *
  * A guest, when its VM starts: reads the cloud-init NoCloud seed the driver attached as a DVD
- * (user, authorized key, SSH host key), then serves a chroot host (test/helpers/chroot-host.ts)
- * with a real sshd on the host port of the VM's NAT rule to guest port 22, with exactly that host
- * key and user. When the engine in it is started (provisioning's `systemctl restart docker`) with
- * TLS files in /etc/docker, the engine stand-in listens on the host port forwarded to guest port
- * 2376 with those files, as dockerd would. Power off: engine and sshd stop, the chroot (the
+ * (user, authorized key, SSH host key, bootcmd), runs the seed's bootcmd as root inside a chroot
+ * host (test/helpers/chroot-host.ts; a `cloud-init-per` stand-in included, so the engine
+ * bootstrap installs its TLS files at first boot as on a real guest), starts the engine when it
+ * is enabled, then serves the chroot with a real sshd on the host port of the VM's NAT rule to
+ * guest port 22, with exactly that host key and user. Whenever the engine in it runs
+ * (`systemctl`'s state, as the stubs keep it) with TLS files in /etc/docker, the engine stand-in
+ * listens on the host port forwarded to guest port 2376 with those files, as dockerd would. Power off: engine and sshd stop, the chroot (the
  * VM's disk) stays; the next start serves it again. Unregister: the chroot goes.
  */
 import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -28,6 +31,17 @@ import { ROOT } from './cli.js'
 import { startFakeEngine, type FakeEngine } from './fake-engine.js'
 import { FAKE_VBOXMANAGE, readState, setVmState, withState, type FakeVBoxState, type Vm } from './fake-vboxmanage.js'
 import { onCleanup, tempDir, type TempScope } from './tmp.js'
+
+const run = promisify(execFile)
+
+/** cloud-init-per FREQ NAME CMD…: CMD once per instance (a marker file), as cloud-init's own. */
+const CLOUD_INIT_PER = `#!/bin/sh
+freq=$1; name=$2; shift 2
+mark=/var/lib/cloud/sem/$name.$freq
+[ "$freq" != always ] && [ -e "$mark" ] && exit 0
+mkdir -p /var/lib/cloud/sem
+"$@" && touch "$mark"
+`
 
 export interface FakeVirtualBox {
   /** The fake's state directory (state.json, calls.log, networks.conf). */
@@ -84,6 +98,8 @@ export interface SeedInfo {
   user: string
   authorizedKey: string
   hostKey: { privateKey: string; publicKey: string }
+  /** cloud-init's bootcmd entries (shell commands run as root early in every boot). */
+  bootcmd: string[]
   /** The seed's other files (network-config, meta-data), by name. */
   files: Record<string, string>
 }
@@ -104,12 +120,15 @@ export function readSeed(vm: Vm): SeedInfo | undefined {
     const cfg = JSON.parse(userData.replace(/^#cloud-config\s*\n/, '')) as {
       users?: Array<{ name?: string; ssh_authorized_keys?: string[] }>
       ssh_keys?: { ed25519_private?: string; ed25519_public?: string }
+      bootcmd?: unknown[]
     }
     const user = cfg.users?.[0]
     if (!user?.name || !user.ssh_authorized_keys?.[0] || !cfg.ssh_keys?.ed25519_private || !cfg.ssh_keys.ed25519_public) continue
     const files: Record<string, string> = {}
     for (const [k, v] of vol.files) files[k] = v.toString('utf8')
-    return { user: user.name, authorizedKey: user.ssh_authorized_keys[0], hostKey: { privateKey: cfg.ssh_keys.ed25519_private, publicKey: cfg.ssh_keys.ed25519_public }, files }
+    // bootcmd entries are strings (run with sh -c) or argv lists.
+    const bootcmd = (cfg.bootcmd ?? []).map((c) => (Array.isArray(c) ? c.map((w) => `'${String(w).replace(/'/g, `'\\''`)}'`).join(' ') : String(c)))
+    return { user: user.name, authorizedKey: user.ssh_authorized_keys[0], hostKey: { privateKey: cfg.ssh_keys.ed25519_private, publicKey: cfg.ssh_keys.ed25519_public }, bootcmd, files }
   }
   return undefined
 }
@@ -207,17 +226,27 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
     let g = guests.get(vm.uuid)
     if (!g) {
       const disk = await startChrootHost({ user: seed.user, hostname: vm.name, sshd: { port: sshPort, hostKey: seed.hostKey, authorizedKey: seed.authorizedKey } })
-      g = { vm: vm.uuid, disk, seed, up: true, sshPort, enginePort: forwardedPort(vm, 2376), engineStarts: 0 }
+      await writeFile(disk.path('/usr/bin/cloud-init-per'), CLOUD_INIT_PER, { mode: 0o755 })
+      g = { vm: vm.uuid, disk, seed, up: false, sshPort, enginePort: forwardedPort(vm, 2376), engineStarts: 0 }
       guests.set(vm.uuid, g)
-    } else {
-      // An enabled engine starts with the machine.
-      const enabled = existsSync(g.disk.path('/var/lib/fake-systemd/docker.enabled')) && readFileSync(g.disk.path('/var/lib/fake-systemd/docker.enabled'), 'utf8').trim() === 'enabled'
-      await writeFile(g.disk.path('/var/lib/fake-systemd/docker.state'), `${enabled ? 'active' : 'inactive'}\n`)
-      g.sshPort = sshPort
-      g.enginePort = forwardedPort(vm, 2376)
-      await g.disk.up(sshPort)
-      g.up = true
+      await g.disk.down()
     }
+    // What cloud-init does early in every boot: bootcmd, as root (here inside the chroot).
+    for (const cmd of seed.bootcmd) {
+      const r = await run('chroot', [g.disk.root, '/bin/sh', '-c', cmd], { env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 30_000 }).then(
+        () => 'ok',
+        (e: Error) => `failed: ${e.message.split('\n')[0]}`,
+      )
+      events.push(`bootcmd ${vm.name} ${r}`)
+    }
+    // An enabled engine starts with the machine.
+    const enabledFile = g.disk.path('/var/lib/fake-systemd/docker.enabled')
+    const enabled = existsSync(enabledFile) && readFileSync(enabledFile, 'utf8').trim() === 'enabled'
+    await writeFile(g.disk.path('/var/lib/fake-systemd/docker.state'), `${enabled ? 'active' : 'inactive'}\n`)
+    g.sshPort = sshPort
+    g.enginePort = forwardedPort(vm, 2376)
+    await g.disk.up(sshPort)
+    g.up = true
     events.push(`boot ${vm.name}`)
   }
 
