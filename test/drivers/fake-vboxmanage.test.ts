@@ -8,16 +8,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Client } from 'ssh2'
 import { describe, expect, it } from 'vitest'
 import { generateHostKey } from '../../src/driver-kit/keys.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
-import { fakeVirtualBox, startHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
-import { makeKey } from '../helpers/sshd.js'
-import { freePort } from '../helpers/sshd.js'
+import { fakeVirtualBox, portOpen, sshExec, startHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+import { freePort, makeKey } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const NOT_FOUND = /^VBoxManage: error: Could not find a registered machine named 'ghost'\nVBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND \(0x80bb0001\)/
@@ -341,37 +338,6 @@ describe('fake VBoxManage agrees with the recorded outputs (test/drivers/fixture
   }, 120_000)
 })
 
-/** Log in over SSH accepting only `hostKeyPub`, run `cmd`, return its output. */
-function sshRun(port: number, user: string, keyPath: string, hostKeyPub: string, cmd: string): Promise<string> {
-  const blob = Buffer.from(hostKeyPub.split(/\s+/)[1]!, 'base64')
-  return new Promise((resolve, reject) => {
-    const c = new Client()
-    c.on('ready', () =>
-      c.exec(cmd, (err, stream) => {
-        if (err) return reject(err)
-        let out = ''
-        stream.on('data', (d: Buffer) => (out += d.toString()))
-        stream.on('close', () => {
-          c.end()
-          resolve(out)
-        })
-      }),
-    )
-    c.on('error', reject)
-    c.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(keyPath), hostVerifier: (key: Buffer) => key.equals(blob), readyTimeout: 10_000 })
-  })
-}
-
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    s.on('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.on('error', () => resolve(false))
-  })
-
 describe('fake hypervisor', () => {
   it('serves a started VM over SSH with the seed host key and user, and stops it on poweroff', async () => {
     const vb = await fakeVirtualBox()
@@ -394,7 +360,7 @@ describe('fake hypervisor', () => {
       expect(r.code, r.stderr).toBe(0)
     }
     await hv.settled()
-    expect(await sshRun(port, 'docker', userKey, hostKey.publicKey, 'echo hello from $(cat /etc/hostname)')).toBe('hello from g1\n')
+    expect(await sshExec(port, 'docker', userKey, hostKey.publicKey, 'echo hello from $(cat /etc/hostname)')).toBe('hello from g1\n')
     // poweroff returns once the guest is down.
     expect((await vb.run(['controlvm', 'g1', 'poweroff'])).code).toBe(0)
     expect(await portOpen(port)).toBe(false)
@@ -402,7 +368,7 @@ describe('fake hypervisor', () => {
     const root = hv.guests.values().next().value!.disk.root
     await vb.run(['startvm', 'g1'])
     await hv.settled()
-    expect(await sshRun(port, 'docker', userKey, hostKey.publicKey, 'echo again')).toBe('again\n')
+    expect(await sshExec(port, 'docker', userKey, hostKey.publicKey, 'echo again')).toBe('again\n')
     // A VM process that dies: "aborted", nothing listens; it starts again from there.
     await hv.crash('g1')
     expect(await vmState(vb, 'g1')).toBe('aborted')
@@ -410,7 +376,7 @@ describe('fake hypervisor', () => {
     expect((await vb.run(['controlvm', 'g1', 'poweroff'])).stderr).toBe("VBoxManage: error: Machine 'g1' is not currently running\n")
     await vb.run(['startvm', 'g1', '--type', 'headless'])
     await hv.settled()
-    expect(await sshRun(port, 'docker', userKey, hostKey.publicKey, 'echo back')).toBe('back\n')
+    expect(await sshExec(port, 'docker', userKey, hostKey.publicKey, 'echo back')).toBe('back\n')
     await vb.run(['controlvm', 'g1', 'poweroff'])
     await vb.run(['unregistervm', 'g1', '--delete'])
     await hv.settled()

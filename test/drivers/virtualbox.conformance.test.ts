@@ -9,14 +9,11 @@
  * and kill nothing listens there; a create failing at its second storageattach is rolled back
  * by remove to nothing; after remove VirtualBox knows no VM, medium or adapter and no guest runs.
  */
-import { readFileSync } from 'node:fs'
-import { connect } from 'node:net'
-import { Client } from 'ssh2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { driverConformance, type ConformanceStep } from '../../src/driver-kit/conformance.js'
 import virtualbox from '../../drivers/virtualbox/index.js'
-import { FAST, fakeVirtualBox, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+import { FAST, fakeVirtualBox, portOpen, rawImage, sshExec, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
 
 const definition: DriverDefinition = virtualbox
 
@@ -25,36 +22,9 @@ const hv: FakeHypervisor = startHypervisor(vb)
 afterAll(() => hv.stop())
 const image = await rawImage()
 
-/** Log in over the forwarded port accepting only the pinned host key; who are we there? */
-function sshWhoami(ctx: DriverContext): Promise<string> {
-  const pinned = Buffer.from(String((ctx.config.SSHHostKeys as string[])[0]).split(/\s+/)[1]!, 'base64')
-  return new Promise((resolve, reject) => {
-    const c = new Client()
-    c.on('ready', () =>
-      c.exec('cat /etc/hostname', (err, stream) => {
-        if (err) return reject(err)
-        let out = ''
-        stream.on('data', (d: Buffer) => (out += d.toString()))
-        stream.on('close', () => {
-          c.end()
-          resolve(out.trim())
-        })
-      }),
-    )
-    c.on('error', reject)
-    c.connect({ host: '127.0.0.1', port: Number(ctx.config.SSHPort), username: String(ctx.config.SSHUser), privateKey: readFileSync(String(ctx.config.SSHKeyPath)), hostVerifier: (k: Buffer) => k.equals(pinned), readyTimeout: 10_000 })
-  })
-}
-
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    s.on('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.on('error', () => resolve(false))
-  })
+/** Log in over the forwarded port as the machine's user, accepting only the pinned host key: the guest's hostname. */
+const sshHostname = async (ctx: DriverContext): Promise<string> =>
+  (await sshExec(Number(ctx.config.SSHPort), String(ctx.config.SSHUser), String(ctx.config.SSHKeyPath), String((ctx.config.SSHHostKeys as string[])[0]), 'cat /etc/hostname')).trim()
 
 async function arrange(step: ConformanceStep): Promise<void> {
   if (step === 'create:failing') {
@@ -71,12 +41,12 @@ async function verify(step: ConformanceStep, ctx: DriverContext): Promise<void> 
     case 'create':
     case 'start':
       expect(vm?.state).toBe('running')
-      expect(await sshWhoami(ctx)).toBe(ctx.machineName)
+      expect(await sshHostname(ctx)).toBe(ctx.machineName)
       break
     case 'stop':
     case 'kill':
       expect(vm?.state).toBe('poweroff')
-      expect(await listening(Number(ctx.config.SSHPort))).toBe(false)
+      expect(await portOpen(Number(ctx.config.SSHPort))).toBe(false)
       break
     case 'create:failing':
       expect(vm).toBeDefined()

@@ -20,11 +20,13 @@
  * VM's disk) stays; the next start serves it again. Unregister: the chroot goes.
  */
 import { execFile } from 'node:child_process'
+import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Client } from 'ssh2'
 import { readIso } from '../e2e/image/iso-reader.js'
 import { startChrootHost, type ChrootHost } from './chroot-host.js'
 import { ROOT } from './cli.js'
@@ -355,3 +357,35 @@ export async function rawImage(): Promise<string> {
 
 /** Short polls and bounded waits for the CLI on the fake (it answers at once). */
 export const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VBOX_STOP_TIMEOUT_MS: '20000', FAKE_VBOX_ACPI_MS: '300' }
+
+/** Does anything accept connections on 127.0.0.1:`port`? (A guest's forwarded SSH or engine port.) */
+export const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port })
+    sock.on('connect', () => {
+      sock.destroy()
+      resolve(true)
+    })
+    sock.on('error', () => resolve(false))
+  })
+
+/** Run `cmd` over SSH on 127.0.0.1:`port` as `user`, accepting only the host key `hostKeyPub`; its stdout. */
+export function sshExec(port: number, user: string, keyPath: string, hostKeyPub: string, cmd: string): Promise<string> {
+  const pinned = Buffer.from(hostKeyPub.split(/\s+/)[1]!, 'base64')
+  return new Promise((resolve, reject) => {
+    const c = new Client()
+    c.on('ready', () =>
+      c.exec(cmd, (err, stream) => {
+        if (err) return reject(err)
+        let out = ''
+        stream.on('data', (d: Buffer) => (out += d.toString()))
+        stream.on('close', () => {
+          c.end()
+          resolve(out)
+        })
+      }),
+    )
+    c.on('error', reject)
+    c.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(keyPath), hostVerifier: (key: Buffer) => key.equals(pinned), readyTimeout: 10_000 })
+  })
+}
