@@ -1,6 +1,6 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
 import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
-import { expectCleanFailure, ROOT, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
+import { ensureBuilt, expectCleanFailure, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
 import { freePort, makeKey } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -16,31 +16,6 @@ import { tempDir } from '../helpers/tmp.js'
 // `machine create -d generic` end to end through the BUILT binary: a real OpenSSH sshd serving
 // a chroot "host" (stub systemctl/hostname), the real provisioner over SSH, and a TLS engine
 // stand-in started with the very certificate the provisioner installed on the host.
-
-/** Rebuild dist/ when it is missing or older than any source file (others may build too). */
-function ensureBuilt(): void {
-  const newest = (dir: string): number => {
-    let t = 0
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name)
-      if (e.isDirectory()) t = Math.max(t, newest(p))
-      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs)
-    }
-    return t
-  }
-  const built = join(ROOT, 'dist', 'src', 'commands', 'create.js')
-  const manifest = join(ROOT, 'oclif.manifest.json')
-  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'drivers')))
-  if (existsSync(built) && existsSync(manifest) && statSync(built).mtimeMs >= sources && statSync(manifest).mtimeMs >= sources) return
-  const opts = { cwd: ROOT, stdio: 'pipe' as const, env: process.env }
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], opts)
-  } catch (e) {
-    // Someone else's half-finished file may not type-check; tsc still emits JavaScript.
-    if (!existsSync(built)) throw e
-  }
-  execFileSync('npx', ['oclif', 'manifest'], opts)
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

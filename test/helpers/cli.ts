@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { expect } from 'vitest'
@@ -109,4 +109,29 @@ export async function expectCleanFailure(
   expect(r.stderr).toContain(e.error.message)
   expect(await snapshot(store)).toEqual(before)
   return { line: r.stderr.trimEnd(), code: e.error.code, exit: r.code, ms: r.ms }
+}
+
+/** Rebuild dist/ when it is missing or older than any source file (others may build too). */
+export function ensureBuilt(): void {
+  const newest = (dir: string): number => {
+    let t = 0
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) t = Math.max(t, newest(p))
+      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs)
+    }
+    return t
+  }
+  const built = join(ROOT, 'dist', 'src', 'commands', 'create.js')
+  const manifest = join(ROOT, 'oclif.manifest.json')
+  const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'drivers')))
+  if (existsSync(built) && existsSync(manifest) && statSync(built).mtimeMs >= sources && statSync(manifest).mtimeMs >= sources) return
+  const opts = { cwd: ROOT, stdio: 'pipe' as const, env: process.env }
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], opts)
+  } catch (e) {
+    // Someone else's half-finished file may not type-check; tsc still emits JavaScript.
+    if (!existsSync(built)) throw e
+  }
+  execFileSync('npx', ['oclif', 'manifest'], opts)
 }

@@ -1,0 +1,142 @@
+/**
+ * `machine create -d virtualbox` end to end through the BUILT binary, on a host without
+ * VirtualBox: the fake VBoxManage first on PATH and the fake hypervisor serving each started
+ * VM's guest (test/helpers/fake-virtualbox.ts: a chroot host behind a real sshd on the VM's
+ * forwarded SSH port with the host key from the driver's seed, and the TLS engine stand-in on
+ * its forwarded engine port once provisioning has started the engine).
+ *
+ * create → env → a docker client reaches the engine → stop → start → status/ip → rm, leaving no
+ * VM, medium or adapter in VirtualBox, no file, no guest process and no open port. (A failure
+ * at each VBoxManage call of create: virtualbox-rollback.test.ts.)
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { request } from 'node:https'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
+import { FAST, fakeVirtualBox, portOpen, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+
+const exec = promisify(execFile)
+
+/** `machine env` output as variables. */
+const envVars = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^export (\w+)="(.*)"$/gm)].map((m) => [m[1]!, m[2]!]))
+
+/** The engine's version through the env's TLS files: with the docker client when there is one, else the Engine API. */
+async function serverVersion(vars: Record<string, string>): Promise<string> {
+  const docker = await exec('sh', ['-c', 'command -v docker']).then((r) => r.stdout.trim()).catch(() => '')
+  if (docker) {
+    const r = await exec(docker, ['version', '--format', '{{.Server.Version}}'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars }, timeout: 30_000 })
+    return r.stdout.trim()
+  }
+  const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
+  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
+      let b = ''
+      res.on('data', (d) => (b += d))
+      res.on('end', () => resolve(b))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  return (JSON.parse(body) as { Version: string }).Version
+}
+
+describe('machine create -d virtualbox, end to end on the fake VirtualBox', () => {
+  let vb: FakeVirtualBox
+  let hv: FakeHypervisor
+  let store: string
+  let image: string
+  let env: NodeJS.ProcessEnv
+  let sshPort = 0
+  let enginePort = 0
+
+  beforeAll(async () => {
+    ensureBuilt()
+    vb = await fakeVirtualBox({ scope: 'file' })
+    hv = startHypervisor(vb)
+    store = await tempStore()
+    image = await rawImage()
+    env = { ...vb.env, ...FAST }
+  }, 300_000)
+
+  it('creates v1: a VM in VirtualBox, its guest provisioned over SSH, the engine answering over TLS', async () => {
+    const r = await runCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'v1'], { store, env, timeoutMs: 240_000 })
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${hv.events.join(' | ')}`).toBe(0)
+    expect(r.stdout).toContain('Docker is up and running!')
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'v1', 'config.json'), 'utf8')) as { Driver: Record<string, unknown> }
+    sshPort = Number(cfg.Driver.SSHPort)
+    enginePort = Number(cfg.Driver.EnginePort)
+    const [vm] = vb.state().vms
+    expect(vm).toMatchObject({ name: 'v1', state: 'running', settingsFile: join(store, 'machines', 'v1', 'v1', 'v1.vbox') })
+    // NAT: SSH and the engine forwarded from 127.0.0.1 only; NIC 2 on the host-only adapter.
+    expect(vm!.nics['1']!.natpf).toEqual([
+      { name: 'ssh', proto: 'tcp', hostIp: '127.0.0.1', hostPort: sshPort, guestIp: '', guestPort: 22 },
+      { name: 'docker', proto: 'tcp', hostIp: '127.0.0.1', hostPort: enginePort, guestIp: '', guestPort: 2376 },
+    ])
+    expect(vm!.nics['2']).toMatchObject({ type: 'hostonly', hostonlyadapter: 'vboxnet0' })
+    expect(vb.state().hostonlyifs).toMatchObject([{ name: 'vboxnet0', ip: '192.168.56.1', mask: '255.255.255.0' }])
+    // The guest presented the host key the driver pinned in the seed (else SSH had failed).
+    const guest = [...hv.guests.values()][0]!
+    expect(cfg.Driver.SSHHostKeys).toEqual([guest.seed.hostKey.publicKey])
+    expect(guest.seed.user).toBe('docker')
+    expect(guest.engine?.requests().some((q) => q.startsWith('GET /_ping '))).toBe(true)
+    // The seed's bootcmd ran at first boot (the share's mount, the engine bootstrap): the engine
+    // came up with the machine's TLS files before provisioning, which then had nothing to restart.
+    expect(hv.events.filter((e) => e.startsWith('bootcmd v1'))).toEqual(['bootcmd v1 ok', 'bootcmd v1 ok'])
+    expect(guest.disk.calls()).toContain('systemctl daemon-reload')
+    expect(guest.disk.calls().filter((c) => c === 'systemctl restart docker')).toEqual([])
+    expect(await guest.disk.read('/etc/docker/server.pem')).toBe(await readFile(join(store, 'machines', 'v1', 'server.pem'), 'utf8'))
+  }, 240_000)
+
+  it('env v1 points a docker client at the engine, which answers with the machine TLS files', async () => {
+    const r = await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })
+    expect(r.code).toBe(0)
+    const vars = envVars(r.stdout)
+    expect(vars).toMatchObject({ DOCKER_TLS_VERIFY: '1', DOCKER_HOST: `tcp://127.0.0.1:${enginePort}`, DOCKER_CERT_PATH: join(store, 'machines', 'v1'), DOCKER_MACHINE_NAME: 'v1' })
+    expect(await serverVersion(vars)).toBe('28.2.2')
+  }, 60_000)
+
+  it('stops v1 with the ACPI power button: the guest and its ports go down', async () => {
+    const r = await runCli(['stop', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(vb.calls().some((c) => c.join(' ') === 'controlvm v1 acpipowerbutton')).toBe(true)
+    expect(vb.state().vms[0]!.state).toBe('poweroff')
+    await hv.settled()
+    expect(await portOpen(sshPort)).toBe(false)
+    expect(await portOpen(enginePort)).toBe(false)
+    const st = await runCli(['status', 'v1'], { store, env })
+    expect(st.stdout.trim()).toBe('Stopped')
+  }, 60_000)
+
+  it('starts v1 again: same disk, same ports, the engine back; status and ip answer', async () => {
+    const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+    await hv.settled()
+    expect((await runCli(['status', 'v1'], { store, env })).stdout.trim()).toBe('Running')
+    expect((await runCli(['ip', 'v1'], { store, env })).stdout.trim()).toBe('127.0.0.1')
+    const vars = envVars((await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
+    expect(vars.DOCKER_HOST).toBe(`tcp://127.0.0.1:${enginePort}`)
+    expect(await serverVersion(vars)).toBe('28.2.2')
+    const ssh = await runCli(['ssh', 'v1', 'cat /etc/hostname'], { store, env })
+    expect(ssh.stdout.trim()).toBe('v1')
+  }, 150_000)
+
+  it('rm v1 leaves nothing: no VM, medium or adapter in VirtualBox, no file, no guest, no open port', async () => {
+    const r = await runCli(['rm', '-y', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    await hv.settled()
+    const s = vb.state()
+    expect(s.vms).toEqual([])
+    expect(s.media).toEqual([])
+    expect(s.hostonlyifs).toEqual([])
+    expect(s.dhcpservers).toEqual([])
+    expect(existsSync(join(store, 'machines', 'v1'))).toBe(false)
+    expect(hv.guests.size).toBe(0)
+    expect(await portOpen(sshPort)).toBe(false)
+    expect(await portOpen(enginePort)).toBe(false)
+  }, 60_000)
+})
