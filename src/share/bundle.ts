@@ -38,8 +38,10 @@ export interface Bundle {
   }
 }
 
+/** A machine taken from another store of this computer keeps that store's CA key beside its CA certificate. */
+const CA_KEY_FILE = 'ca-key.pem'
 /** File names a machine's directory holds for its own use: an SSH key may not take one. */
-const RESERVED = new Set(['config.json', 'journal.json', 'ca.pem', 'cert.pem', 'key.pem', 'server.pem', 'server-key.pem', 'known_hosts'])
+const RESERVED = new Set(['config.json', 'journal.json', 'ca.pem', CA_KEY_FILE, 'cert.pem', 'key.pem', 'server.pem', 'server-key.pem', 'known_hosts'])
 
 const readSmall = async (path: string, what: string): Promise<string> => {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -109,12 +111,12 @@ export async function readBundle(payload: Buffer, rename?: string): Promise<Bund
  * pointing into its own directory (the exporting computer's paths mean nothing here). The
  * certificates are its own copies; there is no CA key (see the top of this file).
  */
-export function hostForImport(b: Bundle, storePath: string, dir: string): HostConfig {
+export function hostForImport(b: Bundle, storePath: string, dir: string, withCaKey = false): HostConfig {
   const tls = machineTlsPaths(dir)
   const auth = {
     ...authOptionsFor(storePath, dir, { CaCertPath: tls.ca, ClientCertPath: tls.cert, ClientKeyPath: tls.key }),
     CertDir: dir,
-    CaPrivateKeyPath: '',
+    CaPrivateKeyPath: withCaKey ? join(dir, CA_KEY_FILE) : '',
     ServerCertSANs: b.config.HostOptions.AuthOptions.ServerCertSANs,
   }
   const driver: Record<string, unknown> = { ...b.config.Driver, MachineName: b.name, StorePath: storePath, SSHKeyPath: b.files.sshKey ? join(dir, b.files.sshKey.name) : '' }
@@ -128,9 +130,10 @@ export function hostForImport(b: Bundle, storePath: string, dir: string): HostCo
 const isForeignPath = (v: string, dir: string): boolean => /^(\/|[A-Za-z]:\\)/.test(v) && !resolve(v).startsWith(`${dir}/`) && dirname(v) !== dir && !/^[a-z]+:\/\//.test(v)
 
 /** The files written for an imported machine, by path, with their modes (keys and pins 0600). */
-export function filesForImport(b: Bundle, dir: string): Array<{ path: string; data: string; mode: number }> {
+export function filesForImport(b: Bundle, dir: string, caKey?: string): Array<{ path: string; data: string; mode: number }> {
   const tls = machineTlsPaths(dir)
   const out = [
+    ...(caKey === undefined ? [] : [{ path: join(dir, CA_KEY_FILE), data: caKey, mode: 0o600 }]),
     { path: tls.ca, data: b.files.ca, mode: 0o644 },
     { path: tls.cert, data: b.files.cert, mode: 0o644 },
     { path: tls.key, data: b.files.key, mode: 0o600 },

@@ -144,3 +144,61 @@ describe('machine import (on the other computer)', () => {
     expect(await snapshot(b)).toEqual(before)
   })
 })
+
+describe('machine import --from-store (a docker-machine 0.16 store at another path)', () => {
+  let old: string
+  beforeAll(async () => {
+    // A docker-machine store: its CA and client pair (made here by `create` in it), and machines
+    // whose config.json is docker-machine's, recorded under another home (/home/u/...).
+    old = await tempStore()
+    expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'gen1'], { store: old })).code).toBe(0)
+    const fixture = JSON.parse(await readFile(new URL('../fixtures/docker-machine-0.16-generic.json', import.meta.url), 'utf8'))
+    await writeFile(join(old, 'machines', 'gen1', 'config.json'), JSON.stringify(fixture, null, 4), { mode: 0o600 })
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-m', 'PEM', '-N', '', '-f', join(old, 'machines', 'gen1', 'k')])
+    // A cloud machine whose docker-machine config holds its cloud secrets (docker-machine saved them).
+    await mkdir(join(old, 'machines', 'aws1'), { mode: 0o700 })
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(old, 'machines', 'aws1', f), await readFile(join(old, 'machines', 'gen1', f)))
+    const aws = { ...fixture, DriverName: 'amazonec2', Name: 'aws1', Driver: { ...fixture.Driver, MachineName: 'aws1', SSHKeyPath: '/home/u/.docker/machine/machines/aws1/id_rsa', AccessKey: 'AKIAEXAMPLE', SecretKey: 'not-a-real-secret-key', InstanceId: 'i-0123', Region: 'eu-west-1' } }
+    await writeFile(join(old, 'machines', 'aws1', 'config.json'), JSON.stringify(aws, null, 4), { mode: 0o600 })
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-m', 'PEM', '-N', '', '-f', join(old, 'machines', 'aws1', 'id_rsa')])
+    // A VirtualBox VM of docker-machine's: not something to take over.
+    await mkdir(join(old, 'machines', 'vb1'), { mode: 0o700 })
+    await writeFile(join(old, 'machines', 'vb1', 'config.json'), JSON.stringify({ ...fixture, DriverName: 'virtualbox', Name: 'vb1', Driver: { MachineName: 'vb1' } }), { mode: 0o600 })
+  })
+
+  it('refuses the whole import, changing nothing, when one machine cannot be taken (a VirtualBox VM) or DIR is not a store', async () => {
+    const c = await tempStore()
+    const vm = await expectCleanFailure(['import', '--from-store', old], c)
+    expect(vm.line).toMatch(/^Error: "vb1" is a virtualbox VM made by .*'s tool: its VM cannot be taken over: import the others by name/)
+    expect((await runCli(['ls', '-q'], { store: c })).stdout).toBe('')
+    const bad = await expectCleanFailure(['import', '--from-store', join(old, 'certs')], c)
+    expect(bad.code).toBe('not-a-store')
+  })
+
+  it('copies the named machines, self-contained: paths into this store, keys 0600, the CA key beside them, secrets dropped', async () => {
+    const c = await tempStore()
+    const r = await runCli(['import', '--from-store', old, 'gen1', 'aws1'], { store: c })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(`Imported "gen1" (generic) from ${old}\nImported "aws1" (amazonec2) from ${old}\n`)
+    const dir = join(c, 'machines', 'gen1')
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))
+    expect(cfg.Driver).toMatchObject({ MachineName: 'gen1', SSHKeyPath: join(dir, 'k'), SSHUser: 'ubuntu', SSHPort: 2222, StorePath: c })
+    expect(cfg.Driver.SSHKey).toBeUndefined()
+    expect(cfg.HostOptions.EngineOptions.Labels).toEqual(['env=prod'])
+    expect(cfg.HostOptions.AuthOptions).toMatchObject({ CaCertPath: join(dir, 'ca.pem'), CaPrivateKeyPath: join(dir, 'ca-key.pem'), ClientKeyPath: join(dir, 'key.pem') })
+    expect(JSON.stringify(cfg)).not.toContain('/home/u')
+    for (const f of ['k', 'ca-key.pem', 'key.pem']) expect((await stat(join(dir, f))).mode & 0o777, f).toBe(0o600)
+    expect(await readFile(join(dir, 'ca-key.pem'), 'utf8')).toBe(await readFile(join(old, 'certs', 'ca-key.pem'), 'utf8'))
+    const aws = await readFile(join(c, 'machines', 'aws1', 'config.json'), 'utf8')
+    expect(aws).not.toMatch(/AKIAEXAMPLE|not-a-real-secret-key/)
+    expect(JSON.parse(aws).Driver).toMatchObject({ InstanceId: 'i-0123', Region: 'eu-west-1' })
+    // New certificates can be made here (the CA key came along), unlike for an exported machine.
+    await expect(checkCertsFor(await new Store(c).load('gen1'))).resolves.toBeUndefined()
+    // Again: the names are taken now; nothing changes.
+    const again = await expectCleanFailure(['import', '--from-store', old, 'gen1'], c)
+    expect(again.line).toMatch(/^Error: Machine "gen1" already exists/)
+    // The old store is untouched.
+    expect(JSON.parse(await readFile(join(old, 'machines', 'aws1', 'config.json'), 'utf8')).Driver.SecretKey).toBe('not-a-real-secret-key')
+  })
+})
