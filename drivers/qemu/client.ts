@@ -61,14 +61,17 @@ export function which(name: string, env: NodeJS.ProcessEnv = process.env): strin
   return undefined
 }
 
-const installHint = (): string => {
-  switch (process.platform) {
+/** How to install QEMU for a guest architecture, on this OS (Debian names qemu-system-aarch64's package qemu-system-arm). */
+export const installHint = (arch: GuestArch = 'x86_64', platform: NodeJS.Platform = process.platform): string => {
+  switch (platform) {
     case 'darwin':
       return 'install it with "brew install qemu"'
     case 'win32':
       return 'install it with "choco install qemu" (or winget install SoftwareFreedomConservancy.QEMU) or pass --qemu-binary'
     default:
-      return 'install it, e.g. "sudo apt-get install qemu-system-x86 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-kvm qemu-img" (Fedora), or pass --qemu-binary'
+      return arch === 'aarch64'
+        ? 'install it, e.g. "sudo apt-get install qemu-system-arm qemu-efi-aarch64 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-system-aarch64 edk2-aarch64 qemu-img" (Fedora), or pass --qemu-binary'
+        : 'install it, e.g. "sudo apt-get install qemu-system-x86 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-kvm qemu-img" (Fedora), or pass --qemu-binary'
   }
 }
 
@@ -79,7 +82,7 @@ export function qemuSystemBinary(arch: GuestArch, explicit: string | undefined, 
     return explicit
   }
   const found = which(`qemu-system-${arch}`, env)
-  if (!found) throw new MachineError('qemu-not-found', `qemu-system-${arch} was not found`, { hint: installHint() })
+  if (!found) throw new MachineError('qemu-not-found', `qemu-system-${arch} was not found`, { hint: installHint(arch) })
   return found
 }
 
@@ -187,7 +190,7 @@ async function probeKvmOnce(bin: string, arch: GuestArch, what: { kernel?: strin
   const dir = await mkdtemp(join(tmpdir(), 'machine-kvm-probe-'))
   const log = join(dir, 'console.log')
   const fwLog = join(dir, 'firmware.log')
-  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm'), '-m', disk ? '512' : '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
+  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm', arch), '-m', disk ? '512' : '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
   // SeaBIOS prints on its debug port only: that shows whether the firmware ran at all.
   if (arch === 'x86_64') args.push('-chardev', `file,id=fwlog,path=${esc(fwLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
   if (kernel) args.push('-serial', `file:${log}`, '-kernel', kernel, '-append', `${arch === 'aarch64' ? 'console=ttyAMA0' : 'console=ttyS0'} panic=-1 loglevel=7`)
@@ -336,6 +339,17 @@ export function findAarch64Firmware(systemBinary: string): { code: string; varsT
     if (existsSync(code)) return { code, ...(vars && existsSync(vars) ? { varsTemplate: vars } : {}) }
   }
   return undefined
+}
+
+/** No aarch64 UEFI firmware: which package has it on this OS (one line), or a kernel to boot instead. */
+export function firmwareNotFound(platform: NodeJS.Platform = process.platform): MachineError {
+  const where =
+    platform === 'darwin'
+      ? 'Homebrew\'s qemu ships it as share/qemu/edk2-aarch64-code.fd: "brew install qemu" (or "brew reinstall qemu")'
+      : platform === 'win32'
+        ? 'the QEMU installer puts it in share\\edk2-aarch64-code.fd next to qemu-system-aarch64.exe: reinstall QEMU'
+        : 'install it: "sudo apt-get install qemu-efi-aarch64" (Debian/Ubuntu), "sudo dnf install edk2-aarch64" (Fedora), "sudo pacman -S edk2-aarch64" (Arch)'
+  return new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found', { hint: `${where}; or boot a kernel with --qemu-kernel` })
 }
 
 /** The machine's writable UEFI variable store: a copy of the template, or zeros of the code's size. */
