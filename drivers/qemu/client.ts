@@ -467,24 +467,31 @@ export async function processState(pid: number): Promise<ProcState> {
 }
 
 /**
+ * Is `arg` one of the arguments process `pid` was started with? Linux reads /proc/PID/cmdline,
+ * macOS asks ps (its arguments joined by spaces); undefined where neither exists (Windows).
+ */
+export async function commandLineHas(pid: number, arg: string, platform: NodeJS.Platform = process.platform): Promise<boolean | undefined> {
+  if (platform === 'linux') {
+    try {
+      return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes(arg)
+    } catch {
+      return false
+    }
+  }
+  if (platform === 'darwin') {
+    const r = await run('ps', ['-p', String(pid), '-o', 'command='], { timeoutMs: 5000 }).catch(() => undefined)
+    return !!r && ` ${r.stdout.trim()} `.includes(` ${arg} `)
+  }
+  return undefined
+}
+
+/**
  * Is `pid` the QEMU of this machine (and not an unrelated process that reused the pid)? Checked
  * by its command line naming this machine's pid file. Where the command line cannot be read
  * (Windows), the pid file is trusted.
  */
 export async function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
-  if (process.platform === 'linux') {
-    try {
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
-      return cmd.includes(pidFile)
-    } catch {
-      return false
-    }
-  }
-  if (process.platform === 'darwin') {
-    const r = await run('ps', ['-p', String(pid), '-o', 'command='], { timeoutMs: 5000 }).catch(() => undefined)
-    return !!r && r.stdout.includes(pidFile)
-  }
-  return true
+  return (await commandLineHas(pid, pidFile)) ?? true
 }
 
 export function killHard(pid: number): void {
