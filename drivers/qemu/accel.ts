@@ -31,17 +31,17 @@ const HARDWARE: Record<Exclude<Accel, 'tcg'>, { platform: NodeJS.Platform; os: s
 }
 
 /**
- * Why an explicitly requested accelerator cannot run this guest here (one line with the way
- * out), or undefined. A hardware accelerator runs guests of the host's own architecture only,
- * on its own OS: asked otherwise, QEMU would fail later with a less direct message.
+ * Why an explicitly requested accelerator cannot run this guest here, or undefined (the way out
+ * is always `auto` or `tcg`). A hardware accelerator runs guests of the host's own architecture
+ * only, on its own OS: asked otherwise, QEMU would fail later with a less direct message.
  */
 export function accelProblem(requested: AccelRequest, f: Pick<AccelFacts, 'platform' | 'hostArch' | 'guestArch'>): string | undefined {
   if (requested === 'auto' || requested === 'tcg') return undefined
   const hw = HARDWARE[requested]
-  if (f.platform !== hw.platform) return `--qemu-accel ${requested} is only available on ${hw.os} (use --qemu-accel auto or tcg)`
-  if (!hw.guests.includes(f.guestArch)) return `QEMU's ${requested.toUpperCase()} runs ${hw.guests.join('/')} guests only, not ${f.guestArch} (use --qemu-accel auto or tcg)`
+  if (f.platform !== hw.platform) return `--qemu-accel ${requested} is only available on ${hw.os}`
+  if (!hw.guests.includes(f.guestArch)) return `QEMU's ${requested.toUpperCase()} runs ${hw.guests.join('/')} guests only, not ${f.guestArch}`
   if (f.hostArch !== f.guestArch) {
-    return `--qemu-accel ${requested} cannot run ${withArticle(f.guestArch)} guest on ${withArticle(f.hostArch ?? process.arch)} host: only emulation can (use --qemu-accel auto or tcg)`
+    return `--qemu-accel ${requested} cannot run ${withArticle(f.guestArch)} guest on ${withArticle(f.hostArch ?? process.arch)} host, only emulation can`
   }
   return undefined
 }

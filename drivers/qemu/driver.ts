@@ -156,6 +156,9 @@ export class QemuDriver implements Driver {
   // ---- Driver --------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
+    // A flag problem first: no binary, firmware or image is needed to see it.
+    const accelBad = accelProblem(this.o.accel, { platform: process.platform, hostArch: archOfNode(process.arch), guestArch: this.arch })
+    if (accelBad) throw new MachineError('invalid-option', accelBad, { hint: 'use --qemu-accel auto (or tcg)' })
     const bin = this.binary
     const version = await qemuVersion(bin)
     qemuImgBinary(bin, this.ctx.env)
@@ -176,8 +179,6 @@ export class QemuDriver implements Driver {
       if (!existsSync(p)) throw new MachineError('image-not-found', `--qemu-image ${image} does not exist`)
     }
     if (this.arch === 'aarch64' && !kernel && !findAarch64Firmware(bin)) throw firmwareNotFound()
-    const accelBad = accelProblem(this.o.accel, { platform: process.platform, hostArch: archOfNode(process.arch), guestArch: this.arch })
-    if (accelBad) throw new MachineError('invalid-option', accelBad)
     parseDiskSize(this.o.diskSize)
     const seen = new Set<string>()
     for (const f of this.forwards) {
