@@ -29,14 +29,17 @@ const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : na
 
 export const which = (name: string, env: NodeJS.ProcessEnv = process.env): string | undefined => kitWhich(name, env, extraDirs())
 
-const installHint = (): string => {
-  switch (process.platform) {
+/** How to install QEMU for a guest architecture, on this OS (Debian names qemu-system-aarch64's package qemu-system-arm). */
+export const installHint = (arch: GuestArch = 'x86_64', platform: NodeJS.Platform = process.platform): string => {
+  switch (platform) {
     case 'darwin':
       return 'install it with "brew install qemu"'
     case 'win32':
       return 'install it with "choco install qemu" (or winget install SoftwareFreedomConservancy.QEMU) or pass --qemu-binary'
     default:
-      return 'install it, e.g. "sudo apt-get install qemu-system-x86 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-kvm qemu-img" (Fedora), or pass --qemu-binary'
+      return arch === 'aarch64'
+        ? 'install it, e.g. "sudo apt-get install qemu-system-arm qemu-efi-aarch64 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-system-aarch64 edk2-aarch64 qemu-img" (Fedora), or pass --qemu-binary'
+        : 'install it, e.g. "sudo apt-get install qemu-system-x86 qemu-utils" (Debian/Ubuntu) or "sudo dnf install qemu-kvm qemu-img" (Fedora), or pass --qemu-binary'
   }
 }
 
@@ -47,7 +50,7 @@ export function qemuSystemBinary(arch: GuestArch, explicit: string | undefined, 
     return explicit
   }
   const found = which(`qemu-system-${arch}`, env)
-  if (!found) throw new MachineError('qemu-not-found', `qemu-system-${arch} was not found`, { hint: installHint() })
+  if (!found) throw new MachineError('qemu-not-found', `qemu-system-${arch} was not found`, { hint: installHint(arch) })
   return found
 }
 
@@ -155,7 +158,7 @@ async function probeKvmOnce(bin: string, arch: GuestArch, what: { kernel?: strin
   const dir = await mkdtemp(join(tmpdir(), 'machine-kvm-probe-'))
   const log = join(dir, 'console.log')
   const fwLog = join(dir, 'firmware.log')
-  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm'), '-m', disk ? '512' : '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
+  const args = [...machineArgs(arch, 'kvm'), ...accelArgs('kvm', arch), '-m', disk ? '512' : '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot']
   // SeaBIOS prints on its debug port only: that shows whether the firmware ran at all.
   if (arch === 'x86_64') args.push('-chardev', `file,id=fwlog,path=${esc(fwLog)}`, '-device', 'isa-debugcon,iobase=0x402,chardev=fwlog')
   if (kernel) args.push('-serial', `file:${log}`, '-kernel', kernel, '-append', `${arch === 'aarch64' ? 'console=ttyAMA0' : 'console=ttyS0'} panic=-1 loglevel=7`)
@@ -306,6 +309,17 @@ export function findAarch64Firmware(systemBinary: string): { code: string; varsT
   return undefined
 }
 
+/** No aarch64 UEFI firmware: which package has it on this OS (one line), or a kernel to boot instead. */
+export function firmwareNotFound(platform: NodeJS.Platform = process.platform): MachineError {
+  const where =
+    platform === 'darwin'
+      ? 'Homebrew\'s qemu ships it as share/qemu/edk2-aarch64-code.fd: "brew install qemu" (or "brew reinstall qemu")'
+      : platform === 'win32'
+        ? 'the QEMU installer puts it in share\\edk2-aarch64-code.fd next to qemu-system-aarch64.exe: reinstall QEMU'
+        : 'install it: "sudo apt-get install qemu-efi-aarch64" (Debian/Ubuntu), "sudo dnf install edk2-aarch64" (Fedora), "sudo pacman -S edk2-aarch64" (Arch)'
+  return new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found', { hint: `${where}; or boot a kernel with --qemu-kernel` })
+}
+
 /** The machine's writable UEFI variable store: a copy of the template, or zeros of the code's size. */
 export async function makeVarsFile(fw: { code: string; varsTemplate?: string }, dest: string): Promise<void> {
   if (fw.varsTemplate) {
@@ -421,24 +435,31 @@ export async function processState(pid: number): Promise<ProcState> {
 }
 
 /**
+ * Is `arg` one of the arguments process `pid` was started with? Linux reads /proc/PID/cmdline,
+ * macOS asks ps (its arguments joined by spaces); undefined where neither exists (Windows).
+ */
+export async function commandLineHas(pid: number, arg: string, platform: NodeJS.Platform = process.platform): Promise<boolean | undefined> {
+  if (platform === 'linux') {
+    try {
+      return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes(arg)
+    } catch {
+      return false
+    }
+  }
+  if (platform === 'darwin') {
+    const r = await run('ps', ['-p', String(pid), '-o', 'command='], { timeoutMs: 5000 }).catch(() => undefined)
+    return !!r && ` ${r.stdout.trim()} `.includes(` ${arg} `)
+  }
+  return undefined
+}
+
+/**
  * Is `pid` the QEMU of this machine (and not an unrelated process that reused the pid)? Checked
  * by its command line naming this machine's pid file. Where the command line cannot be read
  * (Windows), the pid file is trusted.
  */
 export async function isOurQemu(pid: number, pidFile: string): Promise<boolean> {
-  if (process.platform === 'linux') {
-    try {
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
-      return cmd.includes(pidFile)
-    } catch {
-      return false
-    }
-  }
-  if (process.platform === 'darwin') {
-    const r = await run('ps', ['-p', String(pid), '-o', 'command='], { timeoutMs: 5000 }).catch(() => undefined)
-    return !!r && r.stdout.includes(pidFile)
-  }
-  return true
+  return (await commandLineHas(pid, pidFile)) ?? true
 }
 
 export function killHard(pid: number): void {

@@ -42,28 +42,56 @@ export interface LaunchSpec {
   qmp: QmpEndpoint
   /** -daemonize (not available on Windows, where the process is detached by the caller). */
   daemonize: boolean
+  /** `qemu --version`'s number, where the command line depends on it (HVF on aarch64). */
+  qemuVersion?: string
 }
 
-/** -accel/-cpu for an accelerator. */
-export function accelArgs(accel: Accel): string[] {
+/**
+ * The CPU model TCG emulates for aarch64: every feature QEMU has (`max`), with pointer
+ * authentication computed by QEMU's own cheap function instead of the architected QARMA cipher,
+ * which dominates an emulated Linux guest's run time (QEMU's cpu-features documentation; QEMU
+ * >= 6.0). The guest cannot tell: the keys are its own either way.
+ */
+export const TCG_AARCH64_CPU = 'max,pauth-impdef=on'
+
+/** -accel/-cpu for an accelerator and guest architecture. */
+export function accelArgs(accel: Accel, arch: GuestArch): string[] {
   switch (accel) {
     case 'kvm':
       return ['-accel', 'kvm', '-cpu', 'host']
     case 'hvf':
       return ['-accel', 'hvf', '-cpu', 'host']
     case 'whpx':
+      // x86_64 guests only (chooseAccel never picks it for aarch64, accelProblem refuses it).
       // WHPX cannot emulate the interrupt controller in the kernel on many Windows builds, and
       // when WHPX fails to initialise QEMU falls back to the next -accel (TCG) instead of exiting.
       return ['-accel', 'whpx,kernel-irqchip=off', '-accel', 'tcg,thread=multi', '-cpu', 'max']
     case 'tcg':
-      return ['-accel', 'tcg,thread=multi', '-cpu', 'max']
+      return ['-accel', 'tcg,thread=multi', '-cpu', arch === 'aarch64' ? TCG_AARCH64_CPU : 'max']
   }
 }
 
-export function machineArgs(arch: GuestArch, accel: Accel): string[] {
+/** "7.2.22" (from `qemu --version`) is at least major.minor; an unknown version counts as new. */
+export function versionAtLeast(version: string | undefined, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '')
+  if (!m) return true
+  const [a, b] = [Number(m[1]), Number(m[2])]
+  return a > major || (a === major && b >= minor)
+}
+
+/**
+ * -machine. aarch64 is QEMU's `virt` board: under KVM and TCG with the newest interrupt
+ * controller the accelerator offers (gic-version=max: the host's GIC under KVM, GICv3 under TCG).
+ * Under HVF QEMU's own default GIC, as Homebrew's and lima's command lines use it. Before QEMU
+ * 7.0, HVF on Apple's M1 could not map virt's memory above 4 GB (a 36-bit IPA against the 40
+ * bits virt asks for: "VCPU supports less PA bits (36) than requested by the memory map (40)"),
+ * so older QEMUs get highmem=off, which limits the guest to about 3 GB of memory; 7.0 sizes the
+ * map to the host, and highmem=off then refuses more than 3 GB ("Addressing limited to 32 bits").
+ */
+export function machineArgs(arch: GuestArch, accel: Accel, qemuVersion?: string): string[] {
   if (arch === 'x86_64') return ['-machine', 'q35']
-  // GICv3 where the accelerator offers it; HVF picks its own.
-  return ['-machine', accel === 'hvf' ? 'virt' : 'virt,gic-version=max']
+  if (accel === 'hvf') return ['-machine', versionAtLeast(qemuVersion, 7, 0) ? 'virt' : 'virt,highmem=off']
+  return ['-machine', 'virt,gic-version=max']
 }
 
 /** slirp's hostfwd list: SSH, the engine, then the user's extra forwards; all on 127.0.0.1 only. */
@@ -92,7 +120,7 @@ export const esc = (v: string): string => v.replace(/,/g, ',,')
 
 export function qemuArgs(s: LaunchSpec): string[] {
   const a: string[] = ['-name', `${esc(s.name)},process=qemu-machine-${esc(s.name)}`]
-  a.push(...machineArgs(s.arch, s.accel), ...accelArgs(s.accel))
+  a.push(...machineArgs(s.arch, s.accel, s.qemuVersion), ...accelArgs(s.accel, s.arch))
   a.push('-smp', String(s.cpus), '-m', String(s.memoryMb))
   a.push('-nodefaults', '-no-user-config', '-display', 'none')
   a.push('-serial', `file:${s.consoleLog}`)

@@ -19,13 +19,14 @@ import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-i
 import type { BootWatchOptions, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { knownHostsPath } from '../../src/driver-kit/layout.js'
-import { chooseAccel } from './accel.js'
+import { accelProblem, chooseAccel } from './accel.js'
 import { accelCacheKey, accelCachePath, readVerdict, writeVerdict, type AccelVerdict } from './accel-cache.js'
 import { watchBoot } from './boot-watch.js'
 import type { BootView } from './boot-console.js'
 import {
   createOverlay,
   findAarch64Firmware,
+  firmwareNotFound,
   hvfSupported,
   imageInfo,
   isOurQemu,
@@ -64,7 +65,8 @@ export { FILES }
  * The image to boot: --qemu-image's default is the image for the host's architecture, so a guest
  * of the other architecture gets its own default instead.
  */
-export const imageFor = (image: string, arch: GuestArch): string => (image === defaultImageUrl(hostGuestArch()) ? defaultImageUrl(arch) : image)
+export const imageFor = (image: string, arch: GuestArch, hostArch: GuestArch = hostGuestArch()): string =>
+  image === defaultImageUrl(hostArch) ? defaultImageUrl(arch) : image
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new QemuDriver(ctx)
@@ -154,6 +156,9 @@ export class QemuDriver implements Driver {
   // ---- Driver --------------------------------------------------------------------------------
 
   async preCreateCheck(): Promise<void> {
+    // A flag problem first: no binary, firmware or image is needed to see it.
+    const accelBad = accelProblem(this.o.accel, { platform: process.platform, hostArch: archOfNode(process.arch), guestArch: this.arch })
+    if (accelBad) throw new MachineError('invalid-option', accelBad, { hint: 'use --qemu-accel auto (or tcg)' })
     const bin = this.binary
     const version = await qemuVersion(bin)
     qemuImgBinary(bin, this.ctx.env)
@@ -173,11 +178,7 @@ export class QemuDriver implements Driver {
       const p = image.startsWith('file:') ? fileURLToPath(image) : this.abs(image)
       if (!existsSync(p)) throw new MachineError('image-not-found', `--qemu-image ${image} does not exist`)
     }
-    if (this.arch === 'aarch64' && !kernel && !findAarch64Firmware(bin)) {
-      throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found', {
-        hint: 'install it (Debian/Ubuntu: "sudo apt-get install qemu-efi-aarch64"; Fedora: edk2-aarch64; Homebrew includes it) or boot a kernel with --qemu-kernel',
-      })
-    }
+    if (this.arch === 'aarch64' && !kernel && !findAarch64Firmware(bin)) throw firmwareNotFound()
     parseDiskSize(this.o.diskSize)
     const seen = new Set<string>()
     for (const f of this.forwards) {
@@ -261,7 +262,7 @@ export class QemuDriver implements Driver {
     // 5. aarch64 UEFI variable store
     if (arch === 'aarch64' && !this.o.kernel) {
       const fw = findAarch64Firmware(bin)
-      if (!fw) throw new MachineError('firmware-not-found', 'No UEFI firmware for aarch64 guests was found')
+      if (!fw) throw firmwareNotFound()
       const vars = this.path('vars')
       await journal.record({ kind: 'file', id: vars })
       await makeVarsFile(fw, vars)
@@ -361,9 +362,12 @@ export class QemuDriver implements Driver {
 
   /** The verdict cache's key; `qemu --version` is asked once per binary for the life of this driver. */
   private async accelKey(accel: string, bin: string, arch: GuestArch): Promise<string> {
+    return accelCacheKey({ accel, binary: bin, qemuVersion: await this.versionOf(bin), arch })
+  }
+  private versionOf(bin: string): Promise<string> {
     let v = this.versions.get(bin)
     if (!v) this.versions.set(bin, (v = qemuVersion(bin)))
-    return accelCacheKey({ accel, binary: bin, qemuVersion: await v, arch })
+    return v
   }
   private readonly versions = new Map<string, Promise<string>>()
 
@@ -381,6 +385,8 @@ export class QemuDriver implements Driver {
     const net = this.network
     for (let attempt = 1; ; attempt++) {
       const spec = this.launchSpec(ports[0]!, ports[1]!)
+      // HVF's aarch64 memory map depends on the QEMU version (see machineArgs).
+      if (spec.arch === 'aarch64' && spec.accel === 'hvf') spec.qemuVersion = await this.versionOf(bin)
       if (net) {
         // Joined at create; asked again so a network whose files were lost is rebuilt.
         const { mac } = (await this.joinNetwork())!

@@ -25,7 +25,7 @@ import { MachineError } from '../../src/driver-kit/errors.js'
 import { writeFileAtomic } from '../../src/driver-kit/fs.js'
 import { networkDir, withNetworkLock } from '../../src/driver-kit/network.js'
 import { sleep } from '../../src/driver-kit/wait.js'
-import { killHard, processState, readPid, isOurQemu } from './client.js'
+import { commandLineHas, killHard, processState, readPid, isOurQemu } from './client.js'
 import { FILES } from './files.js'
 import { STATE_FILE, SWITCH_FILE, SWITCH_HOST } from './switch.js'
 
@@ -118,12 +118,8 @@ function switchScript(): string {
 /** Is `pid` the switch of the network in `dir` (not a reused pid)? */
 async function isOurSwitch(pid: number, dir: string): Promise<boolean> {
   if ((await processState(pid)) !== 'alive') return false
-  if (process.platform !== 'linux') return true
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes(dir)
-  } catch {
-    return false
-  }
+  // Its command line names the network's directory (Linux, macOS); Windows trusts the pid.
+  return (await commandLineHas(pid, dir)) ?? true
 }
 
 export class QemuNetwork {

@@ -109,7 +109,7 @@ export const options = [
   {
     name: 'append',
     type: 'string',
-    description: 'Kernel command line for direct kernel boot, e.g. "root=/dev/vda rw console=ttyS0"',
+    description: 'Kernel command line for direct kernel boot, e.g. "root=/dev/vda rw console=ttyS0" (aarch64: console=ttyAMA0)',
     env: ['QEMU_APPEND'],
     configKey: 'Append',
   },

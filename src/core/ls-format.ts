@@ -13,6 +13,7 @@ const HEADERS: Record<string, string> = {
   ActiveHost: 'ACTIVE_HOST',
   ActiveSwarm: 'ACTIVE_SWARM',
   DriverName: 'DRIVER',
+  Arch: 'ARCH',
   State: 'STATE',
   URL: 'URL',
   Swarm: 'SWARM',

@@ -5,6 +5,8 @@ export interface LsRow {
   ActiveHost: boolean
   ActiveSwarm: boolean
   DriverName: string
+  /** The guest's architecture where the driver records one (qemu's Driver.Arch: x86_64, aarch64), else ''. */
+  Arch: string
   State: string
   URL: string
   Swarm: string

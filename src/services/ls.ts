@@ -15,6 +15,7 @@ function baseRow(name: string, host?: HostConfig, swarm = ''): LsRow {
     ActiveHost: false,
     ActiveSwarm: false,
     DriverName: host?.DriverName ?? 'not found',
+    Arch: typeof host?.Driver.Arch === 'string' ? host.Driver.Arch : '',
     State: '',
     URL: '',
     Swarm: swarm,

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +13,7 @@ import { runCli, tempStore } from '../helpers/cli.js'
 import { freePort } from '../helpers/sshd.js'
 import { qemuFlags, testImage } from './image.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
+import { busyboxRootfsTar, dockerWith, parseEnv } from './docker-client.js'
 
 const MIN = 60_000
 let store: string
@@ -20,17 +21,7 @@ let work: string
 let dockerEnv: NodeJS.ProcessEnv = {}
 let extraPort = 0
 
-/** Parse `machine env` (bash) output into variables. */
-function parseEnv(text: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {}
-  for (const m of text.matchAll(/^export ([A-Z_]+)="(.*)"$/gm)) out[m[1]!] = m[2]!
-  return out
-}
-
-function docker(args: string[], input?: string | Buffer): { code: number; out: string; err: string } {
-  const r = spawnSync('docker', args, { env: { ...process.env, ...dockerEnv }, input, encoding: 'utf8', timeout: 5 * MIN })
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
-}
+const docker = (args: string[], input?: string | Buffer) => dockerWith(dockerEnv, args, input)
 
 const qemuPids = (name: string) => liveProcessesNaming(`machines/${name}/`)
 
@@ -79,11 +70,7 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
   }, 5 * MIN)
 
   it('imports a tiny image and runs a container on the VM', async () => {
-    const rootfs = join(work, 'rootfs')
-    await mkdir(join(rootfs, 'bin'), { recursive: true })
-    await copyFile('/bin/busybox', join(rootfs, 'bin/busybox'))
-    await symlink('busybox', join(rootfs, 'bin/sh'))
-    const tar = execFileSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 })
+    const tar = await busyboxRootfsTar('/bin/busybox', work)
     const imp = spawnSync('docker', ['import', '-', 'machine-e2e/busybox:1'], { env: { ...process.env, ...dockerEnv }, input: tar, timeout: 5 * MIN })
     expect(imp.status).toBe(0)
     const run = docker(['run', '--rm', 'machine-e2e/busybox:1', '/bin/busybox', 'echo', 'hello from e2e1'])

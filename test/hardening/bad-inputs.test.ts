@@ -160,6 +160,10 @@ function cases(): Case[] {
   // A qemu swarm machine joins a host-local network (default "default"); a network name is a
   // store path like a machine name, so one that climbs out of networks/ is refused before anything.
   out.push({ args: ['create', '-d', 'qemu', '--qemu-network', '../certs', '--swarm-master', 'q1'], code: 'invalid-option' })
+  // A hardware accelerator that cannot run the guest here: another OS's, or the other architecture's.
+  const foreignArch = process.arch === 'arm64' ? 'x86_64' : 'aarch64'
+  out.push({ args: ['create', '-d', 'qemu', '--qemu-arch', foreignArch, '--qemu-accel', 'kvm', 'q2'], code: 'invalid-option' })
+  out.push({ args: ['create', '-d', 'qemu', '--qemu-accel', process.platform === 'darwin' ? 'whpx' : 'hvf', 'q2'], code: 'invalid-option' })
   out.push({ args: ['swarm', 'init', 'm1', '--advertise-addr', '$(touch x)'], code: 'swarm-option' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch', '--advertise-addr', 'a b'], code: 'swarm-option' })
   out.push({ args: ['swarm', 'join', 'm1', '--cluster', 'nosuch'], code: 'no-such-cluster' })

@@ -12,6 +12,7 @@ const row = (o: Partial<LsRow>): LsRow => ({
   ActiveHost: false,
   ActiveSwarm: false,
   DriverName: 'none',
+  Arch: '',
   State: 'Running',
   URL: 'tcp://127.0.0.1:2376',
   Swarm: '',
@@ -47,6 +48,11 @@ describe('ls --format', () => {
   })
   it('"table" adds the header', () => {
     expect(renderLs([row({ Name: 'x' })], 'table {{.Name}} {{.ResponseTime}}')).toBe('NAME RESPONSE\nx 3ms\n')
+  })
+  it('{{.Arch}} shows the guest architecture a driver recorded (ARCH in a table)', () => {
+    expect(renderLs([row({ Name: 'a1', DriverName: 'qemu', Arch: 'aarch64' }), row({ Name: 'n' })], 'table {{.Name}}\t{{.DriverName}}\t{{.Arch}}')).toBe(
+      'NAME   DRIVER   ARCH\na1     qemu     aarch64\nn      none     \n',
+    )
   })
   it('rejects unknown fields and unsupported template syntax', () => {
     expect(() => compileFormat('{{.Nope}}')).toThrow(/Unknown --format field "Nope"/)

@@ -136,7 +136,7 @@ describe('accelerator choice', () => {
 
   it('a foreign guest architecture is always emulated', () => {
     const c = chooseAccel('auto', { ...linux, guestArch: 'aarch64', kvm: { usable: true, reason: 'ok' } })
-    expect(c).toEqual({ accel: 'tcg', reason: 'a aarch64 guest on a x86_64 host can only be emulated' })
+    expect(c).toEqual({ accel: 'tcg', reason: 'an aarch64 guest on an x86_64 host can only be emulated' })
   })
 
   it('an explicit --qemu-accel is used as given', () => {

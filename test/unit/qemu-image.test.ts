@@ -108,6 +108,23 @@ describe('image download and cache', () => {
     expect(requests).toEqual(['/debian/latest/SHA512SUMS', '/debian/latest/img.qcow2'])
   })
 
+  it('one SHA512SUMS for both architectures: each guest architecture gets its own image, checksum and cache file', async () => {
+    const arm = Buffer.concat([payload, Buffer.from('arm64')])
+    const armSha512 = createHash('sha512').update(arm).digest('hex')
+    const dir = '/images/cloud/bookworm/latest'
+    routes.set(`${dir}/debian-12-genericcloud-amd64.qcow2`, payload)
+    routes.set(`${dir}/debian-12-genericcloud-arm64.qcow2`, arm)
+    routes.set(`${dir}/SHA512SUMS`, `${sha512}  debian-12-genericcloud-amd64.qcow2\n${armSha512}  debian-12-genericcloud-arm64.qcow2\n`)
+    const cache = cacheOf('per-arch')
+    const a = await resolveImage({ image: `${base}${dir}/debian-12-genericcloud-arm64.qcow2`, cacheDir: cache, log, signal })
+    const x = await resolveImage({ image: `${base}${dir}/debian-12-genericcloud-amd64.qcow2`, cacheDir: cache, log, signal })
+    expect(a.checksum).toEqual({ algo: 'sha512', hex: armSha512 })
+    expect(x.checksum).toEqual({ algo: 'sha512', hex: sha512 })
+    expect(a.path).not.toBe(x.path)
+    expect((await readFile(a.path)).equals(arm)).toBe(true)
+    expect((await readFile(x.path)).equals(payload)).toBe(true)
+  })
+
   it('a published checksum that does not match also deletes the download', async () => {
     routes.set('/d/img.qcow2', payload)
     routes.set('/d/SHA256SUMS', `${'1'.repeat(64)}  img.qcow2\n`)

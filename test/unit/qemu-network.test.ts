@@ -4,7 +4,7 @@
  * attach, restarted after a crash on the same port, stopped when idle, gone with the last member)
  * with UDP sockets on 127.0.0.1 standing in for the VMs.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -186,5 +186,27 @@ describe('qemu network switch process', () => {
   it('refuses a network name outside the store\'s rule', async () => {
     const store = await tempDir()
     expect(() => new QemuNetwork(store, '../x', quiet)).toThrow(/"\.\.\/x" is not a valid network name/)
+  })
+})
+
+describe("a process's own command line (pid reuse): Linux and the macOS form", () => {
+  // The macOS branch asks `ps -p PID -o command=`, which Linux's procps answers the same way.
+  for (const platform of ['linux', 'darwin'] as const) {
+    it(`${platform}: a whole argument matches, a prefix or a stranger's pid does not`, async () => {
+      const { commandLineHas } = await import('../../drivers/qemu/client.js')
+      const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '/x/networks/default2', '7'], { stdio: 'ignore' })
+      try {
+        await new Promise((r) => setTimeout(r, 200))
+        expect(await commandLineHas(child.pid!, '/x/networks/default2', platform)).toBe(true)
+        expect(await commandLineHas(child.pid!, '/x/networks/default', platform)).toBe(false)
+        expect(await commandLineHas(process.pid, '/x/networks/default2', platform)).toBe(false)
+      } finally {
+        child.kill('SIGKILL')
+      }
+    })
+  }
+  it('Windows: cannot tell (the pid file is trusted)', async () => {
+    const { commandLineHas } = await import('../../drivers/qemu/client.js')
+    expect(await commandLineHas(process.pid, 'x', 'win32')).toBeUndefined()
   })
 })

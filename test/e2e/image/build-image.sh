@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build the small Debian 12 (bookworm) VM image the qemu driver's real-VM tests boot.
 #
-# Output (cached OUTSIDE the repo, keyed by the hash of this script, so editing the script
-# rebuilds and re-running it is instant):
-#   ${MACHINE_TEST_IMAGE_CACHE:-/var/cache/machine-test-image}/<hash>/
+# Usage: build-image.sh [--arch amd64|arm64]   (default: $MACHINE_TEST_IMAGE_ARCH, else the host's)
+# A guest architecture other than the host's is built through qemu-user-static (binfmt_misc):
+# the same contents, only slower, since every program the packages run in the chroot is emulated.
+#
+# Output (cached OUTSIDE the repo, keyed by the hash of this script and the architecture, so
+# editing the script rebuilds and re-running it is instant):
+#   ${MACHINE_TEST_IMAGE_CACHE:-/var/cache/machine-test-image}/<hash>-<arch>/
 #     disk.qcow2   root filesystem (raw ext4, no partition table) converted to compressed qcow2
 #     vmlinuz      kernel    } for direct kernel boot:
 #     initrd.img   initramfs } -kernel vmlinuz -initrd initrd.img -append "$MACHINE_TEST_APPEND"
@@ -12,8 +16,10 @@
 #   MACHINE_TEST_IMAGE=<dir>/disk.qcow2
 #   MACHINE_TEST_KERNEL=<dir>/vmlinuz
 #   MACHINE_TEST_INITRD=<dir>/initrd.img
-#   MACHINE_TEST_APPEND='root=/dev/vda rw console=ttyS0 net.ifnames=0'
+#   MACHINE_TEST_APPEND='root=/dev/vda rw console=ttyS0 net.ifnames=0'   (arm64: console=ttyAMA0)
 #   MACHINE_TEST_IMAGE_DIR=<dir>
+#   MACHINE_TEST_ARCH=<arch>
+#   MACHINE_TEST_BUSYBOX=<dir>/busybox   static busybox for the guest's architecture (test containers)
 #
 # Contents: debootstrap minbase + kernel, systemd, udev, dbus (so ACPI power-off works), sshd,
 # ifupdown/dhclient, ca-certificates, curl, sudo, apparmor, docker.io and cloud-init (NoCloud only).
@@ -31,15 +37,32 @@ set -Eeuo pipefail
 log() { printf '[build-image] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+ARCH="${MACHINE_TEST_IMAGE_ARCH:-}"
+while (($#)); do
+  case "$1" in
+    --arch) [[ $# -ge 2 ]] || die "--arch needs a value (amd64 or arm64)"; ARCH="$2"; shift 2 ;;
+    --arch=*) ARCH="${1#--arch=}"; shift ;;
+    *) die "unknown argument '$1' (usage: build-image.sh [--arch amd64|arm64])" ;;
+  esac
+done
+HOST_ARCH="$(dpkg --print-architecture 2>/dev/null || true)"
+ARCH="${ARCH:-$HOST_ARCH}"
+# The guest's kernel package, QEMU name (binfmt entry) and serial console.
+case "$ARCH" in
+  amd64) KERNEL_PKG=linux-image-amd64 QEMU_ARCH=x86_64 CONSOLE=ttyS0 ;;
+  arm64) KERNEL_PKG=linux-image-arm64 QEMU_ARCH=aarch64 CONSOLE=ttyAMA0 ;;
+  *) die "unsupported architecture '${ARCH:-unknown}' (amd64 and arm64 are supported; needs a Debian-family host)" ;;
+esac
+
 SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 HASH="$(sha256sum "$SCRIPT_PATH" | cut -c1-16)"
 CACHE_ROOT="${MACHINE_TEST_IMAGE_CACHE:-/var/cache/machine-test-image}"
-OUT="$CACHE_ROOT/$HASH"
+OUT="$CACHE_ROOT/$HASH-$ARCH"
 MIRROR="${MACHINE_TEST_IMAGE_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${MACHINE_TEST_IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 SIZE="${MACHINE_TEST_IMAGE_SIZE:-3G}"
 SUITE=bookworm
-APPEND='root=/dev/vda rw console=ttyS0 net.ifnames=0'
+APPEND="root=/dev/vda rw console=$CONSOLE net.ifnames=0"
 
 print_result() {
   cat "$OUT/image.env"
@@ -53,12 +76,8 @@ fi
 
 [[ $(id -u) == 0 ]] || die "must run as root (debootstrap and chroot need it); cached image not found in $OUT"
 
-ARCH="$(dpkg --print-architecture 2>/dev/null || true)"
-case "$ARCH" in
-  amd64) KERNEL_PKG=linux-image-amd64 ;;
-  arm64) KERNEL_PKG=linux-image-arm64 ;;
-  *) die "unsupported host architecture '${ARCH:-unknown}' (amd64 and arm64 are supported; needs a Debian-family host)" ;;
-esac
+FOREIGN=
+[[ "$ARCH" == "$HOST_ARCH" ]] || FOREIGN=1
 
 # Tools: install what is missing (fresh Debian 12).
 need=()
@@ -67,11 +86,30 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v flock >/dev/null || need+=(util-linux)
 [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || need+=(debian-archive-keyring)
+if [[ -n $FOREIGN ]]; then
+  [[ -x /usr/bin/qemu-$QEMU_ARCH-static ]] || need+=(qemu-user-static)
+  command -v update-binfmts >/dev/null || need+=(binfmt-support)
+fi
 if ((${#need[@]})); then
   log "installing build tools: ${need[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
+
+# A foreign chroot runs its programs through qemu-user-static, which the kernel starts for them
+# via binfmt_misc. The F flag makes the kernel open the interpreter now, so it works inside the
+# chroot without copying it there. Idempotent; one line naming what is missing when impossible.
+ensure_binfmt() {
+  local dir=/proc/sys/fs/binfmt_misc entry=/proc/sys/fs/binfmt_misc/qemu-$QEMU_ARCH
+  if [[ ! -e $dir/status ]]; then
+    mount -t binfmt_misc binfmt_misc "$dir" 2>/dev/null || die "binfmt_misc is not mounted and cannot be (mount -t binfmt_misc binfmt_misc $dir failed): $ARCH programs cannot run on this $HOST_ARCH host"
+  fi
+  [[ -e $entry ]] || update-binfmts --enable "qemu-$QEMU_ARCH" >&2 2>/dev/null || true
+  [[ "$(head -n1 "$entry" 2>/dev/null)" == enabled ]] || echo 1 >"$entry" 2>/dev/null || true
+  [[ "$(head -n1 "$entry" 2>/dev/null)" == enabled ]] || die "no enabled binfmt_misc entry $entry (qemu-user-static installed, but \"update-binfmts --enable qemu-$QEMU_ARCH\" did not register it)"
+  grep -q '^flags:.*F' "$entry" || die "$entry lacks the F flag, so it cannot run inside a chroot (re-register it: update-binfmts --disable qemu-$QEMU_ARCH && update-binfmts --enable qemu-$QEMU_ARCH)"
+}
+[[ -z $FOREIGN ]] || ensure_binfmt
 
 mkdir -p "$CACHE_ROOT"
 # One build per hash at a time: a second run waits, then finds the cache.
@@ -182,6 +220,12 @@ in_chroot apt-get install -y -qq \
   ca-certificates curl sudo apparmor \
   docker.io cloud-init >&2
 log "packages installed in $((SECONDS - t)) s"
+# A static busybox of the guest's architecture, beside the image (not in it): the tests' tiny
+# container image is made from it (the host's /bin/busybox only runs on a guest of its own arch).
+in_chroot sh -c 'cd /tmp && apt-get download -qq busybox-static' >&2
+mkdir -p "$WORK/busybox"
+dpkg-deb -x "$ROOT"/tmp/busybox-static_*.deb "$WORK/busybox"
+rm -f "$ROOT"/tmp/busybox-static_*.deb
 
 # --- 4. guest configuration -----------------------------------------------------------------
 echo machine-test >"$ROOT/etc/hostname"
@@ -270,6 +314,7 @@ STAGE="$WORK/out"
 mkdir -p "$STAGE"
 cp -L "$ROOT/boot/vmlinuz-$KVER" "$STAGE/vmlinuz"
 cp -L "$ROOT/boot/initrd.img-$KVER" "$STAGE/initrd.img"
+cp "$WORK/busybox/bin/busybox" "$STAGE/busybox"
 log "root tree: $(du -sh "$ROOT" | cut -f1); initrd: $(du -h "$STAGE/initrd.img" | cut -f1)"
 t=$SECONDS
 # mkfs -d copies the tree (owners, modes, xattrs) into a raw ext4 image: no loop device needed.
@@ -286,6 +331,8 @@ log "disk image made in $((SECONDS - t)) s: $(du -h "$STAGE/disk.qcow2" | cut -f
   echo "MACHINE_TEST_INITRD=$OUT/initrd.img"
   echo "MACHINE_TEST_APPEND='$APPEND'"
   echo "MACHINE_TEST_IMAGE_DIR=$OUT"
+  echo "MACHINE_TEST_ARCH=$ARCH"
+  echo "MACHINE_TEST_BUSYBOX=$OUT/busybox"
 } >"$STAGE/image.env"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$STAGE/.complete"
 
