@@ -27,6 +27,8 @@ export interface FakeEngineOptions {
   hostname?: string
   /** Images: GET /images/{name}/json, GET /images/get (docker save), POST /images/load (docker load). */
   images?: FakeImages
+  /** Milliseconds the swarm answer to "METHOD /path" waits (an engine slow to set up or tear down its swarm networks). */
+  swarmDelayMs?: (method: string, path: string) => number
 }
 
 /** An engine's images by name: their ID and content (the fake's "tar" carries both). */
@@ -133,9 +135,14 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
       req.on('data', (c: string) => (body += c))
       req.on('end', () => {
         const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
-        const a = handleSwarm(o.swarm!, self, req.method ?? 'GET', path, query, body)
-        if (a) json(a.status, a.body)
-        else json(404, { message: 'page not found' })
+        const answer = () => {
+          const a = handleSwarm(o.swarm!, self, req.method ?? 'GET', path, query, body)
+          if (a) json(a.status, a.body)
+          else json(404, { message: 'page not found' })
+        }
+        const wait = o.swarmDelayMs?.(req.method ?? 'GET', path) ?? 0
+        if (wait > 0) setTimeout(answer, wait)
+        else answer()
       })
       return
     }
