@@ -1,5 +1,5 @@
 import { link, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
 import { sleep } from '../driver-kit/wait.js'
@@ -169,23 +169,41 @@ export async function lockStore(store: string, what: StoreResource, waitMs = 0):
   )
 }
 
-/**
- * Run `fn` holding a network's lock (`<store>/.locks/_net.<name>.lock`): machines of one network
- * created, started or removed at once must not both take the same address or start two switches.
- * Held for milliseconds (a file read and write, a process spawn).
- */
-export async function withNetworkLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  networkDir(store, name) // the name check
-  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
-  const path = networkLockPath(store, name)
-  const lock = await acquire(path, waitMs, 25, (holder) =>
-    new MachineError('network-locked', `Network "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
-      hint: `wait for it to finish, or remove ${path} if that process is gone`,
-    }),
-  )
+/** Run `fn` holding the lock file `path`, waited for up to `waitMs`; `busy` says who holds it. */
+async function withLockFile<T>(path: string, waitMs: number, busy: (holder: number) => MachineError, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  const lock = await acquire(path, waitMs, 25, busy)
   try {
     return await fn()
   } finally {
     await lock.release()
   }
+}
+
+/**
+ * Run `fn` holding the lock over all networks (`<store>/.locks/_net..all.lock`: "." starts no
+ * network name): a new network's subnet is chosen among the others', which must not change meanwhile.
+ */
+export function withAllNetworksLock<T>(store: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const path = join(locksDir(store), '_net..all.lock')
+  const busy = (holder: number) =>
+    new MachineError('network-locked', `The store's networks are busy: another machine command (pid ${holder}) is making one`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    })
+  return withLockFile(path, waitMs, busy, fn)
+}
+
+/**
+ * Run `fn` holding a network's lock (`<store>/.locks/_net.<name>.lock`): machines of one network
+ * created, started or removed at once must not both take the same address or start two switches.
+ * Held for milliseconds (a file read and write, a process spawn).
+ */
+export function withNetworkLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  networkDir(store, name) // the name check
+  const path = networkLockPath(store, name)
+  const busy = (holder: number) =>
+    new MachineError('network-locked', `Network "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    })
+  return withLockFile(path, waitMs, busy, fn)
 }
