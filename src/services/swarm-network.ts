@@ -50,8 +50,8 @@ export async function ensureOnClusterNetwork(store: Store, m: OpenMachine, peer:
   const plan = await m.driver.clusterNetworkFor?.(peer)
   if (!plan) return
   const name = m.host.Name
-  const state = await m.driver.state()
-  const running = state === 'Running'
+  // A paused or failed VM's QEMU runs too, without the NIC: only a stopped one takes it as is.
+  const running = (await m.driver.state()) !== 'Stopped'
   if (running && plan.needsStop && !o.restart) {
     throw new MachineError('restart-needed', `"${name}" is not on ${plan.network}, which the swarm's machines share; putting it there restarts it`, {
       hint: `run "${o.command} --restart", or stop it first ("${programName()} stop ${name}")`,
