@@ -55,11 +55,17 @@ const nodes = (): string[] =>
 
 const secs = (t0: number): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`
 
+/** The VM's serial console (kernel and boot messages), for a failure's report. */
+const guestConsole = async (name: string): Promise<string> => {
+  const f = join(store, `machines/${name}/console.log`)
+  return existsSync(f) ? (await readFile(f, 'utf8')).split('\n').slice(-80).join('\n') : ''
+}
+
 async function createNode(name: string, swarmFlag: string): Promise<void> {
   hostPort[name] = await freePort()
   const t0 = Date.now()
   const r = await runCli(['create', ...qemuFlags(img), '--qemu-memory', '512', '--qemu-cpus', '1', '--qemu-port', `${hostPort[name]}:${WEB_PORT}`, swarmFlag, name], { store, timeoutMs: 20 * MIN })
-  if (r.code !== 0) console.error(r.stdout, r.stderr, existsSync(join(store, `machines/${name}/console.log`)) ? await readFile(join(store, `machines/${name}/console.log`), 'utf8') : '')
+  if (r.code !== 0) console.error(r.stdout, r.stderr, await guestConsole(name))
   expect(r.code).toBe(0)
   const created = secs(t0)
   if (!dockerEnv.DOCKER_HOST) dockerEnv = parseEnv((await runCli(['env', '--swarm', name], { store, env: { SHELL: '/bin/bash' } })).stdout)
@@ -187,6 +193,7 @@ describe('end to end: a swarm of two qemu VMs, an image loaded on both, a stack 
 
     t0 = Date.now()
     const start = await runCli(['start', 's2'], { store, timeoutMs: 10 * MIN })
+    if (start.code !== 0) console.error(start.stdout, start.stderr, await guestConsole('s2'))
     expect(start.code, start.stderr).toBe(0)
     const started = secs(t0)
     await until('s2 Ready again in docker node ls', 3 * MIN, () => (nodes().includes('s2 Ready') ? true : undefined))

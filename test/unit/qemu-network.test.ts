@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
-import { allocate, CLUSTER_NIC_SCRIPT, CLUSTER_NIC_UNIT, clusterNicCommand, clusterNicSetup, emptyState, macFor, QemuNetwork } from '../../drivers/qemu/network.js'
+import { allocate, chooseSubnet, CLUSTER_NIC_SCRIPT, CLUSTER_NIC_UNIT, clusterNicCommand, clusterNicSetup, emptyState, macFor, QemuNetwork } from '../../drivers/qemu/network.js'
 import { options } from '../../drivers/qemu/options.js'
 import { resolveOptions, withClusterDefaults } from '../../src/driver-kit/options.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
@@ -36,6 +36,17 @@ describe('qemu network addresses', () => {
     expect(allocate(s, 'b', '/m/b', '192.168.99.40').ip).toBe('192.168.99.40')
     expect(allocate(s, 'c', '/m/c', '192.168.99.2').ip).toBe('192.168.99.3')
     expect(allocate(s, 'd', '/m/d', '10.0.0.5').ip).toBe('192.168.99.4')
+  })
+
+  it('a network\'s subnet: "default" 192.168.99.0/24, others the lowest free from 192.168.100.0/24; one line when none is left', () => {
+    expect(chooseSubnet('default', ['192.168.99.0/24'])).toBe('192.168.99.0/24')
+    expect(chooseSubnet('lab', [])).toBe('192.168.100.0/24')
+    expect(chooseSubnet('lab', ['192.168.99.0/24', '192.168.100.0/24', '192.168.102.0/24'])).toBe('192.168.101.0/24')
+    const all = Array.from({ length: 155 }, (_, i) => `192.168.${100 + i}.0/24`)
+    expect(() => chooseSubnet('lab', all)).toThrow(/^Every subnet from 192\.168\.100\.0\/24 to 192\.168\.254\.0\/24 is taken by a qemu network of this store$/)
+    // Members' addresses follow the network's subnet.
+    expect(allocate(emptyState('192.168.101.0/24'), 'a', '/m/a')).toEqual({ ip: '192.168.101.2', mac: '52:54:00:a8:65:02', machineDir: '/m/a' })
+    expect(() => allocate(emptyState('10.0.0.0/8'), 'a', '/m/a')).toThrow(/^The network's subnet "10\.0\.0\.0\/8" is not a 192\.168\.N\.0\/24$/)
   })
 
   it('gives each address its own MAC in QEMU\'s range', () => {
