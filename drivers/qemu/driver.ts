@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { BootWatchOptions, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { accelProblem, chooseAccel } from './accel.js'
@@ -46,7 +46,8 @@ import {
 } from './client.js'
 import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
 import { FILES } from './files.js'
-import { clusterNicCommand, freeUdpPort, QemuNetwork, SUBNET } from './network.js'
+import { STATE_FILE } from './switch.js'
+import { clusterNicCommand, clusterNicSetup, freeUdpPort, PREFIX, QemuNetwork } from './network.js'
 import { resolveImage } from './image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js'
@@ -247,7 +248,7 @@ export class QemuDriver implements Driver {
     const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
     if (first && user === 'docker') first.primary_group = 'docker'
     // The cluster NIC's address, set at every boot.
-    if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, SUBNET.prefix)]
+    if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, PREFIX)]
     // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
     if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
     const instanceId = `machine-${randomUUID()}`
@@ -728,10 +729,62 @@ export class QemuDriver implements Driver {
     return ['127.0.0.1', 'localhost', ...(m ? [m.ip] : [])]
   }
 
-  /** The machine's address on its qemu network (what swarm nodes advertise), or undefined without one. */
+  /**
+   * The machine's address on its qemu network (what swarm nodes advertise), or undefined without
+   * one, or while a machine put on it later has not been told its address yet (ClusterNicPending).
+   */
   async clusterAddress(): Promise<string | undefined> {
     const ip = this.ctx.config.ClusterIP
-    return this.o.network && typeof ip === 'string' && ip ? ip : undefined
+    return this.o.network && typeof ip === 'string' && ip && this.ctx.config.ClusterNicPending !== true ? ip : undefined
+  }
+
+  /**
+   * A machine made without a qemu network joins a cluster: it goes on the network of `peer` (a
+   * qemu machine of the cluster), or on "default" for a new cluster. Its VM gets the NIC at its
+   * next start, and the guest its address from clusterNicSetup() over SSH: the seed that sets it
+   * on the machines made on a network cannot be rewritten (it holds the host key, kept nowhere
+   * else). A machine on another network than the peer's could never reach it: refused.
+   */
+  async clusterNetworkFor(peer?: ClusterPeer): Promise<ClusterNetworkPlan | undefined> {
+    const { ctx } = this
+    const name = ctx.machineName
+    const mine = this.o.network || undefined
+    const wanted = peer ? this.networkOf(peer) : (mine ?? 'default')
+    if (mine && mine !== wanted) {
+      throw new MachineError('network-mismatch', `"${name}" is on qemu network "${mine}" and "${peer?.name}" on "${wanted}": machines on different networks cannot reach each other`, {
+        hint: `create "${name}" again with --qemu-network ${wanted}`,
+      })
+    }
+    if (mine && ctx.config.ClusterNicPending !== true) return undefined
+    const net = new QemuNetwork(ctx.storePath, wanted, ctx.log)
+    // A network not made yet gets its subnet with its first member (attach).
+    const subnet = existsSync(join(net.dir, STATE_FILE)) ? ` (${(await net.read()).subnet})` : ''
+    return {
+      network: `qemu network "${wanted}"${subnet}`,
+      // A VM that runs without a network was started without its NIC.
+      needsStop: !mine,
+      attach: async () => {
+        ctx.config.Network = wanted
+        ;(this.o as { network?: string }).network = wanted
+        ctx.config.ClusterNicPending = true
+        const m = await this.joinNetwork()
+        return m!.ip
+      },
+      guestSetup: () => clusterNicSetup(wanted, String(ctx.config.ClusterMAC), String(ctx.config.ClusterIP)),
+      done: () => {
+        delete ctx.config.ClusterNicPending
+      },
+    }
+  }
+
+  /** The qemu network a cluster's machine is on, else why this VM cannot share one with it. */
+  private networkOf(peer: ClusterPeer): string {
+    const net = peer.driverName === 'qemu' ? peer.config.Network : undefined
+    if (typeof net === 'string' && net) return net
+    const why = peer.driverName === 'qemu' ? 'it was made without --qemu-network' : `it is a ${peer.driverName} machine`
+    throw new MachineError('no-shared-network', `"${this.ctx.machineName}" (a qemu VM) shares no network with "${peer.name}": ${why}`, {
+      hint: `give it an address "${peer.name}" reaches with --advertise-addr ADDR`,
+    })
   }
 }
 

@@ -8,6 +8,13 @@
  *   <store>/networks/NAME/switch.json    the running switch's pid and port (written by it)
  *   <store>/networks/NAME/switch.log     the switch's stderr
  *
+ * Each network has its own /24, chosen when its first machine joins and kept in network.json:
+ * "default" has docker-machine's VirtualBox host-only 192.168.99.0/24, any other name the
+ * lowest 192.168.N.0/24 (N from 100) no other network of the store has. The segments are
+ * isolated from each other anyway (one switch each, and a VM is on one network at most); what
+ * their own subnets buy is an address that says which network (and cluster) it is on, in
+ * `docker node ls`, certificates and logs, with no two machines of the store alike.
+ *
  * A machine joins when it is created (an address and a MAC for good, kept across stop/start),
  * the switch (switch.ts) is started when one of its VMs starts and is not running, stopped when
  * the last running VM stops, and the directory goes with the last member's `rm`. A switch that
@@ -17,20 +24,29 @@
 import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { DriverLogger } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { writeFileAtomic } from '../../src/driver-kit/fs.js'
-import { networkDir, withNetworkLock } from '../../src/driver-kit/network.js'
+import { isValidNetworkName, networkDir, withAllNetworksLock, withNetworkLock } from '../../src/driver-kit/network.js'
 import { sleep } from '../../src/driver-kit/wait.js'
 import { commandLineHas, killHard, processState, readPid, isOurQemu } from './client.js'
 import { FILES } from './files.js'
 import { STATE_FILE, SWITCH_FILE, SWITCH_HOST } from './switch.js'
 
-/** docker-machine's VirtualBox host-only network (192.168.99.0/24): outside Docker's and swarm's own pools (172.17+/16, 10.0.0.0/8). */
-export const SUBNET = { base: '192.168.99', prefix: 24 } as const
+/** The prefix length of every qemu network. */
+export const PREFIX = 24
+/**
+ * "default"'s subnet, docker-machine's VirtualBox host-only network: outside swarm's overlay pool
+ * (10.0.0.0/8) and the bridges Docker makes first (172.17-31.0.0/16); Docker skips a pool that
+ * overlaps a route of the guest, so its later 192.168.x.0/20 bridges go around these.
+ */
+export const DEFAULT_SUBNET = `192.168.99.0/${PREFIX}`
+/** Third octets for the other networks' subnets: 192.168.100.0/24 up. */
+const FIRST_OTHER = 100
+const LAST_OTHER = 254
 /** Host numbers handed out: .1 is kept for a host-side address, should one ever be added. */
 const FIRST_HOST = 2
 const LAST_HOST = 254
@@ -54,7 +70,30 @@ export interface NetworkState {
   members: Record<string, Member>
 }
 
-export const emptyState = (): NetworkState => ({ subnet: `${SUBNET.base}.0/${SUBNET.prefix}`, members: {} })
+export const emptyState = (subnet: string = DEFAULT_SUBNET): NetworkState => ({ subnet, members: {} })
+
+/** "192.168.99.0/24" → "192.168.99", the part every member's address starts with. */
+export function subnetBase(subnet: string): string {
+  const m = /^192\.168\.(\d{1,3})\.0\/24$/.exec(subnet)
+  if (!m || Number(m[1]) > 255) throw new MachineError('network-corrupt', `The network's subnet "${subnet}" is not a 192.168.N.0/24`)
+  return `192.168.${m[1]}`
+}
+
+/**
+ * The subnet of a new network `name`, given the subnets the store's other networks have: "default"
+ * has DEFAULT_SUBNET, every other name the lowest 192.168.N.0/24 (N from 100) none of them has.
+ */
+export function chooseSubnet(name: string, taken: readonly string[]): string {
+  if (name === 'default') return DEFAULT_SUBNET
+  const used = new Set(taken)
+  for (let n = FIRST_OTHER; n <= LAST_OTHER; n++) {
+    const subnet = `192.168.${n}.0/${PREFIX}`
+    if (!used.has(subnet)) return subnet
+  }
+  throw new MachineError('networks-full', `Every subnet from 192.168.${FIRST_OTHER}.0/24 to 192.168.${LAST_OTHER}.0/24 is taken by a qemu network of this store`, {
+    hint: 'put the machine on a network that exists (--qemu-network NAME), or remove the machines of one you no longer use',
+  })
+}
 
 /** A MAC per address (QEMU's 52:54:00 prefix, then the address's last three bytes): unique on a /24, and readable. */
 export function macFor(ip: string): string {
@@ -70,7 +109,8 @@ export function allocate(state: NetworkState, name: string, machineDir: string, 
   const had = state.members[name]
   if (had) return had
   const taken = new Set(Object.values(state.members).map((m) => m.ip))
-  const hosts = Array.from({ length: LAST_HOST - FIRST_HOST + 1 }, (_, i) => `${SUBNET.base}.${FIRST_HOST + i}`)
+  const base = subnetBase(state.subnet)
+  const hosts = Array.from({ length: LAST_HOST - FIRST_HOST + 1 }, (_, i) => `${base}.${FIRST_HOST + i}`)
   if (prefer && hosts.includes(prefer)) hosts.unshift(prefer)
   for (const ip of hosts) {
     if (taken.has(ip)) continue
@@ -89,12 +129,60 @@ export function allocate(state: NetworkState, name: string, machineDir: string, 
  * iproute2: it works whatever the image's network tooling, and also where the image has switched
  * cloud-init's own network rendering off (as the test image does).
  */
-export function clusterNicCommand(mac: string, ip: string, prefix: number = SUBNET.prefix): string {
+export function clusterNicCommand(mac: string, ip: string, prefix: number = PREFIX): string {
   return (
     'for d in /sys/class/net/*; do ' +
     `if [ "$(cat "$d/address" 2>/dev/null)" = "${mac}" ]; then ` +
     `ip link set dev "\${d##*/}" up && ip addr replace ${ip}/${prefix} dev "\${d##*/}"; fi; done`
   )
+}
+
+/** The guest's unit and script for a machine put on a network after it was made (clusterNicSetup). */
+export const CLUSTER_NIC_UNIT = 'machine-cluster-nic.service'
+export const CLUSTER_NIC_SCRIPT = '/usr/local/sbin/machine-cluster-nic'
+
+/**
+ * A root shell script, run over SSH, for a guest that was made without the network: its seed
+ * (cloud-init's bootcmd) does not set the address, and cannot be changed without the host key
+ * it holds. So a systemd unit does it at every boot from now on (ordered before the engine,
+ * waiting up to 60 s for the NIC to appear), and it runs once now. Rerunning it changes nothing.
+ */
+export function clusterNicSetup(network: string, mac: string, ip: string, prefix: number = PREFIX): string {
+  const script = [
+    '#!/bin/sh',
+    `# Written by machine: this host's address on its qemu network "${network}".`,
+    `i=0; until grep -qsx ${mac} /sys/class/net/*/address || [ $i -ge 60 ]; do i=$((i + 1)); sleep 1; done`,
+    clusterNicCommand(mac, ip, prefix),
+    '',
+  ].join('\n')
+  const unit = [
+    '[Unit]',
+    `Description=Address on the qemu network "${network}" (written by machine)`,
+    'After=network.target',
+    'Before=docker.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=${CLUSTER_NIC_SCRIPT}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n')
+  // Quoted here-documents: nothing in them is expanded by the shell that writes them.
+  return [
+    'set -e',
+    `cat > ${CLUSTER_NIC_SCRIPT} <<'MACHINE_EOF'`,
+    script + 'MACHINE_EOF',
+    `chmod 755 ${CLUSTER_NIC_SCRIPT}`,
+    `cat > /etc/systemd/system/${CLUSTER_NIC_UNIT} <<'MACHINE_EOF'`,
+    unit + 'MACHINE_EOF',
+    'systemctl daemon-reload',
+    `systemctl enable ${CLUSTER_NIC_UNIT}`,
+    `systemctl restart ${CLUSTER_NIC_UNIT}`,
+    '',
+  ].join('\n')
 }
 
 /** A free UDP port on 127.0.0.1 for a VM's cluster NIC (QEMU binds it; a lost race is retried by the caller). */
@@ -166,11 +254,37 @@ export class QemuNetwork {
   join(machine: string, machineDir: string, prefer?: string): Promise<Member> {
     return this.locked(async () => {
       const s = await this.read()
+      if (!existsSync(this.stateFile)) s.subnet = await this.newSubnet()
       for (const [n, m] of Object.entries(s.members)) if (n !== machine && !existsSync(m.machineDir)) delete s.members[n]
       const m = allocate(s, machine, machineDir, prefer)
       await this.write(s)
       return m
     })
+  }
+
+  /** The subnet of this network, made now: under the lock over all networks, so that two made at once differ. */
+  private newSubnet(): Promise<string> {
+    return withAllNetworksLock(this.storePath, 30_000, async () => {
+      const subnet = chooseSubnet(this.name, await this.otherSubnets())
+      // Written at once, so the next network made sees it taken.
+      await this.write({ ...emptyState(subnet) })
+      return subnet
+    })
+  }
+
+  /** The subnets of the store's other networks (one whose state cannot be read takes none). */
+  private async otherSubnets(): Promise<string[]> {
+    const root = join(this.dir, '..')
+    const names = await readdir(root).catch(() => [] as string[])
+    const out: string[] = []
+    for (const n of names) {
+      if (n === this.name || !isValidNetworkName(n)) continue
+      const subnet = await readFile(join(root, n, STATE_FILE), 'utf8')
+        .then((t) => (JSON.parse(t) as Partial<NetworkState>).subnet)
+        .catch(() => undefined)
+      if (typeof subnet === 'string') out.push(subnet)
+    }
+    return out
   }
 
   /** The VM of `machine` is about to start with its cluster NIC on `port`: record it, and have the switch running. Returns the switch's port. */

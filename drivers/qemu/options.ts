@@ -135,7 +135,7 @@ export const options = [
     name: 'network',
     type: 'string',
     description:
-      'Put the VM on this host-local network (a second NIC with a fixed address, 192.168.99.x) shared with the other VMs given the same name; nothing leaves the host and no root is needed. Default: none, or "default" for a machine that joins a swarm (--swarm, --swarm-master)',
+      'Put the VM on this host-local network (a second NIC with a fixed address: 192.168.99.x on "default", each other network its own 192.168.N.0/24) shared with the other VMs given the same name; nothing leaves the host and no root is needed. Default: none, or "default" for a machine that joins a swarm (--swarm, --swarm-master)',
     env: ['QEMU_NETWORK'],
     configKey: 'Network',
     // A swarm's VMs must reach each other: they share "default" unless told otherwise.

@@ -141,6 +141,14 @@ export interface Driver {
    */
   closeClusterPorts?(journal: Journal): Promise<void>
   /**
+   * For a host that is not on the network its cluster's machines share (a qemu VM made without
+   * --qemu-network that now joins a swarm): how to put it there, beside `peer` (a member of the
+   * cluster; none for a new cluster). Undefined when the host is on it already, or the driver has
+   * no such network (then ip() is advertised). Nothing changes until the plan's attach(); a peer
+   * on no network this host can join is a MachineError naming the fix.
+   */
+  clusterNetworkFor?(peer?: ClusterPeer): Promise<ClusterNetworkPlan | undefined>
+  /**
    * Watch the host's boot while the caller waits for it after create() or start() (for SSH,
    * for the engine): report each boot stage through `onStage` ("kernel booting"), resolve when
    * `signal` aborts (the wait is over), and reject with a MachineError as soon as the boot has
@@ -149,6 +157,28 @@ export interface Driver {
    * whose auto-chosen accelerator hangs the guest kernel). Optional: without it the caller waits.
    */
   watchBoot?(o: BootWatchOptions): Promise<void>
+}
+
+/** A machine of a cluster, as its saved config describes it. */
+export interface ClusterPeer {
+  name: string
+  driverName: string
+  /** Its saved driver config (config.json "Driver"). */
+  config: Record<string, unknown>
+}
+
+/** See Driver.clusterNetworkFor. */
+export interface ClusterNetworkPlan {
+  /** The network, as the user knows it: 'qemu network "default" (192.168.99.0/24)'. */
+  network: string
+  /** The host runs without what that network needs (a NIC): it must be stopped before attach(). */
+  needsStop: boolean
+  /** Record the network in ctx.config (the caller saves it): the host's next start brings it up there. Returns its address on it. */
+  attach(): Promise<string>
+  /** A root shell script that, run over SSH on the running host, gives it its address now and at every boot. */
+  guestSetup(): string
+  /** The guest setup ran: from now on clusterAddress() answers with the address. */
+  done(): void
 }
 
 export type LifecycleOp = 'start' | 'stop' | 'restart' | 'kill'

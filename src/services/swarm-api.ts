@@ -83,13 +83,21 @@ export const engineMessage = (body: string): string => {
   return body.trim().split('\n')[0] ?? ''
 }
 
+/**
+ * The bound of init, join and leave: dockerd answers them only once the node's swarm networks
+ * (ingress, gossip, the raft store) are set up or torn down. A drained worker's leave took more
+ * than 20 s (the bound of every other call) on a loaded 2-core TCG host; the steps that make
+ * these calls allow 120 s.
+ */
+export const MEMBERSHIP_CALL_MS = 110_000
+
 /** "ip:port" with IPv6 in brackets, as the Engine API's address fields take it. */
 export const hostPort = (ip: string, port = SWARM_PORT): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`)
 
 export function swarmApi(t: EngineTarget, timeoutMs: number, signal?: AbortSignal): SwarmApi {
   const o: EngineCallOptions = { machine: t.machine, signal }
-  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, what: string, body?: unknown): Promise<string> => {
-    const res = await engineRequest(t.url, method, path, body, t.tls, timeoutMs, o)
+  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, what: string, body?: unknown, ms = timeoutMs): Promise<string> => {
+    const res = await engineRequest(t.url, method, path, body, t.tls, ms, o)
     if (res.status < 200 || res.status > 299) throw new EngineApiError(res.status, engineMessage(res.body), what, t.machine)
     return res.body
   }
@@ -100,22 +108,23 @@ export function swarmApi(t: EngineTarget, timeoutMs: number, signal?: AbortSigna
       throw new MachineError('engine-error', `The engine of "${t.machine}" answered ${what} with something that is not JSON`, { hint: 'check that its URL is the Docker engine' })
     }
   }
+  const membershipMs = Math.max(timeoutMs, MEMBERSHIP_CALL_MS)
   return {
     info: async () => {
       const i = parse<{ Swarm?: LocalSwarm }>(await call('GET', '/info', 'GET /info'), 'GET /info')
       return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null, ...i.Swarm }
     },
     init: async ({ advertiseAddr }) =>
-      parse<string>(await call('POST', '/swarm/init', 'to initialize a swarm', { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: hostPort(advertiseAddr), ForceNewCluster: false, Spec: {} }), 'POST /swarm/init'),
+      parse<string>(await call('POST', '/swarm/init', 'to initialize a swarm', { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: hostPort(advertiseAddr), ForceNewCluster: false, Spec: {} }, membershipMs), 'POST /swarm/init'),
     inspect: async () => {
       const s = parse<{ ID?: string; JoinTokens?: Partial<JoinTokens> }>(await call('GET', '/swarm', 'GET /swarm'), 'GET /swarm')
       return { ID: s.ID ?? '', JoinTokens: { Worker: s.JoinTokens?.Worker ?? '', Manager: s.JoinTokens?.Manager ?? '' } }
     },
     join: async ({ remoteAddrs, token, advertiseAddr }) => {
-      await call('POST', '/swarm/join', 'to join the swarm', { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: hostPort(advertiseAddr), RemoteAddrs: remoteAddrs, JoinToken: token })
+      await call('POST', '/swarm/join', 'to join the swarm', { ListenAddr: `0.0.0.0:${SWARM_PORT}`, AdvertiseAddr: hostPort(advertiseAddr), RemoteAddrs: remoteAddrs, JoinToken: token }, membershipMs)
     },
     leave: async ({ force }) => {
-      await call('POST', `/swarm/leave?force=${force}`, 'to leave the swarm')
+      await call('POST', `/swarm/leave?force=${force}`, 'to leave the swarm', undefined, membershipMs)
     },
     nodes: async () => parse<SwarmNode[]>(await call('GET', '/nodes', 'GET /nodes'), 'GET /nodes'),
     updateNode: async (node, spec) => {

@@ -14,6 +14,7 @@ import { readTls } from './engine.js'
 import { engineUrlOf, machineTlsFiles, openLoaded, type OpenMachine } from './machine.js'
 import type { Reporter } from './reporter.js'
 import { chooseAdvertiseAddress, isLoopbackAddress } from './swarm-address.js'
+import { ensureOnClusterNetwork, peerOf } from './swarm-network.js'
 import { EngineApiError, hostPort, swarmApi, type EngineTarget, type LocalSwarm, type SwarmApi, type SwarmNode } from './swarm-api.js'
 
 // `machine swarm init/join/leave/ls`, create's --swarm*, and rm of a node: swarm mode through
@@ -162,8 +163,8 @@ async function onMachine<T>(store: Store, name: string, c: SwarmContext, adverti
  * `swarm init NAME` (and create --swarm-master): NAME's engine starts a new swarm, advertising
  * its address on the network the machines share; NAME is recorded as its master.
  */
-export async function initSwarm(store: Store, name: string, o: { advertiseAddr?: string }, c: SwarmContext): Promise<InitResult> {
-  return onMachine(store, name, c, o.advertiseAddr, (m, openPorts) => initOn(store, m, c, openPorts))
+export async function initSwarm(store: Store, name: string, o: { advertiseAddr?: string; restart?: boolean }, c: SwarmContext): Promise<InitResult> {
+  return onMachine(store, name, c, o.advertiseAddr, (m, openPorts) => initOn(store, m, c, o, openPorts))
 }
 
 /**
@@ -171,8 +172,10 @@ export async function initSwarm(store: Store, name: string, o: { advertiseAddr?:
  * saves. `openPorts` runs once every check passed, before the engine is changed (create opened
  * them with the machine).
  */
-export async function initOn(store: Store, m: OpenMachine, c: SwarmContext, openPorts?: () => Promise<void>): Promise<InitResult> {
+export async function initOn(store: Store, m: OpenMachine, c: SwarmContext, o: { restart?: boolean } = {}, openPorts?: () => Promise<void>): Promise<InitResult> {
   const name = m.host.Name
+  // A machine made without the network its nodes will share is put on it first.
+  await ensureOnClusterNetwork(store, m, undefined, { command: `${prog()} swarm init ${name}`, restart: !!o.restart, reporter: c.reporter, signal: c.signal })
   const addr = await chooseAdvertiseAddress(m, capabilitiesOf(m.def).ssh)
   refuseActive(name, await runningInfo(store, m, c, 'machine'))
   await openPorts?.()
@@ -252,7 +255,7 @@ export async function checkJoin(store: Store, o: { cluster: string; name: string
 }
 
 /** `swarm join NAME --cluster MASTER [--manager]` (and create --swarm): NAME's engine joins. */
-export async function joinSwarm(store: Store, name: string, o: { cluster: string; manager: boolean; advertiseAddr?: string }, c: SwarmContext): Promise<JoinPlan & { advertiseAddr: string }> {
+export async function joinSwarm(store: Store, name: string, o: { cluster: string; manager: boolean; advertiseAddr?: string; restart?: boolean }, c: SwarmContext): Promise<JoinPlan & { advertiseAddr: string }> {
   if (name === o.cluster) throw new MachineError('usage', `Machine "${name}" cannot join its own swarm`, { hint: `start a swarm on it with "${prog()} swarm init ${name}"` })
   return onMachine(store, name, c, o.advertiseAddr, (m, openPorts) => joinOn(store, m, o, c, openPorts))
 }
@@ -262,14 +265,17 @@ export async function joinSwarm(store: Store, name: string, o: { cluster: string
  * saves. Under the swarm's lock, so no leave or removal of the same swarm decides on a member
  * list this join is changing. `openPorts` as for initOn.
  */
-export async function joinOn(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
+export async function joinOn(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean; restart?: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
   const { Discovery } = (await clusterSeed(store, o.cluster)).HostOptions.SwarmOptions
   return withClusterLock(store.path, Discovery, CLUSTER_LOCK_WAIT_MS, () => joinUnderLock(store, m, o, c, openPorts))
 }
 
-async function joinUnderLock(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
+async function joinUnderLock(store: Store, m: OpenMachine, o: { cluster: string; manager: boolean; restart?: boolean }, c: SwarmContext, openPorts?: () => Promise<void>): Promise<JoinPlan & { advertiseAddr: string }> {
   const name = m.host.Name
   const { manager, managerAddr } = await checkJoin(store, { cluster: o.cluster, name }, c)
+  // A machine made without the network the swarm's machines share is put on the manager's.
+  const command = `${prog()} swarm join ${name} --cluster ${o.cluster}${o.manager ? ' --manager' : ''}`
+  await ensureOnClusterNetwork(store, m, peerOf(manager), { command, restart: !!o.restart, reporter: c.reporter, signal: c.signal })
   const addr = await chooseAdvertiseAddress(m, capabilitiesOf(m.def).ssh)
   refuseActive(name, await runningInfo(store, m, c, 'machine'))
   await openPorts?.()

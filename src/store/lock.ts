@@ -1,5 +1,5 @@
 import { link, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { invalidMachineName, isValidMachineName } from '../core/names.js'
 import { sleep } from '../driver-kit/wait.js'
@@ -164,21 +164,10 @@ export async function lockStore(store: string, what: StoreResource, waitMs = 0):
   )
 }
 
-/**
- * Run `fn` holding a network's lock (`<store>/.locks/_net.<name>.lock`): machines of one network
- * created, started or removed at once must not both take the same address or start two switches.
- * Held for milliseconds (a file read and write, a process spawn).
- */
-export async function withNetworkLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  networkDir(store, name) // the name check
-  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
-  const path = networkLockPath(store, name)
-  const lock = await acquire(path, waitMs, 25, (holder) =>
-    new MachineError('network-locked', `Network "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
-      hint: `wait for it to finish, or remove ${path} if that process is gone`,
-    }),
-  )
-  return holding(lock, fn)
+/** Run `fn` holding the lock file `path`, waited for up to `waitMs` (polled every `pollMs`); `busy` says who holds it. */
+async function withLockFile<T>(path: string, waitMs: number, busy: (holder: number) => MachineError, fn: () => Promise<T>, pollMs = 25): Promise<T> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  return holding(await acquire(path, waitMs, pollMs, busy), fn)
 }
 
 /** `fn`'s result, with `lock` released however `fn` ends. */
@@ -191,18 +180,44 @@ async function holding<T>(lock: Lock, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Run `fn` holding the lock over all networks (`<store>/.locks/_net..all.lock`: "." starts no
+ * network name): a new network's subnet is chosen among the others', which must not change meanwhile.
+ */
+export function withAllNetworksLock<T>(store: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const path = join(locksDir(store), '_net..all.lock')
+  const busy = (holder: number) =>
+    new MachineError('network-locked', `The store's networks are busy: another machine command (pid ${holder}) is making one`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    })
+  return withLockFile(path, waitMs, busy, fn)
+}
+
+/**
+ * Run `fn` holding a network's lock (`<store>/.locks/_net.<name>.lock`): machines of one network
+ * created, started or removed at once must not both take the same address or start two switches.
+ * Held for milliseconds (a file read and write, a process spawn).
+ */
+export function withNetworkLock<T>(store: string, name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  networkDir(store, name) // the name check
+  const path = networkLockPath(store, name)
+  const busy = (holder: number) =>
+    new MachineError('network-locked', `Network "${name}" is busy: another machine command (pid ${holder}) is changing it`, {
+      hint: `wait for it to finish, or remove ${path} if that process is gone`,
+    })
+  return withLockFile(path, waitMs, busy, fn)
+}
+
+/**
  * Run `fn` holding a swarm's lock (`<store>/.locks/_swarm.<hash>.lock`): who joins, leaves or is
  * removed is decided one command at a time per cluster. Two managers removed at once would
  * otherwise each see the other as the manager that stays, and both leave. Held for a join or a
- * leave (seconds, up to the engine's step timeouts), so contenders wait long.
+ * leave (seconds, up to the engine's step timeouts), so contenders wait long and poll less often.
  */
-export async function withClusterLock<T>(store: string, discovery: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  await mkdir(locksDir(store), { recursive: true, mode: 0o700 })
+export function withClusterLock<T>(store: string, discovery: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
   const path = clusterLockPath(store, discovery)
-  const lock = await acquire(path, waitMs, 200, (holder) =>
+  const busy = (holder: number) =>
     new MachineError('cluster-locked', `The swarm is busy: another machine command (pid ${holder}) is changing its members`, {
       hint: `wait for it to finish, or remove ${path} if that process is gone`,
-    }),
-  )
-  return holding(lock, fn)
+    })
+  return withLockFile(path, waitMs, busy, fn, 200)
 }

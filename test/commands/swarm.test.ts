@@ -232,7 +232,7 @@ describe('two managers removed at the same moment', () => {
     const { ca, server } = seeded
     world = fakeSwarmWorld()
     for (const [i, n] of ['m1', 'm2', 'w1'].entries()) {
-      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n, swarmReadDelayMs: () => readDelayMs }))
+      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n, swarmDelayMs: (method) => (method === 'GET' ? readDelayMs : 0) }))
       const flags = n === 'm1' ? ['--swarm-master'] : n === 'm2' ? ['--swarm-master', '--swarm-cluster', 'm1'] : ['--swarm']
       const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${30 + i}`, n], { store })
       expect(r.code, r.stderr).toBe(0)

@@ -2,7 +2,8 @@
  * A cluster on real QEMU VMs, through the built `machine` binary and the host's docker client:
  * a swarm master and a worker on the qemu driver's host-local network, a local image put on
  * both with `machine swarm load` (no registry), a Compose stack with one replica per node whose
- * published port answers on each VM's forward, and rm of the worker leaving one node. Small VMs
+ * published port answers on each VM's forward, stop/start of the worker (its node Down, then Ready
+ * at the same address, the service back to a task per node), and rm of the worker leaving one node. Small VMs
  * (512 MB, 1 vCPU) so that two fit on a 2-core TCG host.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -54,11 +55,17 @@ const nodes = (): string[] =>
 
 const secs = (t0: number): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`
 
+/** The VM's serial console (kernel and boot messages), for a failure's report. */
+const guestConsole = async (name: string): Promise<string> => {
+  const f = join(store, `machines/${name}/console.log`)
+  return existsSync(f) ? (await readFile(f, 'utf8')).split('\n').slice(-80).join('\n') : ''
+}
+
 async function createNode(name: string, swarmFlag: string): Promise<void> {
   hostPort[name] = await freePort()
   const t0 = Date.now()
   const r = await runCli(['create', ...qemuFlags(img), '--qemu-memory', '512', '--qemu-cpus', '1', '--qemu-port', `${hostPort[name]}:${WEB_PORT}`, swarmFlag, name], { store, timeoutMs: 20 * MIN })
-  if (r.code !== 0) console.error(r.stdout, r.stderr, existsSync(join(store, `machines/${name}/console.log`)) ? await readFile(join(store, `machines/${name}/console.log`), 'utf8') : '')
+  if (r.code !== 0) console.error(r.stdout, r.stderr, await guestConsole(name))
   expect(r.code).toBe(0)
   const created = secs(t0)
   if (!dockerEnv.DOCKER_HOST) dockerEnv = parseEnv((await runCli(['env', '--swarm', name], { store, env: { SHELL: '/bin/bash' } })).stdout)
@@ -169,6 +176,43 @@ describe('end to end: a swarm of two qemu VMs, an image loaded on both, a stack 
       for (let i = 0; i < 4; i++) seen.add((await page(hostPort[name]!)) ?? '')
     }
     expect([...seen].filter(Boolean).sort()).toEqual(['s1', 's2'])
+  }, 15 * MIN)
+
+  it('stop of the worker: its node goes Down; start: Ready again at the same cluster address, and the service has a task on each node again', async () => {
+    const addrOf = (n: string) => docker(['node', 'inspect', n, '--format', '{{.Status.Addr}}']).out.trim()
+    const before = addrOf('s2')
+    expect(before).toMatch(/^192\.168\.\d+\.\d+$/)
+
+    let t0 = Date.now()
+    const stop = await runCli(['stop', 's2'], { store, timeoutMs: 5 * MIN })
+    expect(stop.code, stop.stderr).toBe(0)
+    const stopped = secs(t0)
+    await until('s2 Down in docker node ls', 2 * MIN, () => (nodes().includes('s2 Down') ? true : undefined))
+    console.log(`[swarm e2e] stop s2: machine stopped in ${stopped}, node Down ${secs(t0)} after the stop began`)
+    expect(nodes()).toEqual(['s1 Ready', 's2 Down'])
+
+    t0 = Date.now()
+    const start = await runCli(['start', 's2'], { store, timeoutMs: 10 * MIN })
+    if (start.code !== 0) console.error(start.stdout, start.stderr, await guestConsole('s2'))
+    expect(start.code, start.stderr).toBe(0)
+    const started = secs(t0)
+    await until('s2 Ready again in docker node ls', 3 * MIN, () => (nodes().includes('s2 Ready') ? true : undefined))
+    console.log(`[swarm e2e] start s2: machine started in ${started}, node Ready ${secs(t0)} after the start began`)
+    expect(nodes()).toEqual(['s1 Ready', 's2 Ready'])
+    expect(addrOf('s2')).toBe(before)
+    expect((await runCli(['ls', '--format', '{{.Name}} {{.Swarm}}'], { store })).stdout).toBe('s1 s1 (master)\ns2 s1\n')
+
+    // The replica that had nowhere to go while s2 was Down (one per node) is placed on it again.
+    const running = () =>
+      docker(['service', 'ps', 'app_web', '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}'])
+        .out.split('\n')
+        .filter((l) => / Running /.test(l))
+        .map((l) => l.split(' ')[0])
+        .sort()
+        .join(' ')
+    await until('a running task of app_web on each node again', 5 * MIN, () => (running() === 's1 s2' ? true : undefined))
+    console.log(`[swarm e2e] start s2: a task on each node again ${secs(t0)} after the start began`)
+    expect(await until(`a page on s2's forward after its restart`, 2 * MIN, () => page(hostPort.s2!))).toMatch(/^s[12]$/)
   }, 15 * MIN)
 
   it('rm -y of the worker leaves one node; rm of the master leaves no process, port, socket or file', async () => {

@@ -25,13 +25,14 @@ export interface FakeEngineOptions {
   swarm?: FakeSwarmWorld
   /** The host name the engine reports (GET /info Name, a node's Description.Hostname). */
   hostname?: string
-  /**
-   * Milliseconds before a swarm read (GET /info, /swarm, /nodes) is answered, asked per request:
-   * a slow engine, so commands run at once are all between their reads and their changes together.
-   */
-  swarmReadDelayMs?: () => number
   /** Images: GET /images/{name}/json, GET /images/get (docker save), POST /images/load (docker load). */
   images?: FakeImages
+  /**
+   * Milliseconds the swarm answer to "METHOD /path" waits, asked per request: an engine slow to
+   * set up or tear down its swarm networks, or slow reads, so commands run at once are all
+   * between their reads and their changes together.
+   */
+  swarmDelayMs?: (method: string, path: string) => number
 }
 
 /** An engine's images by name: their ID and content (the fake's "tar" carries both). */
@@ -144,8 +145,8 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
           if (a) json(a.status, a.body)
           else json(404, { message: 'page not found' })
         }
-        const delay = req.method === 'GET' ? (o.swarmReadDelayMs?.() ?? 0) : 0
-        if (delay > 0) setTimeout(answer, delay)
+        const wait = o.swarmDelayMs?.(req.method ?? 'GET', path) ?? 0
+        if (wait > 0) setTimeout(answer, wait)
         else answer()
       })
       return

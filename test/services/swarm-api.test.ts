@@ -76,4 +76,22 @@ describe('swarm API client', () => {
     await m1().leave({ force: true })
     expect(await m1().info()).toMatchObject({ LocalNodeState: 'inactive' })
   })
+
+  it('waits longer for a leave than for other calls: dockerd answers it once the node’s swarm networks are torn down', async () => {
+    const ca = await createCA()
+    const client = await createClientCert(ca)
+    const server = await createServerCert(ca, 'e', ['127.0.0.1'])
+    const slowWorld = fakeSwarmWorld()
+    const slow = await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: slowWorld, hostname: 's', swarmDelayMs: () => 600 })
+    try {
+      const s = swarmApi({ url: slow.url, tls: { ca: ca.cert, cert: client.cert, key: client.key }, machine: 's' }, 300)
+      const info = await s.info().catch((e: unknown) => e)
+      expect((info as Error).message).toBe(`Docker engine of machine "s" at 127.0.0.1:${slow.port} completed the TLS handshake but sent no HTTP response within 300 ms`)
+      await s.init({ advertiseAddr: '192.0.2.20' })
+      await s.leave({ force: true })
+      expect(slow.requests().map((r) => r.split(' ').slice(0, 2).join(' '))).toEqual(['GET /info', 'POST /swarm/init', 'POST /swarm/leave?force=true'])
+    } finally {
+      await slow.stop()
+    }
+  })
 })

@@ -6,11 +6,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
-import { allocate, clusterNicCommand, emptyState, macFor, QemuNetwork } from '../../drivers/qemu/network.js'
+import { allocate, chooseSubnet, CLUSTER_NIC_SCRIPT, CLUSTER_NIC_UNIT, clusterNicCommand, clusterNicSetup, emptyState, macFor, QemuNetwork } from '../../drivers/qemu/network.js'
 import { options } from '../../drivers/qemu/options.js'
 import { resolveOptions, withClusterDefaults } from '../../src/driver-kit/options.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
@@ -38,6 +38,17 @@ describe('qemu network addresses', () => {
     expect(allocate(s, 'd', '/m/d', '10.0.0.5').ip).toBe('192.168.99.4')
   })
 
+  it('a network\'s subnet: "default" 192.168.99.0/24, others the lowest free from 192.168.100.0/24; one line when none is left', () => {
+    expect(chooseSubnet('default', ['192.168.99.0/24'])).toBe('192.168.99.0/24')
+    expect(chooseSubnet('lab', [])).toBe('192.168.100.0/24')
+    expect(chooseSubnet('lab', ['192.168.99.0/24', '192.168.100.0/24', '192.168.102.0/24'])).toBe('192.168.101.0/24')
+    const all = Array.from({ length: 155 }, (_, i) => `192.168.${100 + i}.0/24`)
+    expect(() => chooseSubnet('lab', all)).toThrow(/^Every subnet from 192\.168\.100\.0\/24 to 192\.168\.254\.0\/24 is taken by a qemu network of this store$/)
+    // Members' addresses follow the network's subnet.
+    expect(allocate(emptyState('192.168.101.0/24'), 'a', '/m/a')).toEqual({ ip: '192.168.101.2', mac: '52:54:00:a8:65:02', machineDir: '/m/a' })
+    expect(() => allocate(emptyState('10.0.0.0/8'), 'a', '/m/a')).toThrow(/^The network's subnet "10\.0\.0\.0\/8" is not a 192\.168\.N\.0\/24$/)
+  })
+
   it('gives each address its own MAC in QEMU\'s range', () => {
     expect(macFor('192.168.99.254')).toBe('52:54:00:a8:63:fe')
     expect(new Set(Array.from({ length: 253 }, (_, i) => macFor(`192.168.99.${i + 2}`))).size).toBe(253)
@@ -54,6 +65,36 @@ describe('qemu network addresses', () => {
     expect(cmd).toContain('"52:54:00:a8:63:02"')
     expect(cmd).toContain('ip link set dev "${d##*/}" up && ip addr replace 192.168.99.2/24 dev "${d##*/}"')
     execFileSync('sh', ['-n', '-c', cmd])
+  })
+
+  it('a guest put on a network later: a unit runs the NIC script at every boot, and now; run twice, the same', async () => {
+    const setup = clusterNicSetup('lab', '52:54:00:a8:64:05', '192.168.100.5')
+    execFileSync('sh', ['-n', '-c', setup])
+    // The guest's root paths moved under a temp directory, with stand-ins for systemctl and ip
+    // that log their arguments, and a /sys/class/net with the cluster NIC (ens4) beside eth0.
+    const root = await tempDir('machine-guest-')
+    for (const d of ['usr/local/sbin', 'etc/systemd/system', 'bin', 'sys/class/net/eth0', 'sys/class/net/ens4']) mkdirSync(join(root, d), { recursive: true })
+    writeFileSync(join(root, 'sys/class/net/eth0/address'), '52:54:00:12:34:56\n')
+    writeFileSync(join(root, 'sys/class/net/ens4/address'), '52:54:00:a8:64:05\n')
+    for (const bin of ['systemctl', 'ip']) writeFileSync(join(root, 'bin', bin), `#!/bin/sh\necho "${bin} $*" >> ${root}/calls\n`, { mode: 0o755 })
+    const moved = (text: string) => text.replaceAll('/usr/local/sbin/', `${root}/usr/local/sbin/`).replaceAll('/etc/systemd/system/', `${root}/etc/systemd/system/`).replaceAll('/sys/class/net', `${root}/sys/class/net`)
+    const env = { PATH: `${join(root, 'bin')}:${process.env.PATH}` }
+    const calls = () => readFileSync(join(root, 'calls'), 'utf8')
+    for (let i = 0; i < 2; i++) execFileSync('sh', ['-c', moved(setup)], { env })
+    expect(calls()).toBe(`systemctl daemon-reload\nsystemctl enable ${CLUSTER_NIC_UNIT}\nsystemctl restart ${CLUSTER_NIC_UNIT}\n`.repeat(2))
+    const unit = readFileSync(join(root, 'etc/systemd/system', CLUSTER_NIC_UNIT), 'utf8')
+    expect(unit).toContain(`ExecStart=${moved(CLUSTER_NIC_SCRIPT)}\n`)
+    expect(unit).toContain('Before=docker.service\n')
+    expect(unit).toContain('WantedBy=multi-user.target\n')
+    const script = join(root, CLUSTER_NIC_SCRIPT)
+    expect(statSync(script).mode & 0o777).toBe(0o755)
+    // What the unit runs at boot (its paths moved with the rest): the NIC found by its MAC and
+    // given its address, at once as it is there.
+    writeFileSync(join(root, 'calls'), '')
+    const started = Date.now()
+    execFileSync(script, [], { env })
+    expect(calls()).toBe('ip link set dev ens4 up\nip addr replace 192.168.100.5/24 dev ens4\n')
+    expect(Date.now() - started).toBeLessThan(900)
   })
 
   it('puts the cluster NIC second on QEMU\'s command line, as a UDP tunnel with both ends on 127.0.0.1', () => {
@@ -177,7 +218,8 @@ describe('qemu network switch process', () => {
     const net = new QemuNetwork(store, 'n1', quiet)
     await net.join('ghost', join(store, 'machines', 'ghost'))
     mkdirSync(join(store, 'machines', 'real'), { recursive: true })
-    expect((await net.join('real', join(store, 'machines', 'real'))).ip).toBe('192.168.99.2')
+    // n1 is not "default": its own subnet, the first from 192.168.100.0/24.
+    expect((await net.join('real', join(store, 'machines', 'real'))).ip).toBe('192.168.100.2')
     expect(Object.keys((await net.read()).members)).toEqual(['real'])
     await net.leave('real')
     expect(existsSync(net.dir)).toBe(false)
