@@ -20,7 +20,7 @@ import { withTimeout } from '../driver-kit/wait.js'
 import { connectSsh, HostKeyMismatchError, pinsFor, readKnownHosts } from '../ssh/index.js'
 import { currentContextOf, dockerConfigDir } from '../store/docker-contexts.js'
 import type { Store } from '../store/store.js'
-import { activeContextMachine } from './docker-context.js'
+import { activeContextMachine, machineContextIsCurrent } from './docker-context.js'
 import { presentedCertificate, localRouteTo, socketProblem, tcpConnect } from './doctor-probes.js'
 import { serverCertProblem, validityProblem, validUntil } from './doctor-tls.js'
 import { engineGet, readTls, type EngineAnswer } from './engine.js'
@@ -293,7 +293,12 @@ const CHECKS: Check[] = [
         if (!env.DOCKER_TLS_VERIFY) return fail('DOCKER_TLS_VERIFY is not set, so docker would not use the machine\'s certificates', fix, command)
         return { ok: true, saw: `DOCKER_HOST is ${url}, with this machine's certificates` }
       }
-      if (activeContextMachine(s.store, env) === s.name) return { ok: true, saw: `docker uses the context "${s.name}" of this machine` }
+      if (activeContextMachine(s.store, env) === s.name) {
+        if (!machineContextIsCurrent(s.store, s.host!, env)) {
+          return fail(`docker uses the context "${s.name}", but its address or certificates are not the machine's current ones`, 'write the context again', `${programName()} use ${s.name}`)
+        }
+        return { ok: true, saw: `docker uses the context "${s.name}" of this machine` }
+      }
       const context = env.DOCKER_CONTEXT || currentContextOf(dockerConfigDir(env)) || 'default'
       const from = env.DOCKER_CONTEXT ? 'DOCKER_CONTEXT' : 'the docker config'
       return fail(`docker uses the context "${context}" (from ${from}), not this machine's, and DOCKER_HOST is not set`, fix, command)

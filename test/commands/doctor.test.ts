@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import forge from 'node-forge'
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCA, createClientCert, createServerCert, type PemPair } from '../../src/certs/certs.js'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type HostConfig } from '../../src/core/host-config.js'
 import { fingerprintOf } from '../../src/driver-kit/keys.js'
+import { syncMachineContext } from '../../src/services/docker-context.js'
 import { parsePublicKeyLine } from '../../src/ssh/index.js'
 import { certsPaths, machineTlsPaths } from '../../src/store/paths.js'
 import { Store } from '../../src/store/store.js'
@@ -72,7 +74,7 @@ describe('machine doctor NAME', () => {
    */
   async function machine(
     name: string,
-    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string } = {},
+    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string; noPin?: boolean; userKey?: string } = {},
   ): Promise<Machine> {
     const dir = await store.reserve(name)
     const enginePort = await freePort()
@@ -86,9 +88,9 @@ describe('machine doctor NAME', () => {
     await writeFile(tls.server, served.cert, { mode: 0o644 })
     await writeFile(tls.serverKey, served.key, { mode: 0o600 })
     const key = join(dir, 'id_user')
-    await copyFile(sshd.userKeyPath, key)
+    await copyFile(o.userKey ?? sshd.userKeyPath, key)
     const sshPort = o.sshPort ?? sshd.port
-    await writeFile(join(dir, 'known_hosts'), `${o.knownHostsLine ?? `[127.0.0.1]:${sshPort} ${sshd.hostKeyPub.split(' ').slice(0, 2).join(' ')}`}\n`, { mode: 0o600 })
+    if (!o.noPin) await writeFile(join(dir, 'known_hosts'), `${o.knownHostsLine ?? `[127.0.0.1]:${sshPort} ${sshd.hostKeyPub.split(' ').slice(0, 2).join(' ')}`}\n`, { mode: 0o600 })
     const host: HostConfig = {
       ConfigVersion: CONFIG_VERSION,
       Driver: { IPAddress: '127.0.0.1', MachineName: name, SSHUser: sshd.user, SSHPort: sshPort, SSHKey: sshd.userKeyPath, SSHKeyPath: key, StorePath: storePath, EnginePort: enginePort },
@@ -158,7 +160,9 @@ describe('machine doctor NAME', () => {
     expect(line(r, 'store entry')).toMatch(/^✖ store entry: Corrupt machine config \/\S+\/machines\/corrupt\/config\.json: Unexpected end of JSON input$/)
     expect(fixOf(r, 'store entry')).toBe('  fix: fix or remove the file (it was left untouched), or remove the machine with "machine rm -f corrupt"')
     expectSkipped(r, ALL.slice(1), 'store entry')
-    const j = JSON.parse((await doctor(m, ['--json'])).stdout) as { data: { ok: boolean; checks: Array<{ status: string; fix?: string }> } }
+    const jr = await doctor(m, ['--json'])
+    expect(jr.code).toBe(1)
+    const j = JSON.parse(jr.stdout) as { data: { ok: boolean; checks: Array<{ status: string; fix?: string }> } }
     expect(j.data.ok).toBe(false)
     expect(j.data.checks.map((c) => c.status)).toEqual(['failed', ...ALL.slice(1).map(() => 'skipped')])
   })
@@ -276,6 +280,55 @@ describe('machine doctor NAME', () => {
     expect(line(c, 'docker environment')).toBe('✖ docker environment: docker uses the context "default" (from DOCKER_CONTEXT), not this machine\'s, and DOCKER_HOST is not set')
     const p = await doctor(m, [], { ...m.env, DOCKER_CERT_PATH: '/tmp/elsewhere' })
     expect(line(p, 'docker environment')).toBe(`✖ docker environment: DOCKER_CERT_PATH is /tmp/elsewhere, not this machine's ${m.dir}`)
+  })
+
+  it('an unfinished create, and a machine that does not exist: ✖ on the store entry', async () => {
+    const m = await machine('halfmade', { engine: false })
+    await writeFile(join(m.dir, '.creating'), '999999\n')
+    const r = await doctor(m)
+    expect(r.code).toBe(1)
+    expect(line(r, 'store entry')).toBe('✖ store entry: The create of machine "halfmade" was interrupted')
+    expect(fixOf(r, 'store entry')).toBe('  fix: remove it with "machine rm -f halfmade"')
+    expectSkipped(r, ALL.slice(1), 'store entry')
+
+    const g = await doctor({ name: 'ghost', env: {} })
+    expect(g.code).toBe(1)
+    expect(line(g, 'store entry')).toBe('✖ store entry: Machine "ghost" does not exist')
+    expect(fixOf(g, 'store entry')).toBe('  fix: run "machine ls" to list machines, or "machine create" to add one')
+  })
+
+  it('a login the host refuses: ✖ naming the user and key', async () => {
+    const stranger = await makeKey(join(await tempDir('machine-doctor-key-'), 'stranger'))
+    const m = await machine('refused', { userKey: stranger })
+    const r = await doctor(m)
+    expect(r.code).toBe(1)
+    expect(line(r, 'SSH port and host key')).toBe(`✖ SSH port and host key: SSH authentication as ${sshd.user}@127.0.0.1:${sshd.port} with key ${join(m.dir, 'id_user')} was refused`)
+    expect(fixOf(r, 'SSH port and host key')).toBe(`  fix: check that the public half of ${join(m.dir, 'id_user')} is in ~${sshd.user}/.ssh/authorized_keys on the host`)
+    expectPassed(r, ['engine port', 'engine answer'])
+  })
+
+  it('no host key pinned yet: accepted for this run only, nothing pinned (doctor writes nothing)', async () => {
+    const m = await machine('unpinned', { noPin: true })
+    const r = await doctor(m)
+    expect(r.code).toBe(0)
+    expect(line(r, 'SSH port and host key')).toBe(`✔ SSH port and host key: logged in as ${sshd.user}@127.0.0.1:${sshd.port}; no host key pinned yet (the next provision pins it)`)
+    expect(existsSync(join(m.dir, 'known_hosts'))).toBe(false)
+  })
+
+  it('docker context: the machine\'s own passes; one left behind by new certificates is a finding with "machine use"', async () => {
+    const m = await machine('ctx')
+    await syncMachineContext(store, await store.load('ctx'), { env: process.env, create: true })
+    const r = await doctor(m, [], { DOCKER_CONTEXT: 'ctx' })
+    expect(r.code).toBe(0)
+    expect(line(r, 'docker environment')).toBe('✔ docker environment: docker uses the context "ctx" of this machine')
+    // A new client certificate (from the same CA) the context was not given.
+    const fresh = await createClientCert(ca)
+    await writeFile(join(m.dir, 'cert.pem'), fresh.cert)
+    await writeFile(join(m.dir, 'key.pem'), fresh.key)
+    const s = await doctor(m, [], { DOCKER_CONTEXT: 'ctx' })
+    expect(s.code).toBe(1)
+    expect(line(s, 'docker environment')).toBe('✖ docker environment: docker uses the context "ctx", but its address or certificates are not the machine\'s current ones')
+    expect(fixOf(s, 'docker environment')).toBe('  fix: write the context again: machine use ctx')
   })
 
   it('bad input is one line: an invalid --timeout, an invalid name', async () => {
