@@ -13,42 +13,49 @@ import type { EngineTls } from './engine.js'
 export const socketProblem = (e: unknown): string => String((e as NodeJS.ErrnoException)?.code || (e as Error)?.message || e)
 
 /**
+ * A probe that holds one socket: `start` gets the settle functions; whichever comes first (an
+ * answer, an error, the signal) settles it, and the socket is closed then, whatever happened.
+ */
+function probe<T>(signal: AbortSignal, close: () => void, start: (ok: (v: T) => void, ko: (e: unknown) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false
+    const settle = (f: () => void): void => {
+      if (settled) return
+      settled = true
+      signal.removeEventListener('abort', onAbort)
+      close()
+      f()
+    }
+    const onAbort = (): void => settle(() => reject(abortReason(signal)))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    start(
+      (v) => settle(() => resolve(v)),
+      (e) => settle(() => reject(e)),
+    )
+  })
+}
+
+/**
  * The local route to `host`: the source address the kernel would send from. A UDP connect()
  * looks the route up and sends nothing, so an address with no route fails here with
  * ENETUNREACH/EHOSTUNREACH (what `ip route get` would say) without touching the network.
  */
 export function localRouteTo(host: string, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
-    const done = (f: () => void): void => {
-      signal.removeEventListener('abort', onAbort)
-      sock.close()
-      f()
-    }
-    const onAbort = (): void => done(() => reject(abortReason(signal)))
-    signal.addEventListener('abort', onAbort, { once: true })
-    sock.once('error', (e) => done(() => reject(e)))
+  const sock = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
+  return probe(signal, () => sock.close(), (ok, ko) => {
+    sock.once('error', ko)
     // Port 9 (discard): any port does, nothing is sent.
-    sock.connect(9, host, () => {
-      const local = sock.address().address
-      done(() => resolve(local))
-    })
+    sock.connect(9, host, () => ok(sock.address().address))
   })
 }
 
 /** A TCP connection to host:port, closed at once: resolves when it was accepted. */
 export function tcpConnect(host: string, port: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host, port })
-    const done = (f: () => void): void => {
-      signal.removeEventListener('abort', onAbort)
-      s.destroy()
-      f()
-    }
-    const onAbort = (): void => done(() => reject(abortReason(signal)))
-    signal.addEventListener('abort', onAbort, { once: true })
-    s.once('connect', () => done(resolve))
-    s.once('error', (e) => done(() => reject(e)))
+  const s = connect({ host, port })
+  return probe(signal, () => s.destroy(), (ok, ko) => {
+    s.once('connect', () => ok(undefined))
+    s.once('error', ko)
   })
 }
 
@@ -59,22 +66,14 @@ export function tcpConnect(host: string, port: number, signal: AbortSignal): Pro
  * judges ours, so a refused client certificate does not hide the server's.
  */
 export function presentedCertificate(host: string, port: number, tls: EngineTls, signal: AbortSignal): Promise<X509Certificate> {
-  const tlsMod = process.getBuiltinModule('node:tls')
   const { X509Certificate: X509 } = process.getBuiltinModule('node:crypto')
-  return new Promise((resolve, reject) => {
-    const s = tlsMod.connect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) })
-    const done = (f: () => void): void => {
-      signal.removeEventListener('abort', onAbort)
-      s.destroy()
-      f()
-    }
-    const onAbort = (): void => done(() => reject(abortReason(signal)))
-    signal.addEventListener('abort', onAbort, { once: true })
+  const s = process.getBuiltinModule('node:tls').connect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) })
+  return probe(signal, () => s.destroy(), (ok, ko) => {
     s.once('secureConnect', () => {
       const raw = s.getPeerCertificate(false)?.raw
-      if (!raw) return done(() => reject(new Error('the engine presented no certificate')))
-      done(() => resolve(new X509(raw)))
+      if (raw) ok(new X509(raw))
+      else ko(new Error('the engine presented no certificate'))
     })
-    s.once('error', (e) => done(() => reject(e)))
+    s.once('error', ko)
   })
 }

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -136,6 +137,12 @@ describe('machine doctor NAME', () => {
     expect(r.lines.map((l) => l.slice(2, l.indexOf(':')))).toEqual(ALL)
     expectPassed(r, ALL)
     expect(line(r, 'store entry')).toBe('✔ store entry: config.json readable, create finished (driver generic)')
+    expect(line(r, 'driver state')).toBe('✔ driver state: the generic driver reports Running')
+    expect(line(r, 'address and route')).toBe(`✔ address and route: engine at ${m.url}; routed from 127.0.0.1`)
+    const until = new Date(new X509Certificate(ca.cert).validTo).toISOString().slice(0, 10)
+    expect(line(r, 'TLS CA')).toBe(`✔ TLS CA: ${join(m.dir, 'ca.pem')}, valid until ${until}`)
+    expect(line(r, 'TLS server certificate')).toMatch(/^✔ TLS server certificate: the engine's certificate is signed by the CA, covers 127\.0\.0\.1, valid until \d{4}-\d\d-\d\d$/)
+    expect(line(r, 'clock')).toBe("✔ clock: the engine's clock agrees with this computer's")
     expect(line(r, 'SSH port and host key')).toBe(`✔ SSH port and host key: logged in as ${sshd.user}@127.0.0.1:${sshd.port}; host key matches the pin in known_hosts`)
     expect(line(r, 'engine port')).toBe(`✔ engine port: 127.0.0.1:${m.enginePort} accepts connections`)
     expect(line(r, 'engine answer')).toBe('✔ engine answer: GET /_ping OK; Docker 28.2.2 (API 1.50)')
@@ -329,6 +336,14 @@ describe('machine doctor NAME', () => {
     expect(s.code).toBe(1)
     expect(line(s, 'docker environment')).toBe('✖ docker environment: docker uses the context "ctx", but its address or certificates are not the machine\'s current ones')
     expect(fixOf(s, 'docker environment')).toBe('  fix: write the context again: machine use ctx')
+  })
+
+  it('--help says what is checked, how long each may take, and that nothing changes', async () => {
+    const h = await runCli(['doctor', '--help'])
+    expect(h.code).toBe(0)
+    expect(h.stdout).toContain('-t, --timeout=<value>')
+    expect(h.stdout).toMatch(/Nothing is\s+written/)
+    expect(h.stdout).toContain('docs/doctor.md')
   })
 
   it('bad input is one line: an invalid --timeout, an invalid name', async () => {
