@@ -45,8 +45,17 @@ export function localRouteTo(host: string, signal: AbortSignal): Promise<string>
   const sock = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
   return probe(signal, () => sock.close(), (ok, ko) => {
     sock.once('error', ko)
-    // Port 9 (discard): any port does, nothing is sent.
-    sock.connect(9, host, () => ok(sock.address().address))
+    // Port 9 (discard): any port does, nothing is sent. Node (24) calls back even when the
+    // kernel refused the connect (no route, as in a network namespace with lo down), leaving
+    // the socket unconnected: that is asked after.
+    sock.connect(9, host, () => {
+      try {
+        sock.remoteAddress()
+      } catch {
+        return ko(new Error(`the kernel has no route to ${host}`))
+      }
+      ok(sock.address().address)
+    })
   })
 }
 

@@ -26,6 +26,7 @@ import { serverCertProblem, validityProblem, validUntil } from './doctor-tls.js'
 import { engineGet, readTls, type EngineAnswer } from './engine.js'
 import { clientTlsFiles, engineUrlOf, openLoaded, type OpenMachine } from './machine.js'
 import { sshTarget } from './provision.js'
+import { stripPort } from './swarm-address.js'
 
 export type CheckId = 'store' | 'driver' | 'address' | 'ssh' | 'engine-port' | 'tls-ca' | 'tls-client' | 'tls-server' | 'engine' | 'clock' | 'environment'
 
@@ -124,13 +125,15 @@ const CHECKS: Check[] = [
       const { host, port } = parseEngineUrl(url)
       Object.assign(s, { url, engineHost: host, enginePort: port })
       const ip = await s.m!.driver.ip().catch((e: unknown) => `unknown (${messageOnly(e)})`)
-      const driverSays = ip === host ? '' : `; the driver says ${ip}`
+      // Some drivers answer ip() with the engine's host:port (none): the same address.
+      const driverSays = stripPort(ip) === host ? '' : `; the driver says ${ip}`
       try {
         const local = await localRouteTo(host, signal)
         return { ok: true, saw: `engine at ${url}${driverSays}; routed from ${local}` }
       } catch (e) {
         if (signal.aborted) throw e
-        return fail(`no local route to ${host} (${socketProblem(e)})${driverSays}`, 'check the network between this computer and the machine: VPN, interface, routes ("ip route get ' + host + '")')
+        const code = (e as NodeJS.ErrnoException).code
+        return fail(`no local route to ${host}${code ? ` (${code})` : ''}${driverSays}`, `check the network between this computer and the machine: VPN, interface, routes ("ip route get ${host}")`)
       }
     },
   },

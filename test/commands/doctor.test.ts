@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -11,7 +12,7 @@ import { syncMachineContext } from '../../src/services/docker-context.js'
 import { parsePublicKeyLine } from '../../src/ssh/index.js'
 import { certsPaths, machineTlsPaths } from '../../src/store/paths.js'
 import { Store } from '../../src/store/store.js'
-import { ensureBuilt, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
+import { BIN, ensureBuilt, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from '../helpers/fake-engine.js'
 import { freePort, makeKey, startSshd, type Sshd } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -75,7 +76,7 @@ describe('machine doctor NAME', () => {
    */
   async function machine(
     name: string,
-    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string; noPin?: boolean; userKey?: string } = {},
+    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string; noPin?: boolean; userKey?: string; none?: boolean } = {},
   ): Promise<Machine> {
     const dir = await store.reserve(name)
     const enginePort = await freePort()
@@ -94,8 +95,10 @@ describe('machine doctor NAME', () => {
     if (!o.noPin) await writeFile(join(dir, 'known_hosts'), `${o.knownHostsLine ?? `[127.0.0.1]:${sshPort} ${sshd.hostKeyPub.split(' ').slice(0, 2).join(' ')}`}\n`, { mode: 0o600 })
     const host: HostConfig = {
       ConfigVersion: CONFIG_VERSION,
-      Driver: { IPAddress: '127.0.0.1', MachineName: name, SSHUser: sshd.user, SSHPort: sshPort, SSHKey: sshd.userKeyPath, SSHKeyPath: key, StorePath: storePath, EnginePort: enginePort },
-      DriverName: 'generic',
+      Driver: o.none
+        ? { IPAddress: '127.0.0.1', MachineName: name, URL: `tcp://127.0.0.1:${enginePort}`, StorePath: storePath }
+        : { IPAddress: '127.0.0.1', MachineName: name, SSHUser: sshd.user, SSHPort: sshPort, SSHKey: sshd.userKeyPath, SSHKeyPath: key, StorePath: storePath, EnginePort: enginePort },
+      DriverName: o.none ? 'none' : 'generic',
       HostOptions: { Driver: '', Memory: 0, Disk: 0, EngineOptions: defaultEngineOptions(), SwarmOptions: defaultSwarmOptions(), AuthOptions: authOptionsFor(storePath, dir) },
       Name: name,
     }
@@ -336,6 +339,43 @@ describe('machine doctor NAME', () => {
     expect(s.code).toBe(1)
     expect(line(s, 'docker environment')).toBe('✖ docker environment: docker uses the context "ctx", but its address or certificates are not the machine\'s current ones')
     expect(fixOf(s, 'docker environment')).toBe('  fix: write the context again: machine use ctx')
+  })
+
+  it('a machine without SSH (none): the SSH check does not apply, the rest passes', async () => {
+    const m = await machine('plain', { none: true })
+    const r = await doctor(m)
+    expect(r.code).toBe(0)
+    expect(line(r, 'SSH port and host key')).toBe('– SSH port and host key: the none driver has no SSH')
+    expectPassed(r, ALL.filter((t) => t !== 'SSH port and host key'))
+  })
+
+  it('no route to the address (a network namespace with lo down): ✖ on the route; SSH and the engine skipped', async () => {
+    // A none machine (no SSH, always "Running"): the route is the first thing that can fail.
+    const name = 'noroute'
+    const dir = await store.reserve(name)
+    const url = `tcp://127.0.0.1:${await freePort()}`
+    await store.save({
+      ConfigVersion: CONFIG_VERSION,
+      Driver: { IPAddress: '127.0.0.1', MachineName: name, URL: url, StorePath: storePath },
+      DriverName: 'none',
+      HostOptions: { Driver: '', Memory: 0, Disk: 0, EngineOptions: defaultEngineOptions(), SwarmOptions: defaultSwarmOptions(), AuthOptions: authOptionsFor(storePath, dir) },
+      Name: name,
+    })
+    const before = await snapshot(storePath)
+    // `unshare -rn`: a new network namespace (its loopback down, so no route to 127.0.0.1) as this user.
+    const { stdout, code } = await new Promise<{ stdout: string; code: number }>((resolve) => {
+      execFile('unshare', ['-rn', process.execPath, BIN, 'doctor', name], { env: { ...process.env, MACHINE_STORAGE_PATH: storePath, MACHINE_PROGRAM_NAME: 'machine', DOCKER_HOST: url, DOCKER_CERT_PATH: dir, DOCKER_TLS_VERIFY: '1' }, timeout: 60_000 }, (e, out) =>
+        resolve({ stdout: out, code: e ? Number((e as { code?: number }).code ?? 1) : 0 }),
+      )
+    })
+    expect(await snapshot(storePath)).toEqual(before)
+    const r = { lines: stdout.trimEnd().split('\n') }
+    expect(code).toBe(1)
+    expect(line(r, 'driver state')).toBe('✔ driver state: the none driver reports Running')
+    expect(line(r, 'address and route')).toBe('✖ address and route: no local route to 127.0.0.1')
+    expect(fixOf(r, 'address and route')).toBe('  fix: check the network between this computer and the machine: VPN, interface, routes ("ip route get 127.0.0.1")')
+    expectSkipped(r, ['SSH port and host key', 'engine port', 'TLS server certificate', 'engine answer', 'clock'], 'address and route')
+    expectPassed(r, ['store entry', 'TLS CA', 'TLS client certificate', 'docker environment'])
   })
 
   it('--help says what is checked, how long each may take, and that nothing changes', async () => {
