@@ -51,9 +51,12 @@ export interface DoctorReport {
 /** How far an engine's clock may be from ours: certificates' dates are judged by both. */
 export const MAX_SKEW_S = 60
 
-/** What the checks learn and hand on to the ones after them. */
+/** What the checks are given, and what they learn and hand on to the ones after them. */
 interface Seen {
   name: string
+  store: Store
+  config?: Config
+  env: NodeJS.ProcessEnv
   host?: HostConfig
   m?: OpenMachine
   url?: string
@@ -80,19 +83,20 @@ const hintOf = (e: unknown): string | undefined => (e instanceof MachineError ? 
 const messageOnly = (e: unknown): string => (e instanceof MachineError ? e.message : messageOf(e))
 const envCommand = (name: string): string => `eval "$(${programName()} env ${name})"`
 const regenCommand = (name: string): string => `${programName()} regenerate-certs ${name}`
+const removeEntry = (name: string): string => `repair or remove the entry ("${programName()} rm -f ${name}")`
 
 const CHECKS: Check[] = [
   {
     id: 'store',
     title: 'store entry',
     needs: [],
-    fix: (n) => `repair or remove the entry ("${programName()} rm -f ${n}")`,
+    fix: removeEntry,
     async run(s) {
       try {
         s.host = await s.store.load(s.name)
       } catch (e) {
         if (!(e instanceof MachineError)) throw e
-        return fail(e.message, e.hint ?? `repair or remove the entry ("${programName()} rm -f ${s.name}")`)
+        return fail(e.message, e.hint ?? removeEntry(s.name))
       }
       return { ok: true, saw: `config.json readable, create finished (driver ${s.host.DriverName})` }
     },
@@ -101,7 +105,7 @@ const CHECKS: Check[] = [
     id: 'driver',
     title: 'driver state',
     needs: ['store'],
-    fix: () => 'check the driver\'s own tools and credentials ("${programName()} status NAME" says the same)',
+    fix: (n) => `check the driver's own tools and credentials ("${programName()} status ${n}" asks the same)`,
     async run(s, signal) {
       const host = s.host!
       s.m = await openLoaded(s.store, host, { config: s.config, log: { info: () => {}, debug: () => {} }, signal, env: s.env })
@@ -308,13 +312,6 @@ const CHECKS: Check[] = [
     },
   },
 ]
-
-/** Everything a check needs from outside. */
-interface Seen {
-  store: Store
-  config?: Config
-  env: NodeJS.ProcessEnv
-}
 
 export interface DoctorOptions {
   config?: Config

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import forge from 'node-forge'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -196,6 +197,25 @@ describe('machine doctor NAME', () => {
     expectSkipped(r, ['address and route', 'SSH port and host key', 'engine port', 'TLS server certificate', 'engine answer', 'clock'], 'driver state')
     // What needs no network still runs.
     expectPassed(r, ['store entry', 'TLS CA', 'TLS client certificate', 'docker environment'])
+  })
+
+  it('an SSH port that accepts and never speaks: ✖ within --timeout, the engine still checked', async () => {
+    const held: Socket[] = []
+    const silent = createServer((c) => void held.push(c))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const m = await machine('mute', { sshPort: (silent.address() as AddressInfo).port })
+      const r = await doctor(m, ['--timeout', '2'])
+      expect(r.code).toBe(1)
+      expect(line(r, 'driver state')).toBe('✔ driver state: the generic driver reports Running')
+      expect(line(r, 'SSH port and host key')).toMatch(new RegExp(`^✖ SSH port and host key: SSH on 127\\.0\\.0\\.1:${(silent.address() as AddressInfo).port} is not reachable after 1 attempt in \\d\\.\\ds: Timed out while waiting for handshake$`))
+      expect(fixOf(r, 'SSH port and host key')).toBe('  fix: check that the host is running and that a firewall or security group allows the SSH port')
+      expectPassed(r, ['engine port', 'TLS server certificate', 'engine answer'])
+      expect(r.ms).toBeLessThan(15_000)
+    } finally {
+      for (const c of held) c.destroy()
+      silent.close()
+    }
   })
 
   it('a changed host key: ✖ naming both keys, never accepted, known_hosts untouched', async () => {
