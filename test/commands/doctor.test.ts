@@ -15,6 +15,8 @@ import { certsPaths, machineTlsPaths } from '../../src/store/paths.js'
 import { Store } from '../../src/store/store.js'
 import { BIN, ensureBuilt, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from '../helpers/fake-engine.js'
+import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
+import { createWithEngine } from '../helpers/generic-create.js'
 import { freePort, makeKey, startSshd, type Sshd } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -413,5 +415,55 @@ describe('machine doctor NAME', () => {
     const n = await runCli(['doctor', '../etc'], { store: storePath })
     expect(n.code).not.toBe(0)
     expect(n.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
+
+describe('machine doctor on a machine made by "create -d generic"', () => {
+  let storePath: string
+  let host: ChrootHost
+  let engine: FakeEngine | undefined
+
+  beforeAll(async () => {
+    ensureBuilt()
+    storePath = await tempStore()
+    host = await startChrootHost()
+  }, 300_000)
+
+  afterAll(async () => {
+    await engine?.stop()
+    await host?.stop()
+  })
+
+  it('all green with the environment "machine env" prints, then the engine stopped is a ✖ with its fix', async () => {
+    const enginePort = await freePort()
+    const args = ['create', '-d', 'generic', '--generic-ip-address', '127.0.0.1', '--generic-ssh-port', String(host.port), '--generic-ssh-user', 'root', '--generic-ssh-key', host.userKeyPath, '--generic-engine-port', String(enginePort), 'made']
+    const created = await createWithEngine(args, storePath, host, enginePort)
+    engine = created.engine
+    expect(created.r.code, created.r.stderr).toBe(0)
+    const envOut = await runCli(['env', '--shell', 'bash', 'made'], { store: storePath })
+    const env = Object.fromEntries([...envOut.stdout.matchAll(/^export (\w+)="([^"]*)"$/gm)].map((m) => [m[1]!, m[2]!]))
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY']))
+
+    const before = await snapshot(storePath)
+    const clean = { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CERT_PATH: '', DOCKER_TLS_VERIFY: '', MACHINE_PROGRAM_NAME: 'machine' }
+    const r = await runCli(['doctor', 'made'], { store: storePath, env: { ...clean, ...env } })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const lines = r.stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(11)
+    expect(lines.every((l) => l.startsWith('✔ '))).toBe(true)
+    // create made the docker context: docker --context made reaches it too.
+    const c = await runCli(['doctor', 'made'], { store: storePath, env: { ...clean, DOCKER_CONTEXT: 'made' } })
+    expect(c.stdout).toContain('✔ docker environment: docker uses the context "made" of this machine')
+    expect(c.code).toBe(0)
+
+    await engine!.stop()
+    engine = undefined
+    const down = await runCli(['doctor', 'made'], { store: storePath, env: { ...clean, ...env } })
+    expect(down.code).toBe(1)
+    const d = down.stdout.trimEnd().split('\n')
+    expect(d).toContain(`✖ engine port: 127.0.0.1:${enginePort} refused the connection (ECONNREFUSED)`)
+    expect(d).toContain('  fix: the Docker engine is not listening: provisioning restarts it with its TLS settings: machine provision made')
+    expect(await snapshot(storePath)).toEqual(before)
   })
 })
