@@ -9,6 +9,7 @@
 import type { Config } from '@oclif/core'
 import type { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { issuedBy, parseCertificate } from '../certs/certs.js'
 import { parseEngineUrl } from '../core/engine-url.js'
 import { MachineError, messageOf } from '../core/errors.js'
@@ -296,7 +297,9 @@ const CHECKS: Check[] = [
       const fix = 'point docker at this machine'
       if (env.DOCKER_HOST) {
         if (env.DOCKER_HOST !== url) return fail(`DOCKER_HOST is ${env.DOCKER_HOST}, not this machine's ${url}`, fix, command)
-        if (env.DOCKER_CERT_PATH && env.DOCKER_CERT_PATH !== certPath) return fail(`DOCKER_CERT_PATH is ${env.DOCKER_CERT_PATH}, not this machine's ${certPath}`, fix, command)
+        // Unset, docker reads ~/.docker/{ca,cert,key}.pem: not this machine's files.
+        if (!env.DOCKER_CERT_PATH) return fail("DOCKER_CERT_PATH is not set, so docker would use the certificates in ~/.docker, not this machine's", fix, command)
+        if (resolve(env.DOCKER_CERT_PATH) !== certPath) return fail(`DOCKER_CERT_PATH is ${env.DOCKER_CERT_PATH}, not this machine's ${certPath}`, fix, command)
         if (!env.DOCKER_TLS_VERIFY) return fail('DOCKER_TLS_VERIFY is not set, so docker would not use the machine\'s certificates', fix, command)
         return { ok: true, saw: `DOCKER_HOST is ${url}, with this machine's certificates` }
       }

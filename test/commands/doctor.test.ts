@@ -312,6 +312,10 @@ describe('machine doctor NAME', () => {
     expect(line(c, 'docker environment')).toBe('✖ docker environment: docker uses the context "default" (from DOCKER_CONTEXT), not this machine\'s, and DOCKER_HOST is not set')
     const p = await doctor(m, [], { ...m.env, DOCKER_CERT_PATH: '/tmp/elsewhere' })
     expect(line(p, 'docker environment')).toBe(`✖ docker environment: DOCKER_CERT_PATH is /tmp/elsewhere, not this machine's ${m.dir}`)
+    const u = await doctor(m, [], { DOCKER_HOST: m.url, DOCKER_TLS_VERIFY: '1' })
+    expect(line(u, 'docker environment')).toBe("✖ docker environment: DOCKER_CERT_PATH is not set, so docker would use the certificates in ~/.docker, not this machine's")
+    const t = await doctor(m, [], { ...m.env, DOCKER_CERT_PATH: `${m.dir}/` })
+    expect(line(t, 'docker environment')).toMatch(/^✔ /)
   })
 
   it('an unfinished create, and a machine that does not exist: ✖ on the store entry', async () => {
