@@ -26,7 +26,7 @@ import { presentedCertificate, localRouteTo, socketProblem, tcpConnect } from '.
 import { serverCertProblem, validityProblem, validUntil } from './doctor-tls.js'
 import { engineGet, readTls, type EngineAnswer } from './engine.js'
 import { clientTlsFiles, engineUrlOf, openLoaded, type OpenMachine } from './machine.js'
-import { sshTarget } from './provision.js'
+import { engineUrlFromDriver, sshTarget } from './provision.js'
 import { stripPort } from './swarm-address.js'
 
 export type CheckId = 'store' | 'driver' | 'address' | 'ssh' | 'engine-port' | 'tls-ca' | 'tls-client' | 'tls-server' | 'engine' | 'clock' | 'environment'
@@ -129,6 +129,15 @@ const CHECKS: Check[] = [
       }
       const { host, port } = parseEngineUrl(url)
       Object.assign(s, { url, engineHost: host, enginePort: port })
+      // The address may have moved since it was saved (a cloud VM's new public IP, a local VM's
+      // new port): docker, env and the certificate then still name the old one. Drivers without
+      // SSH (none) record a URL and have nothing newer to say.
+      if (capabilitiesOf(s.m!.def).ssh) {
+        const now = await engineUrlFromDriver(s.m!)
+        if (now !== url) {
+          return fail(`the engine's address changed: the config (and "${programName()} env") say ${url}, the driver says ${now}`, `provision the machine (certificates for the new address, the new URL saved), then point docker at it again (${envCommand(s.name)})`, `${programName()} provision ${s.name}`)
+        }
+      }
       const ip = await s.m!.driver.ip().catch((e: unknown) => `unknown (${messageOnly(e)})`)
       // Some drivers answer ip() with the engine's host:port (none): the same address.
       const driverSays = stripPort(ip) === host ? '' : `; the driver says ${ip}`

@@ -79,7 +79,7 @@ describe('machine doctor NAME', () => {
    */
   async function machine(
     name: string,
-    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string; noPin?: boolean; userKey?: string; none?: boolean } = {},
+    o: { engine?: false | Partial<FakeEngineOptions>; sans?: string[]; server?: (p: PemPair) => PemPair; client?: PemPair; sshPort?: number; knownHostsLine?: string; noPin?: boolean; userKey?: string; none?: boolean; savedUrl?: string } = {},
   ): Promise<Machine> {
     const dir = await store.reserve(name)
     const enginePort = await freePort()
@@ -100,7 +100,7 @@ describe('machine doctor NAME', () => {
       ConfigVersion: CONFIG_VERSION,
       Driver: o.none
         ? { IPAddress: '127.0.0.1', MachineName: name, URL: `tcp://127.0.0.1:${enginePort}`, StorePath: storePath }
-        : { IPAddress: '127.0.0.1', MachineName: name, SSHUser: sshd.user, SSHPort: sshPort, SSHKey: sshd.userKeyPath, SSHKeyPath: key, StorePath: storePath, EnginePort: enginePort },
+        : { IPAddress: '127.0.0.1', MachineName: name, SSHUser: sshd.user, SSHPort: sshPort, SSHKey: sshd.userKeyPath, SSHKeyPath: key, StorePath: storePath, EnginePort: enginePort, ...(o.savedUrl ? { EngineURL: o.savedUrl } : {}) },
       DriverName: o.none ? 'none' : 'generic',
       HostOptions: { Driver: '', Memory: 0, Disk: 0, EngineOptions: defaultEngineOptions(), SwarmOptions: defaultSwarmOptions(), AuthOptions: authOptionsFor(storePath, dir) },
       Name: name,
@@ -373,6 +373,15 @@ describe('machine doctor NAME', () => {
     expect(r.code).toBe(0)
     expect(line(r, 'SSH port and host key')).toBe('– SSH port and host key: the none driver has no SSH')
     expectPassed(r, ALL.filter((t) => t !== 'SSH port and host key'))
+  })
+
+  it('an address that moved since it was saved: ✖ naming both URLs, "machine provision", the network checks skipped', async () => {
+    const m = await machine('moved', { savedUrl: 'tcp://127.0.0.1:1' })
+    const r = await doctor(m, [], { ...m.env, DOCKER_HOST: 'tcp://127.0.0.1:1' })
+    expect(r.code).toBe(1)
+    expect(line(r, 'address and route')).toBe(`✖ address and route: the engine's address changed: the config (and "machine env") say tcp://127.0.0.1:1, the driver says ${m.url}`)
+    expect(fixOf(r, 'address and route')).toBe('  fix: provision the machine (certificates for the new address, the new URL saved), then point docker at it again (eval "$(machine env moved)"): machine provision moved')
+    expectSkipped(r, ['SSH port and host key', 'engine port', 'TLS server certificate', 'engine answer', 'clock'], 'address and route')
   })
 
   it('no route to the address (a network namespace with lo down): ✖ on the route; SSH and the engine skipped', async () => {
