@@ -175,3 +175,10 @@ export function activeContextMachine(store: Store, env: NodeJS.ProcessEnv): stri
   if (!name || name === DEFAULT_CONTEXT || contextNameProblem(name)) return undefined
   return isOurs(readContext(configDir, name), store, name) ? name : undefined
 }
+
+/** Whether the machine's context is ours and says what `use`/`provision` would write now (doctor: read only). */
+export function machineContextIsCurrent(store: Store, host: HostConfig, env: NodeJS.ProcessEnv): boolean {
+  const configDir = dockerConfigDir(env)
+  const r = readContext(configDir, host.Name)
+  return r.state === 'present' && isOurs(r, store, host.Name) && isCurrent(configDir, r.meta, wantedContext(store, host))
+}

@@ -61,6 +61,13 @@ function contextFor(t: EngineTls): SecureContext {
   return c
 }
 
+/** An engine's answer; `headers` for what rides on them (the engine's Date, for doctor's clock check). */
+export interface EngineAnswer {
+  status: number
+  body: string
+  headers: import('node:http').IncomingHttpHeaders
+}
+
 /** The three waits of a call, each named in the error when it is the one that did not finish. */
 type Phase = 'connect' | 'tls' | 'response'
 
@@ -152,7 +159,7 @@ export async function engineGet(
   tls: EngineTls | (() => Promise<EngineTls>),
   timeoutMs: number,
   o: EngineCallOptions = {},
-): Promise<{ status: number; body: string }> {
+): Promise<EngineAnswer> {
   return engineRequest(url, 'GET', path, undefined, tls, timeoutMs, o)
 }
 
@@ -165,7 +172,7 @@ export async function engineRequest(
   tls: EngineTls | (() => Promise<EngineTls>),
   timeoutMs: number,
   o: EngineCallOptions = {},
-): Promise<{ status: number; body: string }> {
+): Promise<EngineAnswer> {
   const { host, port } = parseEngineUrl(url)
   const at = engineAt(host, port, o.machine)
   let phase: Phase = 'connect'
@@ -184,7 +191,7 @@ export async function engineRequest(
     }
   })
 
-  const call = async (): Promise<{ status: number; body: string }> => {
+  const call = async (): Promise<EngineAnswer> => {
     tcp = connect({ host, port })
     const socket = tcp
     await new Promise<void>((resolve, reject) => {
@@ -209,7 +216,7 @@ export async function engineRequest(
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (c: string) => (body += c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
         res.on('error', reject)
       })
       req.on('error', (e) => reject(noResponse(at, e, o.machine)))

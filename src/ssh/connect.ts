@@ -37,6 +37,12 @@ export interface ConnectOptions {
    */
   authRetryForMs?: number
   signal?: AbortSignal
+  /**
+   * Never write the pin file (machine doctor, which must change nothing): a key that would be
+   * pinned (first use, injected keys, a fingerprint) is accepted for this connection only. A
+   * pinned key that differs is refused as always.
+   */
+  readOnly?: boolean
   /** Debug lines; never carries key material. */
   log?: (line: string) => void
 }
@@ -95,7 +101,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
     const attemptTimeout = retryForMs > 0 ? Math.min(timeoutMs, Math.max(remaining, 1_000)) : timeoutMs
     log(`ssh: connecting to ${target.user}@${where} (attempt ${attempts})`)
     try {
-      const client = await attempt(new Client(), target, expected, privateKey, attemptTimeout, opts.signal, log)
+      const client = await attempt(new Client(), target, expected, privateKey, attemptTimeout, opts.signal, log, opts.readOnly)
       return new Ssh2Session(client, where, log)
     } catch (e) {
       // The auth window starts at the first refusal, not at the first attempt: a slow boot
@@ -124,6 +130,7 @@ function attempt(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   log: (line: string) => void,
+  readOnly = false,
 ): Promise<Client> {
   const where = hostPort(target.host, target.port)
   return new Promise<Client>((resolve, reject) => {
@@ -224,6 +231,10 @@ function attempt(
     // 'handshake' comes after the key exchange signature is verified: only then is the host
     // proven to hold the key, so only then is it pinned (before authentication, like OpenSSH).
     const onHandshake = (): void => {
+      if (toPin.length > 0 && readOnly) {
+        log(`ssh: not pinning the host key of ${where} (read-only connection)`)
+        toPin = []
+      }
       if (toPin.length > 0) {
         const keys = toPin
         toPin = []

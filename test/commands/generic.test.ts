@@ -10,6 +10,7 @@ import { fingerprintOf } from '../../src/driver-kit/keys.js'
 import { startChrootHost, type ChrootHost } from '../helpers/chroot-host.js'
 import { ensureBuilt, expectCleanFailure, runCli, snapshot, tempStore, type CliResult } from '../helpers/cli.js'
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
+import { createWithEngine } from '../helpers/generic-create.js'
 import { freePort, makeKey } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -18,38 +19,6 @@ import { tempDir } from '../helpers/tmp.js'
 // stand-in started with the very certificate the provisioner installed on the host.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/**
- * Run `create`, and as soon as the provisioner has installed the server certificate on the
- * chroot host and restarted "docker", start the TLS engine with exactly those files on the
- * engine port, as dockerd would. Returns the CLI result and the engine (if it was started).
- */
-async function createWithEngine(args: string[], store: string, host: ChrootHost, enginePort: number): Promise<{ r: CliResult; engine?: FakeEngine }> {
-  const restarts = () => host.calls().filter((c) => c === 'systemctl restart docker').length
-  const before = restarts()
-  let finished = false
-  let engine: FakeEngine | undefined
-  const cli = runCli(args, { store, timeoutMs: 180_000 }).finally(() => {
-    finished = true
-  })
-  const watcher = (async () => {
-    while (!finished) {
-      if (restarts() > before && existsSync(host.path('/etc/docker/server-key.pem'))) {
-        engine = await startFakeEngine({
-          caCert: await host.read('/etc/docker/ca.pem'),
-          serverCert: await host.read('/etc/docker/server.pem'),
-          serverKey: await host.read('/etc/docker/server-key.pem'),
-          port: enginePort,
-        })
-        return
-      }
-      await sleep(100)
-    }
-  })()
-  const r = await cli
-  await watcher
-  return { r, engine }
-}
 
 /**
  * The real docker CLI (client only) with this test file's DOCKER_CONFIG (test/helpers/tmp-setup.ts,

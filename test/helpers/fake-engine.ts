@@ -33,6 +33,10 @@ export interface FakeEngineOptions {
    * between their reads and their changes together.
    */
   swarmDelayMs?: (method: string, path: string) => number
+  /** An engine in trouble (machine doctor's tests): every request answered with this HTTP status, or never answered. */
+  fault?: { status: number } | 'hang'
+  /** Milliseconds the engine's clock is ahead of ours (negative: behind), in its Date header. */
+  clockOffsetMs?: number
 }
 
 /** An engine's images by name: their ID and content (the fake's "tar" carries both). */
@@ -113,6 +117,7 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
     const who = peer?.subject?.CN || peer?.subject?.O || '?'
     seen.push(`${req.method} ${req.url} ${Array.isArray(who) ? who.join(',') : who}`)
     const common = {
+      ...(o.clockOffsetMs ? { Date: new Date(Date.now() + o.clockOffsetMs).toUTCString() } : {}),
       'Api-Version': api,
       'Docker-Experimental': 'false',
       Ostype: 'linux',
@@ -123,6 +128,8 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
       res.writeHead(status, { ...common, 'Content-Type': 'application/json' })
       res.end(body === undefined ? '' : `${JSON.stringify(body)}\n`)
     }
+    if (o.fault === 'hang') return
+    if (o.fault) return json(o.fault.status, { message: 'fault injected by the test' })
     const m = /^(?:\/v(\d+\.\d+))?(\/[^?]*)/.exec(req.url ?? '/')
     const asked = m?.[1]
     const path = m?.[2] ?? '/'
