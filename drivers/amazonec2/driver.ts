@@ -46,6 +46,8 @@ export function mapState(name: string | undefined): MachineState {
   }
 }
 
+export { listResources } from './prune.js'
+
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AmazonEc2Driver(ctx)
 }

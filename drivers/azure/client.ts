@@ -108,6 +108,11 @@ export interface GroupResource {
   tags: Record<string, string>
 }
 
+export interface TaggedArmResource extends GroupResource {
+  location: string
+  createdTime?: Date
+}
+
 export interface SubnetInfo {
   id: string
   name: string
@@ -352,6 +357,28 @@ export class AzureClient {
       }
       if (isNotFound(err) && (err as AzureApiError).code !== 'SubscriptionNotFound') return undefined
       throw err
+    }
+    return out
+  }
+
+  /**
+   * Everything in the subscription whose tag `key` is `value` (resource groups, then resources),
+   * every page followed (the pagers follow nextLink). Prune's listing.
+   */
+  async listTagged(key: string, value: string): Promise<TaggedArmResource[]> {
+    const client = await this.resources()
+    const filter = `tagName eq '${key}' and tagValue eq '${value}'`
+    const opts = { filter, abortSignal: this.o.signal() }
+    const out: TaggedArmResource[] = []
+    try {
+      for await (const g of client.resourceGroups.list(opts)) {
+        out.push({ id: g.id ?? '', name: g.name ?? '', type: 'Microsoft.Resources/resourceGroups', tags: g.tags ?? {}, location: g.location ?? '' })
+      }
+      for await (const r of client.resources.list({ ...opts, expand: 'createdTime' })) {
+        out.push({ id: r.id ?? '', name: r.name ?? '', type: r.type ?? '', tags: r.tags ?? {}, location: r.location ?? '', ...(r.createdTime ? { createdTime: r.createdTime } : {}) })
+      }
+    } catch (e) {
+      throw toApiError(e)
     }
     return out
   }

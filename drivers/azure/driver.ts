@@ -33,6 +33,8 @@ import { removeJournaled } from './teardown.js'
 /** Poll interval of long-running operations unless MACHINE_POLL_INTERVAL_MS says otherwise. */
 const POLL_MS = 3000
 
+export { listResources } from './prune.js'
+
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AzureDriver(ctx)
 }
