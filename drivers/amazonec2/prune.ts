@@ -32,6 +32,8 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
       machineId,
       machineName: tagOf(g.Tags, 'Name'),
       region,
+      // The default group (docker-machine) serves every machine of the VPC: kept while one uses it.
+      shared: true,
       entry: { kind: 'security-group', id: g.GroupName ?? '', data: { groupId: g.GroupId, vpcId: g.VpcId, machineId } },
     })
   }

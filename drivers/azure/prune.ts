@@ -22,6 +22,8 @@ const KINDS: ReadonlyArray<readonly [string, string]> = [
   ['microsoft.compute/disks', 'os-disk'],
   ['microsoft.compute/virtualmachines', 'virtual-machine'],
 ]
+/** What several machines may use (teardown.ts keeps them while they do). */
+const SHARED = new Set(['resource-group', 'virtual-network', 'availability-set'])
 const order = (type: string) => KINDS.findIndex(([t]) => t === type.toLowerCase())
 
 /** The resource group an ARM id names (ARM ids are case-insensitive in their fixed parts). */
@@ -57,6 +59,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
       machineName: r.tags['machine-name'] ?? '',
       region: r.location,
       ...(r.createdTime ? { createdAt: r.createdTime.toISOString() } : {}),
+      ...(SHARED.has(kind) ? { shared: true } : {}),
       entry: { kind, id: r.id, data: kind === 'resource-group' ? { resourceGroup: rg } : { resourceGroup: rg, name: r.name } },
     }
   })

@@ -36,7 +36,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
     // Creation order: the rules the instance's labels name, then the instance.
     for (const label of [LABEL_FIREWALL, LABEL_SWARM]) {
       const rule = labels[label]
-      if (rule) out.push(row('firewall', rule, labels, 'global', undefined, { kind: 'firewall', id: rule, data: { project: fwProject, label } }))
+      if (rule) out.push({ ...row('firewall', rule, labels, 'global', undefined, { kind: 'firewall', id: rule, data: { project: fwProject, label } }), shared: true })
     }
     out.push(row('instance', String(instance.name), labels, zone, instance.creationTimestamp, { kind: 'instance', id: String(instance.name), data: { project: p, zone, id: String(instance.id), machineId } }))
   }

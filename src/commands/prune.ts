@@ -12,7 +12,7 @@ import { ageOf, deleteLeaks, scanForLeaks, type Leak } from '../services/prune.j
 const clouds = (await Promise.all(Object.values(BUILTIN_DRIVERS).map((load) => load()))).filter((d) => d.prune)
 const cloudFlags = Object.assign({}, ...clouds.map((d) => driverFlags({ ...d, options: d.options.filter((o) => d.prune?.options.includes(o.name)) }))) as Record<string, any>
 
-const row = (l: Leak) => ({ driver: l.driver, kind: l.kind, name: l.name, machine: l.machineName, machineId: l.machineId, region: l.region, ...(l.createdAt ? { createdAt: l.createdAt } : {}) })
+const row = (l: Leak) => ({ driver: l.driver, kind: l.kind, name: l.name, shared: !!l.shared, machine: l.machineName, machineId: l.machineId, region: l.region, ...(l.createdAt ? { createdAt: l.createdAt } : {}) })
 
 export default class Prune extends BaseCommand {
   static override summary = 'Delete what this tool made in a cloud account that no machine of this store owns'
@@ -51,7 +51,7 @@ export default class Prune extends BaseCommand {
     }
     if (!json) {
       const now = Date.now()
-      const lines = scan.leaks.map((l) => [l.driver, l.kind, l.name, l.machineName || '-', l.region, ageOf(l.createdAt, now) || '-'].join('\t'))
+      const lines = scan.leaks.map((l) => [l.driver, l.kind, l.shared ? `${l.name} (shared)` : l.name, l.machineName || '-', l.region, ageOf(l.createdAt, now) || '-'].join('\t'))
       this.out.info(tabwrite(['DRIVER\tKIND\tNAME\tMACHINE\tREGION\tAGE', ...lines]))
       this.out.info(`${scan.leaks.length} resource(s) of ${new Set(scan.leaks.map((l) => l.machineId)).size} machine(s) not in this store (${this.store.path})${scan.owned ? `; ${scan.owned} owned by its machines left alone` : ''}`)
     }
@@ -65,7 +65,8 @@ export default class Prune extends BaseCommand {
     }
     const r = await deleteLeaks(this.store, scan, { env, signal, reporter: this.reporter })
     for (const f of r.failures) this.out.note(`Could not delete ${f}`)
-    const summary = `Deleted ${r.deleted.length} of ${scan.leaks.length} resource(s)${r.left.length ? `; ${r.left.length} left: ${r.left.map((l) => `${l.kind} ${l.name}`).join(', ')}` : ''}`
+    const kept = scan.leaks.some((l) => l.shared) ? ' (a shared one still in use by another machine is kept: the lines above say which)' : ''
+    const summary = `Deleted ${r.deleted.length} of ${scan.leaks.length} resource(s)${kept}${r.left.length ? `; ${r.left.length} left: ${r.left.map((l) => `${l.kind} ${l.name}`).join(', ')}` : ''}`
     if (r.failures.length) throw new MachineError('prune-incomplete', summary, { hint: 'fix the cause named above and run prune again, or delete them by hand' })
     failedToList()
     this.out.info(summary)

@@ -223,6 +223,11 @@ export interface TaggedResource {
   /** ISO time the cloud says it was made, when it says. */
   createdAt?: string
   /**
+   * Other machines may use it too (a firewall rule, a security group, a network, a resource
+   * group): remove() deletes it only when nothing else does, else keeps it.
+   */
+  shared?: boolean
+  /**
    * The journal entry create records for it: prune hands these, in creation order, to the
    * driver's own remove(journal), so a leak is deleted by exactly the code `rm` runs.
    */

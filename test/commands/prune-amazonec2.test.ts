@@ -76,14 +76,15 @@ describe('machine prune -d amazonec2', () => {
     const table = r.stdout.split('\n')
     expect(table[0]).toMatch(/^DRIVER\s+KIND\s+NAME\s+MACHINE\s+REGION\s+AGE$/)
     expect(table.slice(1, 4).map((l) => l.split(/\s{2,}/).slice(0, 4))).toEqual([
-      ['amazonec2', 'security-group', 'old1-sg (sg-0leak000000000001)', 'old1'],
+      ['amazonec2', 'security-group', 'old1-sg (sg-0leak000000000001) (shared)', 'old1'],
       ['amazonec2', 'key-pair', 'old1-5b0c6c2e', 'old1'],
       ['amazonec2', 'instance', 'i-0leak000000000001', 'old1'],
     ])
     expect(r.stdout).not.toContain('web1')
     expect(r.stdout).toContain('3 resource(s) of 1 machine(s) not in this store')
     expect(r.stdout).toContain('; 2 owned by its machines left alone')
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('Deleted 3 of 3 resource(s)')
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Deleted 3 of 3 resource\(s\) \(a shared one still in use by another machine is kept/)
+    expect(r.stdout).toContain('old1: Deleted security group old1-sg (sg-0leak000000000001)')
     // The instance first: its group can only go once nothing uses it.
     expect(m.actions().slice(3)).toEqual(['TerminateInstances', 'DescribeInstances', 'DeleteKeyPair', 'DeleteSecurityGroup'])
     expectMockDone(m)
