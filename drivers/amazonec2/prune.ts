@@ -5,6 +5,7 @@
  * go with their instance (DeleteOnTermination) and are not listed.
  */
 import type { PruneScope, TaggedResource } from '../../src/driver-kit/contract.js'
+import { STORE_TAG } from '../../src/driver-kit/store-marker.js'
 import { Ec2, type Tag } from './client.js'
 import type { options } from './options.js'
 
@@ -31,6 +32,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
       name: `${g.GroupName ?? ''} (${g.GroupId ?? ''})`,
       machineId,
       machineName: tagOf(g.Tags, 'Name'),
+      store: tagOf(g.Tags, STORE_TAG),
       region,
       // The default group (docker-machine) serves every machine of the VPC: kept while one uses it.
       shared: true,
@@ -39,7 +41,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
   }
   for (const k of keys) {
     const machineId = tagOf(k.Tags, MARKER)
-    out.push({ kind: 'key-pair', name: k.KeyName ?? '', machineId, machineName: tagOf(k.Tags, 'Name'), region, createdAt: k.CreateTime?.toISOString(), entry: { kind: 'key-pair', id: k.KeyName ?? '', data: { machineId } } })
+    out.push({ kind: 'key-pair', name: k.KeyName ?? '', machineId, machineName: tagOf(k.Tags, 'Name'), store: tagOf(k.Tags, STORE_TAG), region, createdAt: k.CreateTime?.toISOString(), entry: { kind: 'key-pair', id: k.KeyName ?? '', data: { machineId } } })
   }
   for (const i of instances) {
     const machineId = tagOf(i.Tags, MARKER)
@@ -48,6 +50,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
       name: i.InstanceId ?? '',
       machineId,
       machineName: tagOf(i.Tags, 'Name'),
+      store: tagOf(i.Tags, STORE_TAG),
       region: i.Placement?.AvailabilityZone ?? region,
       createdAt: i.LaunchTime?.toISOString(),
       entry: { kind: 'instance', id: i.InstanceId ?? '', data: { machineId, region } },

@@ -5,6 +5,7 @@
  * IP and security group; a network or group still used by others kept).
  */
 import type { PruneScope, TaggedResource } from '../../src/driver-kit/contract.js'
+import { STORE_TAG } from '../../src/driver-kit/store-marker.js'
 import { pollIntervalMs } from '../../src/driver-kit/wait.js'
 import { connect, type TaggedArmResource } from './client.js'
 import { azureEnvironment } from './environments.js'
@@ -57,6 +58,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
       name: kind === 'resource-group' ? r.name : `${rg}/${r.name}`,
       machineId: r.tags['machine-id'] ?? '',
       machineName: r.tags['machine-name'] ?? '',
+      store: r.tags[STORE_TAG] ?? '',
       region: r.location,
       ...(r.createdTime ? { createdAt: r.createdTime.toISOString() } : {}),
       ...(SHARED.has(kind) ? { shared: true } : {}),

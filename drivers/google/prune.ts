@@ -5,7 +5,8 @@
  * (a rule another instance still carries the label of is kept).
  */
 import type { JournalEntry, PruneScope, TaggedResource } from '../../src/driver-kit/contract.js'
-import { LABEL_FIREWALL, LABEL_ID, LABEL_NAME, LABEL_SWARM, networkProject } from './config.js'
+import { STORE_TAG } from '../../src/driver-kit/store-marker.js'
+import { INSTANCE_DESCRIPTION, LABEL_FIREWALL, LABEL_ID, LABEL_NAME, LABEL_SWARM, networkProject } from './config.js'
 import type { options } from './options.js'
 import { GoogleSession } from './session.js'
 
@@ -20,6 +21,7 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
     name,
     machineId: labels?.[LABEL_ID] ?? '',
     machineName: labels?.[LABEL_NAME] ?? '',
+    store: labels?.[STORE_TAG] ?? '',
     region,
     ...(createdAt ? { createdAt: new Date(createdAt).toISOString() } : {}),
     entry,
@@ -31,6 +33,9 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
     out.push(row('disk', String(disk.name), disk.labels, zone, disk.creationTimestamp, { kind: 'disk', id: String(disk.name), data: { project: p, zone, machineId } }))
   }
   for (const { zone, instance } of found.instances) {
+    // An instance adopted with --google-use-existing carries our labels but is the user's own:
+    // only `rm` of its machine may release it, and nothing ever deletes it.
+    if (instance.description !== INSTANCE_DESCRIPTION) continue
     const labels = instance.labels ?? {}
     const machineId = labels[LABEL_ID] ?? ''
     // Creation order: the rules the instance's labels name, then the instance.

@@ -216,6 +216,8 @@ export interface TaggedResource {
   name: string
   /** The machine-id tag: the id the machine's config.json records as Driver.MachineId. */
   machineId: string
+  /** The machine-store tag (store-marker.ts), '' when absent (made before stores were marked). */
+  store: string
   /** The machine-name tag (or Name), '' when absent. */
   machineName: string
   /** Region, zone or location. */

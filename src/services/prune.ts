@@ -4,9 +4,12 @@
  *
  * Ownership: every create tags (labels) what it makes with the machine's id, which the machine's
  * config.json records as Driver.MachineId (and its journal.json while the create runs). A resource
- * is owned when a machine of THIS store records its id. Nothing in the cloud tells a machine of a
- * store on another computer from one whose store was deleted, so both are listed as not in this
- * store; the command shows their machine names and asks before deleting.
+ * is owned when a machine of THIS store records its id. A resource no machine owns is a leak of
+ * this store when its machine-store tag is this store's mark (driver-kit/store-marker.ts: a crash,
+ * an `rm -f`, a store deleted and made again at the same place); otherwise it is another store's
+ * (another computer's, a store elsewhere, or made before stores were marked), which prune lists
+ * but deletes only when asked to (--all-stores): nothing in the cloud tells a deleted store's
+ * machines from another computer's live ones.
  */
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +18,7 @@ import { MachineError, messageOf } from '../core/errors.js'
 import type { DriverDefinition, DriverModule, TaggedResource } from '../driver-kit/contract.js'
 import { MemoryJournal } from '../driver-kit/memory-journal.js'
 import { resolveOptions, type ResolvedOptions } from '../driver-kit/options.js'
+import { storeMarker } from '../driver-kit/store-marker.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
 import { FileJournal } from '../store/journal.js'
@@ -23,6 +27,8 @@ import type { Reporter } from './reporter.js'
 
 export interface Leak extends TaggedResource {
   driver: string
+  /** Made from this store (its machine-store tag is this store's mark): a leak of ours, deleted by default. */
+  ours: boolean
 }
 
 /** What one cloud driver found, and what it needs to delete it. */
@@ -108,6 +114,7 @@ export async function storeOwnership(store: Store): Promise<{ ids: Set<string>; 
 export async function scanForLeaks(store: Store, o: ScanInput): Promise<PruneScan> {
   const defs = await driversToAsk(o)
   const { ids, unreadable } = await storeOwnership(store)
+  const mark = storeMarker(store.path)
   const out: PruneScan = { leaks: [], owned: 0, drivers: defs.map((d) => d.name), problems: [], scans: [] }
   const log = { info: (l: string) => o.reporter.debug(l), debug: (l: string) => o.reporter.debug(l) }
   await Promise.all(
@@ -120,7 +127,7 @@ export async function scanForLeaks(store: Store, o: ScanInput): Promise<PruneSca
         const leaks: Leak[] = []
         for (const r of found) {
           if (ids.has(r.machineId) || (r.machineName && unreadable.has(r.machineName))) out.owned++
-          else leaks.push({ ...r, driver: def.name })
+          else leaks.push({ ...r, driver: def.name, ours: r.store === mark })
         }
         out.scans.push({ def, mod, options, leaks })
       } catch (e) {
@@ -150,11 +157,15 @@ export interface PruneOutcome {
  * disk, NIC, IP…; a shared resource others still use kept). A machine whose removal fails is one
  * line; the others go on.
  */
-export async function deleteLeaks(store: Store, scan: PruneScan, o: { env: NodeJS.ProcessEnv; signal: AbortSignal; reporter: Reporter }): Promise<PruneOutcome> {
+export async function deleteLeaks(
+  store: Store,
+  scan: PruneScan,
+  o: { env: NodeJS.ProcessEnv; signal: AbortSignal; reporter: Reporter; include: (l: Leak) => boolean },
+): Promise<PruneOutcome> {
   const out: PruneOutcome = { deleted: [], failures: [], left: [] }
   for (const s of scan.scans) {
     const byMachine = new Map<string, Leak[]>()
-    for (const l of s.leaks) byMachine.set(l.machineId, [...(byMachine.get(l.machineId) ?? []), l])
+    for (const l of s.leaks.filter(o.include)) byMachine.set(l.machineId, [...(byMachine.get(l.machineId) ?? []), l])
     for (const [machineId, leaks] of byMachine) {
       const journal = new MemoryJournal()
       for (const l of leaks) await journal.record(l.entry)

@@ -9,10 +9,18 @@ import { useEc2Hooks } from '../drivers/fixtures/amazonec2/hooks.js'
 import { instance } from '../drivers/fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 import { runPrune, storeOwning } from '../helpers/prune.js'
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 
 let m: Ec2Mock
 useEc2Hooks((mock) => (m = mock), () => undefined, () => {})
 
+/** The machine-store tag of what the test's store made (set once the store exists). */
+let mark = ''
+const withStore = async (machines: Parameters<typeof storeOwning>[0]) => {
+  const store = await storeOwning(machines)
+  mark = storeMarker(store)
+  return store
+}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'
@@ -33,11 +41,11 @@ const keyPairs = (keys: { name: string; id: string; machine: string }[]) =>
     `<keySet>${keys
       .map(
         (k) =>
-          `<item><keyPairId>key-0${k.id.slice(-6)}</keyPairId><keyType>ed25519</keyType><tagSet><item><key>Name</key><value>${k.machine}</value></item><item><key>machine-id</key><value>${k.id}</value></item></tagSet><createTime>2026-12-01T10:00:00.000Z</createTime><keyName>${k.name}</keyName><keyFingerprint>1f:51:ae:28</keyFingerprint></item>`,
+          `<item><keyPairId>key-0${k.id.slice(-6)}</keyPairId><keyType>ed25519</keyType><tagSet><item><key>Name</key><value>${k.machine}</value></item><item><key>machine-id</key><value>${k.id}</value></item><item><key>machine-store</key><value>${mark}</value></item></tagSet><createTime>2026-12-01T10:00:00.000Z</createTime><keyName>${k.name}</keyName><keyFingerprint>1f:51:ae:28</keyFingerprint></item>`,
       )
       .join('')}</keySet>`,
   )
-const inst = (id: string, machine: string, machineId: string) => instance({ id, tags: { Name: machine, 'machine-id': machineId }, groups: [{ id: 'sg-0leak000000000001', name: `${machine}-sg` }] })
+const inst = (id: string, machine: string, machineId: string, store = mark) => instance({ id, tags: { Name: machine, 'machine-id': machineId, 'machine-store': store }, groups: [{ id: 'sg-0leak000000000001', name: `${machine}-sg` }] })
 
 /** The listing: instances (pages as given), security groups and key pairs tagged machine-id. */
 function arrangeListing(o: { pages: ReturnType<typeof instance>[][]; groups?: Parameters<typeof xml.describeSecurityGroups>[0]; keys?: Parameters<typeof keyPairs>[0] }) {
@@ -57,10 +65,10 @@ function arrangeTerminate(id: string) {
 
 describe('machine prune -d amazonec2', () => {
   it('lists the leaked machine (not the owned one) and deletes its instance, key pair and security group, in that order', async () => {
-    const store = await storeOwning({ web1: ['amazonec2', OWNED] })
+    const store = await withStore({ web1: ['amazonec2', OWNED] })
     arrangeListing({
       pages: [[inst('i-0owned00000000001', 'web1', OWNED), inst('i-0leak000000000001', 'old1', LEAK)]],
-      groups: [{ id: 'sg-0leak000000000001', name: 'old1-sg', tags: { Name: 'old1', 'machine-id': LEAK } }],
+      groups: [{ id: 'sg-0leak000000000001', name: 'old1-sg', tags: { Name: 'old1', 'machine-id': LEAK, 'machine-store': mark } }],
       keys: [
         { name: 'web1-5b0c6c2e', id: OWNED, machine: 'web1' },
         { name: 'old1-5b0c6c2e', id: LEAK, machine: 'old1' },
@@ -74,11 +82,11 @@ describe('machine prune -d amazonec2', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const table = r.stdout.split('\n')
-    expect(table[0]).toMatch(/^DRIVER\s+KIND\s+NAME\s+MACHINE\s+REGION\s+AGE$/)
-    expect(table.slice(1, 4).map((l) => l.split(/\s{2,}/).slice(0, 4))).toEqual([
-      ['amazonec2', 'security-group', 'old1-sg (sg-0leak000000000001) (shared)', 'old1'],
-      ['amazonec2', 'key-pair', 'old1-5b0c6c2e', 'old1'],
-      ['amazonec2', 'instance', 'i-0leak000000000001', 'old1'],
+    expect(table[0]).toMatch(/^DRIVER\s+KIND\s+NAME\s+MACHINE\s+STORE\s+REGION\s+AGE$/)
+    expect(table.slice(1, 4).map((l) => l.split(/\s{2,}/).slice(0, 6))).toEqual([
+      ['amazonec2', 'security-group', 'old1-sg (sg-0leak000000000001) (shared)', 'old1', 'this', 'eu-west-1'],
+      ['amazonec2', 'key-pair', 'old1-5b0c6c2e', 'old1', 'this', 'eu-west-1'],
+      ['amazonec2', 'instance', 'i-0leak000000000001', 'old1', 'this', 'eu-west-1a'],
     ])
     expect(r.stdout).not.toContain('web1')
     expect(r.stdout).toContain('3 resource(s) of 1 machine(s) not in this store')
@@ -91,7 +99,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('follows NextToken through two pages of instances', async () => {
-    const store = await storeOwning({})
+    const store = await withStore({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)], [inst('i-0leak000000000002', 'old2', LEAK2)]] })
     arrangeTerminate('i-0leak000000000001')
     arrangeTerminate('i-0leak000000000002')
@@ -105,7 +113,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('a resource that refuses deletion is one line; the other machine is still deleted; the exit is non-zero', async () => {
-    const store = await storeOwning({})
+    const store = await withStore({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK), inst('i-0leak000000000002', 'old2', LEAK2)]] })
     m.on('TerminateInstances', { status: 403, body: errorXml('UnauthorizedOperation', 'You are not authorized to perform this operation.') }, (p) => p['InstanceId.1'] === 'i-0leak000000000001')
     arrangeTerminate('i-0leak000000000002')
@@ -119,8 +127,30 @@ describe('machine prune -d amazonec2', () => {
     expectMockDone(m)
   })
 
+  it("another store's machines (and unmarked ones) are listed but deleted only with --all-stores", async () => {
+    const store = await withStore({})
+    const elsewhere = inst('i-0else000000000001', 'laptop1', LEAK, '0123456789abcdef')
+    const unmarked = inst('i-0else000000000002', 'legacy1', LEAK2, '')
+    arrangeListing({ pages: [[elsewhere, unmarked]] })
+    const listed = await runPrune([...ARGS, '-y', '-s', store], ENV)
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toMatch(/instance\s+i-0else000000000001\s+laptop1\s+other\s/)
+    expect(listed.stdout).toMatch(/instance\s+i-0else000000000002\s+legacy1\s+unmarked\s/)
+    expect(listed.stdout).toContain('2 of them made from another store or computer (STORE other/unmarked): listed only; pass --all-stores to delete them too')
+    expect(m.actions()).not.toContain('TerminateInstances')
+    expectMockDone(m)
+
+    arrangeListing({ pages: [[elsewhere, unmarked]] })
+    arrangeTerminate('i-0else000000000001')
+    arrangeTerminate('i-0else000000000002')
+    const all = await runPrune([...ARGS, '-y', '--all-stores', '-s', store], ENV)
+    expect(all.code).toBe(0)
+    expect(all.stdout).toContain('Deleted 2 of 2 resource(s)')
+    expectMockDone(m)
+  })
+
   it('nothing to prune: one line, exit 0, nothing deleted', async () => {
-    const store = await storeOwning({ web1: ['amazonec2', OWNED] })
+    const store = await withStore({ web1: ['amazonec2', OWNED] })
     arrangeListing({ pages: [[inst('i-0owned00000000001', 'web1', OWNED)]] })
     const r = await runPrune([...ARGS, '-s', store], ENV)
     expect(r).toEqual({ code: 0, stdout: 'Nothing to prune in amazonec2: all 1 tagged resource(s) belong to machines of this store\n', stderr: '' })
@@ -128,7 +158,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('without a terminal and without -y: the table, then one line naming -y, and nothing deleted', async () => {
-    const store = await storeOwning({})
+    const store = await withStore({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)]] })
     const r = await runPrune([...ARGS, '-s', store], ENV)
     expect(r.code).not.toBe(0)

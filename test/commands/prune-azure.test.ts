@@ -7,20 +7,28 @@ import { describe, expect, it } from 'vitest'
 import { API, ARM, type ArmMock, armError, LOCATION, listed, rgPath, SUB } from '../drivers/fixtures/azure/arm.js'
 import { names, paths } from '../drivers/fixtures/azure/flows.js'
 import { useArmHooks } from '../drivers/fixtures/azure/hooks.js'
-import { runPrune, storeOwning } from '../helpers/prune.js'
+import { runPrune, storeOwning as owning } from '../helpers/prune.js'
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 
 let arm: ArmMock
 useArmHooks({ tempPrefix: 'prune-azure-', credential: { getToken: async () => ({ token: 'fake', expiresOnTimestamp: Date.now() + 3600e3 }) }, nockDone: true }, (mock) => {
   arm = mock
 })
 
+/** The machine-store tag of what the test's store made (set once the store exists). */
+let mark = ''
+async function storeOwning(machines: Parameters<typeof owning>[0]): Promise<string> {
+  const store = await owning(machines)
+  mark = storeMarker(store)
+  return store
+}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'
 const RG = 'docker-machine'
 const ENV = { MACHINE_POLL_INTERVAL_MS: '1' }
 const ARGS = ['-d', 'azure', '--azure-subscription-id', SUB]
-const tags = (machine: string, id: string) => ({ 'machine-name': machine, 'machine-id': id, 'managed-by': 'machine' })
+const tags = (machine: string, id: string) => ({ 'machine-name': machine, 'machine-id': id, 'managed-by': 'machine', 'machine-store': mark })
 
 /** What create makes for a machine (that the listing shows): NSG, IP, NIC, OS disk, VM. */
 const made = (machine: string, id: string, only?: string[]) =>
@@ -67,13 +75,13 @@ describe('machine prune -d azure', () => {
     const r = await runPrune([...ARGS, '-y', '-s', store], ENV)
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    const rows = r.stdout.split('\n').slice(1, 6).map((l) => l.split(/\s{2,}/).slice(0, 5))
+    const rows = r.stdout.split('\n').slice(1, 6).map((l) => l.split(/\s{2,}/).slice(0, 6))
     expect(rows).toEqual([
-      ['azure', 'network-security-group', `${RG}/old1-firewall`, 'old1', LOCATION],
-      ['azure', 'public-ip', `${RG}/old1-ip`, 'old1', LOCATION],
-      ['azure', 'network-interface', `${RG}/old1-nic`, 'old1', LOCATION],
-      ['azure', 'os-disk', `${RG}/old1-os-disk`, 'old1', LOCATION],
-      ['azure', 'virtual-machine', `${RG}/old1`, 'old1', LOCATION],
+      ['azure', 'network-security-group', `${RG}/old1-firewall`, 'old1', 'this', LOCATION],
+      ['azure', 'public-ip', `${RG}/old1-ip`, 'old1', 'this', LOCATION],
+      ['azure', 'network-interface', `${RG}/old1-nic`, 'old1', 'this', LOCATION],
+      ['azure', 'os-disk', `${RG}/old1-os-disk`, 'old1', 'this', LOCATION],
+      ['azure', 'virtual-machine', `${RG}/old1`, 'old1', 'this', LOCATION],
     ])
     expect(r.stdout).not.toMatch(/web1/)
     expect(r.stdout).toContain('5 resource(s) of 1 machine(s) not in this store')

@@ -5,20 +5,28 @@
  */
 import { describe, expect, it } from 'vitest'
 import { GceMock, PROJECT, ZONE, aggregated, apiError, instance, operation, useGceHooks, writeKeyFile } from '../drivers/fixtures/google/gce.js'
-import { runPrune, storeOwning } from '../helpers/prune.js'
+import { runPrune, storeOwning as owning } from '../helpers/prune.js'
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { tempDir } from '../helpers/tmp.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: GceMock | undefined
 useGceHooks(() => ({ m }), () => (m = undefined))
 
+/** The machine-store tag of what the test's store made (set once the store exists). */
+let mark = ''
+async function storeOwning(machines: Parameters<typeof owning>[0]): Promise<string> {
+  const store = await owning(machines)
+  mark = storeMarker(store)
+  return store
+}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'
 const RULE = 'docker-machines-0f3a9c1d2e'
 const base = `/compute/v1/projects/${PROJECT}`
-const labels = (name: string, id: string) => ({ 'machine-name': name, 'machine-id': id, 'machine-firewall': RULE })
-const vm = (name: string, id: string, n: number) => instance({ name, id: String(8523971503412345000 + n), labels: labels(name, id), tags: [RULE] })
+const labels = (name: string, id: string, store = mark) => ({ 'machine-name': name, 'machine-id': id, 'machine-store': store, 'machine-firewall': RULE })
+const vm = (name: string, id: string, n: number, store = mark) => instance({ name, id: String(8523971503412345000 + n), labels: labels(name, id, store), tags: [RULE] })
 const ARGS = ['-d', 'google', '--google-project', PROJECT]
 
 async function env(): Promise<Record<string, string>> {
@@ -53,10 +61,10 @@ describe('machine prune -d google', () => {
     const r = await runPrune([...ARGS, '-y', '-s', store], await env())
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    const rows = r.stdout.split('\n').slice(1, 3).map((l) => l.split(/\s{2,}/).slice(0, 5))
+    const rows = r.stdout.split('\n').slice(1, 3).map((l) => l.split(/\s{2,}/).slice(0, 6))
     expect(rows).toEqual([
-      ['google', 'firewall', `${RULE} (shared)`, 'old1', 'global'],
-      ['google', 'instance', 'old1', 'old1', ZONE],
+      ['google', 'firewall', `${RULE} (shared)`, 'old1', 'this', 'global'],
+      ['google', 'instance', 'old1', 'old1', 'this', ZONE],
     ])
     expect(r.stdout).not.toMatch(/instance\s+web1/)
     expect(r.stdout).toContain(`old1: Keeping firewall rule ${RULE}: still used by web1`)
@@ -105,6 +113,20 @@ describe('machine prune -d google', () => {
     expect(r.stderr).toContain('Error: Deleted 3 of 4 resource(s)')
     expect(r.stderr).toContain('1 left: instance old1')
     expect(m.names()).toContain('DELETE zones/us-central1-a/instances/old2')
+    expectMockDone({ unmatched: m.unmatched, pending: () => m!.pending() })
+  })
+
+  it("another store's instance is listed, not deleted; an adopted instance (--google-use-existing) is never listed", async () => {
+    const store = await storeOwning({})
+    m = new GceMock()
+    const adopted = { ...vm('legacy-vm', LEAK2, 3), description: 'the user’s own instance' }
+    arrangeListing(m, [[vm('laptop1', LEAK, 1, '0123456789abcdef'), adopted]])
+    const r = await runPrune([...ARGS, '-y', '-s', store], await env())
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/instance\s+laptop1\s+laptop1\s+other\s/)
+    expect(r.stdout).not.toContain('legacy-vm')
+    expect(r.stdout).toContain('listed only; pass --all-stores to delete them too')
+    expect(m.names()).toEqual(['list instances 1', 'list disks'])
     expectMockDone({ unmatched: m.unmatched, pending: () => m!.pending() })
   })
 
