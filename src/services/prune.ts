@@ -63,18 +63,16 @@ export interface ScanInput {
 
 /** The cloud drivers to ask: the named ones (each must be able to list), else the configured built-ins. */
 async function driversToAsk(o: ScanInput): Promise<DriverDefinition[]> {
+  const clouds = (await Promise.all(Object.values(BUILTIN_DRIVERS).map((load) => load()))).filter((d) => d.prune)
   if (o.drivers?.length) {
     const defs = await Promise.all([...new Set(o.drivers)].map((d) => getDriverDefinition(d, o.config)))
     for (const d of defs) {
-      if (!d.prune) throw new MachineError('not-supported', `The ${d.name} driver makes nothing in a cloud account: prune has nothing to list`, { hint: `pass -d with one of ${cloudNames().join(', ')}` })
+      if (!d.prune) throw new MachineError('not-supported', `The ${d.name} driver makes nothing in a cloud account: prune has nothing to list`, { hint: `pass -d with one of ${clouds.map((c) => c.name).join(', ')}` })
     }
     return defs
   }
-  const defs = await Promise.all(Object.values(BUILTIN_DRIVERS).map((load) => load()))
-  return defs.filter((d) => d.prune?.configured(o.env))
+  return clouds.filter((d) => d.prune?.configured(o.env))
 }
-
-const cloudNames = () => ['amazonec2', 'google', 'azure']
 
 /**
  * The machine ids this store records, and the names of entries whose id cannot be read (a
