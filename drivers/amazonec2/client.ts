@@ -186,26 +186,29 @@ export class Ec2 {
   }
 
   /** Every page of DescribeInstances (NextToken followed): prune lists a whole region. */
-  async describeAllInstances(filters: Filter[]): Promise<Instance[]> {
-    const out: Instance[] = []
-    let NextToken: string | undefined
-    do {
-      const page = await this.call('DescribeInstances', (abortSignal) => this.client.send(new DescribeInstancesCommand({ Filters: filters, NextToken }), { abortSignal }))
-      out.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []))
-      NextToken = page.NextToken
-    } while (NextToken)
-    return out
+  describeAllInstances(filters: Filter[]): Promise<Instance[]> {
+    return this.allPages('DescribeInstances', async (NextToken, abortSignal) => {
+      const page = await this.client.send(new DescribeInstancesCommand({ Filters: filters, NextToken }), { abortSignal })
+      return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken }
+    })
   }
 
   /** Every page of DescribeSecurityGroups (NextToken followed). */
-  async describeAllSecurityGroups(filters: Filter[]): Promise<SecurityGroup[]> {
-    const out: SecurityGroup[] = []
-    let NextToken: string | undefined
+  describeAllSecurityGroups(filters: Filter[]): Promise<SecurityGroup[]> {
+    return this.allPages('DescribeSecurityGroups', async (NextToken, abortSignal) => {
+      const page = await this.client.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken }), { abortSignal })
+      return { items: page.SecurityGroups ?? [], next: page.NextToken }
+    })
+  }
+
+  private async allPages<T>(operation: string, page: (token: string | undefined, abortSignal: AbortSignal) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+    const out: T[] = []
+    let token: string | undefined
     do {
-      const page = await this.call('DescribeSecurityGroups', (abortSignal) => this.client.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken }), { abortSignal }))
-      out.push(...(page.SecurityGroups ?? []))
-      NextToken = page.NextToken
-    } while (NextToken)
+      const p = await this.call(operation, (abortSignal) => page(token, abortSignal))
+      out.push(...p.items)
+      token = p.next
+    } while (token)
     return out
   }
 

@@ -9,6 +9,7 @@ import { useEc2Hooks } from '../drivers/fixtures/amazonec2/hooks.js'
 import { instance } from '../drivers/fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 import { runPrune, storeOwning } from '../helpers/prune.js'
+import { tempDir } from '../helpers/tmp.js'
 import { storeMarker } from '../../src/driver-kit/store-marker.js'
 
 let m: Ec2Mock
@@ -146,6 +147,27 @@ describe('machine prune -d amazonec2', () => {
     const all = await runPrune([...ARGS, '-y', '--all-stores', '-s', store], ENV)
     expect(all.code).toBe(0)
     expect(all.stdout).toContain('Deleted 2 of 2 resource(s)')
+    expectMockDone(m)
+  })
+
+  it('--json: the leaks and what was deleted, as data', async () => {
+    const store = await withStore({})
+    arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)]] })
+    arrangeTerminate('i-0leak000000000001')
+    const r = await runPrune([...ARGS, '-y', '--json', '-s', store], ENV)
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout)
+    const leak = { driver: 'amazonec2', kind: 'instance', name: 'i-0leak000000000001', shared: false, store: 'this', machine: 'old1', machineId: LEAK, region: 'eu-west-1a', createdAt: '2026-11-24T10:00:00.000Z' }
+    expect(out).toEqual({ ok: true, command: 'prune', data: { drivers: ['amazonec2'], leaks: [leak], owned: 0, deleted: [leak] } })
+    expectMockDone(m)
+  })
+
+  it('without -d: asks only the clouds whose credentials are set up here (EC2 keys: no Google or Azure call)', async () => {
+    const store = await withStore({})
+    const home = await tempDir('prune-home-')
+    arrangeListing({ pages: [[]] })
+    const r = await runPrune(['--amazonec2-region', 'eu-west-1', '-s', store], { ...ENV, HOME: home, CLOUDSDK_CONFIG: home, GOOGLE_APPLICATION_CREDENTIALS: '', AZURE_SUBSCRIPTION_ID: '' })
+    expect(r).toEqual({ code: 0, stdout: 'Nothing to prune in amazonec2: no resource made by machine was found\n', stderr: '' })
     expectMockDone(m)
   })
 

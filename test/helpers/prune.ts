@@ -2,6 +2,7 @@
  * `machine prune` run in this process (so nock answers its cloud calls), as a user sees it: its
  * stdout, stderr and exit code. And a store holding machines that own some cloud ids.
  */
+import { format } from 'node:util'
 import { Config } from '@oclif/core'
 import { vi } from 'vitest'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type HostConfig } from '../../src/core/host-config.js'
@@ -22,6 +23,8 @@ export async function runPrune(args: string[], env: Record<string, string | unde
   let stderr = ''
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true))
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true))
+  // oclif prints the --json envelope with console.log, which vitest takes over.
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`))
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v)
   process.exitCode = undefined
   try {
@@ -29,6 +32,7 @@ export async function runPrune(args: string[], env: Record<string, string | unde
   } finally {
     out.mockRestore()
     err.mockRestore()
+    log.mockRestore()
     vi.unstubAllEnvs()
   }
   const code = Number(process.exitCode ?? 0)
