@@ -14,18 +14,20 @@ import type { options } from './options.js'
 
 /** ARM types → the driver's journal kinds, in the order create makes them. */
 const KINDS: ReadonlyArray<readonly [string, string]> = [
-  ['microsoft.resources/resourcegroups', 'resource-group'],
-  ['microsoft.network/networksecuritygroups', 'network-security-group'],
-  ['microsoft.network/virtualnetworks', 'virtual-network'],
-  ['microsoft.compute/availabilitysets', 'availability-set'],
-  ['microsoft.network/publicipaddresses', 'public-ip'],
-  ['microsoft.network/networkinterfaces', 'network-interface'],
-  ['microsoft.compute/disks', 'os-disk'],
-  ['microsoft.compute/virtualmachines', 'virtual-machine'],
+  ['Microsoft.Resources/resourceGroups', 'resource-group'],
+  ['Microsoft.Network/networkSecurityGroups', 'network-security-group'],
+  ['Microsoft.Network/virtualNetworks', 'virtual-network'],
+  ['Microsoft.Compute/availabilitySets', 'availability-set'],
+  ['Microsoft.Network/publicIPAddresses', 'public-ip'],
+  ['Microsoft.Network/networkInterfaces', 'network-interface'],
+  ['Microsoft.Compute/disks', 'os-disk'],
+  ['Microsoft.Compute/virtualMachines', 'virtual-machine'],
 ]
+/** The resource types listed (groups are listed on their own). */
+const RESOURCE_TYPES = KINDS.slice(1).map(([t]) => t)
 /** What several machines may use (teardown.ts keeps them while they do). */
 const SHARED = new Set(['resource-group', 'virtual-network', 'availability-set'])
-const order = (type: string) => KINDS.findIndex(([t]) => t === type.toLowerCase())
+const order = (type: string) => KINDS.findIndex(([t]) => t.toLowerCase() === type.toLowerCase())
 
 /** The resource group an ARM id names (ARM ids are case-insensitive in their fixed parts). */
 const groupOf = (id: string): string => /\/resourcegroups\/([^/]+)/i.exec(id)?.[1] ?? ''
@@ -44,11 +46,10 @@ export async function listResources(scope: PruneScope<typeof options>): Promise<
   })
   let found: TaggedArmResource[]
   try {
-    found = await api.listTagged('managed-by', 'machine')
+    found = await api.listTagged('managed-by', 'machine', RESOURCE_TYPES)
   } catch (e) {
     throw toMachineError(e, `list the resources of subscription ${o.subscriptionId} tagged managed-by=machine`, { resourceGroup: o.resourceGroup, size: o.size, location: o.location, subscriptionId: o.subscriptionId })
   }
-  // Types create never makes (a tag copied by hand) are not ours to delete: left out.
   const known = found.filter((r) => order(r.type) >= 0).sort((a, b) => order(a.type) - order(b.type))
   return known.map((r): TaggedResource => {
     const kind = KINDS[order(r.type)]![1]

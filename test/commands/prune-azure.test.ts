@@ -1,6 +1,6 @@
 /**
  * `machine prune -d azure`, in process against nock: Resource Manager's JSON as the SDKs send
- * and read it (tag-filtered subscription listings with nextLink pages, DELETE as a long-running
+ * and read it (subscription listings by resource type with nextLink pages, our tag checked here, DELETE as a long-running
  * operation), a fake token credential injected in place of any sign-in.
  */
 import { describe, expect, it } from 'vitest'
@@ -40,9 +40,14 @@ const made = (machine: string, id: string, only?: string[]) =>
     listed(RG, 'Microsoft.Compute', 'virtualMachines', machine, tags(machine, id)),
   ].filter((r) => !only || only.includes(String(r.type).split('/')[1] ?? ''))
 
+const TYPES = ['Microsoft.Network/networkSecurityGroups', 'Microsoft.Network/virtualNetworks', 'Microsoft.Compute/availabilitySets', 'Microsoft.Network/publicIPAddresses', 'Microsoft.Network/networkInterfaces', 'Microsoft.Compute/disks', 'Microsoft.Compute/virtualMachines']
 const queries: Record<string, string>[] = []
-/** The subscription's tagged groups, then its tagged resources in pages linked by nextLink. */
-function arrangeListing(groups: Record<string, unknown>[], pages: Record<string, unknown>[][]) {
+/**
+ * The subscription's groups, then its resources listed one type at a time ($filter=resourceType
+ * eq '…': ARM drops the tags from a tag-filtered answer), `paged`'s type in two pages linked by
+ * nextLink. A resource without our tag is someone else's and must be filtered out.
+ */
+function arrangeListing(groups: Record<string, unknown>[], resources: Record<string, unknown>[], paged?: string) {
   queries.length = 0
   // nock 15 hands a one-argument reply function the fetch Request.
   const record = (req: Request) => queries.push(Object.fromEntries(new URL(req.url).searchParams))
@@ -50,13 +55,17 @@ function arrangeListing(groups: Record<string, unknown>[], pages: Record<string,
     .get(`/subscriptions/${SUB}/resourcegroups`)
     .query(true)
     .reply(((req: Request) => (record(req), [200, { value: groups }])) as never)
-  pages.forEach((value, i) => {
-    const next = i < pages.length - 1 ? `${ARM}/subscriptions/${SUB}/resources?%24filter=tagName+eq+%27managed-by%27+and+tagValue+eq+%27machine%27&%24expand=createdTime&api-version=${API.resources}&%24skiptoken=page${i + 2}` : undefined
-    arm.scope
-      .get(`/subscriptions/${SUB}/resources`)
-      .query((q) => (i ? q.$skiptoken === `page${i + 1}` : !q.$skiptoken))
-      .reply(((req: Request) => (record(req), [200, { value, ...(next ? { nextLink: next } : {}) }])) as never)
-  })
+  for (const type of TYPES) {
+    const all = resources.filter((r) => r.type === type)
+    const pages = type === paged ? [all.slice(0, 1), all.slice(1)] : [all]
+    pages.forEach((value, i) => {
+      const next = i < pages.length - 1 ? `${ARM}/subscriptions/${SUB}/resources?%24filter=${encodeURIComponent(`resourceType eq '${type}'`)}&%24expand=createdTime&api-version=${API.resources}&%24skiptoken=page${i + 2}` : undefined
+      arm.scope
+        .get(`/subscriptions/${SUB}/resources`)
+        .query((q) => q.$filter === `resourceType eq '${type}'` && (i ? q.$skiptoken === `page${i + 1}` : !q.$skiptoken))
+        .reply(((req: Request) => (record(req), [200, { value, ...(next ? { nextLink: next } : {}) }])) as never)
+    })
+  }
 }
 
 /** teardown.ts for a machine: the VM, its disk, NIC, IP and NSG, each a long-running DELETE. */
@@ -70,7 +79,9 @@ describe('machine prune -d azure', () => {
   it('deletes the leaked machine VM first, then its disk, NIC, IP and NSG; the owned machine and group are left alone', async () => {
     const store = await storeOwning({ web1: ['azure', OWNED] })
     const group = { id: rgPath(RG), name: RG, type: 'Microsoft.Resources/resourceGroups', location: LOCATION, tags: tags('web1', OWNED) }
-    arrangeListing([group], [[...made('web1', OWNED), ...made('old1', LEAK)]])
+    const theirs = { id: rgPath('other-rg'), name: 'other-rg', type: 'Microsoft.Resources/resourceGroups', location: LOCATION, tags: { team: 'data' } }
+    const someoneElses = listed('other-rg', 'Microsoft.Compute', 'virtualMachines', 'db1', { team: 'data' })
+    arrangeListing([group, theirs], [...made('web1', OWNED), ...made('old1', LEAK), someoneElses])
     arrangeDelete('old1')
     const r = await runPrune([...ARGS, '-y', '-s', store], ENV)
     expect(r.stderr).toBe('')
@@ -89,16 +100,17 @@ describe('machine prune -d azure', () => {
     expect(r.stdout).toContain('Deleted 5 of 5 resource(s)')
     const p = paths(names('old1'))
     expect(arm.writes()).toEqual([`DELETE ${p.vm}`, `DELETE ${p.disk}`, `DELETE ${p.nic}`, `DELETE ${p.ip}`, `DELETE ${p.nsg}`])
-    expect(queries[0]!.$filter).toBe("tagName eq 'managed-by' and tagValue eq 'machine'")
+    expect(r.stdout).not.toMatch(/db1|other-rg/)
+    expect(queries.map((q) => q.$filter).sort()).toEqual([undefined, ...TYPES.map((t) => `resourceType eq '${t}'`)].sort())
   })
 
   it('follows nextLink through two pages of resources', async () => {
     const store = await storeOwning({})
-    arrangeListing([], [made('old1', LEAK, ['virtualMachines']), made('old2', LEAK2, ['virtualMachines'])])
+    arrangeListing([], [...made('old1', LEAK, ['virtualMachines']), ...made('old2', LEAK2, ['virtualMachines'])], 'Microsoft.Compute/virtualMachines')
     arm.deleteLro(paths(names('old1')).vm, API.compute, 'Microsoft.Compute').deleteLro(paths(names('old2')).vm, API.compute, 'Microsoft.Compute')
     const r = await runPrune([...ARGS, '-y', '-s', store], ENV)
     expect(r.code).toBe(0)
-    expect(queries.map((q) => q.$skiptoken)).toEqual([undefined, undefined, 'page2'])
+    expect(queries.filter((q) => q.$skiptoken).map((q) => [q.$filter, q.$skiptoken])).toEqual([["resourceType eq 'Microsoft.Compute/virtualMachines'", 'page2']])
     expect(r.stdout).toMatch(/virtual-machine\s+docker-machine\/old1\s+old1/)
     expect(r.stdout).toMatch(/virtual-machine\s+docker-machine\/old2\s+old2/)
     expect(r.stdout).toContain('Deleted 2 of 2 resource(s)')
@@ -106,7 +118,7 @@ describe('machine prune -d azure', () => {
 
   it('a VM that refuses deletion is one line and keeps what depends on it; the other machine is deleted; the exit is non-zero', async () => {
     const store = await storeOwning({})
-    arrangeListing([], [[...made('old1', LEAK, ['networkInterfaces', 'virtualMachines']), ...made('old2', LEAK2, ['networkInterfaces', 'virtualMachines'])]])
+    arrangeListing([], [...made('old1', LEAK, ['networkInterfaces', 'virtualMachines']), ...made('old2', LEAK2, ['networkInterfaces', 'virtualMachines'])])
     const p1 = paths(names('old1'))
     arm.deleteReply(p1.vm, API.compute, 403, armError('AuthorizationFailed', `The client 'machine-test' does not have authorization to perform action 'Microsoft.Compute/virtualMachines/delete' over scope '${p1.vm}'.`))
     const p2 = paths(names('old2'))
@@ -124,7 +136,7 @@ describe('machine prune -d azure', () => {
 
   it('nothing to prune: one line, exit 0', async () => {
     const store = await storeOwning({})
-    arrangeListing([], [[]])
+    arrangeListing([], [])
     const r = await runPrune([...ARGS, '-s', store], ENV)
     expect(r).toEqual({ code: 0, stdout: 'Nothing to prune in azure: no resource made by machine was found\n', stderr: '' })
   })
