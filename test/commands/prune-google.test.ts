@@ -130,6 +130,35 @@ describe('machine prune -d google', () => {
     expectMockDone({ unmatched: m.unmatched, pending: () => m!.pending() })
   })
 
+  it('an unattached disk left behind is deleted; an attached one is not listed (it goes with its instance)', async () => {
+    const store = await storeOwning({})
+    m = new GceMock()
+    const disk = (name: string, users: string[]) => ({
+      kind: 'compute#disk',
+      id: '4412039485710293847',
+      creationTimestamp: '2026-11-27T01:02:04.111-08:00',
+      name,
+      sizeGb: '10',
+      zone: `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/${ZONE}`,
+      status: 'READY',
+      labels: { 'machine-name': name, 'machine-id': LEAK, 'machine-store': mark },
+      ...(users.length ? { users } : {}),
+      selfLink: `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/${ZONE}/disks/${name}`,
+    })
+    m.on('GET', `${base}/aggregated/instances`, 200, aggregated([]), 'list instances')
+    m.on('GET', `${base}/aggregated/disks`, 200, { kind: 'compute#diskAggregatedList', items: { [`zones/${ZONE}`]: { disks: [disk('old3', []), disk('busy', [`projects/${PROJECT}/zones/${ZONE}/instances/busy`])] } } }, 'list disks')
+    const op = operation({ type: 'delete', target: `projects/${PROJECT}/zones/${ZONE}/disks/old3`, zone: ZONE, status: 'DONE' })
+    m.getDisk('old3', disk('old3', [])).on('DELETE', `${base}/zones/${ZONE}/disks/old3`, 200, op)
+    const r = await runPrune([...ARGS, '-y', '-s', store], await env())
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/disk\s+old3\s+old3\s+this\s+us-central1-a\s/)
+    expect(r.stdout).not.toContain('busy')
+    expect(r.stdout).toContain('Deleted 1 of 1 resource(s)')
+    expect(m.names()).toEqual(['list instances', 'list disks', 'GET zones/us-central1-a/disks/old3', 'DELETE zones/us-central1-a/disks/old3'])
+    expectMockDone({ unmatched: m.unmatched, pending: () => m!.pending() })
+  })
+
   it('nothing to prune: one line, exit 0', async () => {
     const store = await storeOwning({})
     m = new GceMock()
