@@ -4,6 +4,7 @@ import { confirm } from '../cli/confirm.js'
 import { driverFlags } from '../cli/driver-flags.js'
 import { MachineError } from '../core/errors.js'
 import { tabwrite } from '../core/ls-format.js'
+import { escapeControl } from '../driver-kit/options.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { ageOf, deleteLeaks, scanForLeaks, type Leak } from '../services/prune.js'
 
@@ -55,7 +56,10 @@ export default class Prune extends BaseCommand {
     const others = scan.leaks.length - scan.leaks.filter((l) => l.ours).length
     if (!json) {
       const now = Date.now()
-      const lines = scan.leaks.map((l) => [l.driver, l.kind, l.shared ? `${l.name} (shared)` : l.name, l.machineName || '-', l.ours ? 'this' : l.store ? 'other' : 'unmarked', l.region, ageOf(l.createdAt, now) || '-'].join('\t'))
+      // Names and tags come from the cloud, where anyone with access may have written them: escaped.
+      const lines = scan.leaks.map((l) =>
+        [l.driver, l.kind, l.shared ? `${l.name} (shared)` : l.name, l.machineName || '-', l.ours ? 'this' : l.store ? 'other' : 'unmarked', l.region, ageOf(l.createdAt, now) || '-'].map(escapeControl).join('\t'),
+      )
       this.out.info(tabwrite(['DRIVER\tKIND\tNAME\tMACHINE\tSTORE\tREGION\tAGE', ...lines]))
       const machines = (ls: Leak[]) => new Set(ls.map((l) => `${l.driver}/${l.machineId}`)).size
       this.out.info(`${scan.leaks.length} resource(s) of ${machines(scan.leaks)} machine(s) not in this store (${this.store.path})${scan.owned ? `; ${scan.owned} owned by its machines left alone` : ''}`)

@@ -17,7 +17,7 @@ import type { Config } from '@oclif/core'
 import { MachineError, messageOf } from '../core/errors.js'
 import type { DriverDefinition, DriverModule, TaggedResource } from '../driver-kit/contract.js'
 import { MemoryJournal } from '../driver-kit/memory-journal.js'
-import { resolveOptions, type ResolvedOptions } from '../driver-kit/options.js'
+import { escapeControl, resolveOptions, type ResolvedOptions } from '../driver-kit/options.js'
 import { storeMarker } from '../driver-kit/store-marker.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { getDriverDefinition, loadDriverModule } from '../registry/index.js'
@@ -167,13 +167,14 @@ export async function deleteLeaks(
     for (const [machineId, leaks] of byMachine) {
       const journal = new MemoryJournal()
       for (const l of leaks) await journal.record(l.entry)
-      const machineName = leaks.find((l) => l.machineName)?.machineName ?? 'unnamed'
-      const who = `${s.def.name} machine ${machineName} (id ${machineId || 'none'})`
+      const machineName = escapeControl(leaks.find((l) => l.machineName)?.machineName ?? 'unnamed')
+      const who = `${s.def.name} machine ${machineName} (id ${escapeControl(machineId) || 'none'})`
       const ctx = {
         machineName,
         storePath: store.path,
-        // Never written by remove(); a path no store entry has, for a driver that names it.
-        machineDir: join(tmpdir(), 'machine-prune', machineId || 'none'),
+        // Never written by remove(); a path no store entry has, for a driver that names it (not
+        // built from the cloud's tags, which anyone with access to the account may have written).
+        machineDir: join(tmpdir(), 'machine-prune-no-machine-dir'),
         config: { MachineId: machineId },
         options: s.options,
         log: { info: (l: string) => o.reporter.info(`${machineName}: ${l}`), debug: (l: string) => o.reporter.debug(`${machineName}: ${l}`) },

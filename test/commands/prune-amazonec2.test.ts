@@ -171,6 +171,16 @@ describe('machine prune -d amazonec2', () => {
     expectMockDone(m)
   })
 
+  it('a name tag with a newline or tab stays in its cell, escaped', async () => {
+    const store = await withStore({})
+    arrangeListing({ pages: [[inst('i-0leak000000000001', 'evil\nDeleted 0 of 0\tx', LEAK)]] })
+    const r = await runPrune([...ARGS, '-n', '-s', store], ENV)
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')).toHaveLength(4)
+    expect(r.stdout).toMatch(/instance\s+i-0leak000000000001\s+evil\\nDeleted 0 of 0\\tx\s+this\s/)
+    expectMockDone(m)
+  })
+
   it('nothing to prune: one line, exit 0, nothing deleted', async () => {
     const store = await withStore({ web1: ['amazonec2', OWNED] })
     arrangeListing({ pages: [[inst('i-0owned00000000001', 'web1', OWNED)]] })
