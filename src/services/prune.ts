@@ -75,43 +75,41 @@ async function driversToAsk(o: ScanInput): Promise<DriverDefinition[]> {
 }
 
 /**
- * The machine ids this store records, and the names of entries whose id cannot be read (a
- * resource tagged with such a name is treated as theirs: never deleted on a guess).
+ * The machine ids this store records (config.json, and the journals: a create records the id
+ * there before it makes anything), and the names of entries whose config.json records no id yet
+ * or cannot be read (a create still running, a broken file): a resource tagged with such a name is
+ * treated as theirs, never deleted on a guess.
  */
-export async function storeOwnership(store: Store): Promise<{ ids: Set<string>; unreadable: Set<string> }> {
+export async function storeOwnership(store: Store): Promise<{ ids: Set<string>; protectedNames: Set<string> }> {
   const ids = new Set<string>()
-  const unreadable = new Set<string>()
+  const protectedNames = new Set<string>()
   for (const name of await store.names()) {
-    let known = false
+    let saved = false
     try {
-      const host = await store.load(name, { incomplete: true, listed: true })
-      const id = host.Driver.MachineId
+      const id = (await store.load(name, { incomplete: true, listed: true })).Driver.MachineId
       if (typeof id === 'string' && id) {
         ids.add(id)
-        known = true
+        saved = true
       }
     } catch {
-      // Its journal may still say (an interrupted create); else its name protects it.
+      // Not saved yet, or unreadable: its name protects it (below).
     }
     try {
       for (const e of (await FileJournal.open(store.dir(name))).entries()) {
         const id = e.data?.machineId
-        if (typeof id === 'string' && id) {
-          ids.add(id)
-          known = true
-        }
+        if (typeof id === 'string' && id) ids.add(id)
       }
     } catch {
-      // A corrupt journal: the name protects it.
+      // A corrupt journal: the name protects it if config.json does not say.
     }
-    if (!known) unreadable.add(name)
+    if (!saved) protectedNames.add(name)
   }
-  return { ids, unreadable }
+  return { ids, protectedNames }
 }
 
 export async function scanForLeaks(store: Store, o: ScanInput): Promise<PruneScan> {
   const defs = await driversToAsk(o)
-  const { ids, unreadable } = await storeOwnership(store)
+  const { ids, protectedNames } = await storeOwnership(store)
   const mark = storeMarker(store.path)
   const out: PruneScan = { leaks: [], owned: 0, drivers: defs.map((d) => d.name), problems: [], scans: [] }
   const log = { info: (l: string) => o.reporter.debug(l), debug: (l: string) => o.reporter.debug(l) }
@@ -124,7 +122,7 @@ export async function scanForLeaks(store: Store, o: ScanInput): Promise<PruneSca
         const found = await mod.listResources({ options, env: o.env, signal: o.signal, log })
         const leaks: Leak[] = []
         for (const r of found) {
-          if (ids.has(r.machineId) || (r.machineName && unreadable.has(r.machineName))) out.owned++
+          if (ids.has(r.machineId) || (r.machineName && protectedNames.has(r.machineName))) out.owned++
           else leaks.push({ ...r, driver: def.name, ours: r.store === mark })
         }
         out.scans.push({ def, mod, options, leaks })
