@@ -8,20 +8,12 @@ import { errorXml, response, xml } from '../drivers/fixtures/amazonec2/ec2-xml.j
 import { useEc2Hooks } from '../drivers/fixtures/amazonec2/hooks.js'
 import { instance } from '../drivers/fixtures/amazonec2/scenarios.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
-import { runPrune, storeOwning } from '../helpers/prune.js'
+import { runPrune, storeMark as mark, storeOwning } from '../helpers/prune.js'
 import { tempDir } from '../helpers/tmp.js'
-import { storeMarker } from '../../src/driver-kit/store-marker.js'
 
 let m: Ec2Mock
 useEc2Hooks((mock) => (m = mock), () => undefined, () => {})
 
-/** The machine-store tag of what the test's store made (set once the store exists). */
-let mark = ''
-const withStore = async (machines: Parameters<typeof storeOwning>[0]) => {
-  const store = await storeOwning(machines)
-  mark = storeMarker(store)
-  return store
-}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'
@@ -66,7 +58,7 @@ function arrangeTerminate(id: string) {
 
 describe('machine prune -d amazonec2', () => {
   it('lists the leaked machine (not the owned one) and deletes its instance, key pair and security group, in that order', async () => {
-    const store = await withStore({ web1: ['amazonec2', OWNED] })
+    const store = await storeOwning({ web1: ['amazonec2', OWNED] })
     arrangeListing({
       pages: [[inst('i-0owned00000000001', 'web1', OWNED), inst('i-0leak000000000001', 'old1', LEAK)]],
       groups: [{ id: 'sg-0leak000000000001', name: 'old1-sg', tags: { Name: 'old1', 'machine-id': LEAK, 'machine-store': mark } }],
@@ -100,7 +92,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('follows NextToken through two pages of instances', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)], [inst('i-0leak000000000002', 'old2', LEAK2)]] })
     arrangeTerminate('i-0leak000000000001')
     arrangeTerminate('i-0leak000000000002')
@@ -114,7 +106,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('a resource that refuses deletion is one line; the other machine is still deleted; the exit is non-zero', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK), inst('i-0leak000000000002', 'old2', LEAK2)]] })
     m.on('TerminateInstances', { status: 403, body: errorXml('UnauthorizedOperation', 'You are not authorized to perform this operation.') }, (p) => p['InstanceId.1'] === 'i-0leak000000000001')
     arrangeTerminate('i-0leak000000000002')
@@ -129,7 +121,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it("another store's machines (and unmarked ones) are listed but deleted only with --all-stores", async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     const elsewhere = inst('i-0else000000000001', 'laptop1', LEAK, '0123456789abcdef')
     const unmarked = inst('i-0else000000000002', 'legacy1', LEAK2, '')
     arrangeListing({ pages: [[elsewhere, unmarked]] })
@@ -151,7 +143,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('--json: the leaks and what was deleted, as data', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)]] })
     arrangeTerminate('i-0leak000000000001')
     const r = await runPrune([...ARGS, '-y', '--json', '-s', store], ENV)
@@ -163,7 +155,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('without -d: asks only the clouds whose credentials are set up here (EC2 keys: no Google or Azure call)', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     const home = await tempDir('prune-home-')
     arrangeListing({ pages: [[]] })
     const r = await runPrune(['--amazonec2-region', 'eu-west-1', '-s', store], { ...ENV, HOME: home, CLOUDSDK_CONFIG: home, GOOGLE_APPLICATION_CREDENTIALS: '', AZURE_SUBSCRIPTION_ID: '' })
@@ -172,7 +164,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('a name tag with a newline or tab stays in its cell, escaped', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'evil\nDeleted 0 of 0\tx', LEAK)]] })
     const r = await runPrune([...ARGS, '-n', '-s', store], ENV)
     expect(r.code).toBe(0)
@@ -182,7 +174,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('nothing to prune: one line, exit 0, nothing deleted', async () => {
-    const store = await withStore({ web1: ['amazonec2', OWNED] })
+    const store = await storeOwning({ web1: ['amazonec2', OWNED] })
     arrangeListing({ pages: [[inst('i-0owned00000000001', 'web1', OWNED)]] })
     const r = await runPrune([...ARGS, '-s', store], ENV)
     expect(r).toEqual({ code: 0, stdout: 'Nothing to prune in amazonec2: all 1 tagged resource(s) belong to machines of this store\n', stderr: '' })
@@ -190,7 +182,7 @@ describe('machine prune -d amazonec2', () => {
   })
 
   it('without a terminal and without -y: the table, then one line naming -y, and nothing deleted', async () => {
-    const store = await withStore({})
+    const store = await storeOwning({})
     arrangeListing({ pages: [[inst('i-0leak000000000001', 'old1', LEAK)]] })
     const r = await runPrune([...ARGS, '-s', store], ENV)
     expect(r.code).not.toBe(0)

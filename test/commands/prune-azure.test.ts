@@ -7,21 +7,13 @@ import { describe, expect, it } from 'vitest'
 import { API, ARM, type ArmMock, armError, LOCATION, listed, rgPath, SUB } from '../drivers/fixtures/azure/arm.js'
 import { names, paths } from '../drivers/fixtures/azure/flows.js'
 import { useArmHooks } from '../drivers/fixtures/azure/hooks.js'
-import { runPrune, storeOwning as owning } from '../helpers/prune.js'
-import { storeMarker } from '../../src/driver-kit/store-marker.js'
+import { runPrune, storeMark as mark, storeOwning } from '../helpers/prune.js'
 
 let arm: ArmMock
 useArmHooks({ tempPrefix: 'prune-azure-', credential: { getToken: async () => ({ token: 'fake', expiresOnTimestamp: Date.now() + 3600e3 }) }, nockDone: true }, (mock) => {
   arm = mock
 })
 
-/** The machine-store tag of what the test's store made (set once the store exists). */
-let mark = ''
-async function storeOwning(machines: Parameters<typeof owning>[0]): Promise<string> {
-  const store = await owning(machines)
-  mark = storeMarker(store)
-  return store
-}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'

@@ -5,21 +5,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { GceMock, PROJECT, ZONE, aggregated, apiError, instance, operation, useGceHooks, writeKeyFile } from '../drivers/fixtures/google/gce.js'
-import { runPrune, storeOwning as owning } from '../helpers/prune.js'
-import { storeMarker } from '../../src/driver-kit/store-marker.js'
+import { runPrune, storeMark as mark, storeOwning } from '../helpers/prune.js'
 import { tempDir } from '../helpers/tmp.js'
 import { expectMockDone } from '../helpers/cloud-mock.js'
 
 let m: GceMock | undefined
 useGceHooks(() => ({ m }), () => (m = undefined))
 
-/** The machine-store tag of what the test's store made (set once the store exists). */
-let mark = ''
-async function storeOwning(machines: Parameters<typeof owning>[0]): Promise<string> {
-  const store = await owning(machines)
-  mark = storeMarker(store)
-  return store
-}
 const OWNED = '5b0c6c2e-0000-4000-8000-00000000000a'
 const LEAK = '5b0c6c2e-0000-4000-8000-00000000000b'
 const LEAK2 = '5b0c6c2e-0000-4000-8000-00000000000c'

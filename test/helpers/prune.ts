@@ -6,6 +6,7 @@ import { format } from 'node:util'
 import { Config } from '@oclif/core'
 import { vi } from 'vitest'
 import { authOptionsFor, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions, type HostConfig } from '../../src/core/host-config.js'
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { Store } from '../../src/store/store.js'
 import { ROOT } from './cli.js'
 import { tempStore } from './cli.js'
@@ -40,6 +41,9 @@ export async function runPrune(args: string[], env: Record<string, string | unde
   return { code, stdout, stderr }
 }
 
+/** The machine-store tag of what the last store storeOwning made would have made (a live binding). */
+export let storeMark = ''
+
 /** A store whose machines (name → [driver, machine id]) record those ids, as create saves them. */
 export async function storeOwning(machines: Record<string, [string, string]>): Promise<string> {
   const path = await tempStore()
@@ -55,5 +59,6 @@ export async function storeOwning(machines: Record<string, [string, string]>): P
     }
     await store.save(host)
   }
+  storeMark = storeMarker(path)
   return path
 }
