@@ -13,6 +13,7 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
+  DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -34,6 +35,7 @@ import {
   type Instance,
   type InstanceStateChange,
   type InstanceTypeInfo,
+  type KeyPairInfo,
   type IpPermission,
   type RunInstancesCommandInput,
   type SecurityGroup,
@@ -45,7 +47,7 @@ import { toMachineError } from './errors.js'
 import { backoffRetryStrategy } from './retry.js'
 import { endpointUrl, type Amazonec2Options } from './options.js'
 
-export type { Filter, Image, Instance, InstanceTypeInfo, IpPermission, RunInstancesCommandInput, SecurityGroup, Subnet, Tag, Vpc }
+export type { Filter, Image, Instance, InstanceTypeInfo, IpPermission, KeyPairInfo, RunInstancesCommandInput, SecurityGroup, Subnet, Tag, Vpc }
 
 export interface Ec2Options {
   options: Pick<Amazonec2Options, 'region' | 'retries' | 'endpoint' | 'insecureTransport' | 'accessKey' | 'secretKey' | 'sessionToken' | 'profile'>
@@ -181,6 +183,38 @@ export class Ec2 {
       const out = await this.client.send(new DescribeInstancesCommand(input), { abortSignal })
       return (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])
     })
+  }
+
+  /** Every page of DescribeInstances (NextToken followed): prune lists a whole region. */
+  describeAllInstances(filters: Filter[]): Promise<Instance[]> {
+    return this.allPages('DescribeInstances', async (NextToken, abortSignal) => {
+      const page = await this.client.send(new DescribeInstancesCommand({ Filters: filters, NextToken }), { abortSignal })
+      return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken }
+    })
+  }
+
+  /** Every page of DescribeSecurityGroups (NextToken followed). */
+  describeAllSecurityGroups(filters: Filter[]): Promise<SecurityGroup[]> {
+    return this.allPages('DescribeSecurityGroups', async (NextToken, abortSignal) => {
+      const page = await this.client.send(new DescribeSecurityGroupsCommand({ Filters: filters, NextToken }), { abortSignal })
+      return { items: page.SecurityGroups ?? [], next: page.NextToken }
+    })
+  }
+
+  private async allPages<T>(operation: string, page: (token: string | undefined, abortSignal: AbortSignal) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+    const out: T[] = []
+    let token: string | undefined
+    do {
+      const p = await this.call(operation, (abortSignal) => page(token, abortSignal))
+      out.push(...p.items)
+      token = p.next
+    } while (token)
+    return out
+  }
+
+  /** DescribeKeyPairs has no pages: one answer lists them all. */
+  describeKeyPairs(filters: Filter[]): Promise<KeyPairInfo[]> {
+    return this.call('DescribeKeyPairs', async (abortSignal) => (await this.client.send(new DescribeKeyPairsCommand({ Filters: filters }), { abortSignal })).KeyPairs ?? [])
   }
 
   startInstance(id: string): Promise<InstanceStateChange | undefined> {

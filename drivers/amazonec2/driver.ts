@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { composeUserData } from '../../src/driver-kit/cloud-init.js'
+import { STORE_TAG, storeMarker } from '../../src/driver-kit/store-marker.js'
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
@@ -45,6 +46,8 @@ export function mapState(name: string | undefined): MachineState {
       return 'Error'
   }
 }
+
+export { listResources } from './prune.js'
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AmazonEc2Driver(ctx)
@@ -101,9 +104,9 @@ class AmazonEc2Driver implements Driver {
     return id
   }
 
-  /** Name + machine-id (ours always win) and the user's --amazonec2-tags. */
+  /** Name + machine-id + machine-store (ours always win) and the user's --amazonec2-tags. */
   private tags(): Tag[] {
-    const all: Record<string, string> = { ...parseTags(this.o.tags), Name: this.ctx.machineName, 'machine-id': this.machineId }
+    const all: Record<string, string> = { ...parseTags(this.o.tags), Name: this.ctx.machineName, 'machine-id': this.machineId, [STORE_TAG]: storeMarker(this.ctx.storePath) }
     return Object.entries(all).map(([Key, Value]) => ({ Key, Value }))
   }
 

@@ -108,6 +108,11 @@ export interface GroupResource {
   tags: Record<string, string>
 }
 
+export interface TaggedArmResource extends GroupResource {
+  location: string
+  createdTime?: Date
+}
+
 export interface SubnetInfo {
   id: string
   name: string
@@ -354,6 +359,35 @@ export class AzureClient {
       throw err
     }
     return out
+  }
+
+  /**
+   * The subscription's resource groups, and its resources of `types`, whose tag `key` is `value`;
+   * every page followed (the pagers follow nextLink). Prune's listing. Filtered by type on the
+   * server and by tag here: ARM's tag filter would drop every resource's tags from its answer.
+   */
+  async listTagged(key: string, value: string, types: readonly string[]): Promise<TaggedArmResource[]> {
+    const client = await this.resources()
+    const abortSignal = this.o.signal()
+    const ours = (tags: Record<string, string> | undefined) => tags?.[key] === value
+    try {
+      const groups: TaggedArmResource[] = []
+      for await (const g of client.resourceGroups.list({ abortSignal })) {
+        if (ours(g.tags)) groups.push({ id: g.id ?? '', name: g.name ?? '', type: 'Microsoft.Resources/resourceGroups', tags: g.tags ?? {}, location: g.location ?? '' })
+      }
+      const byType = await Promise.all(
+        types.map(async (type) => {
+          const out: TaggedArmResource[] = []
+          for await (const r of client.resources.list({ filter: `resourceType eq '${type}'`, expand: 'createdTime', abortSignal })) {
+            if (ours(r.tags)) out.push({ id: r.id ?? '', name: r.name ?? '', type: r.type ?? type, tags: r.tags ?? {}, location: r.location ?? '', ...(r.createdTime ? { createdTime: r.createdTime } : {}) })
+          }
+          return out
+        }),
+      )
+      return [...groups, ...byType.flat()]
+    } catch (e) {
+      throw toApiError(e)
+    }
   }
 
   async createResourceGroup(rg: string, location: string, tags: Record<string, string>): Promise<void> {

@@ -10,6 +10,7 @@ import { composeUserData } from '../../src/driver-kit/cloud-init.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
+import { STORE_TAG, storeMarker } from '../../src/driver-kit/store-marker.js'
 import { MachineError, messageOf } from '../../src/driver-kit/errors.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { connect, type AzureClient, type GroupResource, type SecurityRuleSpec, type VnetInfo } from './client.js'
@@ -32,6 +33,8 @@ import { removeJournaled } from './teardown.js'
 
 /** Poll interval of long-running operations unless MACHINE_POLL_INTERVAL_MS says otherwise. */
 const POLL_MS = 3000
+
+export { listResources } from './prune.js'
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new AzureDriver(ctx)
@@ -145,6 +148,7 @@ class AzureDriver implements Driver {
       'machine-name': this.ctx.machineName,
       'machine-id': String(this.ctx.config.MachineId ?? ''),
       'managed-by': 'machine',
+      [STORE_TAG]: storeMarker(this.ctx.storePath),
     }
   }
 

@@ -8,4 +8,6 @@ export default defineDriver({
   description: 'Microsoft Azure virtual machines (Resource Manager)',
   options,
   load: () => import('./driver.js'),
+  // The subscription is the one thing prune cannot guess; the credential chain follows at the first call.
+  prune: { configured: (env) => !!env.AZURE_SUBSCRIPTION_ID, options: ['subscription-id', 'environment', 'client-id', 'client-secret', 'tenant-id'] },
 })

@@ -27,6 +27,8 @@ export interface GceApi {
   setMetadata(project: string, zone: string, name: string, metadata: Metadata, requestId: string): Promise<Operation>
   /** Instances in every zone of the project whose label `key` equals `value`. */
   listInstancesByLabel(project: string, key: string, value: string): Promise<Array<{ zone: string; instance: Instance }>>
+  /** Instances and disks in every zone of the project that carry label `key` (every page followed). */
+  listLabelled(project: string, key: string): Promise<{ instances: Array<{ zone: string; instance: Instance }>; disks: Array<{ zone: string; disk: Disk }> }>
   getImageFromFamily(project: string, family: string): Promise<Image>
   getAddress(project: string, region: string, name: string): Promise<Address>
   getDisk(project: string, zone: string, name: string): Promise<Disk>
@@ -104,6 +106,18 @@ export async function connect(o: ConnectOptions): Promise<GceApi> {
       const filter = `labels.${key} = "${value}"`
       for await (const [scope, list] of instances.aggregatedListAsync({ project, filter }, { ...co, autoPaginate: false })) {
         for (const instance of list.instances ?? []) out.push({ zone: scope.replace(/^zones\//, ''), instance })
+      }
+      return out
+    },
+    async listLabelled(project, key) {
+      const filter = `labels.${key}:*`
+      const out: Awaited<ReturnType<GceApi['listLabelled']>> = { instances: [], disks: [] }
+      // The async iterators follow nextPageToken themselves.
+      for await (const [scope, list] of instances.aggregatedListAsync({ project, filter }, { ...co, autoPaginate: false })) {
+        for (const instance of list.instances ?? []) out.instances.push({ zone: scope.replace(/^zones\//, ''), instance })
+      }
+      for await (const [scope, list] of disks.aggregatedListAsync({ project, filter }, { ...co, autoPaginate: false })) {
+        for (const disk of list.disks ?? []) out.disks.push({ zone: scope.replace(/^zones\//, ''), disk })
       }
       return out
     },

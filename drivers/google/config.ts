@@ -13,6 +13,8 @@ export const ENGINE_PORT = 2376
 export const SSH_PORT = 22
 
 /** Labels every instance (and its boot disk) carries, so rm and leak hunts find exactly ours. */
+/** What create writes as an instance's description: tells ours from an adopted one (--google-use-existing). */
+export const INSTANCE_DESCRIPTION = 'Docker host made by machine'
 export const LABEL_NAME = 'machine-name'
 export const LABEL_ID = 'machine-id'
 export const LABEL_FIREWALL = 'machine-firewall'

@@ -8,9 +8,11 @@ import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-i
 import type { Journal } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { STORE_TAG, storeMarker } from '../../src/driver-kit/store-marker.js'
 import { checkAborted } from '../../src/driver-kit/wait.js'
 import type { Instance } from './client.js'
 import {
+  INSTANCE_DESCRIPTION,
   diskTypePath,
   imagePath,
   isIPv4,
@@ -157,13 +159,13 @@ async function insertInstance(
   const z = s.zone
   const hostKey = await generateHostKey(`${name}-host-key`)
   // The swarm rule's tag and label: its sources and targets, and what rm counts as its users.
-  const labels = { [LABEL_NAME]: name, [LABEL_ID]: String(c.MachineId), [LABEL_FIREWALL]: rule, ...(swarmRule ? { [LABEL_SWARM]: swarmRule } : {}) }
+  const labels = { [LABEL_NAME]: name, [LABEL_ID]: String(c.MachineId), [STORE_TAG]: storeMarker(s.ctx.storePath), [LABEL_FIREWALL]: rule, ...(swarmRule ? { [LABEL_SWARM]: swarmRule } : {}) }
   const userData = renderCloudConfig(
     cloudInitConfig({ user: o.username, authorizedKey: publicKey, hostname: name, hostKey, extra: { write_files: [KEEP_HOST_KEYS] } }),
   )
   const body: Instance = {
     name,
-    description: 'Docker host made by machine',
+    description: INSTANCE_DESCRIPTION,
     machineType: machineTypePath(o.machineType, z),
     labels,
     tags: { items: [rule, ...(swarmRule ? [swarmRule] : []), ...parseTags(o.tags).filter((t) => t !== rule && t !== swarmRule)] },

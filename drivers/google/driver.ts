@@ -20,6 +20,7 @@ import { remove } from './remove.js'
 import { GoogleSession, stateOf, type GoogleContext } from './session.js'
 
 export { stateOf }
+export { listResources } from './prune.js'
 
 export function createDriver(ctx: GoogleContext): Driver {
   const s = new GoogleSession(ctx)

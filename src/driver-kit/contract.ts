@@ -227,9 +227,54 @@ export const capabilitiesOf = (d: Pick<DriverDefinition, 'capabilities'>): Drive
 
 export const supports = (d: Pick<DriverDefinition, 'capabilities'>, op: LifecycleOp): boolean => capabilitiesOf(d).lifecycle.includes(op)
 
+/** Where `machine prune` looks: the driver's options resolved from prune's flags and the environment, as create resolves them. */
+export interface PruneScope<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
+  options: OptionsOf<O>
+  env: NodeJS.ProcessEnv
+  signal: AbortSignal
+  log: DriverLogger
+}
+
+/**
+ * A cloud resource carrying this tool's marker (the machine-id tag or label every create puts on
+ * what it makes), as `machine prune` lists it.
+ */
+export interface TaggedResource {
+  /** What it is, for the table: 'instance', 'security-group', 'disk', … */
+  kind: string
+  /** Its name or id as the cloud's console shows it. */
+  name: string
+  /** The machine-id tag: the id the machine's config.json records as Driver.MachineId. */
+  machineId: string
+  /** The machine-store tag (store-marker.ts), '' when absent (made before stores were marked). */
+  store: string
+  /** The machine-name tag (or Name), '' when absent. */
+  machineName: string
+  /** Region, zone or location. */
+  region: string
+  /** ISO time the cloud says it was made, when it says. */
+  createdAt?: string
+  /**
+   * Other machines may use it too (a firewall rule, a security group, a network, a resource
+   * group): remove() deletes it only when nothing else does, else keeps it.
+   */
+  shared?: boolean
+  /**
+   * The journal entry create records for it: prune hands these, in creation order, to the
+   * driver's own remove(journal), so a leak is deleted by exactly the code `rm` runs.
+   */
+  entry: JournalEntry
+}
+
 export interface DriverModule<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
   // Method syntax on purpose: a module typed for its own options still fits the registry's list.
   createDriver(ctx: DriverContext<O>): Driver
+  /**
+   * Every resource in the scope (region, project, subscription) that carries this tool's marker,
+   * whatever store made it, in creation order per machine (following every page of the cloud's
+   * listing). Cloud drivers only: `machine prune` compares the ids with the store's.
+   */
+  listResources?(scope: PruneScope<O>): Promise<TaggedResource[]>
 }
 
 export interface DriverDefinition<O extends readonly OptionSpec[] = readonly OptionSpec[]> {
@@ -240,6 +285,16 @@ export interface DriverDefinition<O extends readonly OptionSpec[] = readonly Opt
   capabilities?: Partial<DriverCapabilities>
   /** Dynamic import of the lifecycle code: the only path that loads an SDK or hypervisor code. */
   load(): Promise<DriverModule<O>>
+  /**
+   * Present when the module has `listResources` (a cloud driver). `configured(env)` says, without
+   * loading the SDK, whether credentials for the cloud are set up here, so `machine prune` without
+   * -d asks only the clouds this computer can reach.
+   */
+  prune?: {
+    configured(env: NodeJS.ProcessEnv): boolean
+    /** The options that say where to look and with which credentials: `machine prune` offers these as flags. */
+    options: readonly string[]
+  }
 }
 
 /**

@@ -232,7 +232,8 @@ export function resolveOptions(
   return out
 }
 
-const escapeControl = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))
+/** Control characters (newline, tab, escape sequences) shown escaped: text from outside stays on its one line or cell. */
+export const escapeControl = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))
 
 /** Help text for an option: description plus where its default comes from. */
 export function optionHelp(o: OptionSpec): string {

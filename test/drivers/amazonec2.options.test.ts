@@ -2,6 +2,7 @@
  * amazonec2 options as a user gives them (flags and env vars, docker-machine's names) and what
  * each one changes in the EC2 requests. nock answers; every interceptor must be used.
  */
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
@@ -242,7 +243,7 @@ describe('amazonec2 options in requests', () => {
       'MetadataOptions.HttpTokens': 'optional',
     })
     // The user's tags are added; Name and machine-id stay ours.
-    expect(tagSpecOf(run, 1).tags).toEqual({ team: 'web', Name: 'web1', 'machine-id': t!.ctx.config.MachineId })
+    expect(tagSpecOf(run, 1).tags).toEqual({ team: 'web', Name: 'web1', 'machine-id': t!.ctx.config.MachineId, 'machine-store': storeMarker(t!.ctx.storePath) })
   })
 
   it('an IAM profile given by name goes in IamInstanceProfile.Name', async () => {

@@ -4,6 +4,7 @@
  * itself (never from the world); the rm of the last instance in the group revokes them; nodes
  * advertise their private address.
  */
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MachineError } from '../../src/core/errors.js'
 import type { JournalEntry } from '../../src/driver-kit/contract.js'
@@ -85,7 +86,7 @@ describe('amazonec2 swarm ports at create', () => {
     expect(rulesOf(m.params('AuthorizeSecurityGroupIngress', 1))).toEqual(SWARM_FROM_GROUP)
     expect(t.ctx.config.SwarmPorts).toBe(true)
     // The instance names the group whose swarm rules it needs; its volume and NIC do not.
-    expect(tagSpecOf(m.params('RunInstances'), 1)).toEqual({ type: 'instance', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-swarm': IDS.sg } })
+    expect(tagSpecOf(m.params('RunInstances'), 1)).toEqual({ type: 'instance', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-store': storeMarker(t.ctx.storePath), 'machine-swarm': IDS.sg } })
     expect(tagSpecOf(m.params('RunInstances'), 2).tags).not.toHaveProperty('machine-swarm')
     expect(journal.entries().map((e) => [e.kind, e.id])).toContainEqual(['swarm-rules', IDS.sg])
     expect(journal.entries().find((e) => e.kind === 'swarm-rules')?.data?.rules).toEqual(['2377/tcp', '7946/tcp', '7946/udp', '4789/udp'])

@@ -3,6 +3,7 @@
  * form-encoded Action=…, XML answers). Every test checks that each arranged interceptor was used
  * and that no request went unmatched.
  */
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { readFile } from 'node:fs/promises'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
@@ -81,7 +82,7 @@ describe('amazonec2 create', () => {
     // Security group: in the default VPC, tagged, with exactly SSH and the engine port open.
     const sg = m.params('CreateSecurityGroup')
     expect(sg.VpcId).toBe(IDS.vpc)
-    expect(tagSpecOf(sg, 1)).toEqual({ type: 'security-group', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId } })
+    expect(tagSpecOf(sg, 1)).toEqual({ type: 'security-group', tags: { Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-store': storeMarker(t.ctx.storePath) } })
     const ingress = m.params('AuthorizeSecurityGroupIngress')
     const rules = Object.keys(ingress).filter((k) => /^IpPermissions\.\d+\.IpProtocol$/.test(k))
     expect(rules).toHaveLength(2)
@@ -94,7 +95,7 @@ describe('amazonec2 create', () => {
     const pub = (await readFile(`${t.ctx.machineDir}/id_rsa.pub`, 'utf8')).trim()
     expect(Buffer.from(kp.PublicKeyMaterial ?? '', 'base64').toString()).toBe(pub)
     expect(kp.KeyName).toMatch(/^web1-[0-9a-f]{8}$/)
-    expect(tagSpecOf(kp, 1).tags).toMatchObject({ Name: 'web1', 'machine-id': t.ctx.config.MachineId })
+    expect(tagSpecOf(kp, 1).tags).toEqual({ Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-store': storeMarker(t.ctx.storePath) })
 
     // Instance: newest image, small current type, IMDSv2 required, our network and key, tagged.
     const run = m.params('RunInstances')
@@ -120,7 +121,7 @@ describe('amazonec2 create', () => {
     expect(run['InstanceMarketOptions.MarketType']).toBeUndefined()
     const specs = [1, 2, 3].map((n) => tagSpecOf(run, n))
     expect(specs.map((s) => s.type)).toEqual(['instance', 'volume', 'network-interface'])
-    for (const s of specs) expect(s.tags).toEqual({ Name: 'web1', 'machine-id': t.ctx.config.MachineId })
+    for (const s of specs) expect(s.tags).toEqual({ Name: 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-store': storeMarker(t.ctx.storePath) })
 
     // User data: cloud-init with our login key and the pinned ed25519 host key.
     const userData = Buffer.from(run.UserData ?? '', 'base64').toString()

@@ -1,6 +1,7 @@
 // The azure driver against a nock'ed Resource Manager speaking ARM's real JSON and long-running
 // operation protocol (fixtures/azure/arm.ts). Every test checks that nothing unmatched was
 // requested and no interceptor was left unused.
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nock from 'nock'
@@ -214,7 +215,7 @@ describe('azure create', () => {
       p.vm,
     ])
     for (const path of [p.group, p.nsg, p.vnet, p.ip, p.nic, p.vm]) {
-      expect(arm.bodyOf('PUT', path).tags, path).toEqual({ 'machine-name': 'web1', 'machine-id': mid, 'managed-by': 'machine' })
+      expect(arm.bodyOf('PUT', path).tags, path).toEqual({ 'machine-name': 'web1', 'machine-id': mid, 'managed-by': 'machine', 'machine-store': storeMarker(ctx.storePath) })
       expect(arm.bodyOf('PUT', path).location, path).toBe(LOCATION)
     }
 

@@ -5,6 +5,7 @@
  * or metadata server is contacted. Every test checks that each interceptor was used and that
  * nothing went unmatched.
  */
+import { storeMarker } from '../../src/driver-kit/store-marker.js'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -230,7 +231,7 @@ describe('google create', () => {
     }
     expect(body.name).toBe('web1')
     expect(body.machineType).toBe(`zones/${ZONE}/machineTypes/e2-small`)
-    expect(body.labels).toEqual({ 'machine-name': 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-firewall': RULE })
+    expect(body.labels).toEqual({ 'machine-name': 'web1', 'machine-id': t.ctx.config.MachineId, 'machine-store': storeMarker(t.ctx.storePath), 'machine-firewall': RULE })
     expect(body.tags.items).toEqual([RULE])
     expect(body.disks[0]).toMatchObject({ boot: true, autoDelete: true })
     expect(body.disks[0]!.initializeParams).toMatchObject({ sourceImage: IMAGE_PATH, diskSizeGb: '10', diskType: `zones/${ZONE}/diskTypes/pd-balanced` })
