@@ -22,6 +22,7 @@ import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
@@ -32,6 +33,7 @@ import { MB, scripts } from './scripts.js'
 import { imageKind, rawToFixedVhd } from './vhd.js'
 
 export const ENGINE_PORT = 2376
+export const SSH_PORT = 22
 export const SSH_USER = 'docker'
 export const FILES = { vhd: 'disk.vhd', disk: 'disk.vhdx', seed: 'seed.iso' } as const
 /** The folder New-VM -Path is given: Hyper-V puts <name>/Virtual Machines/… in it. A fixed name, so rm deletes nothing else. */
@@ -141,7 +143,9 @@ export class HyperVDriver implements Driver {
     const key = await ensureMachineSshKey(ctx.machineDir, `machine-${this.name}`)
     ctx.config.SSHKeyPath = key.path
     ctx.config.SSHUser = SSH_USER
-    ctx.config.SSHPort = 22
+    // docker-machine's SSHPort; both may be moved for a guest reached through a forward (and for the test doubles).
+    ctx.config.SSHPort = guestPort(ctx.env, 'MACHINE_HYPERV_SSH_PORT', SSH_PORT)
+    ctx.config.EnginePort = guestPort(ctx.env, 'MACHINE_HYPERV_ENGINE_PORT', ENGINE_PORT)
     signal.throwIfAborted()
 
     // 1. the disk: the verified image → (a fixed VHD) → a dynamic VHDX, grown
@@ -307,15 +311,15 @@ export class HyperVDriver implements Driver {
 
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
-    return savedSshInfo(this.ctx, { host: await this.ip(), port: Number(c.SSHPort ?? 22) || 22, user: String(c.SSHUser || SSH_USER) })
+    return savedSshInfo(this.ctx, { host: await this.ip(), port: Number(c.SSHPort ?? SSH_PORT) || SSH_PORT, user: String(c.SSHUser || SSH_USER) })
   }
 
   async engineUrl(): Promise<string> {
-    return formatEngineUrl(await this.ip(), ENGINE_PORT)
+    return formatEngineUrl(await this.ip(), this.enginePort())
   }
 
   enginePort(): number {
-    return ENGINE_PORT
+    return Number(this.ctx.config.EnginePort ?? ENGINE_PORT) || ENGINE_PORT
   }
 }
 

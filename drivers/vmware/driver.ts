@@ -21,6 +21,7 @@ import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../.
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
@@ -68,12 +69,6 @@ export function machineFiles(machineDir: string, name: string) {
     seed: join(machineDir, 'seed.iso'),
     console: join(machineDir, 'console.log'),
   }
-}
-
-/** A guest port from the environment (1-65535), else the standard one. */
-export function guestPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const n = Number(env[name] ?? process.env[name] ?? '')
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : fallback
 }
 
 /** The VMX paths `vmrun list` prints after its "Total running VMs: N" line. */

@@ -5,9 +5,10 @@
  * engine stand-in): create → env → stop → start → rm, then a failure injected at each cmdlet of
  * create (nothing left: no VM, no machine, no files) and at stop, start and rm.
  *
- * The fake reports the guest's address as 127.0.0.1, so its sshd and engine listen on
- * 127.0.0.1:22 and :2376 (Hyper-V guests have their own address; the tests may use no other).
- * That needs root, as the test suite runs, and those ports free.
+ * The fake reports the guest's address as 127.0.0.1 (Hyper-V guests have their own address; the
+ * tests may use no other), so its sshd and engine listen on free ports of 127.0.0.1, which the CLI
+ * is told with MACHINE_HYPERV_SSH_PORT / MACHINE_HYPERV_ENGINE_PORT (fake-hyperv.ts). The chroot
+ * host needs root, as the test suite runs.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -53,7 +54,7 @@ describe('machine create -d hyperv, end to end on the fake powershell.exe', () =
 
     const envOut = await runCli(['env', '--shell', 'bash', 'h1'], { store, env })
     expect(envOut.code, envOut.stderr).toBe(0)
-    expect(envOut.stdout).toContain('export DOCKER_HOST="tcp://127.0.0.1:2376"')
+    expect(envOut.stdout).toContain(`export DOCKER_HOST="tcp://127.0.0.1:${hv.enginePort}"`)
     expect(envOut.stdout).toContain(`export DOCKER_CERT_PATH="${join(store, 'machines', 'h1')}"`)
 
     const stopped = await runCli(['stop', 'h1'], { store, env })
