@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
@@ -182,10 +182,7 @@ export class HyperVDriver implements Driver {
     const seed = this.path('seed')
     const instanceId = `machine-${randomUUID()}`
     await journal.record({ kind: 'file', id: seed })
-    const cfg = cloudInitConfig({ user: SSH_USER, authorizedKey: key.publicKey, hostname: this.name, hostKey, groups: ['docker'] })
-    // As the other local drivers: a user named like a group the image may already have must take it as its primary group.
-    const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
-    if (first) first.primary_group = 'docker'
+    const cfg = localGuestConfig({ user: SSH_USER, authorizedKey: key.publicKey, hostname: this.name, hostKey })
     // Hyper-V learns the guest's address only from the KVP daemon (hv_kvp_daemon), which cloud
     // images leave out: installed on first boot (Debian and Ubuntu call the package this).
     cfg.packages = ['hyperv-daemons']
