@@ -9,41 +9,13 @@
  * VM, medium or adapter in VirtualBox, no file, no guest process and no open port. (A failure
  * at each VBoxManage call of create: virtualbox-rollback.test.ts.)
  */
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
-import { FAST, fakeVirtualBox, portOpen, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
-
-const exec = promisify(execFile)
-
-/** `machine env` output as variables. */
-const envVars = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^export (\w+)="(.*)"$/gm)].map((m) => [m[1]!, m[2]!]))
-
-/** The engine's version through the env's TLS files: with the docker client when there is one, else the Engine API. */
-async function serverVersion(vars: Record<string, string>): Promise<string> {
-  const docker = await exec('sh', ['-c', 'command -v docker']).then((r) => r.stdout.trim()).catch(() => '')
-  if (docker) {
-    const r = await exec(docker, ['version', '--format', '{{.Server.Version}}'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars }, timeout: 30_000 })
-    return r.stdout.trim()
-  }
-  const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
-      let b = ''
-      res.on('data', (d) => (b += d))
-      res.on('end', () => resolve(b))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-  return (JSON.parse(body) as { Version: string }).Version
-}
+import { FAST, fakeVirtualBox, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+import { envVars, portOpen, serverVersion } from '../helpers/local-vm.js'
 
 describe('machine create -d virtualbox, end to end on the fake VirtualBox', () => {
   let vb: FakeVirtualBox

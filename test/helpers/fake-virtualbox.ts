@@ -19,7 +19,6 @@
  * listens on the host port forwarded to guest port 2376 with those files, as dockerd would. Power off: engine and sshd stop, the chroot (the
  * VM's disk) stays; the next start serves it again. Unregister: the chroot goes.
  */
-import { connect } from 'node:net'
 import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -27,7 +26,10 @@ import { Client } from 'ssh2'
 import { fakeCliDir } from './fake-cli.js'
 import { boot, firstSeed, hypervisorLoop, powerOff, syncEngine, type Guest, type SeedInfo } from './fake-guest.js'
 import { FAKE_VBOXMANAGE, readState, setVmState, withState, type FakeVBoxState, type Vm } from './fake-vboxmanage.js'
-import { tempDir, type TempScope } from './tmp.js'
+import { portOpen, rawImage as vmImage } from './local-vm.js'
+import { type TempScope } from './tmp.js'
+
+export { portOpen }
 
 export type { Guest, SeedInfo }
 
@@ -175,26 +177,10 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
 }
 
 /** A small raw "cloud image" (the guest is the fake's chroot; only its bytes are converted). */
-export async function rawImage(): Promise<string> {
-  const dir = await tempDir('machine-vbox-image-', { scope: 'file' })
-  const p = join(dir, 'debian.raw')
-  await writeFile(p, Buffer.alloc(4 * 2 ** 20))
-  return p
-}
+export const rawImage = (): Promise<string> => vmImage('machine-vbox-image-')
 
 /** Short polls and bounded waits for the CLI on the fake (it answers at once). */
 export const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VBOX_STOP_TIMEOUT_MS: '20000', FAKE_VBOX_ACPI_MS: '300' }
-
-/** Does anything accept connections on 127.0.0.1:`port`? (A guest's forwarded SSH or engine port.) */
-export const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port })
-    sock.on('connect', () => {
-      sock.destroy()
-      resolve(true)
-    })
-    sock.on('error', () => resolve(false))
-  })
 
 /** Run `cmd` over SSH on 127.0.0.1:`port` as `user`, accepting only the host key `hostKeyPub`; its stdout. */
 export function sshExec(port: number, user: string, keyPath: string, hostKeyPub: string, cmd: string): Promise<string> {
