@@ -18,6 +18,7 @@ import { isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
@@ -49,29 +50,23 @@ export const NO_EXTERNAL_SWITCH_HINT =
 
 export interface HyperVDeps {
   ps?: PowerShell
+  platform?: NodeJS.Platform
 }
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new HyperVDriver(ctx)
 }
 
-export class HyperVDriver implements Driver {
-  private readonly ctx: DriverContext<typeof options>
+export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> implements Driver {
   private runner: PowerShell | undefined
 
   constructor(ctx: DriverContext<typeof options>, deps: HyperVDeps = {}) {
-    this.ctx = ctx
+    super(ctx, deps)
     this.runner = deps.ps
   }
 
-  // ---- settings ------------------------------------------------------------------------------
+  // ---- settings (ctx, deps, o, name: LocalVmDriver) -------------------------------------------
 
-  private get o() {
-    return this.ctx.options
-  }
-  private get name(): string {
-    return this.ctx.machineName
-  }
   private path(f: keyof typeof FILES): string {
     return join(this.ctx.machineDir, FILES[f])
   }
@@ -98,7 +93,7 @@ export class HyperVDriver implements Driver {
   private isOurs(vm: VmInfo): boolean {
     if (!vm.path) return true
     // Hyper-V answers with Windows paths; compare case-insensitively there.
-    const norm = (p: string) => (process.platform === 'win32' ? resolve(p).toLowerCase() : resolve(p))
+    const norm = (p: string) => (this.platform === 'win32' ? resolve(p).toLowerCase() : resolve(p))
     return (norm(vm.path) + sep).startsWith(norm(this.ctx.machineDir) + sep)
   }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startCli, tempStore } from '../helpers/cli.js'
 import { fakeVmware, runFake, startHypervisor, type FakeHypervisor, type FakeVmware } from '../helpers/fake-vmware.js'
-import { envVars, portOpen, rawImage as vmImage, serverVersion } from '../helpers/local-vm.js'
+import { envVars, expectGone, expectServing, portOpen, rawImage as vmImage, serverVersion } from '../helpers/local-vm.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const rawImage = (): Promise<string> => vmImage('machine-vmware-image-')
@@ -134,11 +134,7 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     await hv.settled()
-    expect((await runCli(['status', 'v1'], { store, env })).stdout.trim()).toBe('Running')
-    expect((await runCli(['ip', 'v1'], { store, env })).stdout.trim()).toBe('127.0.0.1')
-    const vars = envVars((await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
-    expect(await serverVersion(vars)).toBe('28.2.2')
-    expect((await runCli(['ssh', 'v1', 'cat /etc/hostname'], { store, env })).stdout.trim()).toBe('v1')
+    await expectServing('v1', { store, env })
   }, 150_000)
 
   it('rm v1 leaves nothing: no running VM or disk in VMware, no file, no guest, no open port', async () => {
@@ -147,10 +143,7 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     await hv.settled()
     expect(vm.state()).toEqual({ running: [], disks: {} })
     expect(vm.calls().slice(-3).map((c) => c[3])).toEqual(['list', 'stop', 'deleteVM'])
-    expect(existsSync(join(store, 'machines', 'v1'))).toBe(false)
-    expect(hv.guests.size).toBe(0)
-    expect(await portOpen(vm.sshPort)).toBe(false)
-    expect(await portOpen(vm.enginePort)).toBe(false)
+    await expectGone('v1', { store, guests: hv.guests, ports: [vm.sshPort, vm.enginePort] })
   }, 60_000)
 })
 

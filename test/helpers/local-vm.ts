@@ -4,11 +4,14 @@
  * answers, and the engine reached as a docker client would, through `machine env`'s TLS files.
  */
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
+import { runCli } from './cli.js'
 import { tempDir } from './tmp.js'
 
 const exec = promisify(execFile)
@@ -54,4 +57,26 @@ export async function serverVersion(vars: Record<string, string>): Promise<strin
     req.end()
   })
   return (JSON.parse(body) as { Version: string }).Version
+}
+
+/**
+ * A started machine serves as a user expects: status Running, ip 127.0.0.1 (the fakes' guest
+ * address), `env`'s engine answering through its TLS files (the stand-in's 28.2.2) and `ssh`
+ * running in the guest. Returns env's variables.
+ */
+export async function expectServing(name: string, o: { store: string; env: NodeJS.ProcessEnv }): Promise<Record<string, string>> {
+  const { store, env } = o
+  expect((await runCli(['status', name], { store, env })).stdout.trim()).toBe('Running')
+  expect((await runCli(['ip', name], { store, env })).stdout.trim()).toBe('127.0.0.1')
+  const vars = envVars((await runCli(['env', name], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
+  expect(await serverVersion(vars)).toBe('28.2.2')
+  expect((await runCli(['ssh', name, 'cat /etc/hostname'], { store, env })).stdout.trim()).toBe(name)
+  return vars
+}
+
+/** After `rm`: no machine directory, no guest left in the fake hypervisor, nothing listening on the guest's ports. */
+export async function expectGone(name: string, o: { store: string; guests: Map<string, unknown>; ports: number[] }): Promise<void> {
+  expect(existsSync(join(o.store, 'machines', name))).toBe(false)
+  expect(o.guests.size).toBe(0)
+  for (const port of o.ports) expect(await portOpen(port), `port ${port}`).toBe(false)
 }
