@@ -16,12 +16,14 @@ import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
@@ -32,6 +34,7 @@ import { MB, scripts } from './scripts.js'
 import { imageKind, rawToFixedVhd } from './vhd.js'
 
 export const ENGINE_PORT = 2376
+export const SSH_PORT = 22
 export const SSH_USER = 'docker'
 export const FILES = { vhd: 'disk.vhd', disk: 'disk.vhdx', seed: 'seed.iso' } as const
 /** The folder New-VM -Path is given: Hyper-V puts <name>/Virtual Machines/… in it. A fixed name, so rm deletes nothing else. */
@@ -47,29 +50,23 @@ export const NO_EXTERNAL_SWITCH_HINT =
 
 export interface HyperVDeps {
   ps?: PowerShell
+  platform?: NodeJS.Platform
 }
 
 export function createDriver(ctx: DriverContext<typeof options>): Driver {
   return new HyperVDriver(ctx)
 }
 
-export class HyperVDriver implements Driver {
-  private readonly ctx: DriverContext<typeof options>
+export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> implements Driver {
   private runner: PowerShell | undefined
 
   constructor(ctx: DriverContext<typeof options>, deps: HyperVDeps = {}) {
-    this.ctx = ctx
+    super(ctx, deps)
     this.runner = deps.ps
   }
 
-  // ---- settings ------------------------------------------------------------------------------
+  // ---- settings (ctx, deps, o, name: LocalVmDriver) -------------------------------------------
 
-  private get o() {
-    return this.ctx.options
-  }
-  private get name(): string {
-    return this.ctx.machineName
-  }
   private path(f: keyof typeof FILES): string {
     return join(this.ctx.machineDir, FILES[f])
   }
@@ -96,7 +93,7 @@ export class HyperVDriver implements Driver {
   private isOurs(vm: VmInfo): boolean {
     if (!vm.path) return true
     // Hyper-V answers with Windows paths; compare case-insensitively there.
-    const norm = (p: string) => (process.platform === 'win32' ? resolve(p).toLowerCase() : resolve(p))
+    const norm = (p: string) => (this.platform === 'win32' ? resolve(p).toLowerCase() : resolve(p))
     return (norm(vm.path) + sep).startsWith(norm(this.ctx.machineDir) + sep)
   }
 
@@ -141,7 +138,9 @@ export class HyperVDriver implements Driver {
     const key = await ensureMachineSshKey(ctx.machineDir, `machine-${this.name}`)
     ctx.config.SSHKeyPath = key.path
     ctx.config.SSHUser = SSH_USER
-    ctx.config.SSHPort = 22
+    // docker-machine's SSHPort; both may be moved for a guest reached through a forward (and for the test doubles).
+    ctx.config.SSHPort = guestPort(ctx.env, 'MACHINE_HYPERV_SSH_PORT', SSH_PORT)
+    ctx.config.EnginePort = guestPort(ctx.env, 'MACHINE_HYPERV_ENGINE_PORT', ENGINE_PORT)
     signal.throwIfAborted()
 
     // 1. the disk: the verified image → (a fixed VHD) → a dynamic VHDX, grown
@@ -178,10 +177,7 @@ export class HyperVDriver implements Driver {
     const seed = this.path('seed')
     const instanceId = `machine-${randomUUID()}`
     await journal.record({ kind: 'file', id: seed })
-    const cfg = cloudInitConfig({ user: SSH_USER, authorizedKey: key.publicKey, hostname: this.name, hostKey, groups: ['docker'] })
-    // As the other local drivers: a user named like a group the image may already have must take it as its primary group.
-    const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
-    if (first) first.primary_group = 'docker'
+    const cfg = localGuestConfig({ user: SSH_USER, authorizedKey: key.publicKey, hostname: this.name, hostKey })
     // Hyper-V learns the guest's address only from the KVP daemon (hv_kvp_daemon), which cloud
     // images leave out: installed on first boot (Debian and Ubuntu call the package this).
     cfg.packages = ['hyperv-daemons']
@@ -307,15 +303,15 @@ export class HyperVDriver implements Driver {
 
   async sshInfo(): Promise<SshInfo> {
     const c = this.ctx.config
-    return savedSshInfo(this.ctx, { host: await this.ip(), port: Number(c.SSHPort ?? 22) || 22, user: String(c.SSHUser || SSH_USER) })
+    return savedSshInfo(this.ctx, { host: await this.ip(), port: Number(c.SSHPort ?? SSH_PORT) || SSH_PORT, user: String(c.SSHUser || SSH_USER) })
   }
 
   async engineUrl(): Promise<string> {
-    return formatEngineUrl(await this.ip(), ENGINE_PORT)
+    return formatEngineUrl(await this.ip(), this.enginePort())
   }
 
   enginePort(): number {
-    return ENGINE_PORT
+    return Number(this.ctx.config.EnginePort ?? ENGINE_PORT) || ENGINE_PORT
   }
 }
 

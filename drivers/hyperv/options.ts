@@ -9,6 +9,7 @@
  * Pure: loaded by --help, so nothing here runs PowerShell.
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
+import { boot2dockerUrlOption, cloudImageOptions } from '../../src/driver-kit/local-vm-options.js'
 import { debianCloudImageUrl, hostGuestArch } from '../../src/driver-kit/cloud-images.js'
 
 /**
@@ -28,17 +29,8 @@ export function normalizeMac(v: string): string | undefined {
   return up
 }
 
-const obsolete = (what: string) => (v: OptionValue) => (String(v) === '' ? undefined : what)
-
 export const options = [
-  {
-    name: 'boot2docker-url',
-    type: 'string',
-    description: 'Obsolete (boot2docker ended in 2020): refused; use --hyperv-image URL (a cloud image with cloud-init)',
-    env: ['HYPERV_BOOT2DOCKER_URL'],
-    configKey: 'Boot2DockerURL',
-    validateNew: obsolete('boot2docker is no longer used (it ended in 2020): give a cloud image with --hyperv-image URL instead, or leave it out for the default Debian image'),
-  },
+  boot2dockerUrlOption('hyperv', 'HYPERV'),
   {
     name: 'virtual-switch',
     type: 'string',
@@ -98,21 +90,5 @@ export const options = [
     env: ['HYPERV_DISABLE_DYNAMIC_MEMORY'],
     configKey: 'DisableDynamicMemory',
   },
-  {
-    name: 'image',
-    type: 'string',
-    description:
-      'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or a VHD/VHDX. Downloads are cached in <store>/cache/ and verified. Replaces boot2docker',
-    env: ['HYPERV_IMAGE'],
-    default: DEFAULT_IMAGE,
-    configKey: 'Image',
-  },
-  {
-    name: 'image-checksum',
-    type: 'string',
-    description:
-      'Checksum of the image: "sha256:<hex>", "sha512:<hex>", a bare hex digest, or the URL of a SHA256SUMS/SHA512SUMS file. Without it, an http(s) image is checked against SHA512SUMS/SHA256SUMS next to it when published',
-    env: ['HYPERV_IMAGE_CHECKSUM'],
-    configKey: 'ImageChecksum',
-  },
+  ...cloudImageOptions('HYPERV', 'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or a VHD/VHDX. Downloads are cached in <store>/cache/ and verified. Replaces boot2docker', DEFAULT_IMAGE),
 ] as const satisfies readonly OptionSpec[]

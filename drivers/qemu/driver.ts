@@ -15,7 +15,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { connectSsh } from '../../src/driver-kit/ssh.js'
-import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { knownHostsPath } from '../../src/driver-kit/layout.js'
@@ -242,11 +242,7 @@ export class QemuDriver implements Driver {
 
     // 4. cloud-init seed: our user and key, and an SSH host key pinned before the first connection
     const hostKey = await generateHostKey(`${ctx.machineName}-host-key`)
-    const cfg = cloudInitConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey, groups: ['docker'] })
-    // A user named like an existing group (docker, when the image preinstalls docker.io) makes
-    // useradd fail unless that group is its primary group; cloud-init creates it when missing.
-    const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
-    if (first && user === 'docker') first.primary_group = 'docker'
+    const cfg = localGuestConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey })
     // The cluster NIC's address, set at every boot.
     if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, PREFIX)]
     // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).

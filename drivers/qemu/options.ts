@@ -3,6 +3,7 @@
  * (index.ts) and, typed, by the driver (no index <-> driver import cycle).
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
+import { IMAGE_CHECKSUM_DESCRIPTION } from '../../src/driver-kit/local-vm-options.js'
 import { totalmem } from 'node:os'
 import { isValidNetworkName } from '../../src/driver-kit/network.js'
 import { debianCloudImageUrl, hostGuestArch } from '../../src/driver-kit/cloud-images.js'
@@ -26,8 +27,7 @@ export const options = [
   {
     name: 'image-checksum',
     type: 'string',
-    description:
-      'Checksum of the image: "sha256:<hex>", "sha512:<hex>", a bare hex digest, or the URL of a SHA256SUMS/SHA512SUMS file. Without it, an http(s) image is checked against SHA512SUMS/SHA256SUMS next to it when published',
+    description: IMAGE_CHECKSUM_DESCRIPTION,
     env: ['QEMU_IMAGE_CHECKSUM'],
     configKey: 'ImageChecksum',
   },

@@ -17,6 +17,7 @@ import { networkInterfaces, cpus as hostCpus } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
@@ -60,28 +61,16 @@ export function defaultShare(platform: NodeJS.Platform): { dir: string; name: st
 /** A MAC for the NAT NIC (VirtualBox's 08:00:27 range), fixed per machine so the seed can name it. */
 export const natMacFor = (machineName: string): string => `080027${createHash('sha256').update(`nat:${machineName}`).digest('hex').slice(0, 6).toUpperCase()}`
 
-export class VirtualBoxDriver implements Driver {
-  private readonly ctx: DriverContext<typeof options>
-  private readonly deps: VirtualBoxDeps
+export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDeps> implements Driver {
   private runner: VBoxManage | undefined
 
   constructor(ctx: DriverContext<typeof options>, deps: VirtualBoxDeps = {}) {
-    this.ctx = ctx
-    this.deps = deps
+    super(ctx, deps)
     this.runner = deps.vbm
   }
 
-  // ---- settings ------------------------------------------------------------------------------
+  // ---- settings (ctx, deps, o, name, platform: LocalVmDriver) ---------------------------------
 
-  private get o() {
-    return this.ctx.options
-  }
-  private get name(): string {
-    return this.ctx.machineName
-  }
-  private get platform(): NodeJS.Platform {
-    return this.deps.platform ?? process.platform
-  }
   private path(f: keyof typeof FILES): string {
     return join(this.ctx.machineDir, FILES[f])
   }

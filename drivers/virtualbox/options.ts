@@ -10,6 +10,7 @@
  * Pure: loaded by --help, so nothing here runs VBoxManage.
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
+import { boot2dockerUrlOption, cloudImageOptions, obsolete } from '../../src/driver-kit/local-vm-options.js'
 import { debianCloudImageUrl, hostGuestArch } from '../../src/driver-kit/cloud-images.js'
 import { parseCidr, prefixMask } from '../../src/driver-kit/ipv4.js'
 
@@ -46,8 +47,6 @@ export function parseShareFolder(v: string): { dir: string; name: string } | und
   return { dir, name }
 }
 
-const obsolete = (what: string) => (v: OptionValue) => (String(v) === '' ? undefined : what)
-
 export const options = [
   {
     name: 'memory',
@@ -76,31 +75,8 @@ export const options = [
     configKey: 'DiskSize',
     validate: (v: OptionValue) => (typeof v === 'number' && v >= 1024 && v <= 2_000_000 ? undefined : 'must be a whole number of MB from 1024 to 2000000'),
   },
-  {
-    name: 'image',
-    type: 'string',
-    description:
-      'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or any format VirtualBox reads (VDI, VMDK, VHD). Downloads are cached in <store>/cache/ and verified (the default Debian raw image is a 2 GB download, once). Replaces boot2docker',
-    env: ['VIRTUALBOX_IMAGE'],
-    default: DEFAULT_IMAGE,
-    configKey: 'Image',
-  },
-  {
-    name: 'image-checksum',
-    type: 'string',
-    description:
-      'Checksum of the image: "sha256:<hex>", "sha512:<hex>", a bare hex digest, or the URL of a SHA256SUMS/SHA512SUMS file. Without it, an http(s) image is checked against SHA512SUMS/SHA256SUMS next to it when published',
-    env: ['VIRTUALBOX_IMAGE_CHECKSUM'],
-    configKey: 'ImageChecksum',
-  },
-  {
-    name: 'boot2docker-url',
-    type: 'string',
-    description: 'Obsolete (boot2docker ended in 2020): refused; use --virtualbox-image URL (a cloud image with cloud-init)',
-    env: ['VIRTUALBOX_BOOT2DOCKER_URL'],
-    configKey: 'Boot2DockerURL',
-    validateNew: obsolete('boot2docker is no longer used (it ended in 2020): give a cloud image with --virtualbox-image URL instead, or leave it out for the default Debian image'),
-  },
+  ...cloudImageOptions('VIRTUALBOX', 'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw, or any format VirtualBox reads (VDI, VMDK, VHD). Downloads are cached in <store>/cache/ and verified (the default Debian raw image is a 2 GB download, once). Replaces boot2docker', DEFAULT_IMAGE),
+  boot2dockerUrlOption('virtualbox', 'VIRTUALBOX'),
   {
     name: 'import-boot2docker-vm',
     type: 'string',

@@ -4,7 +4,7 @@
  * fixes the host-only NIC's address (NIC 1, NAT, keeps DHCP). NICs are matched by the MACs the
  * driver gives them, so the config holds whatever names the guest's kernel picks.
  */
-import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { KeyPair } from '../../src/driver-kit/keys.js'
 import { colonMac } from './hostonly.js'
 
@@ -42,10 +42,7 @@ export function networkConfig(s: Pick<SeedSpec, 'natMac' | 'hostOnlyMac' | 'host
 
 /** The user-data (#cloud-config). */
 export function userData(s: SeedSpec): string {
-  const cfg = cloudInitConfig({ user: s.user, authorizedKey: s.authorizedKey, hostname: s.machineName, hostKey: s.hostKey, groups: ['docker'] })
-  // As the qemu driver: a user named like a group the image may already have must take it as its primary group.
-  const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
-  if (first && s.user === 'docker') first.primary_group = 'docker'
+  const cfg = localGuestConfig({ user: s.user, authorizedKey: s.authorizedKey, hostname: s.machineName, hostKey: s.hostKey })
   const bootcmd: string[] = []
   // Mounted at every boot by bootcmd, not cloud-init's `mounts` (which reads a share name as a
   // device, /dev/NAME). vboxsf is in Debian's kernel; a missing share never stops the boot.

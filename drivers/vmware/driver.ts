@@ -18,9 +18,11 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hostGuestArch } from '../../src/driver-kit/cloud-images.js'
 import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
@@ -70,12 +72,6 @@ export function machineFiles(machineDir: string, name: string) {
   }
 }
 
-/** A guest port from the environment (1-65535), else the standard one. */
-export function guestPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const n = Number(env[name] ?? process.env[name] ?? '')
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : fallback
-}
-
 /** The VMX paths `vmrun list` prints after its "Total running VMs: N" line. */
 export function parseVmrunList(stdout: string): string[] {
   return stdout
@@ -87,28 +83,16 @@ export function parseVmrunList(stdout: string): string[] {
 /** The first IPv4 address in getGuestIPAddress's answer ("192.168.101.128"); "unknown" and errors give none. */
 export const parseGuestIp = (stdout: string): string | undefined => /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(stdout)?.[1]
 
-export class VmwareDriver implements Driver {
-  private readonly ctx: DriverContext<typeof options>
-  private readonly deps: VmwareDeps
+export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> implements Driver {
   private runner: ToolRunner | undefined
 
   constructor(ctx: DriverContext<typeof options>, deps: VmwareDeps = {}) {
-    this.ctx = ctx
-    this.deps = deps
+    super(ctx, deps)
     this.runner = deps.tools
   }
 
-  // ---- settings ------------------------------------------------------------------------------
+  // ---- settings (ctx, deps, o, name, platform: LocalVmDriver) ---------------------------------
 
-  private get o() {
-    return this.ctx.options
-  }
-  private get name(): string {
-    return this.ctx.machineName
-  }
-  private get platform(): NodeJS.Platform {
-    return this.deps.platform ?? process.platform
-  }
   private get files() {
     return machineFiles(this.ctx.machineDir, this.name)
   }

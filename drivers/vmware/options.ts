@@ -10,6 +10,7 @@
  * Pure: loaded by --help, so nothing here runs vmrun.
  */
 import type { OptionSpec, OptionValue } from '../../src/driver-kit/options.js'
+import { boot2dockerUrlOption, cloudImageOptions, obsolete } from '../../src/driver-kit/local-vm-options.js'
 import { debianCloudImageUrl, hostGuestArch } from '../../src/driver-kit/cloud-images.js'
 
 /** Debian 12 (the other local drivers' distribution), `generic`: its kernel has VMware's vmxnet3/pvscsi drivers. Raw, see disk.ts. */
@@ -20,17 +21,8 @@ export const NETWORK_TYPES = ['nat', 'bridged', 'hostonly'] as const
 /** A login name cloud-init can create and every shell and the .vmx take as it is. */
 export const SSH_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/
 
-const obsolete = (what: string) => (v: OptionValue) => (String(v) === '' ? undefined : what)
-
 export const options = [
-  {
-    name: 'boot2docker-url',
-    type: 'string',
-    description: 'Obsolete (boot2docker ended in 2020): refused; use --vmware-image URL (a cloud image with cloud-init)',
-    env: ['VMWARE_BOOT2DOCKER_URL'],
-    configKey: 'Boot2DockerURL',
-    validateNew: obsolete('boot2docker is no longer used (it ended in 2020): give a cloud image with --vmware-image URL instead, or leave it out for the default Debian image'),
-  },
+  boot2dockerUrlOption('vmware', 'VMWARE'),
   {
     name: 'configdrive-url',
     type: 'string',
@@ -100,21 +92,5 @@ export const options = [
     choices: NETWORK_TYPES,
     configKey: 'NetworkType',
   },
-  {
-    name: 'image',
-    type: 'string',
-    description:
-      'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw or VMDK. Downloads are cached in <store>/cache/ and verified. Replaces boot2docker',
-    env: ['VMWARE_IMAGE'],
-    default: DEFAULT_IMAGE,
-    configKey: 'Image',
-  },
-  {
-    name: 'image-checksum',
-    type: 'string',
-    description:
-      'Checksum of the image: "sha256:<hex>", "sha512:<hex>", a bare hex digest, or the URL of a SHA256SUMS/SHA512SUMS file. Without it, an http(s) image is checked against SHA512SUMS/SHA256SUMS next to it when published',
-    env: ['VMWARE_IMAGE_CHECKSUM'],
-    configKey: 'ImageChecksum',
-  },
+  ...cloudImageOptions('VMWARE', 'Cloud image with cloud-init (NoCloud): a file path or an http(s)/file URL; raw or VMDK. Downloads are cached in <store>/cache/ and verified. Replaces boot2docker', DEFAULT_IMAGE),
 ] as const satisfies readonly OptionSpec[]

@@ -5,7 +5,7 @@
  * Until they are installed (cloud-init's final stage, from the distribution's mirror), the
  * driver finds the address in the vmnet DHCP leases and stops the VM hard after its bound.
  */
-import { cloudInitConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
+import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { KeyPair } from '../../src/driver-kit/keys.js'
 
 export interface SeedSpec {
@@ -25,10 +25,7 @@ export function networkConfig(s: Pick<SeedSpec, 'mac'>): string {
 }
 
 export function userData(s: SeedSpec): string {
-  const cfg = cloudInitConfig({ user: s.user, authorizedKey: s.authorizedKey, hostname: s.machineName, hostKey: s.hostKey, groups: ['docker'] })
-  // As the other local drivers: a user named like a group the image may have takes it as its primary group.
-  const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
-  if (first && s.user === 'docker') first.primary_group = 'docker'
+  const cfg = localGuestConfig({ user: s.user, authorizedKey: s.authorizedKey, hostname: s.machineName, hostKey: s.hostKey })
   cfg.packages = ['open-vm-tools']
   // cloud-init installs that in its last stage, which may overlap the engine's installation over
   // SSH: both use apt, and apt fails at once on a held dpkg lock unless told to wait (apt >= 1.9.11,

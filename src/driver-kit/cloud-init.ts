@@ -45,6 +45,19 @@ export function cloudInitConfig(o: CloudInitOptions): Record<string, unknown> {
   return { ...(o.extra ?? {}), ...cfg, ...(o.extra?.runcmd ? { runcmd: o.extra.runcmd } : {}) }
 }
 
+/**
+ * The user data of a local VM's guest (qemu, virtualbox, vmware, hyperv): our user, in the docker
+ * group. A user named like a group the image may already have (docker, when the image
+ * preinstalls docker.io) makes useradd fail unless that group is its primary group; cloud-init
+ * creates the group when it is missing.
+ */
+export function localGuestConfig(o: Pick<CloudInitOptions, 'user' | 'authorizedKey' | 'hostname' | 'hostKey'>): Record<string, unknown> {
+  const cfg = cloudInitConfig({ ...o, groups: ['docker'] })
+  const first = (cfg.users as Array<Record<string, unknown>> | undefined)?.[0]
+  if (first && o.user === 'docker') first.primary_group = 'docker'
+  return cfg
+}
+
 export const renderCloudConfig = (cfg: Record<string, unknown>): string => `#cloud-config\n${JSON.stringify(cfg, null, 2)}\n`
 
 /** Parse user-supplied cloud-config text when it is JSON (a `#cloud-config` line first or not); YAML gives undefined. */

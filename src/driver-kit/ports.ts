@@ -58,3 +58,14 @@ export async function reusePorts(wanted: readonly number[]): Promise<{ ports: nu
   let i = 0
   return { ports: wanted.map((p, k) => (free[k] ? p : fresh[i++]!)), changed: true }
 }
+
+/**
+ * A guest port moved by the environment variable `name` (1-65535), else the standard one
+ * (`fallback`: 22 for SSH, 2376 for the engine). For a guest reached through a port forward, and
+ * for the local drivers' test doubles, whose guests listen on free ports of 127.0.0.1 rather than
+ * on 22 and 2376 of an address of their own. Anything else in the variable is ignored.
+ */
+export function guestPort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = Number(env[name] ?? process.env[name] ?? '')
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : fallback
+}

@@ -5,16 +5,16 @@
  * engine stand-in): create → env → stop → start → rm, then a failure injected at each cmdlet of
  * create (nothing left: no VM, no machine, no files) and at stop, start and rm.
  *
- * The fake reports the guest's address as 127.0.0.1, so its sshd and engine listen on
- * 127.0.0.1:22 and :2376 (Hyper-V guests have their own address; the tests may use no other).
- * That needs root, as the test suite runs, and those ports free.
+ * The fake reports the guest's address as 127.0.0.1 (Hyper-V guests have their own address; the
+ * tests may use no other), so its sshd and engine listen on free ports of 127.0.0.1, which the CLI
+ * is told with MACHINE_HYPERV_SSH_PORT / MACHINE_HYPERV_ENGINE_PORT (fake-hyperv.ts). The chroot
+ * host needs root, as the test suite runs.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { runCli, startCli, tempStore } from '../helpers/cli.js'
 import { fakeHyperV, startHypervisor } from '../helpers/fake-hyperv.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -53,7 +53,7 @@ describe('machine create -d hyperv, end to end on the fake powershell.exe', () =
 
     const envOut = await runCli(['env', '--shell', 'bash', 'h1'], { store, env })
     expect(envOut.code, envOut.stderr).toBe(0)
-    expect(envOut.stdout).toContain('export DOCKER_HOST="tcp://127.0.0.1:2376"')
+    expect(envOut.stdout).toContain(`export DOCKER_HOST="tcp://127.0.0.1:${hv.enginePort}"`)
     expect(envOut.stdout).toContain(`export DOCKER_CERT_PATH="${join(store, 'machines', 'h1')}"`)
 
     const stopped = await runCli(['stop', 'h1'], { store, env })
@@ -116,20 +116,13 @@ describe('machine create -d hyperv, end to end on the fake powershell.exe', () =
     const hv = await fakeHyperV({ ...KNOBS, FAKE_HYPERV_IPS: ',', MACHINE_HYPERV_IP_TIMEOUT_MS: '120000' })
     const store = await tempStore()
     const image = await rawImage()
-    const p = spawn(process.execPath, [BIN, 'create', '-d', 'hyperv', '--hyperv-image', image, 'int1'], { cwd: ROOT, env: { ...process.env, ...hv.env, MACHINE_STORAGE_PATH: store } })
-    let stderr = ''
-    p.stderr.on('data', (d) => (stderr += d))
-    const exit = new Promise<number>((res) => p.on('close', (code) => res(code ?? -1)))
+    const cli = startCli(['create', '-d', 'hyperv', '--hyperv-image', image, 'int1'], { store, env: hv.env })
     // Interrupt once the VM runs and create is polling its adapter.
-    const deadline = Date.now() + 60_000
-    while (!hv.calls().some((c) => c.cmdlet === 'Get-VMNetworkAdapter')) {
-      if (Date.now() > deadline) throw new Error(`create never reached the address wait: ${stderr}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await cli.until(() => hv.calls().some((c) => c.cmdlet === 'Get-VMNetworkAdapter'), 'the address wait')
     expect(hv.state().vms).toMatchObject([{ name: 'int1', state: 'Running' }])
-    p.kill('SIGINT')
-    expect(await exit).toBe(130)
-    expect(stderr.trimEnd().split('\n').pop()).toBe('Error: Interrupted')
+    cli.proc.kill('SIGINT')
+    expect(await cli.exit).toBe(130)
+    expect(cli.stderr().trimEnd().split('\n').pop()).toBe('Error: Interrupted')
     expect(hv.state().vms).toEqual([])
     expect(existsSync(join(store, 'machines', 'int1'))).toBe(false)
   }, 120_000)

@@ -5,12 +5,10 @@
  * or DHCP server in VirtualBox, no machine directory, no guest; so does Ctrl-C. ~2 minutes on 2 cores (about 23
  * creates, two at a time): kept apart from virtualbox.test.ts so a tier can leave it out.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
+import { ensureBuilt, runCli, startCli, tempStore } from '../helpers/cli.js'
 import { FAST, fakeVirtualBox, rawImage, startHypervisor } from '../helpers/fake-virtualbox.js'
 
 /** The key FAKE_VBOX_FAIL counts a call under, as the fake does. */
@@ -83,19 +81,13 @@ describe('an interrupted create (Ctrl-C while it waits for SSH) rolls back every
     // No hypervisor: the VM starts but its guest never answers, so create waits for SSH.
     const vb = await fakeVirtualBox()
     const store = await tempStore()
-    const cli = spawn(process.execPath, [BIN, 'create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'i1'], {
-      env: { ...process.env, ...vb.env, ...FAST, MACHINE_STORAGE_PATH: store },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const exited = new Promise<number | null>((resolve) => cli.on('close', resolve))
-    const deadline = Date.now() + 120_000
-    while (!vb.calls().some((c) => c[0] === 'startvm') && Date.now() < deadline) await sleep(200)
+    const cli = startCli(['create', '-d', 'virtualbox', '--virtualbox-image', image, '--virtualbox-no-vtx-check', 'i1'], { store, env: { ...vb.env, ...FAST } })
+    // startvm is in calls.log before its change is in the state: wait for the state.
+    await cli.until(() => vb.calls().some((c) => c[0] === 'startvm') && vb.state().vms.some((v) => v.state === 'running'), 'a running VM', 120_000)
     expect(vb.state().vms.map((v) => v.state)).toEqual(['running'])
-    cli.kill('SIGINT')
-    expect(await exited).not.toBe(0)
-    expect(stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual(['Error: Interrupted'])
+    cli.proc.kill('SIGINT')
+    expect(await cli.exit).not.toBe(0)
+    expect(cli.stderr().split('\n').filter((l) => l.startsWith('Error: '))).toEqual(['Error: Interrupted'])
     const s = vb.state()
     expect({ vms: s.vms, media: s.media, adapters: s.hostonlyifs }).toEqual({ vms: [], media: [], adapters: [] })
     expect(existsSync(join(store, 'machines', 'i1'))).toBe(false)

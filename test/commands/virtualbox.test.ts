@@ -9,41 +9,12 @@
  * VM, medium or adapter in VirtualBox, no file, no guest process and no open port. (A failure
  * at each VBoxManage call of create: virtualbox-rollback.test.ts.)
  */
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { request } from 'node:https'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuilt, runCli, tempStore } from '../helpers/cli.js'
-import { FAST, fakeVirtualBox, portOpen, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
-
-const exec = promisify(execFile)
-
-/** `machine env` output as variables. */
-const envVars = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^export (\w+)="(.*)"$/gm)].map((m) => [m[1]!, m[2]!]))
-
-/** The engine's version through the env's TLS files: with the docker client when there is one, else the Engine API. */
-async function serverVersion(vars: Record<string, string>): Promise<string> {
-  const docker = await exec('sh', ['-c', 'command -v docker']).then((r) => r.stdout.trim()).catch(() => '')
-  if (docker) {
-    const r = await exec(docker, ['version', '--format', '{{.Server.Version}}'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars }, timeout: 30_000 })
-    return r.stdout.trim()
-  }
-  const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
-      let b = ''
-      res.on('data', (d) => (b += d))
-      res.on('end', () => resolve(b))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-  return (JSON.parse(body) as { Version: string }).Version
-}
+import { FAST, fakeVirtualBox, rawImage, startHypervisor, type FakeHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
+import { envVars, expectGone, expectServing, portOpen, serverVersion } from '../helpers/local-vm.js'
 
 describe('machine create -d virtualbox, end to end on the fake VirtualBox', () => {
   let vb: FakeVirtualBox
@@ -116,13 +87,8 @@ describe('machine create -d virtualbox, end to end on the fake VirtualBox', () =
     const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     await hv.settled()
-    expect((await runCli(['status', 'v1'], { store, env })).stdout.trim()).toBe('Running')
-    expect((await runCli(['ip', 'v1'], { store, env })).stdout.trim()).toBe('127.0.0.1')
-    const vars = envVars((await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
+    const vars = await expectServing('v1', { store, env })
     expect(vars.DOCKER_HOST).toBe(`tcp://127.0.0.1:${enginePort}`)
-    expect(await serverVersion(vars)).toBe('28.2.2')
-    const ssh = await runCli(['ssh', 'v1', 'cat /etc/hostname'], { store, env })
-    expect(ssh.stdout.trim()).toBe('v1')
   }, 150_000)
 
   it('rm v1 leaves nothing: no VM, medium or adapter in VirtualBox, no file, no guest, no open port', async () => {
@@ -134,9 +100,6 @@ describe('machine create -d virtualbox, end to end on the fake VirtualBox', () =
     expect(s.media).toEqual([])
     expect(s.hostonlyifs).toEqual([])
     expect(s.dhcpservers).toEqual([])
-    expect(existsSync(join(store, 'machines', 'v1'))).toBe(false)
-    expect(hv.guests.size).toBe(0)
-    expect(await portOpen(sshPort)).toBe(false)
-    expect(await portOpen(enginePort)).toBe(false)
+    await expectGone('v1', { store, guests: hv.guests, ports: [sshPort, enginePort] })
   }, 60_000)
 })

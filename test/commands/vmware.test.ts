@@ -8,49 +8,16 @@
  * disk, file, guest or open port; and a failure injected at each vmrun / vmware-vdiskmanager
  * call of create leaves nothing behind either and says so in one line.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
-import { request } from 'node:https'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { runCli, startCli, tempStore } from '../helpers/cli.js'
 import { fakeVmware, runFake, startHypervisor, type FakeHypervisor, type FakeVmware } from '../helpers/fake-vmware.js'
+import { envVars, expectGone, expectServing, portOpen, rawImage as vmImage, serverVersion } from '../helpers/local-vm.js'
 import { tempDir } from '../helpers/tmp.js'
 
-/** A small raw "cloud image" (the guest is the fake's chroot; only its bytes are converted). */
-async function rawImage(): Promise<string> {
-  const dir = await tempDir('machine-vmware-image-', { scope: 'file' })
-  const p = join(dir, 'debian.raw')
-  await writeFile(p, Buffer.alloc(4 * 2 ** 20))
-  return p
-}
-
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port })
-    s.on('connect', () => (s.destroy(), resolve(true)))
-    s.on('error', () => resolve(false))
-  })
-
-const envVars = (out: string): Record<string, string> => Object.fromEntries([...out.matchAll(/^export (\w+)="(.*)"$/gm)].map((m) => [m[1]!, m[2]!]))
-
-/** The engine's /version through the env's TLS files (what a docker client does). */
-async function serverVersion(vars: Record<string, string>): Promise<string> {
-  const url = new URL(vars.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
-  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(vars.DOCKER_CERT_PATH!, f))))
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: Number(url.port), path: '/version', ca, cert, key }, (res) => {
-      let b = ''
-      res.on('data', (d) => (b += d))
-      res.on('end', () => resolve(b))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-  return (JSON.parse(body) as { Version: string }).Version
-}
+const rawImage = (): Promise<string> => vmImage('machine-vmware-image-')
 
 // The guest's address may take a while on a loaded machine (the fake hypervisor starts an sshd): a generous bound.
 const FAST = { MACHINE_POLL_INTERVAL_MS: '100', MACHINE_VMWARE_STOP_TIMEOUT_MS: '20000', MACHINE_VMWARE_IP_TIMEOUT_MS: '60000' }
@@ -167,11 +134,7 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     await hv.settled()
-    expect((await runCli(['status', 'v1'], { store, env })).stdout.trim()).toBe('Running')
-    expect((await runCli(['ip', 'v1'], { store, env })).stdout.trim()).toBe('127.0.0.1')
-    const vars = envVars((await runCli(['env', 'v1'], { store, env: { ...env, SHELL: '/bin/bash' } })).stdout)
-    expect(await serverVersion(vars)).toBe('28.2.2')
-    expect((await runCli(['ssh', 'v1', 'cat /etc/hostname'], { store, env })).stdout.trim()).toBe('v1')
+    await expectServing('v1', { store, env })
   }, 150_000)
 
   it('rm v1 leaves nothing: no running VM or disk in VMware, no file, no guest, no open port', async () => {
@@ -180,10 +143,7 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     await hv.settled()
     expect(vm.state()).toEqual({ running: [], disks: {} })
     expect(vm.calls().slice(-3).map((c) => c[3])).toEqual(['list', 'stop', 'deleteVM'])
-    expect(existsSync(join(store, 'machines', 'v1'))).toBe(false)
-    expect(hv.guests.size).toBe(0)
-    expect(await portOpen(vm.sshPort)).toBe(false)
-    expect(await portOpen(vm.enginePort)).toBe(false)
+    await expectGone('v1', { store, guests: hv.guests, ports: [vm.sshPort, vm.enginePort] })
   }, 60_000)
 })
 
@@ -225,21 +185,12 @@ describe('Ctrl-C during create -d vmware', () => {
     // No hypervisor: the guest never comes up, so create waits for its address (getGuestIPAddress -wait).
     const vm = await fakeVmware()
     const store = await tempStore()
-    const p = spawn(process.execPath, [BIN, 'create', '-d', 'vmware', '--vmware-image', await rawImage(), 'int1'], { cwd: ROOT, env: { ...process.env, ...vm.env, ...FAST, MACHINE_STORAGE_PATH: store } })
-    let stdout = ''
-    let stderr = ''
-    p.stderr.on('data', (d) => (stderr += d))
-    const exit = new Promise<number>((res) => p.on('close', (code) => res(code ?? -1)))
-    await new Promise<void>((res) =>
-      p.stdout.on('data', (d) => {
-        stdout += d
-        if (stdout.includes('to get an address')) res()
-      }),
-    )
+    const cli = startCli(['create', '-d', 'vmware', '--vmware-image', await rawImage(), 'int1'], { store, env: { ...vm.env, ...FAST } })
+    await cli.until(() => cli.stdout().includes('to get an address'), 'the address wait')
     expect(vm.state().running).toEqual([join(store, 'machines', 'int1', 'int1.vmx')])
-    p.kill('SIGINT')
-    expect(await exit).toBe(130)
-    expect(stderr.trimEnd().split('\n').pop()).toBe('Error: Interrupted')
+    cli.proc.kill('SIGINT')
+    expect(await cli.exit).toBe(130)
+    expect(cli.stderr().trimEnd().split('\n').pop()).toBe('Error: Interrupted')
     expect(vm.state()).toEqual({ running: [], disks: {} })
     expect(vm.calls().slice(-3).map((c) => c.slice(3, 4).concat(c.slice(5)).join(' '))).toEqual(['list', 'stop hard', 'deleteVM'])
     expect(existsSync(join(store, 'machines', 'int1'))).toBe(false)

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
@@ -44,6 +44,40 @@ export function runCli(args: string[], o: { store?: string; env?: NodeJS.Process
     })
     p.stdin.end(o.input ?? '')
   })
+}
+
+/** The built binary running in the background (a test interrupts it): its output so far and its exit code. */
+export interface RunningCli {
+  proc: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** The exit code (-1 for a signal). */
+  exit: Promise<number>
+  /** Resolve once `ready()` holds (polled), or fail after `ms` naming `what` and the CLI's stderr. */
+  until(ready: () => boolean, what: string, ms?: number): Promise<void>
+}
+
+/** Start the built `machine` binary with the store and environment given, without waiting for it. */
+export function startCli(args: string[], o: { store: string; env?: NodeJS.ProcessEnv }): RunningCli {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...o.env, MACHINE_STORAGE_PATH: o.store }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d) => (stdout += d))
+  proc.stderr.on('data', (d) => (stderr += d))
+  const exit = new Promise<number>((res) => proc.on('close', (code) => res(code ?? -1)))
+  return {
+    proc,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exit,
+    async until(ready, what, ms = 60_000) {
+      const deadline = Date.now() + ms
+      while (!ready()) {
+        if (Date.now() > deadline) throw new Error(`the CLI never reached ${what} in ${ms} ms: ${stderr}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    },
+  }
 }
 
 /** A new store directory (it holds a CA key once used), removed when done: see tempDir in tmp.ts. */

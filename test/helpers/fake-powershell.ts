@@ -23,9 +23,10 @@
  * reports, default 127.0.0.1 and a link-local IPv6); FAKE_HYPERV_BOOT_MS (default 200).
  */
 import { randomUUID } from 'node:crypto'
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { logCall, readJsonState, statePath, withJsonState } from './fake-cli-state.ts'
 
 export const FAKE_POWERSHELL = fileURLToPath(import.meta.url)
 
@@ -132,65 +133,12 @@ export function recognise(body: string): { cmdlet: string; args: string[] } | un
 // ---- state -----------------------------------------------------------------------------------
 
 export const emptyState = (): FakeHyperVState => ({ vms: [], disks: {}, counts: {} })
-export const statePath = (home: string): string => join(home, 'state.json')
+export { statePath }
 
-export function readState(home: string): FakeHyperVState {
-  try {
-    return JSON.parse(readFileSync(statePath(home), 'utf8')) as FakeHyperVState
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState()
-    throw e
-  }
-}
+export const readState = (home: string): FakeHyperVState => readJsonState(home, emptyState)
 
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-const sleepSync = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
-
-/** Run `fn` on the state under the lock (mkdir is atomic), writing it back atomically. */
-export function withState<T>(home: string, fn: (s: FakeHyperVState) => T): T {
-  const lock = join(home, 'state.lock')
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      writeFileSync(join(lock, 'pid'), String(process.pid))
-      break
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      // A holder killed mid-call (the driver's run() kills powershell.exe on Ctrl-C) leaves its lock: broken.
-      let holder = 0
-      try {
-        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'))
-      } catch {
-        // being made or removed right now
-      }
-      if (holder && !pidAlive(holder)) rmSync(lock, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new Error(`fake powershell.exe: ${lock} held by ${holder} for 15 s`)
-      else sleepSync(5)
-    }
-  }
-  try {
-    const s = readState(home)
-    const out = fn(s)
-    const tmp = `${statePath(home)}.${process.pid}.tmp`
-    writeFileSync(tmp, `${JSON.stringify(s, null, 1)}\n`)
-    renameSync(tmp, statePath(home))
-    return out
-  } finally {
-    rmSync(join(lock, 'pid'), { force: true })
-    rmdirSync(lock)
-  }
-}
+/** Run `fn` on the state under the lock, writing it back atomically. */
+export const withState = <T>(home: string, fn: (s: FakeHyperVState) => T): T => withJsonState(home, 'fake powershell.exe', emptyState, fn)
 
 /** A cmdlet's failure: the message the driver's catch block writes. */
 class PsError extends Error {}
@@ -348,12 +296,12 @@ function main(): void {
   }
   const parsed = scriptBody(process.argv.slice(2))
   if ('refused' in parsed) {
-    appendFileSync(join(home, 'calls.log'), `${JSON.stringify({ cmdlet: 'REFUSED', body: parsed.refused })}\n`)
+    logCall(home, { cmdlet: 'REFUSED', body: parsed.refused })
     process.stderr.write(`fake powershell.exe: ${parsed.refused}\n`)
     process.exit(99)
   }
   const r = recognise(parsed.body)
-  appendFileSync(join(home, 'calls.log'), `${JSON.stringify({ cmdlet: r?.cmdlet ?? 'UNRECOGNISED', body: parsed.body })}\n`)
+  logCall(home, { cmdlet: r?.cmdlet ?? 'UNRECOGNISED', body: parsed.body })
   if (!r) {
     process.stderr.write(`fake powershell.exe: unrecognised script: ${parsed.body}\n`)
     process.exit(99)

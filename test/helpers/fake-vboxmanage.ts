@@ -27,9 +27,10 @@
  * powers off FAKE_VBOX_ACPI_MS (default 500) after it was pressed.
  */
 import { randomUUID } from 'node:crypto'
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, rmdirSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, readdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { logCall, pidAlive, readJsonState, sleepSync, statePath, withJsonState } from './fake-cli-state.ts'
 
 export const VERSION = '7.1.4r165100'
 
@@ -121,71 +122,14 @@ export interface FakeVBoxState {
 
 export const emptyState = (): FakeVBoxState => ({ vms: [], media: [], hostonlyifs: [], dhcpservers: [], counts: {} })
 
-// ---- state file, lock ------------------------------------------------------------------------
+// ---- state file, lock (fake-cli-state.ts) ---------------------------------------------------
 
-export const statePath = (home: string): string => join(home, 'state.json')
-const lockPath = (home: string): string => join(home, 'state.lock')
+export { statePath }
 
-export function readState(home: string): FakeVBoxState {
-  try {
-    return JSON.parse(readFileSync(statePath(home), 'utf8')) as FakeVBoxState
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyState()
-    throw e
-  }
-}
-
-function writeState(home: string, s: FakeVBoxState): void {
-  const tmp = `${statePath(home)}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(s, null, 1)}\n`)
-  renameSync(tmp, statePath(home))
-}
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-const sleepSync = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-}
+export const readState = (home: string): FakeVBoxState => readJsonState(home, emptyState)
 
 /** Run `fn` on the state under the lock (mkdir is atomic); a lock whose holder died is broken. */
-export function withState<T>(home: string, fn: (s: FakeVBoxState) => T): T {
-  const lock = lockPath(home)
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      writeFileSync(join(lock, 'pid'), String(process.pid))
-      break
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      let holder = 0
-      try {
-        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'))
-      } catch {
-        // being made or removed right now
-      }
-      if (holder && !pidAlive(holder)) rmSync(lock, { recursive: true, force: true })
-      else if (Date.now() > deadline) throw new Error(`fake VBoxManage: ${lock} held by ${holder} for 15 s`)
-      else sleepSync(5)
-    }
-  }
-  try {
-    const s = readState(home)
-    const out = fn(s)
-    writeState(home, s)
-    return out
-  } finally {
-    rmSync(join(lock, 'pid'), { force: true })
-    rmdirSync(lock)
-  }
-}
+export const withState = <T>(home: string, fn: (s: FakeVBoxState) => T): T => withJsonState(home, 'fake VBoxManage', emptyState, fn)
 
 // ---- errors ----------------------------------------------------------------------------------
 
@@ -1367,7 +1311,7 @@ export interface RunResult {
 
 /** One VBoxManage invocation against the state in `home`. */
 export function runVBoxManage(home: string, argv: string[]): RunResult {
-  appendFileSync(join(home, 'calls.log'), `${JSON.stringify(argv)}\n`)
+  logCall(home, argv)
   const [sub, ...args] = argv
   const handler = sub ? HANDLERS[sub] : undefined
   if (!handler) {

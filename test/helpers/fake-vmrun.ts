@@ -18,8 +18,9 @@
  * deleteVM, list, -r, -x) fails as the real tool fails there ("<verb>:<n>+": every call from it). FAKE_VMWARE_SOFT_STOP_MS: how long a
  * soft stop takes (default 200).
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync, openSync, closeSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join } from 'node:path'
+import { logCall, readJsonState, sleepSync, withLock, writeJsonState } from './fake-cli-state.ts'
 
 export const FAKE_VMRUN = import.meta.filename
 
@@ -30,10 +31,7 @@ export interface FakeVmwareState {
   disks: Record<string, number>
 }
 
-export const readState = (home: string): FakeVmwareState => {
-  const f = join(home, 'state.json')
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as FakeVmwareState) : { running: [], disks: {} }
-}
+export const readState = (home: string): FakeVmwareState => readJsonState(home, () => ({ running: [], disks: {} }))
 
 /** Which VMs' guests the hypervisor has up (written by fake-vmware.ts). */
 export const guestsUp = (home: string): string[] => {
@@ -64,114 +62,104 @@ function main(argv: string[]): number {
     return 1
   }
   const tool = basename(process.env.FAKE_VMWARE_TOOL ?? 'vmrun')
-  appendFileSync(join(home, 'calls.log'), `${JSON.stringify([tool, ...argv])}\n`)
-  // One call at a time changes the state (a lock file made exclusively, bounded wait).
-  const lock = join(home, 'lock')
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx'))
-      break
-    } catch {
-      if (Date.now() > deadline) rmSync(lock, { force: true })
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
-    }
+  logCall(home, [tool, ...argv])
+  // One call at a time changes the state (fake-cli-state.ts); getGuestIPAddress -wait waits after it.
+  let waitIp: { vmx: string; until: number } | undefined
+  const code = withLock(home, 'fake vmrun', () => run(home, tool, argv, (w) => (waitIp = w)))
+  if (!waitIp) return code
+  const { vmx, until } = waitIp
+  while (!guestsUp(home).includes(vmx)) {
+    if (Date.now() >= until) return vmrunError(`The VMware Tools are not running in the virtual machine: ${vmx}`)
+    sleepSync(50)
+    if (!readState(home).running.includes(vmx)) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
   }
-  let st = readState(home)
-  const save = () => {
-    writeFileSync(join(home, 'state.json.tmp'), JSON.stringify(st, null, 2))
-    renameSync(join(home, 'state.json.tmp'), join(home, 'state.json'))
-  }
+  process.stdout.write(`${process.env.FAKE_VMWARE_GUEST_IP ?? '127.0.0.1'}\n`)
+  return 0
+}
+
+const vmrunError = (s: string): number => (process.stdout.write(`Error: ${s}\n`), 255)
+
+/** One call under the lock; getGuestIPAddress -wait hands its wait to `wait` (run without the lock: other calls may come). */
+function run(home: string, tool: string, argv: string[], wait: (w: { vmx: string; until: number }) => void): number {
+  const st = readState(home)
+  const save = () => writeJsonState(home, st)
   const out = (s: string) => process.stdout.write(s)
-  const vmrunError = (s: string) => (out(`Error: ${s}\n`), 255)
-  try {
-    const verb = tool === 'vmrun' ? (argv[0] === '-T' ? argv[2] : argv[0]) ?? '' : argv[0] ?? ''
-    const counts = join(home, `count-${verb.replace(/[^\w-]/g, '')}`)
-    const n = (existsSync(counts) ? Number(readFileSync(counts, 'utf8')) : 0) + 1
-    writeFileSync(counts, String(n))
-    // "verb:n" fails the n-th call of verb; "verb:n+" that one and every later one.
-    const spec = /^([\w-]+):(\d+)(\+?)$/.exec(process.env.FAKE_VMWARE_FAIL ?? '')
-    const fail = !!spec && spec[1] === verb && (spec[3] ? n >= Number(spec[2]) : n === Number(spec[2]))
-    if (tool === 'vmware-vdiskmanager') return vdiskmanager(argv, st, save, fail)
-    if (argv[0] === '-T' && !['ws', 'fusion', 'player'].includes(argv[1] ?? '')) return vmrunError(`Invalid host type: ${argv[1] ?? ''}`)
-    const args = argv[0] === '-T' ? argv.slice(2) : argv
-    const vmx = args[1] ?? ''
-    const isRunning = st.running.includes(vmx)
-    switch (verb) {
-      case 'list':
-        if (fail) return vmrunError('Unable to connect to host.\nError: The operation was canceled')
-        out(`Total running VMs: ${st.running.length}\n${st.running.map((p) => `${p}\n`).join('')}`)
-        return 0
-      case 'start': {
-        if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
-        if (fail) return vmrunError('The file is already in use')
-        if (isRunning) return 0
-        const c = readVmx(vmx)
-        const disk = vmxFile(vmx, c.get('scsi0:0.filename') ?? '')
-        if (!st.disks[disk] || !existsSync(disk)) return vmrunError(`Cannot open the disk '${disk}' or one of the snapshot disks it depends on.`)
-        const cd = vmxFile(vmx, c.get('sata0:1.filename') ?? '')
-        if (!existsSync(cd)) return vmrunError(`Cannot connect the virtual device sata0:1 because no corresponding device is available on the host.`)
-        if (Number(c.get('memsize')) % 4 !== 0) return vmrunError('The memory size must be a multiple of 4 MB')
-        if (!['nat', 'bridged', 'hostonly'].includes(c.get('ethernet0.connectiontype') ?? '')) return vmrunError('Invalid network connection type')
-        if (c.get('ethernet0.addresstype') === 'static' && !/^00:50:56:[0-3][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/i.test(c.get('ethernet0.address') ?? '')) {
-          return vmrunError('Invalid MAC address specified: a static address must be in the range 00:50:56:00:00:00 - 00:50:56:3F:FF:FF')
-        }
-        st.running.push(vmx)
-        writeFileSync(join(dirname(vmx), 'vmware.log'), `fake vmware: powered on ${vmx}\n`, { flag: 'a' })
-        save()
-        return 0
+  const verb = tool === 'vmrun' ? (argv[0] === '-T' ? argv[2] : argv[0]) ?? '' : argv[0] ?? ''
+  const counts = join(home, `count-${verb.replace(/[^\w-]/g, '')}`)
+  const n = (existsSync(counts) ? Number(readFileSync(counts, 'utf8')) : 0) + 1
+  writeFileSync(counts, String(n))
+  // "verb:n" fails the n-th call of verb; "verb:n+" that one and every later one.
+  const spec = /^([\w-]+):(\d+)(\+?)$/.exec(process.env.FAKE_VMWARE_FAIL ?? '')
+  const fail = !!spec && spec[1] === verb && (spec[3] ? n >= Number(spec[2]) : n === Number(spec[2]))
+  if (tool === 'vmware-vdiskmanager') return vdiskmanager(argv, st, save, fail)
+  if (argv[0] === '-T' && !['ws', 'fusion', 'player'].includes(argv[1] ?? '')) return vmrunError(`Invalid host type: ${argv[1] ?? ''}`)
+  const args = argv[0] === '-T' ? argv.slice(2) : argv
+  const vmx = args[1] ?? ''
+  const isRunning = st.running.includes(vmx)
+  switch (verb) {
+    case 'list':
+      if (fail) return vmrunError('Unable to connect to host.\nError: The operation was canceled')
+      out(`Total running VMs: ${st.running.length}\n${st.running.map((p) => `${p}\n`).join('')}`)
+      return 0
+    case 'start': {
+      if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
+      if (fail) return vmrunError('The file is already in use')
+      if (isRunning) return 0
+      const c = readVmx(vmx)
+      const disk = vmxFile(vmx, c.get('scsi0:0.filename') ?? '')
+      if (!st.disks[disk] || !existsSync(disk)) return vmrunError(`Cannot open the disk '${disk}' or one of the snapshot disks it depends on.`)
+      const cd = vmxFile(vmx, c.get('sata0:1.filename') ?? '')
+      if (!existsSync(cd)) return vmrunError(`Cannot connect the virtual device sata0:1 because no corresponding device is available on the host.`)
+      if (Number(c.get('memsize')) % 4 !== 0) return vmrunError('The memory size must be a multiple of 4 MB')
+      if (!['nat', 'bridged', 'hostonly'].includes(c.get('ethernet0.connectiontype') ?? '')) return vmrunError('Invalid network connection type')
+      if (c.get('ethernet0.addresstype') === 'static' && !/^00:50:56:[0-3][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/i.test(c.get('ethernet0.address') ?? '')) {
+        return vmrunError('Invalid MAC address specified: a static address must be in the range 00:50:56:00:00:00 - 00:50:56:3F:FF:FF')
       }
-      case 'stop': {
-        if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
-        if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
-        const mode = args[2] ?? 'soft'
-        if (fail) return vmrunError(mode === 'soft' ? `The VMware Tools are not running in the virtual machine: ${vmx}` : 'The operation was canceled')
-        if (mode === 'soft') {
-          if (!guestsUp(home).includes(vmx)) return vmrunError(`The VMware Tools are not running in the virtual machine: ${vmx}`)
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.FAKE_VMWARE_SOFT_STOP_MS ?? 200))
-        }
-        st.running = st.running.filter((p) => p !== vmx)
-        save()
-        // The real stop returns once the VM is off: wait (bounded) for the hypervisor to take the guest down.
-        const until = Date.now() + 10_000
-        while (guestsUp(home).includes(vmx) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
-        return 0
-      }
-      case 'getGuestIPAddress': {
-        if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
-        if (fail) return vmrunError('Unable to get the IP address')
-        const until = args.includes('-wait') ? Date.now() + 60_000 : Date.now()
-        // Unlock while waiting: other calls may come (the caller's bound kills this one).
-        rmSync(lock, { force: true })
-        while (!guestsUp(home).includes(vmx)) {
-          if (Date.now() >= until) return vmrunError(`The VMware Tools are not running in the virtual machine: ${vmx}`)
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
-          if (!readState(home).running.includes(vmx)) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
-        }
-        out(`${process.env.FAKE_VMWARE_GUEST_IP ?? '127.0.0.1'}\n`)
-        return 0
-      }
-      case 'deleteVM': {
-        if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
-        if (isRunning) return vmrunError('The virtual machine should not be powered on. It is already running.')
-        if (fail) return vmrunError('Insufficient permissions in host operating system')
-        const c = readVmx(vmx)
-        const disk = c.get('scsi0:0.filename')
-        if (disk) {
-          rmSync(vmxFile(vmx, disk), { force: true })
-          delete st.disks[vmxFile(vmx, disk)]
-        }
-        const stem = vmx.replace(/\.vmx$/, '')
-        for (const f of [vmx, `${stem}.nvram`, `${stem}.vmsd`, `${stem}.vmxf`, join(dirname(vmx), 'vmware.log')]) rmSync(f, { force: true })
-        save()
-        return 0
-      }
-      default:
-        out(`vmrun version 1.17.0 build-00000000 (fake)\n\nUsage: vmrun [AUTHENTICATION-FLAGS] COMMAND [PARAMETERS]\n`)
-        return 255
+      st.running.push(vmx)
+      writeFileSync(join(dirname(vmx), 'vmware.log'), `fake vmware: powered on ${vmx}\n`, { flag: 'a' })
+      save()
+      return 0
     }
-  } finally {
-    rmSync(lock, { force: true })
+    case 'stop': {
+      if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
+      if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
+      const mode = args[2] ?? 'soft'
+      if (fail) return vmrunError(mode === 'soft' ? `The VMware Tools are not running in the virtual machine: ${vmx}` : 'The operation was canceled')
+      if (mode === 'soft') {
+        if (!guestsUp(home).includes(vmx)) return vmrunError(`The VMware Tools are not running in the virtual machine: ${vmx}`)
+        sleepSync(Number(process.env.FAKE_VMWARE_SOFT_STOP_MS ?? 200))
+      }
+      st.running = st.running.filter((p) => p !== vmx)
+      save()
+      // The real stop returns once the VM is off: wait (bounded) for the hypervisor to take the guest down.
+      const until = Date.now() + 10_000
+      while (guestsUp(home).includes(vmx) && Date.now() < until) sleepSync(20)
+      return 0
+    }
+    case 'getGuestIPAddress': {
+      if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
+      if (fail) return vmrunError('Unable to get the IP address')
+      wait({ vmx, until: args.includes('-wait') ? Date.now() + 60_000 : Date.now() })
+      return 0
+    }
+    case 'deleteVM': {
+      if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
+      if (isRunning) return vmrunError('The virtual machine should not be powered on. It is already running.')
+      if (fail) return vmrunError('Insufficient permissions in host operating system')
+      const c = readVmx(vmx)
+      const disk = c.get('scsi0:0.filename')
+      if (disk) {
+        rmSync(vmxFile(vmx, disk), { force: true })
+        delete st.disks[vmxFile(vmx, disk)]
+      }
+      const stem = vmx.replace(/\.vmx$/, '')
+      for (const f of [vmx, `${stem}.nvram`, `${stem}.vmsd`, `${stem}.vmxf`, join(dirname(vmx), 'vmware.log')]) rmSync(f, { force: true })
+      save()
+      return 0
+    }
+    default:
+      out(`vmrun version 1.17.0 build-00000000 (fake)\n\nUsage: vmrun [AUTHENTICATION-FLAGS] COMMAND [PARAMETERS]\n`)
+      return 255
   }
 }
 

@@ -12,16 +12,14 @@
  * stand-in on `enginePort` once provisioning starts the engine. Power off: both stop, the chroot
  * (the VM's disk) stays; deleteVM: it goes.
  */
-import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, writeFile, rename } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ROOT } from './cli.js'
-import { destroy, firstBoot, powerOff, readNoCloudSeed, reboot, syncEngine, type Guest, type SeedInfo } from './fake-guest.js'
+import { fakeCliDir } from './fake-cli.js'
+import { boot, destroy, hypervisorLoop, powerOff, readNoCloudSeed, syncEngine, type Guest, type SeedInfo } from './fake-guest.js'
 import { FAKE_VMRUN, readState, readVmx, vmxFile, type FakeVmwareState } from './fake-vmrun.js'
 import { freePort } from './sshd.js'
-import { onCleanup, tempDir, type TempScope } from './tmp.js'
+import { type TempScope } from './tmp.js'
 
 export interface FakeVmware {
   home: string
@@ -34,30 +32,22 @@ export interface FakeVmware {
   state(): FakeVmwareState
   /** Every call so far as [tool, ...argv], oldest first. */
   calls(): string[][]
+  /** Run the fake as the CLI does (a process through the wrapper). */
+  run(tool: 'vmrun' | 'vmware-vdiskmanager', args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }>
 }
 
 export async function fakeVmware(o: { scope?: TempScope } = {}): Promise<FakeVmware> {
-  const home = await tempDir('machine-vmware-', { scope: o.scope })
-  const binDir = join(home, 'bin')
-  await mkdir(binDir)
-  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
-  const cache = join(ROOT, 'node_modules', '.cache', 'fake-vmrun')
-  for (const tool of ['vmrun', 'vmware-vdiskmanager']) {
-    const wrapper = `#!/bin/sh\nFAKE_VMWARE_HOME=${q(home)} FAKE_VMWARE_TOOL=${tool} NODE_COMPILE_CACHE=${q(cache)} exec ${q(process.execPath)} ${q(FAKE_VMRUN)} "$@"\n`
-    await writeFile(join(binDir, tool), wrapper, { mode: 0o755 })
-  }
+  const cli = await fakeCliDir({ prefix: 'machine-vmware-', scope: o.scope, script: FAKE_VMRUN, homeVar: 'FAKE_VMWARE_HOME', tools: { vmrun: { FAKE_VMWARE_TOOL: 'vmrun' }, 'vmware-vdiskmanager': { FAKE_VMWARE_TOOL: 'vmware-vdiskmanager' } } })
   const [sshPort, enginePort] = [await freePort(), await freePort()]
   return {
-    home,
-    binDir,
+    home: cli.home,
+    binDir: cli.binDir,
     sshPort,
     enginePort,
-    env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, MACHINE_VMWARE_SSH_PORT: String(sshPort), MACHINE_VMWARE_ENGINE_PORT: String(enginePort) },
-    state: () => readState(home),
-    calls: () => {
-      const f = join(home, 'calls.log')
-      return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) : []
-    },
+    env: { PATH: cli.path, MACHINE_VMWARE_SSH_PORT: String(sshPort), MACHINE_VMWARE_ENGINE_PORT: String(enginePort) },
+    state: () => readState(cli.home),
+    calls: () => cli.calls<string[]>(),
+    run: (tool, args, env) => cli.run(tool, args, env),
   }
 }
 
@@ -68,47 +58,36 @@ export const readSeedOf = (vmx: string): SeedInfo | undefined => {
 }
 
 export interface FakeHypervisor {
+  /** The guests by .vmx path (running or only a disk). */
   guests: Map<string, Guest>
   events: string[]
   settled(timeoutMs?: number): Promise<void>
   stop(): Promise<void>
 }
 
+/** Run the guests of the VMs the fake marks running until stop() (or the end of the test). */
 export function startHypervisor(vm: FakeVmware): FakeHypervisor {
-  const guests = new Map<string, Guest>()
-  const events: string[] = []
-  let stopped = false
-  let busy = false
-  let lastError: unknown
-
+  // The guests the fake's `vmrun stop` waits for, in hypervisor.json (fake-vmrun.ts guestsUp).
   const publish = async (): Promise<void> => {
     if (!existsSync(vm.home)) return
-    const up = stopped ? [] : [...guests].filter(([, g]) => g.up).map(([vmx]) => vmx)
+    const up = loop.stopped ? [] : [...loop.guests].filter(([, g]) => g.up).map(([vmx]) => vmx)
     await writeFile(join(vm.home, 'hypervisor.json.tmp'), JSON.stringify({ up }))
     await rename(join(vm.home, 'hypervisor.json.tmp'), join(vm.home, 'hypervisor.json'))
   }
-  const boot = async (vmx: string): Promise<void> => {
-    const g = guests.get(vmx)
-    if (g) await reboot(g)
-    else {
-      const seed = readSeedOf(vmx)
-      if (!seed) {
-        if (!events.includes(`no seed ${vmx}`)) events.push(`no seed ${vmx}`)
-        return
-      }
-      guests.set(vmx, await firstBoot(seed, { hostname: readVmx(vmx).get('displayname') ?? 'vm', sshPort: vm.sshPort, enginePort: vm.enginePort }))
-    }
-    events.push(`boot ${vmx}`)
-  }
-
-  const reconcile = async (): Promise<void> => {
+  const loop = hypervisorLoop(async (guests, events) => {
     const s = readState(vm.home)
     let changed = false
     for (const vmx of s.running) {
-      if (!guests.get(vmx)?.up) {
-        await boot(vmx)
-        changed = true
+      const g = guests.get(vmx)
+      if (g?.up) continue
+      const seed = g?.seed ?? readSeedOf(vmx)
+      if (!seed) {
+        if (!events.includes(`no seed ${vmx}`)) events.push(`no seed ${vmx}`)
+        continue
       }
+      guests.set(vmx, await boot(g, seed, { hostname: g?.hostname ?? readVmx(vmx).get('displayname') ?? 'vm', sshPort: vm.sshPort, enginePort: vm.enginePort }))
+      events.push(`boot ${vmx}`)
+      changed = true
     }
     for (const [vmx, g] of guests) {
       if (g.up && !s.running.includes(vmx)) {
@@ -126,55 +105,19 @@ export function startHypervisor(vm: FakeVmware): FakeHypervisor {
     }
     for (const [vmx, g] of guests) if (await syncEngine(g)) events.push(`engine ${vmx}`)
     if (changed || !existsSync(join(vm.home, 'hypervisor.json'))) await publish()
-  }
+  }, publish)
 
-  const loop = (async () => {
-    while (!stopped) {
-      busy = true
-      try {
-        await reconcile()
-        lastError = undefined
-      } catch (e) {
-        lastError = e
-        events.push(`error ${e instanceof Error ? e.message : String(e)}`)
-      }
-      busy = false
-      await sleep(50)
-    }
-  })()
-
-  const hv: FakeHypervisor = {
-    guests,
-    events,
-    async settled(timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
+  return {
+    guests: loop.guests,
+    events: loop.events,
+    settled: (timeoutMs = 20_000) =>
+      loop.until(() => {
         const s = readState(vm.home)
-        const ok = !busy && s.running.every((v) => guests.get(v)?.up ?? !readSeedOf(v)) && [...guests].every(([vmx, g]) => (s.running.includes(vmx) ? g.up : !g.up) && existsSync(vmx))
-        if (ok) return
-        if (Date.now() > deadline) throw new Error(`fake hypervisor did not settle in ${timeoutMs} ms (last error: ${String(lastError)}); events: ${events.join(' | ')}`)
-        await sleep(50)
-      }
-    },
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await loop
-      for (const [vmx, g] of guests) {
-        await destroy(g)
-        guests.delete(vmx)
-      }
-      await publish()
-    },
+        return s.running.every((v) => loop.guests.get(v)?.up ?? !readSeedOf(v)) && [...loop.guests].every(([vmx, g]) => (s.running.includes(vmx) ? g.up : !g.up) && existsSync(vmx))
+      }, timeoutMs),
+    stop: () => loop.stop(),
   }
-  onCleanup(() => hv.stop())
-  return hv
 }
 
 /** Run the fake vmrun as the CLI does (a process through the wrapper). */
-export const runFake = (vm: FakeVmware, tool: 'vmrun' | 'vmware-vdiskmanager', args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(join(vm.binDir, tool), args, { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })
-    })
-  })
+export const runFake = (vm: FakeVmware, tool: 'vmrun' | 'vmware-vdiskmanager', args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> => vm.run(tool, args, env)
