@@ -191,16 +191,17 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     const first = sw()
     expect(liveProcessesNaming(net)).toEqual([first.pid])
     const member = JSON.parse(readFileSync(join(net, 'network.json'), 'utf8')).members['life-net']
-    expect(member).toMatchObject({ ip: '192.168.99.2', mac: '52:54:00:a8:63:02' })
-    expect(m.ctx.config).toMatchObject({ Network: 'lifenet', ClusterIP: '192.168.99.2', ClusterMAC: '52:54:00:a8:63:02' })
+    // A named network other than "default" gets the next free /24 from 192.168.100.0 on.
+    expect(member).toMatchObject({ ip: '192.168.100.2', mac: '52:54:00:a8:64:02' })
+    expect(m.ctx.config).toMatchObject({ Network: 'lifenet', ClusterIP: '192.168.100.2', ClusterMAC: '52:54:00:a8:64:02' })
     const cmdline = readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8').split('\0')
     const netdevs = cmdline.flatMap((x, i) => (x === '-netdev' ? [cmdline[i + 1]] : []))
     expect(netdevs[1]).toBe(`socket,id=net1,udp=127.0.0.1:${first.port},localaddr=127.0.0.1:${member.port}`)
-    expect(cmdline).toContain('virtio-net-pci,netdev=net1,mac=52:54:00:a8:63:02')
+    expect(cmdline).toContain('virtio-net-pci,netdev=net1,mac=52:54:00:a8:64:02')
     // The guest configures the NIC from the seed, at every boot.
     const seed = readIso(readFileSync(join(m.ctx.machineDir, 'seed.iso'))).find((v) => v.kind === 'joliet')!
     const ud = JSON.parse(seed.files.get('user-data')!.toString().replace(/^#cloud-config\n/, ''))
-    expect(ud.bootcmd[0]).toContain('ip addr replace 192.168.99.2/24')
+    expect(ud.bootcmd[0]).toContain('ip addr replace 192.168.100.2/24')
 
     // The switch crashes: the next start (of a running VM, too) starts it again on its port.
     process.kill(first.pid, 'SIGKILL')
@@ -214,7 +215,7 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     expect(existsSync(join(net, 'switch.json'))).toBe(false)
     await m.driver.start()
     expect(sw().port).toBe(first.port)
-    expect(m.ctx.config.ClusterIP).toBe('192.168.99.2')
+    expect(m.ctx.config.ClusterIP).toBe('192.168.100.2')
     await m.driver.remove(m.journal)
     expect(liveProcessesNaming(net)).toEqual([])
     expect(existsSync(net)).toBe(false)

@@ -122,9 +122,9 @@ describe('qemu network between two VMs (real QEMU, TCG)', () => {
     }
     mark('both launched')
     const [a, b] = [vms.a!, vms.b!]
-    expect([a.ctx.config.ClusterIP, b.ctx.config.ClusterIP]).toEqual(['192.168.99.2', '192.168.99.3'])
-    expect(await b.driver.clusterAddress!()).toBe('192.168.99.3')
-    expect(await b.driver.certSans!()).toContain('192.168.99.3')
+    expect([a.ctx.config.ClusterIP, b.ctx.config.ClusterIP]).toEqual(['192.168.100.2', '192.168.100.3'])
+    expect(await b.driver.clusterAddress!()).toBe('192.168.100.3')
+    expect(await b.driver.certSans!()).toContain('192.168.100.3')
     expect(a.journal.entries().map((e) => e.kind)).toContain('network')
     const net = join(store, 'networks', NETWORK)
     const sw = JSON.parse(readFileSync(join(net, 'switch.json'), 'utf8')) as { pid: number; port: number }
@@ -141,10 +141,10 @@ describe('qemu network between two VMs (real QEMU, TCG)', () => {
 
     // Measured, not asserted beyond delivery: latency (TCP connect + sshd banner, 10 times) and
     // one-way throughput (8 MiB into a python3 sink on B: cloud-init brings python3).
-    const lat = await guestRun(a, `s=$(date +%s%N); for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 bash -c 'exec 3<>/dev/tcp/192.168.99.3/22; head -c 7 <&3' >/dev/null; done; echo $(( ($(date +%s%N) - s) / 10000000 ))`)
-    const sink = "import socket; s = socket.create_server(('192.168.99.3', 5001)); c, _ = s.accept(); print(sum(iter(lambda: len(c.recv(65536)), 0)))"
+    const lat = await guestRun(a, `s=$(date +%s%N); for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 bash -c 'exec 3<>/dev/tcp/192.168.100.3/22; head -c 7 <&3' >/dev/null; done; echo $(( ($(date +%s%N) - s) / 10000000 ))`)
+    const sink = "import socket; s = socket.create_server(('192.168.100.3', 5001)); c, _ = s.accept(); print(sum(iter(lambda: len(c.recv(65536)), 0)))"
     await guestRun(b, `nohup timeout 120 python3 -c "${sink}" >/tmp/sink.out 2>&1 </dev/null & sleep 2`)
-    const put = await guestRun(a, `s=$(date +%s%N); dd if=/dev/zero bs=64k count=128 2>/dev/null >/dev/tcp/192.168.99.3/5001; echo $(( ($(date +%s%N) - s) / 1000000 ))`)
+    const put = await guestRun(a, `s=$(date +%s%N); dd if=/dev/zero bs=64k count=128 2>/dev/null >/dev/tcp/192.168.100.3/5001; echo $(( ($(date +%s%N) - s) / 1000000 ))`)
     let got = ''
     for (let i = 0; i < 20 && !got; i++) got = (await guestRun(b, 'cat /tmp/sink.out 2>/dev/null; sleep 1')).out.trim()
     expect(got).toBe(String(8 * 2 ** 20))
@@ -160,7 +160,7 @@ describe('qemu network between two VMs (real QEMU, TCG)', () => {
     mark('B stopped')
     expect(readFileSync(join(net, 'switch.json'), 'utf8')).toBe(swBefore)
     await b.driver.start()
-    expect(b.ctx.config.ClusterIP).toBe('192.168.99.3')
+    expect(b.ctx.config.ClusterIP).toBe('192.168.100.3')
     await waitUp(b)
     mark('B up again')
     await reach(a, b)
