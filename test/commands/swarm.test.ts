@@ -6,7 +6,7 @@ import { createServerCert } from '../../src/certs/certs.js'
 import { readTls } from '../../src/services/engine.js'
 import { swarmApi } from '../../src/services/swarm-api.js'
 import { expectCleanFailure, runCli, snapshot, tempStore } from '../helpers/cli.js'
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js'
+import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from '../helpers/fake-engine.js'
 import { fakeSwarmWorld, type FakeSwarmWorld } from '../helpers/fake-swarm.js'
 
 // Swarm mode through the BUILT binary: `none` machines recording fake TLS engines on 127.0.0.1
@@ -28,6 +28,22 @@ async function storeWithEngineCert() {
   expect((await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:9', 'seed'], { store })).code).toBe(0)
   const ca = { cert: await readFile(join(store, 'certs', 'ca.pem'), 'utf8'), key: await readFile(join(store, 'certs', 'ca-key.pem'), 'utf8') }
   return { store, ca, server: await createServerCert(ca, 'engines', ['127.0.0.1']) }
+}
+
+/**
+ * A store of `none` machines on fake engines of one fake swarm, created in order with their
+ * swarm flags (the first starts the swarm), advertising 192.0.2.<addrBase + i>; the engines go
+ * into `engines`.
+ */
+async function noneSwarm(engines: Map<string, FakeEngine>, flagsOf: Record<string, string[]>, addrBase: number, extra: Partial<FakeEngineOptions> = {}): Promise<{ store: string; world: FakeSwarmWorld }> {
+  const { store, ca, server } = await storeWithEngineCert()
+  const world = fakeSwarmWorld()
+  for (const [i, [n, flags]] of Object.entries(flagsOf).entries()) {
+    engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n, ...extra }))
+    const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${addrBase + i}`, n], { store })
+    expect(r.code, r.stderr).toBe(0)
+  }
+  return { store, world }
 }
 
 describe('swarm mode on machines, through the engine API', () => {
@@ -182,16 +198,7 @@ describe('removing swarm nodes whose engines are down, and the last manager', ()
   const nodes = () => Object.values(world.dump())[0]
 
   beforeAll(async () => {
-    const seeded = await storeWithEngineCert()
-    store = seeded.store
-    const { ca, server } = seeded
-    world = fakeSwarmWorld()
-    for (const [i, n] of ['m1', 'w1', 'w2'].entries()) {
-      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n }))
-      const flags = n === 'm1' ? ['--swarm-master'] : ['--swarm']
-      const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${20 + i}`, n], { store })
-      expect(r.code, r.stderr).toBe(0)
-    }
+    ;({ store, world } = await noneSwarm(engines, { m1: ['--swarm-master'], w1: ['--swarm'], w2: ['--swarm'] }, 20))
   })
   afterAll(() => Promise.all([...engines.values()].map((e) => e.stop())))
 
@@ -227,16 +234,8 @@ describe('two managers removed at the same moment', () => {
   const nodes = () => Object.values(world.dump())[0]
 
   beforeAll(async () => {
-    const seeded = await storeWithEngineCert()
-    store = seeded.store
-    const { ca, server } = seeded
-    world = fakeSwarmWorld()
-    for (const [i, n] of ['m1', 'm2', 'w1'].entries()) {
-      engines.set(n, await startFakeEngine({ caCert: ca.cert, serverCert: server.cert, serverKey: server.key, swarm: world, hostname: n, swarmDelayMs: (method) => (method === 'GET' ? readDelayMs : 0) }))
-      const flags = n === 'm1' ? ['--swarm-master'] : n === 'm2' ? ['--swarm-master', '--swarm-cluster', 'm1'] : ['--swarm']
-      const r = await runCli(['create', '-d', 'none', '--url', engines.get(n)!.url, ...flags, '--swarm-addr', `192.0.2.${30 + i}`, n], { store })
-      expect(r.code, r.stderr).toBe(0)
-    }
+    const slow = { swarmDelayMs: (method: string) => (method === 'GET' ? readDelayMs : 0) }
+    ;({ store, world } = await noneSwarm(engines, { m1: ['--swarm-master'], m2: ['--swarm-master', '--swarm-cluster', 'm1'], w1: ['--swarm'] }, 30, slow))
   })
   afterAll(() => Promise.all([...engines.values()].map((e) => e.stop())))
 
