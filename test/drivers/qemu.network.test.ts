@@ -133,7 +133,7 @@ describe('qemu network between two VMs (real QEMU, TCG)', () => {
     await Promise.all([waitUp(a), waitUp(b)])
     mark('both SSH up')
     const addr = await guestRun(a, 'ip -4 -o addr show')
-    expect(addr.out).toMatch(/eth1\s+inet 192\.168\.99\.2\/24/)
+    expect(addr.out).toMatch(/eth1\s+inet 192\.168\.100\.2\/24/)
     // The user-mode NIC is still the first, with slirp's address.
     expect(addr.out).toMatch(/eth0\s+inet 10\.0\.2\.15\//)
     await reach(a, b)
