@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base.js'
 import { passphrase } from '../cli/passphrase.js'
 import { programName } from '../core/program-name.js'
 import { MachineError } from '../core/errors.js'
+import { refuseStrayFlag } from '../core/stray-flag.js'
 import { importFromStore, importMachine } from '../share/share.js'
 
 export default class Import extends BaseCommand {
@@ -27,8 +28,7 @@ export default class Import extends BaseCommand {
   async run(): Promise<unknown> {
     const { argv, flags } = await this.parseArgs(Import)
     const words = argv as string[]
-    const stray = words.find((w) => w.startsWith('-'))
-    if (stray) throw new MachineError('unknown-flag', `Unknown flag ${stray.split('=')[0]}`, { hint: `see "${programName()} import --help"` })
+    refuseStrayFlag(words, 'import')
     if (flags['from-store'] !== undefined) {
       if (flags.name) throw new MachineError('invalid-flags', '--name renames one imported file; machines from a store keep their names', { hint: 'import them, then create or remove as needed' })
       const done = await importFromStore(this.store, flags['from-store'], words, { config: this.config })

@@ -1,6 +1,7 @@
 import { MachineError } from '../core/errors.js'
 import { validateMachineName } from '../core/names.js'
 import { programName } from '../core/program-name.js'
+import { refuseStrayFlag } from '../core/stray-flag.js'
 import { machineExists, type Store } from '../store/store.js'
 
 /** More than this in one command is a typo (and a cloud bill). */
@@ -14,8 +15,7 @@ const COUNT_MAX = 100
  * take several), no name twice, every name valid.
  */
 export async function createNames(store: Store, given: readonly string[], count: unknown): Promise<string[]> {
-  const stray = given.find((a) => a.startsWith('-'))
-  if (stray) throw new MachineError('unknown-flag', `Unknown flag ${stray.split('=')[0]}`, { hint: `see "${programName()} create --help" for the flags` })
+  refuseStrayFlag(given, 'create')
   if (count === undefined) {
     const twice = given.find((n, i) => given.indexOf(n) !== i)
     if (twice) throw new MachineError('duplicate-name', `"${twice}" is named twice`, { hint: 'give each machine a different name' })
