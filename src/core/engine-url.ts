@@ -4,6 +4,9 @@ import { MachineError } from './errors.js'
 /** tcp://HOST:PORT, with an IPv6 address in brackets. */
 export const formatEngineUrl = (host: string, port: number): string => `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`
 
+/** A host name or address that reaches this computer only (an engine or SSH behind a local forward). */
+export const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host)
+
 const URL_HINT = 'write it as tcp://HOST:PORT, e.g. tcp://192.168.99.100:2376'
 
 /** host and port of a tcp:// engine URL (IPv6 brackets removed). */

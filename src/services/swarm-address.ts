@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../core/engine-url.js'
 import { isIP } from 'node:net'
 import { MachineError } from '../core/errors.js'
 import { programName } from '../core/program-name.js'
@@ -11,7 +12,6 @@ import type { OpenMachine } from './machine.js'
 /** QEMU's user-mode (slirp) guest address: the same on every VM, reachable from none of the others. */
 export const QEMU_NAT_ADDRESS = '10.0.2.15'
 
-const isLoopback = (a: string): boolean => a === 'localhost' || a === '::1' || /^127\./.test(a)
 
 /** "192.0.2.7:2376" or "[::1]:2376" (the none driver's ip()) → the host alone. */
 export function stripPort(a: string): string {
@@ -47,11 +47,11 @@ export async function chooseAdvertiseAddress(m: OpenMachine, ssh: boolean): Prom
   if (choice.address === QEMU_NAT_ADDRESS) {
     throw new MachineError('no-cluster-address', `Machine "${name}" has only ${QEMU_NAT_ADDRESS}, the NAT address every QEMU VM has alike, to advertise to a swarm`, { hint: fix })
   }
-  if (ssh && isLoopback(choice.address) && choice.source !== 'swarm-addr') {
+  if (ssh && isLoopbackHost(choice.address) && choice.source !== 'swarm-addr') {
     throw new MachineError('no-cluster-address', `Machine "${name}" is reached at ${choice.address} through a port forward, which is no address other machines can reach`, { hint: fix })
   }
   return choice
 }
 
 /** True for an address only the host itself can reach (a manager there cannot take other nodes). */
-export const isLoopbackAddress = isLoopback
+export const isLoopbackAddress = isLoopbackHost

@@ -3,6 +3,7 @@
  * passphrase (sealed.ts), and opened into another computer's store, pinned and usable, under a
  * name that must be free there. What travels is bundle.ts's business.
  */
+import { isLoopbackHost, parseEngineUrl } from '../core/engine-url.js'
 import { existsSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
@@ -22,7 +23,13 @@ import { MIN_PASSPHRASE, seal, unseal } from './sealed.js'
 /** A sealed file is a few KiB; this bounds what import reads from a path it was given. */
 const MAX_SEALED = 1024 * 1024
 
-const isLoopbackUrl = (url: string): boolean => /^tcp:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?$/i.test(url)
+const isLoopbackUrl = (url: string): boolean => {
+  try {
+    return isLoopbackHost(parseEngineUrl(url).host)
+  } catch {
+    return false
+  }
+}
 
 export interface ExportResult {
   name: string

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../core/engine-url.js'
 import { Socket } from 'node:net'
 import type { Client, ConnectConfig } from 'ssh2'
 import { MachineError } from '../core/errors.js'
@@ -92,7 +93,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
   let delay = 500
   // A local VM's forwarded port costs nothing to try again and every second spent waiting past
   // its boot is create time; a remote host is not knocked on more than every 3 s.
-  const maxDelay = isLoopback(target.host) ? 1_000 : 3_000
+  const maxDelay = isLoopbackHost(target.host) ? 1_000 : 3_000
   let firstAuthFailure: number | undefined
   for (;;) {
     checkAborted(opts.signal)
@@ -297,4 +298,3 @@ function attempt(
   })
 }
 
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host)
