@@ -1,0 +1,37 @@
+/**
+ * What `machine` does on start, after bin/run.js has turned Node's compile cache on: shell
+ * completion, the global flags moved after the command, the fast path for `env`/`ls`, else oclif.
+ * Built into dist/bundle/src/main.js by scripts/bundle.mjs (one file per start-up path instead
+ * of dozens of small modules: module loading was most of a start beyond bare Node).
+ */
+import { hoistGlobalFlags } from './cli/global-argv.js'
+import { runFast } from './fast/run.js'
+
+// `machine ls | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0)
+    throw e
+  })
+}
+
+/** `bin` is bin/run.js's URL: oclif finds the package (and its manifest) from there. */
+export async function main(args: string[], bin: string): Promise<void> {
+  // Shell completion asks on every Tab: answered from the manifest and the store listing alone.
+  if (args[0] === '__complete') {
+    const { runComplete } = await import('./completion/run.js')
+    await runComplete(args.slice(1), new URL('../oclif.manifest.json', bin))
+    process.exit()
+  }
+
+  // Global flags before the command (docker-machine's order) move after it, for oclif.
+  const argv = hoistGlobalFlags(args)
+
+  // `env` and `ls` are run without loading oclif when their arguments are plain (see src/fast).
+  if ((argv[0] === 'env' || argv[0] === 'ls') && !process.env.MACHINE_NO_FAST_PATH) {
+    if (await runFast(argv[0], argv.slice(1))) process.exit()
+  }
+
+  const { execute } = await import('@oclif/core')
+  await execute({ args: argv, dir: bin })
+}
