@@ -12,7 +12,7 @@
 //   node-forge load only where they did, and import traces still name them.
 // dist/bundle/meta.json (esbuild's metafile) says which sources each output file holds: the
 // import-tracing tests read it to map a loaded file back to src/ and drivers/ modules.
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { builtinModules } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -58,28 +58,35 @@ const lazyBuiltins = {
  * sharing a module its own chunk: with every command in one build, `env` loaded ~30 chunks). */
 const builds = [
   // bin/run.js's start: argument handling, completion, the whole of env and ls (src/fast).
-  { name: 'start', entryPoints: ['src/main.ts'], plugins: [startInOneChunk(join(root, 'src/fast/run.ts'))] },
+  // oclif is the other build's (src/cli/oclif.ts): the start imports that file, never bundles it.
+  { name: 'start', entryPoints: ['src/main.ts'], plugins: [anchoredChunks(join(root, 'src/fast/run.ts'))], external: ['./cli/oclif.js'] },
   // What oclif and plugin drivers load by path (package.json oclif and exports). The two builds
   // share no state a start relies on: a plugin is only ever loaded by oclif, through this one.
   {
     name: 'oclif',
-    entryPoints: [...tsFiles('src/commands'), 'src/hooks/command-not-found.ts', 'src/cli/help.ts', 'src/driver-kit/index.ts', 'src/driver-kit/conformance.ts'],
+    entryPoints: [...tsFiles('src/commands'), 'src/hooks/command-not-found.ts', 'src/cli/help.ts', 'src/cli/oclif.ts', 'src/driver-kit/index.ts', 'src/driver-kit/conformance.ts'],
+    plugins: [anchoredChunks(join(root, 'src/cli/base.ts'))],
+    // @oclif/core and its dependencies are bundled: ~120 small CommonJS files loaded on every
+    // command's start. The rest of package.json dependencies (cloud SDKs, ssh2…) stay external.
+    bundleOclif: true,
   },
 ]
 
 /**
- * One chunk for everything a start loads. esbuild puts a module reached from several entry points
- * (dynamic imports count as entry points) in a chunk of its own per set of importers, so code
- * shared by the start and a lazily loaded driver came in ~16 small files. Each dynamic import of
- * the start build is made to also import src/fast/run.ts (which `main` has loaded already):
- * then the start's modules are all reached from the same entry points, and land in one chunk.
+ * One chunk for the code every start of a build loads. esbuild puts a module reached from several
+ * entry points (dynamic imports count as entry points) in a chunk of its own per set of
+ * importers, so code shared by the start and a lazily loaded driver came in ~16 small files.
+ * Each dynamic import is made to also import `anchor` (which the importer has loaded already:
+ * src/fast/run.ts for the start, the commands' base class for oclif's): then the anchor's modules
+ * are all reached from the same entry points, and land in one chunk.
  */
-function startInOneChunk(anchor) {
+function anchoredChunks(anchor) {
   return {
-    name: 'start-in-one-chunk',
+    name: 'anchored-chunks',
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.namespace !== 'file' || args.pluginData?.real) return undefined
+        // Our own dynamic imports only (an npm package's, e.g. oclif's, stay as they are).
+        if (args.kind !== 'dynamic-import' || args.namespace !== 'file' || args.pluginData?.real || args.importer.includes('/node_modules/')) return undefined
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { real: true } })
         if (r.errors.length > 0 || r.external || r.namespace !== 'file') return r.errors.length > 0 ? { errors: r.errors } : undefined
         return { path: r.path, namespace: 'with-start' }
@@ -96,9 +103,18 @@ function startInOneChunk(anchor) {
 }
 
 const outputs = {}
-for (const { name, entryPoints, plugins = [] } of builds) {
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const otherDependencies = Object.keys(pkg.dependencies).filter((d) => d !== '@oclif/core')
+for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false } of builds) {
   const result = await build({
     plugins: [...plugins, lazyBuiltins],
+    ...(bundleOclif
+      ? {
+          external: [...external, ...otherDependencies.flatMap((d) => [d, `${d}/*`])],
+          // oclif is CommonJS: its require() of plugins and of its own package.json need a real one.
+          banner: { js: "import { createRequire as __machineCreateRequire } from 'node:module'; const require = __machineCreateRequire(import.meta.url);" },
+        }
+      : { packages: 'external', external }),
     absWorkingDir: root,
     entryPoints,
     outdir,
@@ -108,7 +124,6 @@ for (const { name, entryPoints, plugins = [] } of builds) {
     format: 'esm',
     platform: 'node',
     target: 'node22',
-    packages: 'external',
     chunkNames: `chunks/${name}-[name]-[hash]`,
     metafile: true,
     logLevel: 'warning',

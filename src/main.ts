@@ -32,6 +32,9 @@ export async function main(args: string[], bin: string): Promise<void> {
     if (await runFast(argv[0], argv.slice(1))) process.exit()
   }
 
-  const { execute } = await import('@oclif/core')
+  // oclif checks Node against its own engines (>=18) with semver, 47 files to load on each start;
+  // ours (package.json engines, >=22.3) is stricter, so that check can never fail.
+  process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
+  const { execute } = await import('./cli/oclif.js')
   await execute({ args: argv, dir: bin })
 }
