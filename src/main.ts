@@ -5,20 +5,14 @@
  * of dozens of small modules: module loading was most of a start beyond bare Node).
  */
 import { hoistGlobalFlags } from './cli/global-argv.js'
+import { exitOnEpipe } from './cli/stdio.js'
 import { runFast } from './fast/run.js'
-
-// `machine ls | head` closes the pipe early: that is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0)
-    throw e
-  })
-}
 
 /** `bin` is bin/run.js's URL: oclif finds the package (and its manifest) from there. */
 export async function main(args: string[], bin: string): Promise<void> {
   // Shell completion asks on every Tab: answered from the manifest and the store listing alone.
   if (args[0] === '__complete') {
+    exitOnEpipe()
     const { runComplete } = await import('./completion/run.js')
     await runComplete(args.slice(1), new URL('../oclif.manifest.json', bin))
     process.exit()
@@ -32,6 +26,7 @@ export async function main(args: string[], bin: string): Promise<void> {
     if (await runFast(argv[0], argv.slice(1))) process.exit()
   }
 
+  exitOnEpipe()
   // oclif checks Node against its own engines (>=18) with semver, 47 files to load on each start;
   // ours (package.json engines, >=22.3) is stricter, so that check can never fail.
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'

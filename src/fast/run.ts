@@ -12,6 +12,7 @@ import { envRequest } from '../cli/env-request.js'
 import { ENV_FLAGS, LS_FLAGS, type GlobalFlagValues } from '../cli/flag-spec.js'
 import { lsRequest } from '../cli/ls-request.js'
 import { reportError, successEnvelope } from '../cli/render-error.js'
+import { exitOnEpipe, writeStdout } from '../cli/stdio.js'
 import { BUILTIN_DRIVERS } from '../registry/builtin.js'
 import { envOutput } from '../services/env-output.js'
 import { lsOutput } from '../services/ls.js'
@@ -46,8 +47,9 @@ async function respond(command: string, flags: GlobalFlagValues & { json?: boole
   try {
     const out = await run(store)
     if (!out) return false
-    process.stdout.write(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
+    await writeStdout(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
   } catch (e) {
+    exitOnEpipe()
     reportError(e, { json, command, debug: !!flags.debug, storePath: store.path })
   }
   return true
