@@ -12,6 +12,7 @@
 //   MACHINE_STORAGE_PATH=DIR node --cpu-prof bin/run.js ls
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -27,11 +28,24 @@ const { Store } = await import(join(root, 'dist/src/store/store.js'))
 const { authOptionsFor, defaultEngineOptions, defaultSwarmOptions } = await import(join(root, 'dist/src/core/host-config.js'))
 const { ensureCertsFor } = await import(join(root, 'dist/src/services/certs.js'))
 
-// Each machine has its own engine port; nothing listens on them (checked below).
-const closedPortBase = 41000
+/** Ports of base…base+N-1 that accept a connection (another program's server, on a shared machine). */
+async function listening(base) {
+  const probe = (port) =>
+    new Promise((res) => {
+      const s = connect({ host: '127.0.0.1', port })
+      s.once('connect', () => (s.destroy(), res(port)))
+      s.once('error', () => res(undefined))
+    })
+  return (await Promise.all(Array.from({ length: N }, (_, i) => probe(base + i)))).filter((p) => p !== undefined)
+}
+
+// Each machine has its own engine port, on which nothing may listen: an open one makes ls wait for
+// a TLS handshake and measures that. A new store takes the first range found closed.
 const storePath = values.keep ? resolve(values.keep) : await mkdtemp(join(tmpdir(), 'machine-bench-'))
 const store = new Store(storePath)
 const existing = values.keep ? new Set(await store.names()) : new Set()
+let closedPortBase = 41000
+if (existing.size === 0) while ((await listening(closedPortBase)).length > 0 && closedPortBase < 60000) closedPortBase += N + 100
 for (let i = 0; i < N; i++) {
   if (existing.has(`m${i}`)) continue
   const name = `m${i}`
@@ -46,6 +60,9 @@ for (let i = 0; i < N; i++) {
   await ensureCertsFor(store, host, () => {})
   await store.save(host)
 }
+
+const open = await listening(closedPortBase)
+if (open.length > 0) console.log(`warning: something listens on ${open.join(', ')}: ls waits on it (use a new store)`)
 
 const env = { ...process.env, MACHINE_STORAGE_PATH: storePath, SHELL: '/bin/bash' }
 const bin = join(root, 'bin/run.js')
