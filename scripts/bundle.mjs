@@ -8,8 +8,8 @@
 //   the CLI's classes);
 // - every dynamic import() stays a separate file, loaded only when reached (drivers' lifecycle
 //   code, SSH, swarm…), and code shared between entries goes to chunks/;
-// - npm packages stay external: loaded from node_modules as before, so cloud SDKs, ssh2 and
-//   node-forge load only where they did, and import traces still name them.
+// - npm packages stay external (loaded from node_modules as before, so cloud SDKs, ssh2 and
+//   node-forge load only where they did), except oclif, bundled with the commands.
 // dist/bundle/meta.json (esbuild's metafile) says which sources each output file holds: the
 // import-tracing tests read it to map a loaded file back to src/ and drivers/ modules.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -89,9 +89,9 @@ function anchoredChunks(anchor) {
         if (args.kind !== 'dynamic-import' || args.namespace !== 'file' || args.pluginData?.real || args.importer.includes('/node_modules/')) return undefined
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { real: true } })
         if (r.errors.length > 0 || r.external || r.namespace !== 'file') return r.errors.length > 0 ? { errors: r.errors } : undefined
-        return { path: r.path, namespace: 'with-start' }
+        return { path: r.path, namespace: 'anchored' }
       })
-      b.onLoad({ filter: /.*/, namespace: 'with-start' }, async (args) => {
+      b.onLoad({ filter: /.*/, namespace: 'anchored' }, async (args) => {
         const source = await readFile(args.path, 'utf8')
         const real = JSON.stringify(args.path)
         const lines = [`import ${JSON.stringify(anchor)}`, `export * from ${real}`]
@@ -112,7 +112,7 @@ for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false
       ? {
           external: [...external, ...otherDependencies.flatMap((d) => [d, `${d}/*`])],
           // oclif is CommonJS: its require() of plugins and of its own package.json need a real one.
-          banner: { js: "import { createRequire as __machineCreateRequire } from 'node:module'; const require = __machineCreateRequire(import.meta.url);" },
+          banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
         }
       : { packages: 'external', external }),
     absWorkingDir: root,
