@@ -64,12 +64,17 @@ const builds = [
   // share no state a start relies on: a plugin is only ever loaded by oclif, through this one.
   {
     name: 'oclif',
-    entryPoints: [...tsFiles('src/commands'), 'src/hooks/command-not-found.ts', 'src/cli/help.ts', 'src/cli/oclif.ts', 'src/driver-kit/index.ts', 'src/driver-kit/conformance.ts'],
+    entryPoints: [...tsFiles('src/commands'), 'src/hooks/command-not-found.ts',
+ 'src/cli/help.ts', 'src/cli/oclif.ts', 'src/driver-kit/index.ts', 'src/driver-kit/conformance.ts'],
     plugins: [anchoredChunks(join(root, 'src/cli/base.ts'))],
     // @oclif/core and its dependencies are bundled: ~120 small CommonJS files loaded on every
     // command's start. The rest of package.json dependencies (cloud SDKs, ssh2…) stay external.
     bundleOclif: true,
   },
+  // The qemu network's switch, run as its own Node process by path (drivers/qemu/network.ts): one
+  // whole file, since its "am I the main module" check reads import.meta.url, which in a shared
+  // chunk would name the chunk.
+  { name: 'switch', entryPoints: ['drivers/qemu/switch.ts'], splitting: false },
 ]
 
 /**
@@ -105,7 +110,7 @@ function anchoredChunks(anchor) {
 const outputs = {}
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const otherDependencies = Object.keys(pkg.dependencies).filter((d) => d !== '@oclif/core')
-for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false } of builds) {
+for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false, splitting = true } of builds) {
   const result = await build({
     plugins: [...plugins, lazyBuiltins],
     ...(bundleOclif
@@ -120,7 +125,7 @@ for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false
     outdir,
     outbase: '.',
     bundle: true,
-    splitting: true,
+    splitting,
     format: 'esm',
     platform: 'node',
     target: 'node22',
