@@ -31,6 +31,7 @@ import type { DriverLogger } from '../../src/driver-kit/contract.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { writeFileAtomic } from '../../src/driver-kit/fs.js'
 import { isValidNetworkName, networkDir, withAllNetworksLock, withNetworkLock } from '../../src/driver-kit/network.js'
+import { packageDir } from '../../src/driver-kit/templates.js'
 import { sleep } from '../../src/driver-kit/wait.js'
 import { commandLineHas, killHard, processState, readPid, isOurQemu } from './client.js'
 import { FILES } from './files.js'
@@ -197,10 +198,20 @@ export function freeUdpPort(): Promise<number> {
   })
 }
 
-/** The switch's entry point: the compiled file beside this one, or the source under tests. */
+/**
+ * The switch's entry point, run as its own Node process: the file beside this one (the sources
+ * under tests, tsc's output), or the bundle's own copy (dist/bundle/drivers/qemu/switch.js, built
+ * whole by scripts/bundle.mjs) when this code runs from a bundle chunk.
+ */
 function switchScript(): string {
-  const js = fileURLToPath(new URL('./switch.js', import.meta.url))
-  return existsSync(js) ? js : fileURLToPath(new URL('./switch.ts', import.meta.url))
+  const candidates = [
+    fileURLToPath(new URL('./switch.js', import.meta.url)),
+    fileURLToPath(new URL('./switch.ts', import.meta.url)),
+    join(packageDir(), 'dist', 'bundle', 'drivers', 'qemu', 'switch.js'),
+  ]
+  const found = candidates.find((f) => existsSync(f))
+  if (!found) throw new MachineError('switch-missing', `The qemu network switch is not in the machine package (looked for ${candidates.join(', ')}): rebuild it (npm run build) or reinstall machine`)
+  return found
 }
 
 /** Is `pid` the switch of the network in `dir` (not a reused pid)? */

@@ -7,15 +7,23 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** The package's templates/ directory, from src/ (tests) or dist/src/ (built). */
-export function templatesDir(): string {
+/**
+ * The machine package's own directory, from wherever this code runs: src/ (tests), dist/src/
+ * (tsc's output) or dist/bundle/chunks/ (the bundle). Found by its templates/, which ships with it.
+ */
+export function packageDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'templates', '10-machine.conf'))) {
     const up = dirname(dir)
     if (up === dir) throw new Error('templates/ directory not found next to the machine package')
     dir = up
   }
-  return join(dir, 'templates')
+  return dir
+}
+
+/** The package's templates/ directory. */
+export function templatesDir(): string {
+  return join(packageDir(), 'templates')
 }
 
 /** Replace {{key}} placeholders; an unknown placeholder is a bug, so it throws. */

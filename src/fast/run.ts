@@ -5,10 +5,17 @@
  * the same mapper as the oclif command's (cli/env-request.ts, cli/ls-request.ts). Anything
  * unusual (help, a usage error, a plugin driver) returns false and the normal oclif path
  * handles it, with oclif's messages.
+ * Its imports are static: bundled (scripts/bundle.mjs), env's and ls's code is one file, and a
+ * dynamic import would be one more file to load on every start.
  */
 import { envRequest } from '../cli/env-request.js'
 import { ENV_FLAGS, LS_FLAGS, type GlobalFlagValues } from '../cli/flag-spec.js'
+import { lsRequest } from '../cli/ls-request.js'
 import { reportError, successEnvelope } from '../cli/render-error.js'
+import { exitOnEpipe, writeStdout } from '../cli/stdio.js'
+import { BUILTIN_DRIVERS } from '../registry/builtin.js'
+import { envOutput } from '../services/env-output.js'
+import { lsOutput } from '../services/ls.js'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'
 import { parseFlags } from './parse.js'
@@ -18,20 +25,15 @@ type Output = { text: string; json: unknown }
 export async function runFast(command: string, argv: string[]): Promise<boolean> {
   if (command === 'env') {
     const p = parseFlags(argv, ENV_FLAGS, 1)
-    return !!p && respond(command, p.flags, async (store) => {
-      const { envOutput } = await import('../services/env-output.js')
-      return envOutput(store, envRequest(p.flags, p.args[0]))
-    })
+    return !!p && respond(command, p.flags, (store) => envOutput(store, envRequest(p.flags, p.args[0])))
   }
   if (command === 'ls') {
     const p = parseFlags(argv, LS_FLAGS, 0)
     return !!p && respond(command, p.flags, async (store) => {
-      const request = (await import('../cli/ls-request.js')).lsRequest(p.flags)
+      const request = lsRequest(p.flags)
       // Plugin drivers need oclif's plugin hooks: leave such stores to the normal path.
-      const { BUILTIN_DRIVERS } = await import('../registry/builtin.js')
       const entries = await store.loadAll()
       if (entries.some((e) => e.host && !(e.host.DriverName in BUILTIN_DRIVERS))) return undefined
-      const { lsOutput } = await import('../services/ls.js')
       return lsOutput(store, request(entries))
     })
   }
@@ -45,8 +47,9 @@ async function respond(command: string, flags: GlobalFlagValues & { json?: boole
   try {
     const out = await run(store)
     if (!out) return false
-    process.stdout.write(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
+    await writeStdout(json ? `${JSON.stringify(successEnvelope(command, out.json), null, 2)}\n` : out.text)
   } catch (e) {
+    exitOnEpipe()
     reportError(e, { json, command, debug: !!flags.debug, storePath: store.path })
   }
   return true

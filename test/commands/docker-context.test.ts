@@ -149,7 +149,7 @@ describe('docker contexts for machines', () => {
     })
     expect(r.status).toBe(0)
     const loaded = await readFile(trace, 'utf8')
-    expect(loaded).toContain('/dist/src/services/docker-context.js')
+    expect(loaded).toContain('src:src/services/docker-context.ts')
     for (const heavy of ['@aws-sdk', '@google-cloud', '@azure', '/ssh2/', 'node-forge', '@oclif/core']) expect(loaded).not.toContain(heavy)
     expect((await docker(cfg, ['--context', 'e1', ...version])).stdout).toBe('28.2.2\n')
   })

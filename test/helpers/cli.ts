@@ -24,7 +24,7 @@ export interface RunAs {
 
 /** Run the built `machine` binary like a user would (a fresh process, its own store). */
 export function runCli(args: string[], o: { store?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; as?: RunAs } = {}): Promise<CliResult> {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'commands', 'ls.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'src', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
   const started = Date.now()
   return new Promise((res, rej) => {
     // CI runs without $SHELL (as cron does): drop the caller's so a test that needs one says so.
@@ -156,7 +156,7 @@ export function ensureBuilt(): void {
     }
     return t
   }
-  const built = join(ROOT, 'dist', 'src', 'commands', 'create.js')
+  const built = join(ROOT, 'dist', 'bundle', 'src', 'main.js')
   const manifest = join(ROOT, 'oclif.manifest.json')
   const sources = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'drivers')))
   if (existsSync(built) && existsSync(manifest) && statSync(built).mtimeMs >= sources && statSync(manifest).mtimeMs >= sources) return
@@ -165,7 +165,8 @@ export function ensureBuilt(): void {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], opts)
   } catch (e) {
     // Someone else's half-finished file may not type-check; tsc still emits JavaScript.
-    if (!existsSync(built)) throw e
+    if (!existsSync(join(ROOT, 'dist', 'src', 'commands', 'create.js'))) throw e
   }
+  execFileSync(process.execPath, ['scripts/bundle.mjs'], opts)
   execFileSync('npx', ['oclif', 'manifest'], opts)
 }

@@ -37,7 +37,7 @@ async function installPlugin(): Promise<string> {
   return data
 }
 
-if (!existsSync(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+if (!existsSync(join(ROOT, 'dist', 'bundle', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
 const data = await installPlugin()
 const pluginDir = join(data, 'node_modules', PLUGIN)
 const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache'), MACHINE_CONFIG_DIR: join(data, 'config') }
@@ -49,7 +49,7 @@ const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache'), MA
 // class the plugin's kit throws).
 const { default: definition } = await import(pathToFileURL(join(pluginDir, 'index.js')).href)
 const conformanceFile = createRequire(join(pluginDir, 'package.json')).resolve('machine/driver-kit/conformance')
-const { driverConformance } = (await import(pathToFileURL(join(data, 'node_modules', 'machine', 'dist', 'src', 'driver-kit', 'conformance.js')).href)) as typeof import('../../src/driver-kit/conformance.js')
+const { driverConformance } = (await import(pathToFileURL(join(data, 'node_modules', 'machine', 'dist', 'bundle', 'src', 'driver-kit', 'conformance.js')).href)) as typeof import('../../src/driver-kit/conformance.js')
 
 const hostPid = async (store: string, name: string) => Number(await readFile(join(store, 'machines', name, 'example-host', 'host.pid'), 'utf8'))
 const alive = (pid: number) => {
@@ -62,8 +62,8 @@ const alive = (pid: number) => {
 }
 
 describe('the example plugin, installed as an oclif user plugin', () => {
-  it('resolves the kit from the plugin to this CLI’s built dist/', () => {
-    expect(conformanceFile).toBe(join(ROOT, 'dist', 'src', 'driver-kit', 'conformance.js'))
+  it('resolves the kit from the plugin to this CLI’s bundle (dist/bundle, whose classes the CLI uses)', () => {
+    expect(conformanceFile).toBe(join(ROOT, 'dist', 'bundle', 'src', 'driver-kit', 'conformance.js'))
   })
 
   it('type-checks (checkJs, strict) against the kit’s declarations, options typed from its list', async () => {

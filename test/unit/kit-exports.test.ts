@@ -1,7 +1,7 @@
 /**
  * The documented plugin import resolves: a plugin driver writes `import { defineDriver } from
  * 'machine/driver-kit'` (and runs `machine/driver-kit/conformance` in its tests), and Node finds
- * both through package.json `exports`, in the built dist/ the CLI itself runs.
+ * both through package.json `exports`, in the bundle (dist/bundle) the CLI itself runs.
  *
  * Resolution is Node's own (a child `node` resolving from inside the package, i.e. package
  * self-reference), not vitest's resolver, so this fails the way a plugin would fail.
@@ -21,12 +21,21 @@ function nodeResolve(specifier: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
-const kitUrl = pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js')).href
-const conformanceUrl = pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'conformance.js')).href
+const kitUrl = pathToFileURL(join(ROOT, 'dist', 'bundle', 'src', 'driver-kit', 'index.js')).href
+const conformanceUrl = pathToFileURL(join(ROOT, 'dist', 'bundle', 'src', 'driver-kit', 'conformance.js')).href
+
+/** The module of the CLI's bundle (the build oclif's commands are in) that holds `source`. */
+async function bundledModuleOf(source: string): Promise<Record<string, unknown>> {
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> }
+  const commandsBuild = (file: string) => file.startsWith('dist/bundle/chunks/oclif-') || file.startsWith('dist/bundle/src/commands/')
+  const file = Object.keys(meta.outputs).find((f) => commandsBuild(f) && source in meta.outputs[f]!.inputs)
+  if (!file) throw new Error(`${source} is in no output of the commands' bundle`)
+  return import(pathToFileURL(join(ROOT, file)).href)
+}
 
 describe('package exports for plugin drivers', () => {
   beforeAll(() => {
-    if (!existsSync(join(ROOT, 'dist', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
+    if (!existsSync(join(ROOT, 'dist', 'bundle', 'src', 'driver-kit', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it) first')
   })
 
   it('machine/driver-kit resolves to the built kit', () => {
@@ -55,13 +64,13 @@ describe('package exports for plugin drivers', () => {
     // What defineDriver returns is what the registry reads: the plugin's name, options and loader.
     const load = async () => ({ createDriver: () => ({}) })
     expect(kit.defineDriver({ name: 'demo', description: 'demo', options: [], load })).toMatchObject({ name: 'demo', options: [], load })
-    // The same class the CLI's own code (dist) checks with instanceof: a plugin's "cannot stop" is reported as such.
-    const contract = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'driver-kit', 'contract.js')).href)
+    // The same class the CLI's own code (its bundle) checks with instanceof: a plugin's "cannot stop" is reported as such.
+    const contract = await bundledModuleOf('src/driver-kit/contract.ts')
     const e = new kit.NotSupportedError('demo', 'stop')
     expect(e).toBeInstanceOf(contract.NotSupportedError)
     expect(e.message).toBe('the demo driver cannot stop a machine')
     // A plugin's MachineError is the class the CLI renders as one line with its hint.
-    const core = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'core', 'errors.js')).href)
+    const core = (await bundledModuleOf('src/core/errors.ts')) as { MachineError: new (...a: unknown[]) => Error; messageOf: (e: unknown) => string }
     const m = new kit.MachineError('demo-failed', 'the demo host said no', { hint: 'try again' })
     expect(m).toBeInstanceOf(core.MachineError)
     expect(core.messageOf(m)).toBe('the demo host said no: try again')

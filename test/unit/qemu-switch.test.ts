@@ -3,9 +3,14 @@
  * in for the VMs' UDP tunnel ends: frames forwarded, MACs learned, broadcasts flooded, and
  * datagrams from anything but a member's loopback endpoint refused.
  */
+import { spawn } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startSwitch, type RunningSwitch } from '../../drivers/qemu/switch.js'
+import { STATE_FILE, SWITCH_FILE, startSwitch, type RunningSwitch } from '../../drivers/qemu/switch.js'
+import { ensureBuilt, ROOT } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 
 interface Vm {
   sock: Socket
@@ -136,5 +141,31 @@ describe('qemu network switch', () => {
     await send(elsewhere, s.port, frame(BROADCAST, mac(5), 'from 127.0.0.2'))
     await settle()
     expect(s.counters.refused).toBe(1)
+  })
+})
+
+describe('the switch as the driver starts it: its own process, from the built bundle', () => {
+  it('dist/bundle/drivers/qemu/switch.js runs, records its pid and port, and removes the record on SIGTERM', async () => {
+    ensureBuilt()
+    const dir = await tempDir('machine-switch-')
+    const [a, b] = [await vm(), await vm()]
+    writeFileSync(join(dir, STATE_FILE), `${JSON.stringify({ subnet: '192.168.99.0/24', members: { a: { port: a.port }, b: { port: b.port } } })}\n`)
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bundle', 'drivers', 'qemu', 'switch.js'), dir, '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const file = join(dir, SWITCH_FILE)
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(stderr).toBe('')
+    const rec = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; port: number }
+    expect(rec.pid).toBe(child.pid)
+    expect(rec.port).toBeGreaterThan(0)
+    // It switches: a broadcast from one member reaches the other.
+    await new Promise<void>((r) => a.sock.send(frame(BROADCAST, mac(1), 'hello b'), rec.port, '127.0.0.1', () => r()))
+    for (let i = 0; i < 100 && b.got.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(b.got.map((f) => f.subarray(14).toString())).toEqual(['hello b'])
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(existsSync(file)).toBe(false)
   })
 })
