@@ -3,6 +3,7 @@ import type { HostConfig } from '../core/host-config.js'
 import { envMs } from '../driver-kit/wait.js'
 import { engineRequest, engineStream, readTls, type EngineAnswer } from '../services/engine.js'
 import { clientTlsFiles, engineUrlOf } from '../services/machine.js'
+import { EngineApiError, engineMessage } from '../services/swarm-api.js'
 import type { Store } from '../store/store.js'
 
 // A machine's containers, asked of its engine over the machine's mutual-TLS connection with the
@@ -39,16 +40,8 @@ function targetOf(store: Store, host: HostConfig, env: NodeJS.ProcessEnv): Targe
   return { url, tls: () => readTls(clientTlsFiles(store, host)), machine: host.Name, timeoutMs: envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 }) }
 }
 
-/** An answer the engine refused, in its own words ({"message": …}). */
-function refused(t: Target, what: string, a: EngineAnswer): MachineError {
-  let message = ''
-  try {
-    message = String((JSON.parse(a.body) as { message?: unknown }).message ?? '')
-  } catch {
-    message = a.body.slice(0, 200)
-  }
-  return new MachineError('engine-error', `The engine of "${t.machine}" refused to ${what} (HTTP ${a.status}${message ? `: ${message}` : ''})`)
-}
+/** An answer the engine refused, in its own words (as swarm's calls report theirs). */
+const refused = (t: Target, what: string, a: EngineAnswer): MachineError => new EngineApiError(a.status, engineMessage(a.body), what, t.machine)
 
 /** `docker ps -a`'s port column: "0.0.0.0:8080->80/tcp, 443/tcp". */
 function portsText(ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>): string {
@@ -60,7 +53,7 @@ function portsText(ports: Array<{ IP?: string; PrivatePort: number; PublicPort?:
 export async function listContainers(store: Store, host: HostConfig, env: NodeJS.ProcessEnv): Promise<ContainerRow[]> {
   const t = targetOf(store, host, env)
   const a = await engineRequest(t.url, 'GET', '/containers/json?all=1', undefined, t.tls, t.timeoutMs, { machine: t.machine })
-  if (a.status !== 200) throw refused(t, 'list its containers', a)
+  if (a.status !== 200) throw refused(t, 'the container list', a)
   const list = JSON.parse(a.body) as Array<{ Id: string; Names?: string[]; Image: string; State: string; Status: string; Ports?: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> }>
   return list.map((c) => ({
     id: c.Id,
@@ -82,7 +75,7 @@ export async function containerAction(store: Store, host: HostConfig, ref: strin
     action === 'remove'
       ? await engineRequest(t.url, 'DELETE', `/containers/${id}?force=1`, undefined, t.tls, t.timeoutMs, { machine: t.machine })
       : await engineRequest(t.url, 'POST', `/containers/${id}/${action}`, undefined, t.tls, t.timeoutMs, { machine: t.machine })
-  if (a.status !== 204 && a.status !== 304) throw refused(t, `${action} container ${ref}`, a)
+  if (a.status !== 204 && a.status !== 304) throw refused(t, `to ${action} container ${ref}`, a)
 }
 
 /**
@@ -95,7 +88,7 @@ export async function followLogs(store: Store, host: HostConfig, ref: string, o:
   const t = targetOf(store, host, o.env)
   const id = encodeURIComponent(checkContainerRef(ref))
   const inspect = await engineRequest(t.url, 'GET', `/containers/${id}/json`, undefined, t.tls, t.timeoutMs, { machine: t.machine, signal: o.signal })
-  if (inspect.status !== 200) throw refused(t, `show container ${ref}`, inspect)
+  if (inspect.status !== 200) throw refused(t, `to show container ${ref}`, inspect)
   const tty = (JSON.parse(inspect.body) as { Config?: { Tty?: boolean } }).Config?.Tty === true
   // Idle for hours is normal for a quiet container: the page's closing ends the stream.
   const s = await engineStream(t.url, 'GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1&tail=${o.tail}`, t.tls, 24 * 3_600_000, { machine: t.machine, signal: o.signal })

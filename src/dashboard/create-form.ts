@@ -102,8 +102,9 @@ export async function checkCreateRequest(store: Store, body: unknown, o: { confi
     try {
       resolveOptions(def.name, [opt], flags, o.env)
     } catch (e) {
-      // The kit's message starts with the flag ("--url: …"): beside the field, the field is named already.
-      errors[flag] = (e instanceof MachineError ? e.line : messageOf(e)).replace(new RegExp(`^--${flag}:?\\s*`), '')
+      // The kit's message starts with the flag and where the value came from ("--qemu-memory from
+      // the command line must…"): beside the field, both are known already.
+      errors[flag] = (e instanceof MachineError ? e.line : messageOf(e)).replace(new RegExp(`^--${flag}:?\\s*(from the command line:?\\s*)?`), '')
     }
   }
   return Object.keys(errors).length ? { errors } : { def, name, flags }

@@ -67,12 +67,16 @@ export function checkOrigin(req: IncomingMessage, g: Gate): Verdict {
   return { ok: true }
 }
 
-/** The token, from the cookie or the header: 401 without it, 403 with a wrong one. */
-export function checkToken(req: IncomingMessage, g: Gate): Verdict {
-  const header = req.headers[TOKEN_HEADER]
-  const given = typeof header === 'string' ? header : cookieValue(req.headers.cookie, cookieName(g.port))
+/** A token as given (URL, cookie or header): 401 without one, 403 for a wrong one. */
+export function checkGivenToken(given: string | undefined, g: Gate): Verdict {
   if (given === undefined || given === '') return { ok: false, status: 401, message: 'Open the dashboard with the URL it printed (it carries the token)' }
   return same(given, g.token) ? { ok: true } : { ok: false, status: 403, message: 'Wrong dashboard token: open the URL the running dashboard printed' }
+}
+
+/** The request's token, from the header or else the cookie. */
+export function checkToken(req: IncomingMessage, g: Gate): Verdict {
+  const header = req.headers[TOKEN_HEADER]
+  return checkGivenToken(typeof header === 'string' ? header : cookieValue(req.headers.cookie, cookieName(g.port)), g)
 }
 
 /** The cookie that carries the token for the page's own requests (fetch, EventSource). */

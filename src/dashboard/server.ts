@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { Config } from '@oclif/core'
 import { MachineError, messageOf } from '../core/errors.js'
 import { isValidMachineName } from '../core/names.js'
+import { NotSupportedError } from '../driver-kit/contract.js'
 import { templatesDir } from '../driver-kit/templates.js'
 import type { Store } from '../store/store.js'
 import { containerAction, followLogs, listContainers, type ContainerAction } from './containers.js'
@@ -12,7 +13,7 @@ import { checkCreateRequest, driverForms } from './create-form.js'
 import { FleetWatch } from './fleet.js'
 import { Jobs, type Job } from './jobs.js'
 import { envLines, MACHINE_OPERATIONS, runCreate, runMachineOperation, type MachineOperation, type OperationContext } from './operations.js'
-import { checkOrigin, checkToken, newToken, SECURITY_HEADERS, tokenCookie, type Gate } from './security.js'
+import { checkGivenToken, checkOrigin, checkToken, newToken, SECURITY_HEADERS, tokenCookie, type Gate } from './security.js'
 
 // `machine dashboard`'s HTTP server (node:http, no framework: a dozen routes). The page, its
 // script and style are plain files in templates/dashboard/, read once at start: no build step,
@@ -65,11 +66,18 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body))
 }
 
-/** An error for the page: its one line, its fix, and the HTTP status its kind deserves. */
+/** The HTTP status an error deserves: a missing machine 404, a refusal of its state or a busy lock 409, bad input 400. */
+function statusOf(e: unknown): number {
+  const code = e instanceof MachineError ? e.code : e instanceof NotSupportedError ? 'not-supported' : ''
+  if (code === 'machine-not-found') return 404
+  if (code === 'machine-locked' || code === 'not-supported' || code.startsWith('already-')) return 409
+  if (/^(invalid|bad|too)-/.test(code)) return 400
+  return 500
+}
+
+/** An error for the page: its one line and its fix. */
 function sendError(res: ServerResponse, e: unknown): void {
-  const code = e instanceof MachineError ? e.code : ''
-  const status = code === 'machine-not-found' || code === 'not-found' ? 404 : code === 'machine-locked' || /^already-/.test(code) ? 409 : e instanceof MachineError && /^(invalid|bad|too)-/.test(code) ? 400 : code === 'not-supported' || e instanceof Error && e.name === 'NotSupportedError' ? 409 : 500
-  send(res, status, { error: e instanceof MachineError ? e.message : messageOf(e), ...(e instanceof MachineError && e.hint ? { hint: e.hint } : {}) })
+  send(res, statusOf(e), { error: e instanceof MachineError ? e.message : messageOf(e), ...(e instanceof MachineError && e.hint ? { hint: e.hint } : {}) })
 }
 
 /** A server-sent events stream: `send(event, data)` until the page goes (then `onClose`). */
@@ -195,7 +203,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     // the token leaves the address bar and the history.
     const given = url.searchParams.get('token')
     if (url.pathname === '/' && given !== null && req.method === 'GET') {
-      const ok = checkToken({ headers: { 'x-machine-dashboard-token': given } } as unknown as IncomingMessage, gate)
+      const ok = checkGivenToken(given, gate)
       if (!ok.ok) return send(res, ok.status, { error: ok.message })
       res.writeHead(303, { ...SECURITY_HEADERS, 'Set-Cookie': tokenCookie(gate), Location: '/' })
       return void res.end()
