@@ -1,5 +1,7 @@
 import type { Config } from '@oclif/core'
 import { renderEnv } from '../core/env-render.js'
+import { capabilitiesOf, supports } from '../driver-kit/contract.js'
+import { getDriverDefinition } from '../registry/index.js'
 import { programName } from '../core/program-name.js'
 import { createMachine } from '../services/create.js'
 import { forEachMachine } from '../services/each-machine.js'
@@ -24,6 +26,18 @@ export interface OperationContext {
   /** The dashboard's run: aborted when it is stopped (Ctrl-C), which ends (and rolls back) what runs. */
   signal: AbortSignal
   env: NodeJS.ProcessEnv
+}
+
+/**
+ * What the page offers for a machine: the lifecycle operations its driver declares, regenerate-certs
+ * where there is SSH (the CLI refuses the others the same way); remove always, as `rm -f` can
+ * remove even an entry that does not load.
+ */
+export async function offeredOperations(store: Store, name: string, config?: Config): Promise<MachineOperation[]> {
+  const host = await store.load(name).catch(() => undefined)
+  const def = host && (await getDriverDefinition(host.DriverName, config).catch(() => undefined))
+  if (!def) return ['remove']
+  return MACHINE_OPERATIONS.filter((op) => (op === 'remove' ? true : op === 'regenerate-certs' ? capabilitiesOf(def).ssh : supports(def, op)))
 }
 
 export async function runMachineOperation(c: OperationContext, name: string, op: MachineOperation, reporter: Reporter): Promise<unknown> {

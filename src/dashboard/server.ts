@@ -12,7 +12,7 @@ import { containerAction, followLogs, listContainers, type ContainerAction } fro
 import { checkCreateRequest, driverForms } from './create-form.js'
 import { FleetWatch } from './fleet.js'
 import { Jobs, type Job } from './jobs.js'
-import { envLines, MACHINE_OPERATIONS, runCreate, runMachineOperation, type MachineOperation, type OperationContext } from './operations.js'
+import { envLines, MACHINE_OPERATIONS, offeredOperations, runCreate, runMachineOperation, type MachineOperation, type OperationContext } from './operations.js'
 import { checkGivenToken, checkOrigin, checkToken, newToken, SECURITY_HEADERS, tokenCookie, type Gate } from './security.js'
 
 // `machine dashboard`'s HTTP server (node:http, no framework: a dozen routes). The page, its
@@ -164,6 +164,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       if (!(await o.store.exists(name))) return send(res, 404, { error: `Machine "${name}" does not exist` })
       return startJob(res, `${action} ${name}`, (r) => runMachineOperation(ctx, name, action, r))
     }
+    const offered = /^\/api\/machines\/([^/]+)\/operations$/.exec(path)
+    if (offered && method === 'GET') return send(res, 200, { operations: await offeredOperations(o.store, machineName(offered[1]!), o.config) })
     const env_ = /^\/api\/machines\/([^/]+)\/env$/.exec(path)
     if (env_ && method === 'GET') return send(res, 200, await envLines(o.store, machineName(env_[1]!)))
     const list = /^\/api\/machines\/([^/]+)\/containers$/.exec(path)

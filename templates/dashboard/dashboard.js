@@ -137,6 +137,14 @@ async function openMachine(name) {
   $('#logs-box').hidden = true
   $('#env-eval').textContent = ''
   $('#env-script').textContent = ''
+  // Only what the machine's driver can do is offered (a none machine has no start or stop).
+  for (const b of document.querySelectorAll('#view-machine [data-op]')) b.disabled = true
+  api(`/api/machines/${encodeURIComponent(name)}/operations`).then(({ data }) => {
+    for (const b of document.querySelectorAll('#view-machine [data-op]')) {
+      b.disabled = !data.operations.includes(b.dataset.op)
+      b.title = b.disabled ? `The ${machines.get(name)?.driver ?? ''} driver cannot do this` : ''
+    }
+  }, () => {})
   api(`/api/machines/${encodeURIComponent(name)}/env`).then(
     ({ data }) => {
       $('#env-eval').textContent = data.eval

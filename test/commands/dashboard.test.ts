@@ -204,6 +204,10 @@ describe('machine dashboard', () => {
       await row('web1').locator('a').focus()
       await page.keyboard.press('Enter')
       await page.locator('#containers tr[data-container="api"]').waitFor()
+      // The none driver has no lifecycle and no SSH: only Remove is offered.
+      await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#view-machine [data-op="remove"]')!.disabled)
+      const offered = await page.locator('#view-machine [data-op]').evaluateAll((bs) => bs.map((b) => `${b.textContent}:${(b as HTMLButtonElement).disabled ? 'off' : 'on'}`))
+      expect(offered).toEqual(['Start:off', 'Stop:off', 'Restart:off', 'Regenerate certificates:off', 'Remove…:on'])
       expect(await page.locator('#env-eval').textContent()).toMatch(/^eval "\$\(\S+ env web1\)"$/)
       expect(await page.locator('#env-script').textContent()).toContain(`export DOCKER_HOST="${engines[0]!.url}"`)
       const api = page.locator('#containers tr[data-container="api"]')
