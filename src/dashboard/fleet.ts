@@ -18,11 +18,15 @@ export interface MachineRow {
   error: string
 }
 
-/** The fleet as `ls` sees it now: every machine probed at once, each bounded (an unreachable one is its own row's error). */
-export async function probeFleet(store: Store, o: { config?: Config; timeoutMs: number }): Promise<MachineRow[]> {
+/**
+ * The fleet as `ls` sees it: every machine probed at once, each bounded (an unreachable one is
+ * its own row's error); with `probe: false`, from the saved configs alone (state unknown: ''),
+ * as `ls -q` lists them, which takes milliseconds.
+ */
+export async function probeFleet(store: Store, o: { config?: Config; timeoutMs: number; probe?: boolean }): Promise<MachineRow[]> {
   const entries = await store.loadAll()
   const saved = new Map(entries.flatMap((e) => (e.host ? [[e.name, engineUrlOf(e.host)] as const] : [])))
-  const rows = await listMachines(store, { config: o.config, timeoutMs: o.timeoutMs, filters: parseFilters([]), probe: true, entries })
+  const rows = await listMachines(store, { config: o.config, timeoutMs: o.timeoutMs, filters: parseFilters([]), probe: o.probe ?? true, entries })
   return rows.map((r) => ({
     name: r.Name,
     driver: r.DriverName,
@@ -61,9 +65,25 @@ export class FleetWatch {
     this.intervalMs = envMs(o.env, 'MACHINE_DASHBOARD_POLL_MS', 2000, { min: 100, max: 600_000 })
   }
 
-  /** The rows as last probed (probing now if never yet). */
-  async snapshot(): Promise<MachineRow[]> {
-    if (!this.rows.size) await this.refresh()
+  private loaded = false
+
+  /**
+   * Ready to answer current(): the first time, the rows come from the saved configs alone (so the
+   * page lists 50 machines at once, not after the slowest probe) and a probe round starts, whose
+   * results reach the listeners as changes.
+   */
+  async ready(): Promise<void> {
+    if (this.loaded) return
+    const rows = await probeFleet(this.store, { config: this.o.config, timeoutMs: 1000, probe: false })
+    if (!this.loaded) {
+      this.loaded = true
+      this.rows = new Map(rows.map((r) => [r.name, r]))
+      void this.refresh().catch(() => undefined)
+    }
+  }
+
+  /** The rows as last seen (call ready() once first). */
+  current(): MachineRow[] {
     return [...this.rows.values()]
   }
 
@@ -77,6 +97,7 @@ export class FleetWatch {
     const timeoutMs = Math.min(10_000, Math.max(1000, this.intervalMs * 2))
     const now = await probeFleet(this.store, { config: this.o.config, timeoutMs })
     const next = new Map(now.map((r) => [r.name, r]))
+    this.loaded = true
     const changed = now.filter((r) => JSON.stringify(this.rows.get(r.name)) !== JSON.stringify(r))
     const removed = [...this.rows.keys()].filter((n) => !next.has(n))
     this.rows = next

@@ -134,12 +134,17 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': file.type })
       return void res.end(file.body)
     }
-    if (path === '/api/machines' && method === 'GET') return send(res, 200, { machines: await fleet.snapshot() })
+    if (path === '/api/machines' && method === 'GET') {
+      await fleet.ready()
+      return send(res, 200, { machines: fleet.current() })
+    }
     if (path === '/api/events' && method === 'GET') {
+      await fleet.ready()
       let stop = () => {}
       const push = eventStream(req, res, () => stop())
+      // The snapshot and the subscription in one synchronous step: no change falls between them.
+      push('snapshot', { machines: fleet.current() })
       stop = fleet.listen((c) => push('fleet', c))
-      push('snapshot', { machines: await fleet.snapshot() })
       return
     }
     if (path === '/api/drivers' && method === 'GET') return send(res, 200, { drivers: await driverForms(o.config) })

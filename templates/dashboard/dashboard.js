@@ -45,7 +45,8 @@ function machineRow(m, flash) {
   if (flash) tr.className = 'changed'
   tr.append(
     el('th', { scope: 'row' }, el('a', { href: `#/machines/${encodeURIComponent(m.name)}` }, m.name)),
-    el('td', { dataset: { field: 'state' } }, stateCell(m.state)),
+    // No state yet: listed from the saved configs, the first probe round still running.
+    el('td', { dataset: { field: 'state' } }, m.state ? stateCell(m.state) : el('span', { className: 'muted' }, 'checking…')),
     el('td', { dataset: { field: 'driver' } }, m.driver),
     el('td', { dataset: { field: 'url' } }, m.url),
     el('td', { dataset: { field: 'engine' } }, m.engineVersion),
