@@ -23,6 +23,8 @@ export default class Dashboard extends BaseCommand {
   static override description =
     'Serves a page on 127.0.0.1 only, protected by a random token in the URL it prints (and opens in the browser when there is one): every machine with its state, driver, address, engine version and swarm role, updated live; start, stop, restart, remove, regenerate certificates, the docker env line; each engine\'s containers (through the machine\'s TLS connection: the browser never holds a key) with their logs streamed, start, stop and remove; and a create form made from the drivers\' options. Runs until Ctrl-C. Requests without the token, from another origin or for another host name are refused (docs/dashboard.md).'
   static override examples = ['<%= config.bin %> dashboard', '<%= config.bin %> dashboard --port 8765 --no-open']
+  // It runs until Ctrl-C and its output is the URL to open: there is no result for an envelope.
+  static override enableJsonFlag = false
   static override flags = {
     port: Flags.string({ description: 'port on 127.0.0.1 to listen on [default: a free one]' }),
     'no-open': Flags.boolean({ description: 'do not open the browser (it is not opened in CI or without a display either)' }),
@@ -50,6 +52,6 @@ export default class Dashboard extends BaseCommand {
       process.on('SIGINT', stop)
       process.on('SIGTERM', stop)
     })
-    return this.jsonEnabled() ? { url: `http://127.0.0.1:${d.port}/` } : undefined
+    return undefined
   }
 }
