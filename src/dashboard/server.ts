@@ -71,7 +71,8 @@ function statusOf(e: unknown): number {
   const code = e instanceof MachineError ? e.code : e instanceof NotSupportedError ? 'not-supported' : ''
   if (code === 'machine-not-found') return 404
   if (code === 'machine-locked' || code === 'not-supported' || code.startsWith('already-')) return 409
-  if (/^(invalid|bad|too)-/.test(code)) return 400
+  // A malformed %-escape in the path (decodeURIComponent) is bad input too.
+  if (/^(invalid|bad|too)-/.test(code) || e instanceof URIError) return 400
   return 500
 }
 

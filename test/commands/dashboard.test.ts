@@ -123,6 +123,12 @@ describe('machine dashboard', () => {
       const ok = await http(port, '/api/machines', { headers: { 'X-Machine-Dashboard-Token': token } })
       expect(ok.status).toBe(200)
       expect((JSON.parse(ok.body) as { machines: Array<{ name: string }> }).machines.map((x) => x.name)).toEqual(['web1', 'web2'])
+      // Names and ids from the path are checked before they reach the store or an engine.
+      const auth = { 'X-Machine-Dashboard-Token': token }
+      expect((await http(port, '/api/machines/..%2Fcerts/env', { headers: auth })).status).toBe(400)
+      expect((await http(port, '/api/machines/%E0%A4%A/env', { headers: auth })).status).toBe(400)
+      expect((await http(port, '/api/machines/nope/env', { headers: auth })).status).toBe(404)
+      expect((await http(port, '/api/machines/web1/containers/..%2F..%2Fversion/logs', { headers: auth })).body).toMatch(/event: failed\ndata: \{"error":"\\"\.\.\/\.\.\/version\\" is not a container id or name"\}/)
     })
 
     it('the URL token becomes an HttpOnly, SameSite=Strict cookie, and the page reloads without it', async () => {
