@@ -18,9 +18,9 @@ source scripts/steps.sh
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # qemu + image tools for the VM; sshfs/fuse3 for `machine mount`; sshd, busybox, iproute2,
-  # zsh + fish (the completion scripts' tests) and the arm64 tier (qemu-system-arm;
+  # zsh + fish (the completion scripts' tests), chromium (the dashboard's browser tests) and the arm64 tier (qemu-system-arm;
   # qemu-user-static + binfmt-support build its image) are only for `npm test`.
-  pkgs=(qemu-system-x86 qemu-utils openssh-client ca-certificates debootstrap e2fsprogs zstd sshfs fuse3 openssh-server busybox-static iproute2 zsh fish qemu-system-arm qemu-user-static binfmt-support)
+  pkgs=(qemu-system-x86 qemu-utils openssh-client ca-certificates debootstrap e2fsprogs zstd sshfs fuse3 openssh-server busybox-static iproute2 zsh fish chromium qemu-system-arm qemu-user-static binfmt-support)
   command -v docker >/dev/null 2>&1 || pkgs+=(docker.io)
   # npm fetches Node 24 when the system's is older (toolchain.sh), and the dependencies.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

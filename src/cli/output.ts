@@ -54,6 +54,16 @@ export class Output {
     return { lines, stop: () => this.taps.delete(tap) }
   }
 
+  /**
+   * Every info, note and debug line told from now on, as it is told, until the returned function
+   * is called: the dashboard streams an operation's lines to the page this way (with `json` set,
+   * nothing reaches the terminal).
+   */
+  listen(fn: (line: string) => void): () => void {
+    this.taps.add(fn)
+    return () => this.taps.delete(fn)
+  }
+
   private tell(line: string): void {
     for (const t of this.taps) t(line)
   }

@@ -78,7 +78,7 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
     expect(out.trim()).toBe('tcp://127.0.0.1:23760|n1|1')
   })
 
-  it('env and ls load no cloud SDK, no SSH library and not even oclif', async () => {
+  it('env and ls load no cloud SDK, no SSH library, not the dashboard and not even oclif', async () => {
     const { spawnSync } = await import('node:child_process')
     const { readFile } = await import('node:fs/promises')
     const { BIN, ROOT } = await import('../helpers/cli.js')
@@ -91,7 +91,7 @@ describe('machine create/ls/env/inspect/rm with the none driver', () => {
       expect(r.status).toBe(0)
       const loaded = await readFile(trace, 'utf8')
       expect(loaded).toContain('src:src/fast/run.ts') // the trace works
-      for (const heavy of ['@aws-sdk', '@google-cloud', '@azure', 'google-gax', '/ssh2/', 'node-forge', '@oclif/core']) {
+      for (const heavy of ['@aws-sdk', '@google-cloud', '@azure', 'google-gax', '/ssh2/', 'node-forge', '@oclif/core', 'src:src/dashboard/', 'playwright']) {
         expect(loaded, `${cmd[0]} loaded ${heavy}`).not.toContain(heavy)
       }
     }

@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, tempStore } from '../helpers/cli.js'
+import { runCli, startCli, tempStore } from '../helpers/cli.js'
+import { launchChromium } from '../helpers/chromium.mjs'
 import { freePort } from '../helpers/sshd.js'
 import { qemuFlags, testImage } from './image.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
@@ -77,6 +78,37 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     expect(run.err).toBe('')
     expect(run.out).toBe('hello from e2e1\n')
   }, 10 * MIN)
+
+  it('machine dashboard shows the VM Running with its engine version, its container, and the container\'s logs', async () => {
+    // A container that stays (the ones above are --rm), writing a line the page must show.
+    const started = docker(['run', '-d', '--name', 'e2e-dash', 'machine-e2e/busybox:1', '/bin/busybox', 'sh', '-c', 'echo dashboard-ready; exec /bin/busybox sleep 3600'])
+    expect(started.code, started.err).toBe(0)
+    const version = docker(['version', '--format', '{{.Server.Version}}']).out.trim()
+    const dash = startCli(['dashboard', '--no-open'], { store, env: { CI: 'true' } })
+    const browser = await launchChromium()
+    try {
+      await dash.until(() => /Dashboard: http\S+/.test(dash.stdout()), 'its URL line')
+      const url = /Dashboard: (http\S+)/.exec(dash.stdout())![1]!
+      const page = await browser.newPage()
+      await page.goto(url)
+      const row = page.locator('#machines tr[data-machine="e2e1"]')
+      await row.locator('td[data-field="engine"]', { hasText: `v${version}` }).waitFor({ timeout: MIN })
+      expect(await row.locator('td[data-field="state"]').textContent()).toBe('Running')
+      expect(await row.locator('td[data-field="driver"]').textContent()).toBe('qemu')
+      await row.locator('a').click()
+      const c = page.locator('#containers tr[data-container="e2e-dash"]')
+      await c.waitFor({ timeout: MIN })
+      expect(await c.locator('td').first().textContent()).toBe('machine-e2e/busybox:1')
+      expect(await c.locator('td[data-field="state"]').textContent()).toBe('running')
+      await c.getByRole('button', { name: 'Logs of e2e-dash' }).click()
+      await page.locator('#logs', { hasText: 'dashboard-ready' }).waitFor({ timeout: MIN })
+    } finally {
+      await browser.close()
+      dash.proc.kill('SIGINT')
+      await dash.exit
+      docker(['rm', '-f', 'e2e-dash'])
+    }
+  }, 5 * MIN)
 
   it('machine ssh runs commands and returns their exit code', async () => {
     const u = await runCli(['ssh', 'e2e1', '--', 'uname', '-a'], { store })

@@ -3,7 +3,8 @@
  * certificate, and like dockerd it refuses any client without a certificate signed by the
  * machine CA. Answers `GET /_ping` and `GET /version` (also versioned, `/v1.47/version`), and,
  * given a `swarm` world shared by several fake engines, swarm mode (`GET /info`, `/swarm/*`,
- * `/nodes`), in the Docker Engine API's shapes and with dockerd's refusals.
+ * `/nodes`), and given containers, the container calls (list, inspect, logs, start, stop,
+ * remove), in the Docker Engine API's shapes and with dockerd's refusals.
  */
 import { createServer } from 'node:https'
 import { handleSwarm, type FakeSwarmWorld } from './fake-swarm.js'
@@ -37,6 +38,98 @@ export interface FakeEngineOptions {
   fault?: { status: number } | 'hang'
   /** Milliseconds the engine's clock is ahead of ours (negative: behind), in its Date header. */
   clockOffsetMs?: number
+  /** Containers (`GET /containers/json`, inspect, logs with follow, start/stop/remove): see fakeContainers(). */
+  containers?: FakeContainers
+}
+
+/** One container of the fake engine, in the fields `docker ps` shows. */
+export interface FakeContainer {
+  id: string
+  name: string
+  image: string
+  running: boolean
+  ports?: Array<{ PrivatePort: number; PublicPort?: number; Type: string; IP?: string }>
+  /** Log lines so far (stdout), each without its newline. */
+  logs: string[]
+}
+
+/** An engine's containers, and a way to add a log line as a running container writes it (followers get it at once). */
+export interface FakeContainers {
+  byId: Map<string, FakeContainer>
+  log(id: string, line: string): void
+  /** Followers of a container's logs: each is told every new line. */
+  followers: Map<string, Set<(line: string) => void>>
+}
+
+export function fakeContainers(list: FakeContainer[]): FakeContainers {
+  const followers = new Map<string, Set<(line: string) => void>>()
+  return {
+    byId: new Map(list.map((c) => [c.id, c])),
+    followers,
+    log(id, line) {
+      this.byId.get(id)?.logs.push(line)
+      for (const f of followers.get(id) ?? []) f(line)
+    },
+  }
+}
+
+/** dockerd's multiplexed log frame: stream 1 (stdout), 3 zero bytes, the length, the bytes. */
+function frame(line: string): Buffer {
+  const body = Buffer.from(`${line}\n`)
+  const head = Buffer.alloc(8)
+  head[0] = 1
+  head.writeUInt32BE(body.length, 4)
+  return Buffer.concat([head, body])
+}
+
+// The Engine API's container calls the dashboard makes, with dockerd's answers and refusals.
+function containers(store: FakeContainers, req: IncomingMessage, res: ServerResponse, path: string, json: (status: number, body: unknown) => void): void {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+  if (path === '/containers/json' && req.method === 'GET') {
+    const all = query.get('all') === '1' || query.get('all') === 'true'
+    const list = [...store.byId.values()].filter((c) => all || c.running)
+    return json(
+      200,
+      list.map((c) => ({ Id: c.id, Names: [`/${c.name}`], Image: c.image, State: c.running ? 'running' : 'exited', Status: c.running ? 'Up 5 minutes' : 'Exited (0) 1 minute ago', Ports: c.ports ?? [] })),
+    )
+  }
+  const m = /^\/containers\/([^/]+)(?:\/(json|logs|start|stop))?$/.exec(path)
+  const c = m ? ([...store.byId.values()].find((x) => x.id === m[1] || x.id.startsWith(m[1]!) || x.name === m[1]) ?? null) : null
+  if (!m) return json(404, { message: 'page not found' })
+  if (!c) return json(404, { message: `No such container: ${m[1]}` })
+  const op = m[2]
+  if (op === 'json' && req.method === 'GET') return json(200, { Id: c.id, Name: `/${c.name}`, Config: { Image: c.image, Tty: false }, State: { Running: c.running } })
+  if (op === 'start' && req.method === 'POST') {
+    if (c.running) return void (res.writeHead(304), res.end())
+    c.running = true
+    return void (res.writeHead(204), res.end())
+  }
+  if (op === 'stop' && req.method === 'POST') {
+    if (!c.running) return void (res.writeHead(304), res.end())
+    c.running = false
+    return void (res.writeHead(204), res.end())
+  }
+  if (op === undefined && req.method === 'DELETE') {
+    if (c.running && query.get('force') !== '1' && query.get('force') !== 'true') {
+      return json(409, { message: `cannot remove container "/${c.name}": container is running: stop the container before removing or force remove` })
+    }
+    store.byId.delete(c.id)
+    return void (res.writeHead(204), res.end())
+  }
+  if (op === 'logs' && req.method === 'GET') {
+    if (query.get('stdout') !== '1' && query.get('stderr') !== '1') return json(400, { message: 'Bad parameters: you must choose at least one stream' })
+    res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' })
+    const tail = query.get('tail')
+    const past = tail && tail !== 'all' ? c.logs.slice(-Number(tail)) : c.logs
+    for (const l of past) res.write(frame(l))
+    if (query.get('follow') !== '1' && query.get('follow') !== 'true') return void res.end()
+    const follow = (l: string) => res.write(frame(l))
+    const set = store.followers.get(c.id) ?? new Set()
+    store.followers.set(c.id, set.add(follow))
+    res.on('close', () => set.delete(follow))
+    return
+  }
+  json(404, { message: 'page not found' })
 }
 
 /** An engine's images by name: their ID and content (the fake's "tar" carries both). */
@@ -159,6 +252,7 @@ export async function startFakeEngine(o: FakeEngineOptions): Promise<FakeEngine>
       return
     }
     if (o.images && path.startsWith('/images/')) return images(o.images, req, res, path, json)
+    if (o.containers && path.startsWith('/containers/')) return containers(o.containers, req, res, path, json)
     if (path === '/version' && req.method === 'GET') {
       const details = { ApiVersion: api, Arch: 'amd64', BuildTime: '2025-05-30T12:07:26.000000000+00:00', Experimental: 'false', GitCommit: '45873be', GoVersion: 'go1.24.3', KernelVersion: '6.8.0-60-generic', MinAPIVersion: MIN_API, Os: 'linux' }
       return json(200, {
