@@ -10,9 +10,13 @@ export function canOpenBrowser(env: NodeJS.ProcessEnv, platform = process.platfo
   return !!(env.DISPLAY || env.WAYLAND_DISPLAY)
 }
 
-/** The system's "open this URL" (xdg-open, open, start), detached; a failure is only a note: the URL is printed. */
+/**
+ * The system's "open this URL" (xdg-open, open, the URL protocol handler), detached; a failure is
+ * only a note: the URL is printed. On Windows no cmd.exe: `start` would parse the URL as a
+ * command line (its `&` and `^`).
+ */
 function openBrowser(url: string, onFail: (why: string) => void): void {
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]]
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['rundll32', ['url.dll,FileProtocolHandler', url]] : ['xdg-open', [url]]
   const p = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true })
   p.on('error', (e) => onFail(e.message))
   p.unref()
