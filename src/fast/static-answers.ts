@@ -15,6 +15,7 @@ import { isatty } from 'node:tty'
 import { successEnvelope } from '../cli/render-error.js'
 import { writeStdout } from '../cli/stdio.js'
 import { parseFlags } from './parse.js'
+import { noArgumentOnStdin } from './stdin.js'
 
 interface StaticAnswers {
   bin: string
@@ -30,7 +31,8 @@ export async function answerStatic(argv: readonly string[], bin: string, env: No
   const isVersion = argv[0] === 'version'
   if (!isVersion && !(argv.length === 0 || (argv.length === 1 && argv[0] === '--help'))) return false
   const version = isVersion ? parseFlags(argv.slice(1), {}, 0, env) : undefined
-  if (isVersion && !version) return false
+  // `version NAME` is a machine's engine version, and oclif may find NAME on stdin.
+  if (isVersion && (!version || !(await noArgumentOnStdin(env)))) return false
   if (!isVersion && !rootHelpAsBuilt(env)) return false
   let answers: StaticAnswers
   try {

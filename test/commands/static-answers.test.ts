@@ -44,6 +44,18 @@ describe('the root help and version without oclif', () => {
     expect((await runCli(['version'], { env })).stdout).toMatch(/^machine version \d+\.\d+\.\d+/)
   })
 
+  it('read a missing NAME from stdin as oclif does: `echo NAME | machine version` (or env) is about NAME', async () => {
+    const env = await cleanEnv()
+    for (const args of [['version'], ['env']]) {
+      const fast = await runCli(args, { env, input: 'nosuch\n' })
+      const slow = await runCli(args, { env: { ...env, MACHINE_NO_FAST_PATH: '1' }, input: 'nosuch\n' })
+      expect(fast.stderr, args[0]).toMatch(/"nosuch"/)
+      expect({ ...fast, ms: 0 }).toEqual({ ...slow, ms: 0 })
+    }
+    // An empty stdin gives no name: the fixed text, without oclif.
+    expect((await runCli(['version'], { env, input: '' })).stdout).toMatch(/^machine version /)
+  })
+
   it('leave to oclif what it would render differently: a width, a theme, plugins, help for a command', async () => {
     const env = await cleanEnv()
     const narrow = await runCli(['--help'], { env: { ...env, OCLIF_COLUMNS: '50' } })
