@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmark: `machine env NAME`, `machine ls` on a store of 500 `none` machines, `machine --help`
-// and `machine version` (a command through oclif), each as a ratio to a bare `node -e 0` measured
+// Benchmark: `machine env NAME`, `machine ls` on a store of 500 `none` machines, `machine --help`,
+// `machine version` (both answered from build-time texts, src/fast/static-answers.ts) and
+// `machine inspect NAME` (a command through oclif), each as a ratio to a bare `node -e 0` measured
 // in the same run (issue 18's goals: env ≤ 1.2×, ls ≤ 2.0×, any other start ≤ 2×).
 // The machines' engines are on closed loopback ports (one per machine), so `ls` measures our own work (500 state
 // checks + 500 refused TLS dials) rather than 500 TLS handshakes.
@@ -71,6 +72,8 @@ const commands = [
   { label: 'machine ls', args: () => [bin, 'ls'], goal: 2.0, every: 3, check: (out) => out.split('\n').length >= N + 1 },
   { label: 'machine --help', args: () => [bin, '--help'], goal: 2.0, every: 3 },
   { label: 'machine version', args: () => [bin, 'version'], goal: 2.0, every: 3 },
+  // Any other command starts through oclif (Config.load, the command's module, its parser).
+  { label: 'machine inspect', args: (i) => [bin, 'inspect', `m${i % N}`], goal: 2.0, every: 3 },
 ]
 
 function run(args, prefix = []) {

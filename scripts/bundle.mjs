@@ -34,21 +34,27 @@ function tsFiles(dir) {
  * and only when first used, instead of `import … from 'node:x'`. An ES import of a builtin builds
  * a facade that reads every export, which runs the builtin's lazy getters: importing createHash
  * from node:crypto loaded WebCrypto, and readFileSync from node:fs the streams (about a tenth of
- * `env`'s time). Here each builtin is a CommonJS module whose exports are getters (names taken
- * from this Node at build time) that load the builtin on first access.
+ * `env`'s time). Here each builtin is a CommonJS module whose exports load the builtin on first
+ * access of any name: a Proxy, on the exports' prototype rather than the exports themselves.
+ * esbuild's __toESM copies a CommonJS module's own properties into a new object for every module
+ * importing it, and gives that object the same prototype: the Proxy answers every name there,
+ * with nothing copied and nothing made per name (getters per name, ~100 per builtin, made and
+ * copied on every start, were ~8% of `env`). `__esModule`, which __toESM asks, loads nothing.
  */
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
     const isBuiltin = (p) => p.startsWith('node:') || builtinModules.includes(p)
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => (isBuiltin(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin' } : undefined))
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, async (args) => {
-      const id = `node:${args.path}`
-      const names = Object.keys(await import(id)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
-      const getters = names.map((k) => `  ${k}: { enumerable: true, get: () => load().${k} },`).join('\n')
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const id = JSON.stringify(`node:${args.path}`)
       return {
         loader: 'js',
-        contents: `let m\nconst load = () => (m ??= process.getBuiltinModule(${JSON.stringify(id)}))\nmodule.exports = Object.defineProperties({}, {\n${getters}\n})\n`,
+        contents: `let m\nconst load = () => (m ??= process.getBuiltinModule(${id}))
+module.exports = Object.create(new Proxy({}, {
+  get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
+  has: (_, k) => k !== '__esModule' && k in load(),
+}))\n`,
       }
     })
   },

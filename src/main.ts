@@ -7,6 +7,7 @@
 import { hoistGlobalFlags } from './cli/global-argv.js'
 import { exitOnEpipe } from './cli/stdio.js'
 import { runFast } from './fast/run.js'
+import { answerStatic } from './fast/static-answers.js'
 
 /** `bin` is bin/run.js's URL: oclif finds the package (and its manifest) from there. */
 export async function main(args: string[], bin: string): Promise<void> {
@@ -25,6 +26,8 @@ export async function main(args: string[], bin: string): Promise<void> {
   if ((argv[0] === 'env' || argv[0] === 'ls') && !process.env.MACHINE_NO_FAST_PATH) {
     if (await runFast(argv[0], argv.slice(1))) process.exit()
   }
+  // The root help and `version` are texts fixed at build time (see src/fast/static-answers.ts).
+  if (!process.env.MACHINE_NO_FAST_PATH && (await answerStatic(argv, bin))) process.exit()
 
   exitOnEpipe()
   // oclif checks Node against its own engines (>=18) with semver, 47 files to load on each start;

@@ -182,6 +182,19 @@ export function quickShapeOk(o: Record<string, unknown>): boolean {
   return fitsTemplate(h.EngineOptions, ENGINE_TEMPLATE) && fitsTemplate(h.SwarmOptions, SWARM_TEMPLATE) && fitsTemplate(h.AuthOptions, AUTH_TEMPLATE)
 }
 
+const AUTH_KEYS = Object.keys(authOptionsFor('', '')) as ReadonlyArray<keyof AuthOptions>
+
+/**
+ * `{ ...authOptionsFor(storePath, ''), ...saved }`, without making the defaults (ten paths) when
+ * the saved section has every field, as every config we write does: `ls` parses hundreds.
+ */
+function withAuthDefaults(storePath: string, saved: Partial<AuthOptions> | undefined): AuthOptions {
+  if (!saved || !AUTH_KEYS.every((k) => Object.hasOwn(saved, k))) return { ...authOptionsFor(storePath, ''), ...saved }
+  const inOrder: Partial<Record<keyof AuthOptions, unknown>> = {}
+  for (const k of AUTH_KEYS) inOrder[k] = saved[k]
+  return { ...inOrder, ...saved } as AuthOptions
+}
+
 /** Go's nil slice (null) as the empty list our code expects; other values as they are. */
 function listsOf<T extends object>(section: T, keys: ReadonlyArray<keyof T>): T {
   const out = { ...section }
@@ -227,7 +240,7 @@ export async function parseHost(text: string, path: string, expectedName?: strin
       Disk: ho.Disk ?? 0,
       EngineOptions: listsOf({ ...defaultEngineOptions(), ...(ho.EngineOptions ?? {}) }, ['ArbitraryFlags', 'Env', 'InsecureRegistry', 'Labels', 'RegistryMirror']),
       SwarmOptions: listsOf({ ...defaultSwarmOptions(), ...(ho.SwarmOptions ?? {}) }, ['ArbitraryFlags', 'ArbitraryJoinFlags']),
-      AuthOptions: listsOf({ ...authOptionsFor(String(driver.StorePath ?? ''), ''), ...(ho.AuthOptions ?? {}) }, ['ServerCertSANs']),
+      AuthOptions: listsOf(withAuthDefaults(String(driver.StorePath ?? ''), ho.AuthOptions), ['ServerCertSANs']),
     },
     Name: name,
   }

@@ -19,13 +19,16 @@ import { lsOutput } from '../services/ls.js'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'
 import { parseFlags } from './parse.js'
+import { noArgumentOnStdin } from './stdin.js'
 
 type Output = { text: string; json: unknown }
 
 export async function runFast(command: string, argv: string[]): Promise<boolean> {
   if (command === 'env') {
     const p = parseFlags(argv, ENV_FLAGS, 1)
-    return !!p && respond(command, p.flags, (store) => envOutput(store, envRequest(p.flags, p.args[0])))
+    // Without NAME, oclif may find it on stdin.
+    if (!p || (p.args.length === 0 && !(await noArgumentOnStdin()))) return false
+    return respond(command, p.flags, (store) => envOutput(store, envRequest(p.flags, p.args[0])))
   }
   if (command === 'ls') {
     const p = parseFlags(argv, LS_FLAGS, 0)

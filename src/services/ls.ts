@@ -1,12 +1,12 @@
 import type { Config } from '@oclif/core'
+import { setMaxListeners } from 'node:events'
 import { compileFormat, DEFAULT_LS_FORMAT, goDuration, matchesFilters, parseFilters, renderLs, sortRows, type LsFilters, type LsRow } from '../core/ls-format.js'
 import { messageOf, type MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import { swarmColumn } from '../core/swarm-cluster.js'
 import { MachineCreating, type LoadedEntry, type Store } from '../store/store.js'
 import { engineVersion, readTls } from './engine.js'
-import { machineState } from './machine.js'
-import { clientTlsFiles, engineUrlOf } from './machine.js'
+import { clientTlsFiles, engineUrlOf, openLoaded } from './machine.js'
 
 function baseRow(name: string, host?: HostConfig, swarm = ''): LsRow {
   return {
@@ -40,6 +40,8 @@ function errorRow(name: string, error: MachineError | undefined, known: HostConf
   return { ...row, Error: messageOf(error).replace(/\s*\n\s*/g, ' ') }
 }
 
+const QUIET = { info: () => {}, debug: () => {} }
+
 // The engine call gets what the state check left of the row's budget, so a silent engine shows
 // its own error ("did not answer…") before the row's overall timeout turns it into a bare Timeout.
 const remaining = (started: number, timeoutMs: number): number => Math.max(100, timeoutMs - (performance.now() - started) - 50)
@@ -50,10 +52,22 @@ export interface ActiveTarget {
   contextMachine?: string
 }
 
-async function probe(store: Store, host: HostConfig, config: Config | undefined, timeoutMs: number, active: ActiveTarget, swarm: string): Promise<LsRow> {
+/** What every row's probe shares: one driver signal and one deadline for the whole listing. */
+interface ProbeContext {
+  config: Config | undefined
+  timeoutMs: number
+  signal: AbortSignal
+  active: ActiveTarget
+}
+
+async function probe(store: Store, host: HostConfig, p: ProbeContext, swarm: string): Promise<LsRow> {
+  const { timeoutMs, active } = p
   const row = baseRow(host.Name, host, swarm)
   const started = performance.now()
-  row.State = await machineState(store, host, config, timeoutMs)
+  // No timer of its own (machineState's): the listing's deadline, set before any probe started,
+  // always fired first and makes the row "Timeout".
+  const m = await openLoaded(store, host, { config: p.config, signal: p.signal, log: QUIET })
+  row.State = await m.driver.state()
   if (row.State === 'Running') {
     row.URL = engineUrlOf(host)
     row.ActiveHost = active.dockerHost ? row.URL === active.dockerHost : row.Name === active.contextMachine
@@ -82,26 +96,30 @@ export async function listMachines(
   const entries = o.entries ?? (await store.loadAll())
   // From the saved configs of every machine (a cluster is named by its master), not only those listed.
   const swarm = swarmColumn(entries.flatMap((e) => (e.host ? [e.host] : [])))
-  const rows = await Promise.all(
-    entries.map(async ({ name, host, error, known }): Promise<LsRow> => {
-      if (error || !host) return errorRow(name, error, known)
-      const sw = swarm.get(name) ?? ''
-      if (!o.probe) return baseRow(name, host, sw)
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<LsRow>((resolve) => {
-        timer = setTimeout(() => resolve({ ...baseRow(name, host, sw), State: 'Timeout', Active: '', SwarmOptions: '', EngineOptions: '' }), o.timeoutMs)
-      })
-      try {
-        return await Promise.race([
-          probe(store, host, o.config, o.timeoutMs, { dockerHost: o.dockerHost, contextMachine: o.contextMachine }, sw).catch((e: unknown) => ({ ...baseRow(name, host, sw), State: 'Error', Error: messageOf(e) })),
-          timeout,
+  // One deadline for every row (the probes start together): a row still unanswered then is
+  // "Timeout". One timer and one driver signal instead of one each per machine (ls of hundreds).
+  let timer: NodeJS.Timeout | undefined
+  const deadline = o.probe ? new Promise<void>((resolve) => (timer = setTimeout(resolve, o.timeoutMs))) : undefined
+  const drivers = new AbortController()
+  // Every driver's waits may listen on the one signal: hundreds of listeners are expected here.
+  setMaxListeners(0, drivers.signal)
+  const shared: ProbeContext = { config: o.config, timeoutMs: o.timeoutMs, signal: drivers.signal, active: { dockerHost: o.dockerHost, contextMachine: o.contextMachine } }
+  try {
+    const rows = await Promise.all(
+      entries.map(async ({ name, host, error, known }): Promise<LsRow> => {
+        if (error || !host) return errorRow(name, error, known)
+        const sw = swarm.get(name) ?? ''
+        if (!deadline) return baseRow(name, host, sw)
+        return Promise.race([
+          probe(store, host, shared, sw).catch((e: unknown) => ({ ...baseRow(name, host, sw), State: 'Error', Error: messageOf(e) })),
+          deadline.then((): LsRow => ({ ...baseRow(name, host, sw), State: 'Timeout', Active: '', SwarmOptions: '', EngineOptions: '' })),
         ])
-      } finally {
-        clearTimeout(timer)
-      }
-    }),
-  )
-  return sortRows(rows.filter((r) => matchesFilters(r, o.filters)))
+      }),
+    )
+    return sortRows(rows.filter((r) => matchesFilters(r, o.filters)))
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 export interface LsRequest {

@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs'
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { MachineError } from '../core/errors.js'
 import { parseHost, serializeHost, type HostConfig } from '../core/host-config.js'
 import { invalidMachineName, isValidMachineName, showName } from '../core/names.js'
@@ -68,8 +68,17 @@ export interface LoadOptions {
 export class Store {
   constructor(readonly path: string) {}
 
+  // Each machine's directory, resolved once: `ls` asks for every machine's several times, and
+  // resolving paths was a measurable part of its start. Kept only for an absolute store path,
+  // whose directories cannot change with the working directory.
+  private readonly dirs = new Map<string, string>()
+
   dir(name: string): string {
-    return machineDir(this.path, name)
+    const known = this.dirs.get(name)
+    if (known !== undefined) return known
+    const dir = machineDir(this.path, name)
+    if (isAbsolute(this.path)) this.dirs.set(name, dir)
+    return dir
   }
 
   configPath(name: string): string {

@@ -17,10 +17,11 @@ const sourcesOf = (url) => {
   const file = relative(root, fileURLToPath(url)).split('\\').join('/')
   return Object.keys(meta.outputs[file]?.inputs ?? {}).map((i) => `src:${i}`)
 }
+// At load, not resolve: bin/run.js resolves the bundle's own imports itself (short-circuiting
+// the resolve hooks registered before it), but every module still goes through the load hooks.
 registerHooks({
-  resolve(specifier, context, next) {
-    const r = next(specifier, context)
-    if (out) appendFileSync(out, [r.url, ...sourcesOf(r.url)].map((l) => `${l}\n`).join(''))
-    return r
+  load(url, context, next) {
+    if (out) appendFileSync(out, [url, ...sourcesOf(url)].map((l) => `${l}\n`).join(''))
+    return next(url, context)
   },
 })

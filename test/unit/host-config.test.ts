@@ -25,6 +25,20 @@ describe('config.json (docker-machine 0.16 shape)', () => {
     expect(nil.HostOptions.AuthOptions.ServerCertSANs).toEqual([])
     expect(nil.Name).toBe('n')
   })
+  it('writes AuthOptions back in docker-machine\'s field order, whole or partial, reversed or with extra fields', async () => {
+    const doc = JSON.parse(readFileSync(fixture, 'utf8'))
+    const auth = doc.HostOptions.AuthOptions as Record<string, unknown>
+    const order = Object.keys(auth)
+    doc.HostOptions.AuthOptions = { Extra: 1, ...Object.fromEntries(Object.entries(auth).reverse()) }
+    const whole = await parseHost(JSON.stringify(doc), '/p')
+    expect(Object.keys(whole.HostOptions.AuthOptions)).toEqual([...order, 'Extra'])
+    expect(whole.HostOptions.AuthOptions).toEqual({ ...auth, Extra: 1 })
+    doc.HostOptions.AuthOptions = { ClientKeyPath: '/k.pem', Extra: 1 }
+    const partial = await parseHost(JSON.stringify(doc), '/p')
+    expect(Object.keys(partial.HostOptions.AuthOptions)).toEqual([...order, 'Extra'])
+    expect(partial.HostOptions.AuthOptions.ClientKeyPath).toBe('/k.pem')
+    expect(partial.HostOptions.AuthOptions.CaCertPath).toBe(`${doc.Driver.StorePath}/certs/ca.pem`)
+  })
   it('keeps fields it does not know (other docker-machine versions, driver fields)', async () => {
     const doc = JSON.parse(readFileSync(fixture, 'utf8'))
     doc.Driver.Tags = ['a', 1]
