@@ -54,6 +54,7 @@ import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
 import { syncGuestClock } from './guest-clock.js'
+import { poweroffDropInBootcmd } from './guest-poweroff.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
 import { defaultImageUrl, hostGuestArch, type options } from './options.js'
@@ -250,6 +251,8 @@ export class QemuDriver implements Driver {
     const cfg = localGuestConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey })
     // The cluster NIC's address, set at every boot.
     if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, PREFIX)]
+    // A shorter power-off (guest-poweroff.ts); before the engine bootstrap, whose daemon-reload makes it count at once.
+    cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), poweroffDropInBootcmd()]
     // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
     if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
     const instanceId = `machine-${randomUUID()}`

@@ -6,8 +6,9 @@
  *
  * Setting the time to a host timestamp sent in the command would be late by however long sudo
  * takes to start under emulation (often hundreds of ms). Instead the guest's offset is measured
- * first (its `date` against the host's clock at the middle of the round trip; the best of a few
- * tries), and the guest then adds that offset to its own clock at the instant it sets it.
+ * first (its `date` against the host's clock at the middle of the round trip; the quicker of two
+ * tries: the first pays for cold caches, and each costs about a second under TCG), and the guest
+ * then adds that offset to its own clock at the instant it sets it.
  */
 import type { SshSession } from '../../src/driver-kit/ssh.js'
 
@@ -26,7 +27,7 @@ export function shiftClockCommand(offsetNs: bigint): string {
  */
 export async function syncGuestClock(session: Pick<SshSession, 'exec'>, o: { timeoutMs: number; tries?: number }): Promise<number> {
   let best: { rtt: bigint; offset: bigint } | undefined
-  for (let i = 0; i < (o.tries ?? 3); i++) {
+  for (let i = 0; i < (o.tries ?? 2); i++) {
     const t0 = hostNowNs()
     const r = await session.exec('date +%s%N', { timeoutMs: o.timeoutMs })
     const t1 = hostNowNs()

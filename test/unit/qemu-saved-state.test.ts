@@ -1,7 +1,7 @@
 /**
  * `stop --save` / resume, the pure parts: the -incoming command line, what counts as the VM's
  * hardware (a state saved with other hardware, or by another QEMU, is not resumed), and the guest
- * clock's correction after a resume. The save and the resume themselves run against real QEMU in
+ * clock's correction after a resume; and the guest's shorter power-off. The save and the resume themselves run against real QEMU in
  * test/drivers/qemu.lifecycle.test.ts and with a real guest in test/e2e/qemu.e2e.test.ts.
  */
 import { describe, expect, it } from 'vitest'
@@ -9,6 +9,10 @@ import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
 import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
 import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
 
 const base: LaunchSpec = {
   name: 'dev',
@@ -78,9 +82,10 @@ describe('the guest clock after a resume', () => {
     }
     const ms = await syncGuestClock(session, { timeoutMs: 1000 })
     expect(Math.abs(ms - 600_000)).toBeLessThan(50)
-    expect(ran.slice(0, 3)).toEqual(['date +%s%N', 'date +%s%N', 'date +%s%N'])
-    expect(ran[3]).toMatch(/^sudo -n sh -c 'n=\$\(\( \$\(date \+%s%N\) \+ \(\d+\) \)\); date -u -s .*'$/)
-    const offset = BigInt(/\+ \((\d+)\)/.exec(ran[3]!)![1]!)
+    expect(ran.slice(0, 2)).toEqual(['date +%s%N', 'date +%s%N'])
+    expect(ran[2]).toMatch(/^sudo -n sh -c 'n=\$\(\( \$\(date \+%s%N\) \+ \(\d+\) \)\); date -u -s .*'$/)
+    expect(ran).toHaveLength(3)
+    const offset = BigInt(/\+ \((\d+)\)/.exec(ran[2]!)![1]!)
     expect(offset - behindNs < 50_000_000n && behindNs - offset < 50_000_000n).toBe(true)
   })
 
@@ -88,5 +93,34 @@ describe('the guest clock after a resume', () => {
     await expect(syncGuestClock({ exec: async () => ({ code: 0, stdout: 'Sat Dec  5\n', stderr: '' }) }, { timeoutMs: 1000 })).rejects.toThrow(/the guest's date said "Sat Dec  5"/)
     const sudoFails = { exec: async (c: string) => (c.startsWith('sudo') ? { code: 1, stdout: '', stderr: 'sudo: a password is required' } : { code: 0, stdout: '1700000000123456789', stderr: '' }) }
     await expect(syncGuestClock(sudoFails, { timeoutMs: 1000 })).rejects.toThrow('setting it failed: sudo: a password is required')
+  })
+})
+
+describe('the guest power-off drop-in (guest-poweroff.ts)', () => {
+  const execStop = POWEROFF_DROP_IN_TEXT.split('\n').filter((l) => l.startsWith('ExecStop='))
+  // The command systemd runs, with a fake systemctl on PATH and a fake ifdown.
+  const runStop = (state: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'poweroff-'))
+    writeFileSync(join(dir, 'systemctl'), `#!/bin/sh\necho ${state}\n`, { mode: 0o755 })
+    writeFileSync(join(dir, 'ifdown'), `#!/bin/sh\necho "ifdown $*"\n`, { mode: 0o755 })
+    const cmd = execStop[1]!.slice('ExecStop='.length).replace('/sbin/ifdown', join(dir, 'ifdown'))
+    const script = /^\/bin\/sh -c '(.*)'$/.exec(cmd)![1]!
+    return execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } })
+  }
+
+  it('replaces ExecStop: at power-off the interfaces stay up; a stop of a running system takes them down as before', () => {
+    expect(execStop[0]).toBe('ExecStop=')
+    expect(runStop('stopping')).toBe('')
+    expect(runStop('running')).toBe('ifdown -a --read-environment --exclude=lo\n')
+    expect(runStop('degraded')).toBe('ifdown -a --read-environment --exclude=lo\n')
+  })
+
+  it('the bootcmd writes it byte for byte, only on guests with ifupdown\'s networking.service', () => {
+    const [sh, c, script] = poweroffDropInBootcmd()
+    expect([sh, c]).toEqual(['sh', '-c'])
+    expect(script).toMatch(/^\[ -f \/lib\/systemd\/system\/networking\.service \] \|\| exit 0; /)
+    const b64 = / echo (\S+) \| base64 -d > /.exec(script!)![1]!
+    expect(Buffer.from(b64, 'base64').toString()).toBe(POWEROFF_DROP_IN_TEXT)
+    expect(script!.endsWith(`> ${POWEROFF_DROP_IN}`)).toBe(true)
   })
 })
