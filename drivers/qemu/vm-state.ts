@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { shq } from '../../src/provision/shell.js'
+import { shq } from '../../src/driver-kit/shell.js'
 import { sleep } from '../../src/driver-kit/wait.js'
 import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
 import { qmpExecute, type QmpCommand } from './qmp.js'
