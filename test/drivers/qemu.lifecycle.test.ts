@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemuDefinition from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
+import { versionedQemu } from '../helpers/fake-qemu.js'
 import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -351,6 +352,20 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
       await m.driver.stop({ save: true })
     }
     await m.driver.remove(m.journal)
+  })
+
+  it('after a QEMU upgrade (another --version) the saved state is not tried: one line, deleted, a boot', async () => {
+    const m = await saved('save6')
+    const saved7 = JSON.parse(readFileSync(recordFile(m), 'utf8')).qemuVersion
+    // The same machine, opened by a CLI whose QEMU now says 99.1.0.
+    const upgraded = await make('save6', { 'qemu-binary': versionedQemu(join(store, 'qemu-99'), '99.1.0') }, saveEnv)
+    Object.assign(upgraded.ctx.config, m.ctx.config)
+    await upgraded.driver.start()
+    expect(await upgraded.driver.state()).toBe('Running')
+    expect(upgraded.logs.filter((l) => l.includes('saved state'))).toEqual([`The saved state of "save6" cannot be resumed (it was saved by QEMU ${saved7}, this is QEMU 99.1.0): deleting it and booting afresh`])
+    expect(firmwareLog(m)).not.toBe('')
+    expect(existsSync(stateFile(m))).toBe(false)
+    await upgraded.driver.remove(m.journal)
   })
 
   it('stop or kill of a saved VM discards its state (the next start boots), and rm removes it', async () => {
