@@ -354,6 +354,27 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     await m.driver.remove(m.journal)
   })
 
+  it('a VM on a --qemu-network is saved and resumed: its switch stops with it and is back, its NIC wired to it', async () => {
+    const m = await make('save-net', { 'qemu-network': 'savenet' }, saveEnv)
+    await m.driver.create(m.journal)
+    const net = join(store, 'networks', 'savenet')
+    const sw = () => JSON.parse(readFileSync(join(net, 'switch.json'), 'utf8')) as { pid: number; port: number }
+    const port = sw().port
+    await m.driver.stop({ save: true })
+    expect(await m.driver.state()).toBe('Saved')
+    // The last running VM of the network was saved: its switch stopped.
+    expect(liveProcessesNaming(net)).toEqual([])
+    await m.driver.start()
+    expect(await m.driver.state()).toBe('Running')
+    expect(firmwareLog(m)).toBe('')
+    expect(liveProcessesNaming(net)).toEqual([sw().pid])
+    expect(sw().port).toBe(port)
+    const netdevs = cmdlineOf(m).flatMap((x, i, a) => (x === '-netdev' ? [a[i + 1]] : []))
+    expect(netdevs[1]).toMatch(new RegExp(`^socket,id=net1,udp=127\\.0\\.0\\.1:${port},localaddr=127\\.0\\.0\\.1:\\d+$`))
+    await m.driver.remove(m.journal)
+    expect(existsSync(net)).toBe(false)
+  })
+
   it('after a QEMU upgrade (another --version) the saved state is not tried: one line, deleted, a boot', async () => {
     const m = await saved('save6')
     const saved7 = JSON.parse(readFileSync(recordFile(m), 'utf8')).qemuVersion
