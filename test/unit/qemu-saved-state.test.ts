@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT, containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
 import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
 
 const base: LaunchSpec = {
@@ -122,5 +123,24 @@ describe('the guest power-off drop-in (guest-poweroff.ts)', () => {
     const b64 = / echo (\S+) \| base64 -d > /.exec(script!)![1]!
     expect(Buffer.from(b64, 'base64').toString()).toBe(POWEROFF_DROP_IN_TEXT)
     expect(script!.endsWith(`> ${POWEROFF_DROP_IN}`)).toBe(true)
+  })
+})
+
+describe('containerd beside cloud-init (guest-engine-start.ts)', () => {
+  it('the drop-in drops the default dependencies on sysinit (cloud-init) but keeps a clean stop at shutdown', () => {
+    const lines = CONTAINERD_DROP_IN_TEXT.split('\n')
+    expect(lines).toContain('DefaultDependencies=no')
+    expect(lines).toContain('Before=shutdown.target')
+    expect(lines).toContain('Conflicts=shutdown.target')
+    expect(lines.find((l) => l.startsWith('After='))).toBe('After=local-fs.target network.target systemd-tmpfiles-setup.service')
+  })
+
+  it('the bootcmds write it byte for byte and start containerd, only where containerd.service exists', () => {
+    const [, , write] = containerdDropInBootcmd()
+    expect(write).toMatch(/^\[ -f \/lib\/systemd\/system\/containerd\.service \] \|\| exit 0; /)
+    expect(Buffer.from(/ echo (\S+) \| base64 -d > /.exec(write!)![1]!, 'base64').toString()).toBe(CONTAINERD_DROP_IN_TEXT)
+    expect(write!.endsWith(`> ${CONTAINERD_DROP_IN}`)).toBe(true)
+    // Never fails the boot: no containerd, no start.
+    expect(START_CONTAINERD_BOOTCMD).toEqual(['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true'])
   })
 })
