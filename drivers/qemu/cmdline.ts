@@ -44,6 +44,11 @@ export interface LaunchSpec {
   daemonize: boolean
   /** `qemu --version`'s number, where the command line depends on it (HVF on aarch64). */
   qemuVersion?: string
+  /**
+   * Resume a saved state (vm-state.ts): `-incoming defer` starts QEMU waiting for a migration
+   * stream, handed to it over QMP, instead of booting the guest.
+   */
+  incoming?: boolean
 }
 
 /**
@@ -145,5 +150,6 @@ export function qemuArgs(s: LaunchSpec): string[] {
   if (s.cluster) a.push('-netdev', clusterNetdevArg(s.cluster), '-device', `virtio-net-pci,netdev=net1,mac=${s.cluster.mac}`)
   // Entropy for sshd and cloud-init early in boot.
   a.push('-device', 'virtio-rng-pci')
+  if (s.incoming) a.push('-incoming', 'defer')
   return a
 }

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
-import { connectSsh } from '../../src/driver-kit/ssh.js'
+import { connectSsh, type SshSession } from '../../src/driver-kit/ssh.js'
 import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { accelProblem, chooseAccel } from './accel.js'
@@ -52,6 +52,10 @@ import { resolveImage } from './image.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js'
 import { qmpExecute, qmpStatus } from './qmp.js'
+import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
+import { syncGuestClock } from './guest-clock.js'
+import { poweroffDropInBootcmd } from './guest-poweroff.js'
+import { containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
 import { defaultImageUrl, hostGuestArch, type options } from './options.js'
@@ -102,6 +106,9 @@ export class QemuDriver implements Driver {
   }
   private path(f: keyof typeof FILES): string {
     return join(this.ctx.machineDir, FILES[f])
+  }
+  private get stateFiles(): StateFiles {
+    return { state: this.path('savedState'), record: this.path('savedStateRecord') }
   }
   /** Absolute path for a user-given file (QEMU -daemonize changes to / before opening some). */
   private abs(p: string): string {
@@ -245,8 +252,11 @@ export class QemuDriver implements Driver {
     const cfg = localGuestConfig({ user, authorizedKey: key.publicKey, hostname: ctx.machineName, hostKey })
     // The cluster NIC's address, set at every boot.
     if (member) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), clusterNicCommand(member.mac, member.ip, PREFIX)]
-    // The engine's TLS config, installed before its first start (see DriverContext.engineBootstrap).
-    if (ctx.engineBootstrap) cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), ctx.engineBootstrap]
+    // A shorter power-off (guest-poweroff.ts); before the engine bootstrap, whose daemon-reload makes it count at once.
+    // containerd started beside cloud-init (guest-engine-start.ts), the engine's TLS config
+    // installed before its first start (see DriverContext.engineBootstrap), then containerd started.
+    cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), poweroffDropInBootcmd(), containerdDropInBootcmd()]
+    if (ctx.engineBootstrap) cfg.bootcmd = [...(cfg.bootcmd as unknown[]), ctx.engineBootstrap, START_CONTAINERD_BOOTCMD]
     const instanceId = `machine-${randomUUID()}`
     const seed = this.path('seed')
     await journal.record({ kind: 'file', id: seed })
@@ -373,13 +383,21 @@ export class QemuDriver implements Driver {
   /** When this process last launched the VM (the boot watchdog only watches boots it made). */
   private launchedAt: number | undefined
 
-  /** Launch QEMU on these host ports; on a port race, retry with fresh ones. */
-  private async boot(sshPort: number, enginePort: number): Promise<void> {
+  /**
+   * Launch QEMU on these host ports; on a port race, retry with fresh ones. With `resume`, the
+   * saved state is loaded instead of booting, if it still fits this QEMU and these settings;
+   * else (or when QEMU cannot load it) one line says so and the VM boots afresh. Returns true
+   * when it resumed.
+   */
+  private async boot(sshPort: number, enginePort: number, o: { resume?: boolean } = {}): Promise<boolean> {
     const { ctx } = this
     const bin = this.binary
     await this.cleanRuntimeFiles()
     let ports = [sshPort, enginePort]
     const net = this.network
+    let resume = o.resume === true
+    // A boot changes the disk under any saved state, which would then resume onto the wrong disk.
+    if (!resume) await discardState(this.stateFiles)
     for (let attempt = 1; ; attempt++) {
       const spec = this.launchSpec(ports[0]!, ports[1]!)
       // HVF's aarch64 memory map depends on the QEMU version (see machineArgs).
@@ -395,13 +413,18 @@ export class QemuDriver implements Driver {
         ctx.config.QmpPort = qmpPort
         spec.qmp = this.qmp()
       }
+      if (resume) {
+        const why = unusableBecause(await readRecord(this.stateFiles.record), { qemuVersion: await this.versionOf(bin), hardware: hardwareFingerprint(spec) })
+        if (why) {
+          await this.savedStateUnusable(why)
+          resume = false
+        } else spec.incoming = true
+      }
       const args = qemuArgs(spec)
       ctx.log.debug(`${bin} ${args.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}`)
       try {
         const r = await launchQemu(bin, args, { daemonize: spec.daemonize, pidFile: spec.pidFile, logFile: this.path('launchLog') })
         if (r.warnings) ctx.log.debug(`qemu: ${r.warnings}`)
-        this.launchedAt = Date.now()
-        break
       } catch (e) {
         if (e instanceof LaunchError && (e.portTaken || (net && /Address already in use/i.test(e.message))) && attempt < 3) {
           ctx.log.debug(`a forwarded port was taken (${e.message}); trying other ports`)
@@ -412,12 +435,40 @@ export class QemuDriver implements Driver {
           hint: `see ${this.path('console')} and ${this.path('launchLog')}`,
         })
       }
+      if (!resume) {
+        // Only a boot is watched (watchBoot): a resumed guest prints nothing new on its console.
+        this.launchedAt = Date.now()
+        break
+      }
+      try {
+        await loadState(this.qmp(), this.stateFiles, {
+          timeoutMs: this.envMs('MACHINE_QEMU_RESUME_TIMEOUT_MS', 120_000),
+          pollMs: Math.min(this.pollMs, 100),
+          alive: async () => (await this.livePid()) !== undefined,
+          signal: ctx.signal,
+        })
+        // Resumed: the state is spent (the disk moves on from here).
+        await discardState(this.stateFiles)
+        break
+      } catch (e) {
+        ctx.signal.throwIfAborted()
+        await this.kill()
+        await this.savedStateUnusable(`QEMU could not resume it: ${(e as Error).message}`)
+        resume = false
+      }
     }
     ctx.config.SSHPort = ports[0]
     // The engine's host-side port: engineUrl() and docker-machine's "tcp://IP:EnginePort" rule
     // both give 127.0.0.1:<this>, forwarded to 2376 in the guest.
     ctx.config.EnginePort = ports[1]
     ctx.config.IPAddress = '127.0.0.1'
+    return resume
+  }
+
+  /** The one line a start says when it cannot resume; the state goes (a boot is next). */
+  private async savedStateUnusable(why: string): Promise<void> {
+    this.ctx.log.info(`The saved state of "${this.ctx.machineName}" cannot be resumed (${why}): deleting it and booting afresh`)
+    await discardState(this.stateFiles)
   }
 
   private launchSpec(sshPort: number, engineHostPort: number): LaunchSpec {
@@ -545,7 +596,7 @@ export class QemuDriver implements Driver {
 
   async state(): Promise<MachineState> {
     const pid = await this.livePid()
-    if (!pid) return 'Stopped'
+    if (!pid) return hasSavedState(this.stateFiles) ? 'Saved' : 'Stopped'
     let status: string
     try {
       status = await qmpStatus(this.qmp(), 10_000)
@@ -610,13 +661,47 @@ export class QemuDriver implements Driver {
     const wanted = [Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0)]
     const { ports, changed } = await reusePorts(wanted)
     if (changed) ctx.log.info(`Port(s) of "${ctx.machineName}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
-    await this.boot(ports[0]!, ports[1]!)
+    const resumed = await this.boot(ports[0]!, ports[1]!, { resume: hasSavedState(this.stateFiles) })
+    if (resumed) await this.resyncClock()
   }
 
-  async stop(): Promise<void> {
-    const pid = await this.livePid()
-    if (!pid) return
+  /** After a resume: the guest's clock is behind by the time it was saved (guest-clock.ts). A failure is said, not thrown: the VM runs. */
+  private async resyncClock(): Promise<void> {
     const { ctx } = this
+    const timeoutMs = this.envMs('MACHINE_QEMU_CLOCK_SYNC_MS', 30_000)
+    try {
+      const behind = await this.withGuestSsh(timeoutMs, (session) => syncGuestClock(session, { timeoutMs }))
+      ctx.log.debug(`the guest's clock was ${behind} ms behind: set from the host's`)
+    } catch (e) {
+      ctx.log.info(`The clock of "${ctx.machineName}" could not be set after the resume (${(e as Error).message}): it is behind by the time it was saved`)
+    }
+  }
+
+  /** One SSH session to the guest (its host key pinned as for any connection). */
+  private async withGuestSsh<T>(timeoutMs: number, fn: (session: SshSession) => Promise<T>): Promise<T> {
+    const { ctx } = this
+    const info = await this.sshInfo()
+    if (!info.port || !existsSync(info.keyPath)) throw new Error('the machine has no SSH port or key')
+    const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(ctx.machineDir) }, { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) })
+    try {
+      return await fn(session)
+    } finally {
+      session.close()
+    }
+  }
+
+  async stop(o: StopOptions = {}): Promise<void> {
+    const { ctx } = this
+    const pid = await this.livePid()
+    if (!pid) {
+      if (!o.save && hasSavedState(this.stateFiles)) {
+        // As VirtualBox's discardstate: stopping a saved VM drops its state; it boots afresh.
+        ctx.log.info(`Discarding the saved state of "${ctx.machineName}": its next start boots it afresh`)
+        await discardState(this.stateFiles)
+      }
+      return
+    }
+    if (o.save) return this.saveAndQuit(pid)
     const timeout = this.envMs('MACHINE_QEMU_STOP_TIMEOUT_MS', 120_000)
     const deadline = Date.now() + timeout
     const sshAfter = Date.now() + this.envMs('MACHINE_QEMU_SSH_POWEROFF_AFTER_MS', 30_000)
@@ -663,12 +748,55 @@ export class QemuDriver implements Driver {
     }
   }
 
+  /**
+   * `stop --save`: the guest's filesystems flushed first (so that a state later found unusable,
+   * and discarded, loses nothing the guest had written), then its memory and devices written to
+   * the machine directory (vm-state.ts), then QEMU quits.
+   */
+  private async saveAndQuit(pid: number): Promise<void> {
+    const { ctx } = this
+    if (process.platform === 'win32') {
+      throw new MachineError('not-supported', 'stop --save is not available for qemu VMs on Windows (QEMU cannot write its state through a command there)', {
+        hint: `run "machine stop ${ctx.machineName}" to power it off`,
+      })
+    }
+    const st = await this.state()
+    if (st !== 'Running' && st !== 'Paused') {
+      throw new MachineError('not-running', `"${ctx.machineName}" is ${st || 'in an unknown state'}: only a running VM's state can be saved`, { hint: `run "machine stop ${ctx.machineName}" to power it off` })
+    }
+    const syncMs = this.envMs('MACHINE_QEMU_SYNC_TIMEOUT_MS', 15_000)
+    await this.withGuestSsh(syncMs, (session) => session.exec('sync', { timeoutMs: syncMs })).catch((e: unknown) =>
+      ctx.log.info(`"${ctx.machineName}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`),
+    )
+    ctx.log.info(`Saving the state of "${ctx.machineName}" to ${this.stateFiles.state}`)
+    const spec = this.launchSpec(Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0))
+    if (this.o.network) spec.cluster = { localPort: 0, switchPort: 0, mac: String(ctx.config.ClusterMAC) }
+    if (spec.arch === 'aarch64' && spec.accel === 'hvf') spec.qemuVersion = await this.versionOf(this.binary)
+    try {
+      await saveState(this.qmp(), this.stateFiles, { qemuVersion: await this.versionOf(this.binary), hardware: hardwareFingerprint(spec) }, {
+        timeoutMs: this.envMs('MACHINE_QEMU_SAVE_TIMEOUT_MS', 300_000),
+        pollMs: Math.min(this.pollMs, 100),
+        signal: ctx.signal,
+      })
+    } catch (e) {
+      throw new MachineError('save-failed', `The state of "${ctx.machineName}" could not be saved: ${(e as Error).message}; it is still running`, {
+        hint: `run "machine stop ${ctx.machineName}" to power it off instead`,
+      })
+    }
+    await qmpExecute(this.qmp(), [{ execute: 'quit' }], 5000).catch((e: unknown) => ctx.log.debug(`quit: ${(e as Error).message}`))
+    if (!(await this.waitGone(pid, 10_000))) killHard(pid)
+    await this.cleanRuntimeFiles()
+    await this.networkIdle()
+  }
+
   async restart(): Promise<void> {
     await this.stop()
     await this.start()
   }
 
   async kill(): Promise<void> {
+    // A saved state is a running VM's too: killed, it goes (the next start boots afresh).
+    await discardState(this.stateFiles)
     const pid = await this.livePid()
     if (!pid) {
       await this.cleanRuntimeFiles()

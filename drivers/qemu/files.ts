@@ -9,4 +9,7 @@ export const FILES = {
   console: 'console.log',
   firmwareLog: 'firmware.log',
   launchLog: 'qemu.log',
+  /** `stop --save`: the VM's memory and devices (vm-state.ts), and what saved them. */
+  savedState: 'vm-state.bin',
+  savedStateRecord: 'vm-state.json',
 } as const

@@ -136,6 +136,8 @@ export function driverConformance(h: ConformanceHarness, t: TestApi): void {
       expect(new Set(caps.lifecycle).size).toBe(caps.lifecycle.length)
       // Booting a host it cannot reach over SSH with an engine bootstrap would have nothing to check it.
       if (caps.engineBootstrap) expect(caps.ssh).toBe(true)
+      // A saved state is made by stop and resumed by start.
+      if (caps.saveState) expect(caps.lifecycle.includes('start') && caps.lifecycle.includes('stop')).toBe(true)
     })
 
     it('passes its pre-create check', async () => {

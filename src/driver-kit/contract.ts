@@ -103,7 +103,12 @@ export interface Driver {
   /** Delete what the journal lists (and the host itself); idempotent, missing things are fine. */
   remove(journal: Journal): Promise<void>
   start(): Promise<void>
-  stop(): Promise<void>
+  /**
+   * Power the host off cleanly; with `save` (drivers with the `saveState` capability only), save
+   * its running state instead, so that the next start() resumes it (state() then says Saved).
+   * stop() of a Saved host discards the saved state: its next start boots afresh.
+   */
+  stop(o?: StopOptions): Promise<void>
   restart(): Promise<void>
   kill(): Promise<void>
   state(): Promise<MachineState>
@@ -159,6 +164,11 @@ export interface Driver {
   watchBoot?(o: BootWatchOptions): Promise<void>
 }
 
+export interface StopOptions {
+  /** Save the running state (memory, devices) for the next start() to resume, instead of powering off. */
+  save?: boolean
+}
+
 /** A machine of a cluster, as its saved config describes it. */
 export interface ClusterPeer {
   name: string
@@ -211,6 +221,8 @@ export interface DriverCapabilities {
    * since another computer could neither start them nor reach their engine.
    */
   local: boolean
+  /** stop({ save: true }) saves the running host's state and start() resumes it (`machine stop --save`). */
+  saveState: boolean
 }
 
 export const DEFAULT_CAPABILITIES: DriverCapabilities = {
@@ -220,6 +232,7 @@ export const DEFAULT_CAPABILITIES: DriverCapabilities = {
   sharedFolders: false,
   hostOnlyNetwork: false,
   local: false,
+  saveState: false,
 }
 
 /** A definition's capabilities with the defaults filled in (plugins may declare only some). */

@@ -180,10 +180,17 @@ export async function provisionDebian(session: SshSession, i: ProvisionInput): P
   const enabled = (probe.enabled ?? '').trim()
   const running = state === 'active' || state === 'activating' || state === 'reloading'
   if (stale.length > 0 || !running) {
-    step('Restarting the engine')
+    step(stale.length > 0 ? 'Restarting the engine' : 'Starting the engine')
     // `enable` runs slow compatibility scripts on Debian: only when the engine is not enabled yet.
     const enable = enabled === 'enabled' ? '' : `${sudo}systemctl enable docker >/dev/null 2>&1; `
-    await ssh.run(`${sudo}systemctl daemon-reload && ${enable}${sudo}systemctl restart docker`, { timeoutMs: 180_000 })
+    // systemd re-reads units only for a changed drop-in: a reload costs seconds on an emulated VM.
+    const reload = stale.some((w) => w.path === DROP_IN) ? `${sudo}systemctl daemon-reload && ` : ''
+    // Nothing changed but the engine is not running: `start`, never `restart`. On a first boot
+    // the engine may not have begun yet (queued behind containerd: "inactive" with a start job
+    // pending): start joins that job, where restart would stop the engine as it comes up and
+    // start it a second time (measured: 18 s more under TCG).
+    const verb = stale.length > 0 ? 'restart' : 'start'
+    await ssh.run(`${reload}${enable}${sudo}systemctl ${verb} docker`, { timeoutMs: 180_000 })
     restartedEngine = true
     changed = true
   }

@@ -7,6 +7,7 @@ import { poll, pollIntervalMs } from '../driver-kit/wait.js'
 import { withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
 import { parseEngineUrl } from '../core/engine-url.js'
+import { programName } from '../core/program-name.js'
 import type { RunOptions } from './each-machine.js'
 import { machineTlsFiles, type OpenMachine } from './machine.js'
 
@@ -36,17 +37,23 @@ const verbs: Record<Action, string> = { start: 'Starting', stop: 'Stopping', res
  * state, and after start/restart make sure the engine answers — regenerating the server
  * certificate first when the address changed (a cloud VM's new public IP, a new local port).
  */
-export async function runAction(store: Store, m: OpenMachine, action: Action, o: RunOptions): Promise<{ addressChanged: boolean }> {
+export async function runAction(store: Store, m: OpenMachine, action: Action, o: RunOptions & { save?: boolean }): Promise<{ addressChanged: boolean }> {
   const name = m.host.Name
   // Declared up front by the driver: refused before the lock and before asking the host anything.
   if (!supports(m.def, action)) throw new NotSupportedError(m.host.DriverName, action)
+  const save = action === 'stop' && o.save === true
+  if (save && !capabilitiesOf(m.def).saveState) {
+    throw new MachineError('not-supported', `The ${m.host.DriverName} driver cannot save a machine's state`, { hint: `run "${programName()} stop ${name}" to power it off` })
+  }
   return withMachineLock(store.path, name, 30_000, async () => {
     const before = await m.driver.state()
     if (action === 'start' && before === 'Running') throw new MachineError('already-running', `Machine "${name}" is already running`)
     if ((action === 'stop' || action === 'kill') && before === 'Stopped') throw new MachineError('already-stopped', `Machine "${name}" is already stopped`)
-    o.reporter.info(`${verbs[action]} "${name}"...`)
-    await m.driver[action]()
-    const want: MachineState = action === 'stop' || action === 'kill' ? 'Stopped' : 'Running'
+    if (save && before === 'Saved') throw new MachineError('already-saved', `Machine "${name}" is already saved`, { hint: `"${programName()} start ${name}" resumes it` })
+    o.reporter.info(`${save ? 'Saving' : verbs[action]} "${name}"...`)
+    if (action === 'stop') await m.driver.stop(save ? { save } : undefined)
+    else await m.driver[action]()
+    const want: MachineState = save ? 'Saved' : action === 'stop' || action === 'kill' ? 'Stopped' : 'Running'
     await waitForState(m, want, 300_000, o.signal)
     const addressChanged = want === 'Running' && capabilitiesOf(m.def).ssh ? await afterBoot(store, m, o) : false
     await store.save(m.host)

@@ -143,7 +143,7 @@ export async function engineUrlFromDriver(m: OpenMachine): Promise<string> {
 }
 
 /**
- * Ask GET /_ping over TLS until it answers OK, backing off from 250 ms to 2 s between asks; ends
+ * Ask GET /_ping over TLS until it answers OK, backing off from 250 ms to 1 s between asks (a ping costs the host one TLS handshake; a longer gap is the engine answering up to that much later than it could); ends
  * only with `signal` (a step's timeout, Ctrl-C), with its reason.
  */
 export async function waitForEngine(store: Store, name: string, url: string, signal: AbortSignal): Promise<void> {
@@ -155,6 +155,6 @@ export async function waitForEngine(store: Store, name: string, url: string, sig
       checkAborted(signal) // a ping cut short by the signal is not the engine's answer
       throw notYet()
     },
-    { isRetryable: (e) => e instanceof MachineError && e.code === 'engine-unreachable', baseMs: 250, capMs: 2_000, attempts: Infinity, signal },
+    { isRetryable: (e) => e instanceof MachineError && e.code === 'engine-unreachable', baseMs: 250, capMs: 1_000, attempts: Infinity, signal },
   )
 }

@@ -30,7 +30,7 @@ export async function upgradeMachine(store: Store, m: OpenMachine, o: RunOptions
   const name = m.host.Name
   if (!capabilitiesOf(m.def).ssh) throw new MachineError('not-supported', `machines of the ${m.host.DriverName} driver have no SSH access, so their engine cannot be upgraded`)
   const state = await m.driver.state()
-  if (state === 'Stopped') await runAction(store, m, 'start', o)
+  if (state === 'Stopped' || state === 'Saved') await runAction(store, m, 'start', o)
   else if (state !== 'Running') {
     throw new MachineError('not-running', `Machine "${name}" is ${state ? `in state ${state}` : 'in an unknown state'}, not running`, { hint: `check "machine status ${name}"; upgrade needs it running (or stopped, to start it)` })
   }

@@ -119,6 +119,15 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     expect(vm.calls().slice(before).map((c) => c.join(' '))).toEqual(['vmrun -T ws list'])
   }, 60_000)
 
+  it('stop --save of a driver that cannot save state: one line naming the fix, the VM untouched', async () => {
+    const before = vm.calls().length
+    const r = await runCli(['stop', '--save', 'v1'], { store, env })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/^Error: v1: The vmware driver cannot save a machine's state: run "\S+ stop v1" to power it off\n$/)
+    expect(vm.calls().length).toBe(before)
+    expect(vm.state().running).not.toEqual([])
+  }, 60_000)
+
   it('stops v1 with a soft vmrun stop: the guest and its ports go down', async () => {
     const r = await runCli(['stop', 'v1'], { store, env })
     expect(r.code, r.stderr).toBe(0)

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemuDefinition from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
+import { versionedQemu } from '../helpers/fake-qemu.js'
 import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -269,6 +270,142 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     expect(text).toMatch(/did not power off within 3 s: stopping QEMU/)
     await m.driver.remove(m.journal)
     expect(readdirSync(m.ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
+  })
+
+  // stop --save / start: the VM sits in its firmware, whose state saves and resumes like a guest's.
+  // No OS answers SSH here: the disk flush before the save and the clock after the resume are
+  // tried briefly and said to have failed (test/e2e/qemu.e2e.test.ts has them with a real guest).
+  const saveEnv = { MACHINE_QEMU_SYNC_TIMEOUT_MS: '300', MACHINE_QEMU_CLOCK_SYNC_MS: '300' }
+  const stateFile = (m: Made) => join(m.ctx.machineDir, FILES.savedState)
+  const recordFile = (m: Made) => join(m.ctx.machineDir, FILES.savedStateRecord)
+  const cmdlineOf = (m: Made) => readFileSync(`/proc/${pidOf(m)}/cmdline`, 'utf8').split('\0')
+  // SeaBIOS writes its debug port's log at every boot; a resumed VM does not run its firmware again.
+  const firmwareLog = (m: Made) => readFileSync(join(m.ctx.machineDir, FILES.firmwareLog), 'utf8')
+
+  async function saved(name: string): Promise<Made> {
+    const m = await make(name, {}, saveEnv)
+    await m.driver.create(m.journal)
+    await m.driver.stop({ save: true })
+    expect(liveProcessesNaming(m.ctx.machineDir)).toEqual([])
+    expect(await m.driver.state()).toBe('Saved')
+    return m
+  }
+
+  it('stop --save writes the VM\'s state (owner-only) and quits QEMU; start resumes it without a boot and deletes the state', async () => {
+    const m = await saved('save1')
+    // It holds the guest's memory: owner-only, like the keys.
+    expect(statSync(stateFile(m)).mode & 0o777).toBe(0o600)
+    expect(statSync(stateFile(m)).size).toBeGreaterThan(100_000)
+    const record = JSON.parse(readFileSync(recordFile(m), 'utf8'))
+    expect(record).toMatchObject({ qemuVersion: expect.stringMatching(/^\d+\.\d+/), hardware: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect(m.logs.join('\n')).toContain('"save1" could not be asked to flush its disks before saving')
+    // Another invocation sees it saved.
+    const again = await reopen(m)
+    expect(await again.state()).toBe('Saved')
+    m.logs.length = 0
+    await again.start()
+    expect(await m.driver.state()).toBe('Running')
+    expect(cmdlineOf(m).join(' ')).toContain('-incoming defer')
+    expect(firmwareLog(m)).toBe('')
+    expect(existsSync(stateFile(m))).toBe(false)
+    expect(existsSync(recordFile(m))).toBe(false)
+    // Running again, and saved again: its state went through two QEMUs.
+    await m.driver.stop({ save: true })
+    await m.driver.start()
+    expect(await m.driver.state()).toBe('Running')
+    expect(firmwareLog(m)).toBe('')
+    await m.driver.remove(m.journal)
+  })
+
+  it('a saved state QEMU cannot load (damaged file) is deleted with one line, and the VM boots afresh', async () => {
+    const m = await saved('save2')
+    const f = readFileSync(stateFile(m))
+    f.fill(0x5a, 64, 4096)
+    await writeFile(stateFile(m), f)
+    m.logs.length = 0
+    await m.driver.start()
+    expect(await m.driver.state()).toBe('Running')
+    const said = m.logs.filter((l) => l.includes('saved state'))
+    expect(said).toEqual([expect.stringMatching(/^The saved state of "save2" cannot be resumed \(QEMU could not resume it: .+\): deleting it and booting afresh$/)])
+    expect(cmdlineOf(m)).not.toContain('-incoming')
+    expect(firmwareLog(m)).not.toBe('')
+    expect(existsSync(stateFile(m))).toBe(false)
+    expect(existsSync(recordFile(m))).toBe(false)
+    await m.driver.remove(m.journal)
+  })
+
+  it('a state saved by another QEMU, with other settings, or without its record is not tried: one line, deleted, a boot', async () => {
+    const m = await saved('save3')
+    const record = JSON.parse(readFileSync(recordFile(m), 'utf8'))
+    for (const [change, why] of [
+      [{ ...record, qemuVersion: '1.0.0' }, `it was saved by QEMU 1.0.0, this is QEMU ${record.qemuVersion}`],
+      [{ ...record, hardware: '0'.repeat(64) }, "the VM's settings (accelerator, CPUs, memory, devices) changed since"],
+      [undefined, 'its record is missing or unreadable'],
+    ] as const) {
+      if (change) await writeFile(recordFile(m), JSON.stringify(change))
+      else await rm(recordFile(m))
+      m.logs.length = 0
+      await m.driver.start()
+      expect(m.logs.filter((l) => l.includes('saved state'))).toEqual([`The saved state of "save3" cannot be resumed (${why}): deleting it and booting afresh`])
+      expect(cmdlineOf(m)).not.toContain('-incoming')
+      expect(existsSync(stateFile(m))).toBe(false)
+      await m.driver.stop({ save: true })
+    }
+    await m.driver.remove(m.journal)
+  })
+
+  it('a VM on a --qemu-network is saved and resumed: its switch stops with it and is back, its NIC wired to it', async () => {
+    const m = await make('save-net', { 'qemu-network': 'savenet' }, saveEnv)
+    await m.driver.create(m.journal)
+    const net = join(store, 'networks', 'savenet')
+    const sw = () => JSON.parse(readFileSync(join(net, 'switch.json'), 'utf8')) as { pid: number; port: number }
+    const port = sw().port
+    await m.driver.stop({ save: true })
+    expect(await m.driver.state()).toBe('Saved')
+    // The last running VM of the network was saved: its switch stopped.
+    expect(liveProcessesNaming(net)).toEqual([])
+    await m.driver.start()
+    expect(await m.driver.state()).toBe('Running')
+    expect(firmwareLog(m)).toBe('')
+    expect(liveProcessesNaming(net)).toEqual([sw().pid])
+    expect(sw().port).toBe(port)
+    const netdevs = cmdlineOf(m).flatMap((x, i, a) => (x === '-netdev' ? [a[i + 1]] : []))
+    expect(netdevs[1]).toMatch(new RegExp(`^socket,id=net1,udp=127\\.0\\.0\\.1:${port},localaddr=127\\.0\\.0\\.1:\\d+$`))
+    await m.driver.remove(m.journal)
+    expect(existsSync(net)).toBe(false)
+  })
+
+  it('after a QEMU upgrade (another --version) the saved state is not tried: one line, deleted, a boot', async () => {
+    const m = await saved('save6')
+    const saved7 = JSON.parse(readFileSync(recordFile(m), 'utf8')).qemuVersion
+    // The same machine, opened by a CLI whose QEMU now says 99.1.0.
+    const upgraded = await make('save6', { 'qemu-binary': versionedQemu(join(store, 'qemu-99'), '99.1.0') }, saveEnv)
+    Object.assign(upgraded.ctx.config, m.ctx.config)
+    await upgraded.driver.start()
+    expect(await upgraded.driver.state()).toBe('Running')
+    expect(upgraded.logs.filter((l) => l.includes('saved state'))).toEqual([`The saved state of "save6" cannot be resumed (it was saved by QEMU ${saved7}, this is QEMU 99.1.0): deleting it and booting afresh`])
+    expect(firmwareLog(m)).not.toBe('')
+    expect(existsSync(stateFile(m))).toBe(false)
+    await upgraded.driver.remove(m.journal)
+  })
+
+  it('stop or kill of a saved VM discards its state (the next start boots), and rm removes it', async () => {
+    const a = await saved('save4')
+    await a.driver.stop()
+    expect(await a.driver.state()).toBe('Stopped')
+    expect(existsSync(stateFile(a))).toBe(false)
+    expect(a.logs.join('\n')).toContain('Discarding the saved state of "save4": its next start boots it afresh')
+    await a.driver.start()
+    expect(firmwareLog(a)).not.toBe('')
+    await a.driver.stop({ save: true })
+    await a.driver.kill()
+    expect(await a.driver.state()).toBe('Stopped')
+    expect(existsSync(stateFile(a))).toBe(false)
+    await a.driver.remove(a.journal)
+
+    const b = await saved('save5')
+    await b.driver.remove(b.journal)
+    expect(readdirSync(b.ctx.machineDir).sort()).toEqual(['id_rsa', 'id_rsa.pub'])
   })
 
   it('forwards extra --qemu-port ports on 127.0.0.1 and refuses a port that is in use', async () => {

@@ -101,3 +101,21 @@ export const kvmRuns = (dir: string): string[] => {
   const f = join(dir, 'kvm-runs.log')
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []
 }
+
+/**
+ * The real QEMU under another version number (`--version` says `version`): what a machine saved
+ * before a QEMU upgrade meets at its next start.
+ */
+export function versionedQemu(dir: string, version: string): string {
+  mkdirSync(dir, { recursive: true })
+  const bin = join(dir, 'qemu-system-x86_64')
+  writeFileSync(
+    bin,
+    `#!/usr/bin/env bash
+[ "$1" = --version ] && { echo "QEMU emulator version ${version}"; exit 0; }
+exec ${JSON.stringify(realQemu())} "$@"
+`,
+    { mode: 0o755 },
+  )
+  return bin
+}

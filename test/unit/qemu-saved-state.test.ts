@@ -1,0 +1,146 @@
+/**
+ * `stop --save` / resume, the pure parts: the -incoming command line, what counts as the VM's
+ * hardware (a state saved with other hardware, or by another QEMU, is not resumed), and the guest
+ * clock's correction after a resume; and the guest's shorter power-off. The save and the resume themselves run against real QEMU in
+ * test/drivers/qemu.lifecycle.test.ts and with a real guest in test/e2e/qemu.e2e.test.ts.
+ */
+import { describe, expect, it } from 'vitest'
+import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
+import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
+import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT, containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
+import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
+
+const base: LaunchSpec = {
+  name: 'dev',
+  arch: 'x86_64',
+  accel: 'tcg',
+  cpus: 2,
+  memoryMb: 2048,
+  disk: '/s/machines/dev/disk.qcow2',
+  seed: '/s/machines/dev/seed.iso',
+  sshPort: 40022,
+  engineHostPort: 42376,
+  engineGuestPort: 2376,
+  forwards: [],
+  consoleLog: '/s/machines/dev/console.log',
+  pidFile: '/s/machines/dev/qemu.pid',
+  qmp: { path: '/s/machines/dev/qmp.sock' },
+  daemonize: true,
+}
+
+describe('resuming a saved state: the command line', () => {
+  it('incoming: QEMU waits for the state over QMP (-incoming defer) instead of booting', () => {
+    const a = qemuArgs({ ...base, incoming: true })
+    expect(a.slice(-2)).toEqual(['-incoming', 'defer'])
+    expect(qemuArgs(base)).not.toContain('-incoming')
+  })
+
+  it('the hardware fingerprint ignores ports and sockets, but not memory, CPUs, accelerator or devices', () => {
+    const fp = hardwareFingerprint(base)
+    expect(hardwareFingerprint({ ...base, sshPort: 1, engineHostPort: 2, qmp: { path: '/tmp/x.sock' }, incoming: true })).toBe(fp)
+    const nic = { localPort: 5000, switchPort: 6000, mac: '52:54:00:a8:64:02' }
+    expect(hardwareFingerprint({ ...base, cluster: nic })).toBe(hardwareFingerprint({ ...base, cluster: { ...nic, localPort: 7000, switchPort: 8000 } }))
+    for (const changed of [{ memoryMb: 4096 }, { cpus: 4 }, { accel: 'kvm' as const }, { cluster: nic }, { seed: undefined }, { forwards: [{ proto: 'tcp' as const, host: 8080, guest: 80 }] }]) {
+      expect(hardwareFingerprint({ ...base, ...changed }), JSON.stringify(changed)).not.toBe(fp)
+    }
+  })
+
+  it('says why a saved state cannot be resumed: no record, another QEMU, other hardware', () => {
+    const now = { qemuVersion: '7.2.22', hardware: 'abc' }
+    expect(unusableBecause({ ...now, savedAt: '' }, now)).toBeUndefined()
+    expect(unusableBecause(undefined, now)).toBe('its record is missing or unreadable')
+    expect(unusableBecause({ ...now, qemuVersion: '8.2.2', savedAt: '' }, now)).toBe('it was saved by QEMU 8.2.2, this is QEMU 7.2.22')
+    expect(unusableBecause({ ...now, hardware: 'def', savedAt: '' }, now)).toMatch(/^the VM's settings .* changed since$/)
+  })
+})
+
+describe('the guest clock after a resume', () => {
+  it('shiftClockCommand moves a clock by the offset at the instant it runs (run here with a fake date)', () => {
+    // A `date` that reads a fixed guest time and records what it is set to.
+    const script = (offset: bigint) =>
+      `date() { if [ "$1" = +%s%N ]; then echo 1700000000123456789; else echo "$@"; fi; }; printf() { command printf "$@"; }; ${shiftClockCommand(offset)
+        .replace('>/dev/null', '')}`
+    const run = (offset: bigint) => execFileSync('sh', ['-c', script(offset)], { encoding: 'utf8' }).trim()
+    expect(run(3_600_000_000_000n)).toBe('-u -s @1700003600.123456789')
+    expect(run(-123_456_790n)).toBe('-u -s @1699999999.999999999')
+    expect(run(0n)).toBe('-u -s @1700000000.123456789')
+  })
+
+  it('measures the offset over the quickest round trip and sets the clock with sudo', async () => {
+    const behindNs = 600_000_000_000n // ten minutes behind: saved ten minutes ago
+    const ran: string[] = []
+    const session = {
+      exec: async (cmd: string) => {
+        ran.push(cmd)
+        const now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n
+        return { code: 0, stdout: cmd === 'date +%s%N' ? `${now - behindNs}\n` : '', stderr: '' }
+      },
+    }
+    const ms = await syncGuestClock(session, { timeoutMs: 1000 })
+    expect(Math.abs(ms - 600_000)).toBeLessThan(50)
+    expect(ran.slice(0, 2)).toEqual(['date +%s%N', 'date +%s%N'])
+    expect(ran[2]).toMatch(/^sudo -n sh -c 'n=\$\(\( \$\(date \+%s%N\) \+ \(\d+\) \)\); date -u -s .*'$/)
+    expect(ran).toHaveLength(3)
+    const offset = BigInt(/\+ \((\d+)\)/.exec(ran[2]!)![1]!)
+    expect(offset - behindNs < 50_000_000n && behindNs - offset < 50_000_000n).toBe(true)
+  })
+
+  it('a guest whose date or sudo fails is an error naming what it said', async () => {
+    await expect(syncGuestClock({ exec: async () => ({ code: 0, stdout: 'Sat Dec  5\n', stderr: '' }) }, { timeoutMs: 1000 })).rejects.toThrow(/the guest's date said "Sat Dec  5"/)
+    const sudoFails = { exec: async (c: string) => (c.startsWith('sudo') ? { code: 1, stdout: '', stderr: 'sudo: a password is required' } : { code: 0, stdout: '1700000000123456789', stderr: '' }) }
+    await expect(syncGuestClock(sudoFails, { timeoutMs: 1000 })).rejects.toThrow('setting it failed: sudo: a password is required')
+  })
+})
+
+describe('the guest power-off drop-in (guest-poweroff.ts)', () => {
+  const execStop = POWEROFF_DROP_IN_TEXT.split('\n').filter((l) => l.startsWith('ExecStop='))
+  // The command systemd runs, with a fake systemctl on PATH and a fake ifdown.
+  const runStop = (state: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'poweroff-'))
+    writeFileSync(join(dir, 'systemctl'), `#!/bin/sh\necho ${state}\n`, { mode: 0o755 })
+    writeFileSync(join(dir, 'ifdown'), `#!/bin/sh\necho "ifdown $*"\n`, { mode: 0o755 })
+    const cmd = execStop[1]!.slice('ExecStop='.length).replace('/sbin/ifdown', join(dir, 'ifdown'))
+    const script = /^\/bin\/sh -c '(.*)'$/.exec(cmd)![1]!
+    return execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } })
+  }
+
+  it('replaces ExecStop: at power-off the interfaces stay up; a stop of a running system takes them down as before', () => {
+    expect(execStop[0]).toBe('ExecStop=')
+    expect(runStop('stopping')).toBe('')
+    expect(runStop('running')).toBe('ifdown -a --read-environment --exclude=lo\n')
+    expect(runStop('degraded')).toBe('ifdown -a --read-environment --exclude=lo\n')
+  })
+
+  it('the bootcmd writes it byte for byte, only on guests with ifupdown\'s networking.service', () => {
+    const [sh, c, script] = poweroffDropInBootcmd()
+    expect([sh, c]).toEqual(['sh', '-c'])
+    expect(script).toMatch(/^\[ -f \/lib\/systemd\/system\/networking\.service \] \|\| exit 0; /)
+    const b64 = / echo (\S+) \| base64 -d > /.exec(script!)![1]!
+    expect(Buffer.from(b64, 'base64').toString()).toBe(POWEROFF_DROP_IN_TEXT)
+    expect(script!.endsWith(`> ${POWEROFF_DROP_IN}`)).toBe(true)
+  })
+})
+
+describe('containerd beside cloud-init (guest-engine-start.ts)', () => {
+  it('the drop-in drops the default dependencies on sysinit (cloud-init) but keeps a clean stop at shutdown', () => {
+    const lines = CONTAINERD_DROP_IN_TEXT.split('\n')
+    expect(lines).toContain('DefaultDependencies=no')
+    expect(lines).toContain('Before=shutdown.target')
+    expect(lines).toContain('Conflicts=shutdown.target')
+    expect(lines.find((l) => l.startsWith('After='))).toBe('After=local-fs.target network.target systemd-tmpfiles-setup.service')
+  })
+
+  it('the bootcmds write it byte for byte and start containerd, only where containerd.service exists', () => {
+    const [, , write] = containerdDropInBootcmd()
+    expect(write).toMatch(/^\[ -f \/lib\/systemd\/system\/containerd\.service \] \|\| exit 0; /)
+    expect(Buffer.from(/ echo (\S+) \| base64 -d > /.exec(write!)![1]!, 'base64').toString()).toBe(CONTAINERD_DROP_IN_TEXT)
+    expect(write!.endsWith(`> ${CONTAINERD_DROP_IN}`)).toBe(true)
+    // Never fails the boot: no containerd, no start.
+    expect(START_CONTAINERD_BOOTCMD).toEqual(['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true'])
+  })
+})
