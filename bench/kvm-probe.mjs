@@ -6,21 +6,15 @@
 //
 // Uses the built CLI code (npm run build) and the test image's kernel (test/e2e/image/build-image.sh,
 // cached). Each run probes in a fresh process-level memo; "cached" runs read <cache>/qemu-accel.json.
-import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { testImage } from './test-image.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3
-const env = Object.fromEntries(
-  execFileSync('bash', [join(root, 'test/e2e/image/build-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-    .filter(Boolean)
-    .map((m) => [m[1], m[2].replace(/^'(.*)'$/, '$1')]),
-)
+const env = testImage({ quiet: true })
 const { probeKvm, qemuSystemBinary, qemuVersion } = await import(join(root, 'dist/drivers/qemu/client.js'))
 const { accelCacheKey, readVerdict, writeVerdict } = await import(join(root, 'dist/drivers/qemu/accel-cache.js'))
 const bin = qemuSystemBinary('x86_64', undefined)

@@ -7,21 +7,16 @@
 // printed with its ratio to the goal) and the SSH connections provisioning opened (goal 1). Uses
 // the built CLI (or --cli DIR: another build's root) and the locally built Debian test image.
 // Usage: node bench/qemu-create.mjs [--runs 1] [--cli DIR]
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { testImage } from './test-image.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, cli: { type: 'string' } } })
-const kv = Object.fromEntries(
-  execFileSync('bash', [join(root, 'test/e2e/image/build-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-    .filter(Boolean)
-    .map((m) => [m[1], m[2].replace(/^'(.*)'$/, '$1')]),
-)
+const kv = testImage()
 const bin = join(resolve(values.cli ?? root), 'bin/run.js')
 
 for (let run = 1; run <= Number(values.runs); run++) {

@@ -10,21 +10,16 @@
 // Every figure is one `machine` command's wall time, the engine answering over TLS at its end
 // (start/restart wait for it). Uses the built CLI (or --cli DIR: another build's root).
 // Usage: node bench/qemu-stop-start.mjs [--cli DIR] [--keep]
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { testImage } from './test-image.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({ options: { cli: { type: 'string' }, keep: { type: 'boolean', default: false } } })
-const kv = Object.fromEntries(
-  execFileSync('bash', [join(root, 'test/e2e/image/build-image.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .split('\n')
-    .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-    .filter(Boolean)
-    .map((m) => [m[1], m[2].replace(/^'(.*)'$/, '$1')]),
-)
+const kv = testImage()
 const bin = join(resolve(values.cli ?? root), 'bin/run.js')
 const store = await mkdtemp(join(tmpdir(), 'machine-bench-stop-'))
 const env = { ...process.env, MACHINE_STORAGE_PATH: store, SHELL: '/bin/bash' }

@@ -11,6 +11,7 @@
  * while cloud-init works, and dockerd starts at once when cloud-init is done. It keeps a clean
  * stop at shutdown (Conflicts/Before shutdown.target, which default dependencies would give).
  */
+import { dropInBootcmd } from './guest-drop-in.js'
 
 export const CONTAINERD_DROP_IN = '/etc/systemd/system/containerd.service.d/10-machine-early.conf'
 
@@ -26,11 +27,7 @@ export const CONTAINERD_DROP_IN_TEXT = [
 ].join('\n')
 
 /** bootcmd (argv form) that writes the drop-in where containerd.service exists; before the engine bootstrap's daemon-reload. */
-export function containerdDropInBootcmd(): string[] {
-  const dir = CONTAINERD_DROP_IN.slice(0, CONTAINERD_DROP_IN.lastIndexOf('/'))
-  const b64 = Buffer.from(CONTAINERD_DROP_IN_TEXT).toString('base64')
-  return ['sh', '-c', `[ -f /lib/systemd/system/containerd.service ] || exit 0; mkdir -p ${dir} && echo ${b64} | base64 -d > ${CONTAINERD_DROP_IN}`]
-}
+export const containerdDropInBootcmd = (): string[] => dropInBootcmd('containerd.service', CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT)
 
 /** bootcmd after the engine bootstrap: start containerd now (its queued start job no longer waits for cloud-init). */
 export const START_CONTAINERD_BOOTCMD = ['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true']

@@ -7,6 +7,7 @@
  * them down as before. File systems are untouched by this: systemd still stops every service,
  * syncs, and unmounts or remounts them read-only before the power goes.
  */
+import { dropInBootcmd } from './guest-drop-in.js'
 
 /** The drop-in, in the guest. */
 export const POWEROFF_DROP_IN = '/etc/systemd/system/networking.service.d/10-machine-poweroff.conf'
@@ -20,13 +21,5 @@ export const POWEROFF_DROP_IN_TEXT = [
   '',
 ].join('\n')
 
-/**
- * The cloud-init bootcmd (argv form: no YAML or shell quoting of the text) that installs it on
- * guests that have ifupdown's networking.service; others are left alone. Put before the engine
- * bootstrap, whose daemon-reload makes systemd read it on the first boot.
- */
-export function poweroffDropInBootcmd(): string[] {
-  const dir = POWEROFF_DROP_IN.slice(0, POWEROFF_DROP_IN.lastIndexOf('/'))
-  const b64 = Buffer.from(POWEROFF_DROP_IN_TEXT).toString('base64')
-  return ['sh', '-c', `[ -f /lib/systemd/system/networking.service ] || exit 0; mkdir -p ${dir} && echo ${b64} | base64 -d > ${POWEROFF_DROP_IN}`]
-}
+/** The power-off drop-in's bootcmd, on guests with ifupdown's networking.service. */
+export const poweroffDropInBootcmd = (): string[] => dropInBootcmd('networking.service', POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT)

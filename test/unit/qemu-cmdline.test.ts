@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { chooseAccel, firmwareRan } from '../../drivers/qemu/accel.js'
-import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
+import { qemuArgs } from '../../drivers/qemu/cmdline.js'
+import { baseLaunchSpec } from '../helpers/qemu-launch-spec.js'
 
-const base: LaunchSpec = {
-  name: 'dev',
-  arch: 'x86_64',
-  accel: 'tcg',
-  cpus: 2,
-  memoryMb: 2048,
-  disk: '/s/machines/dev/disk.qcow2',
-  seed: '/s/machines/dev/seed.iso',
-  sshPort: 40022,
-  engineHostPort: 42376,
-  engineGuestPort: 2376,
-  forwards: [],
-  consoleLog: '/s/machines/dev/console.log',
-  pidFile: '/s/machines/dev/qemu.pid',
-  qmp: { path: '/s/machines/dev/qmp.sock' },
-  daemonize: true,
-}
+const base = baseLaunchSpec
 
 /** The value following each occurrence of `flag`. */
 const values = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []))

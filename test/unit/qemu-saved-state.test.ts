@@ -5,7 +5,7 @@
  * test/drivers/qemu.lifecycle.test.ts and with a real guest in test/e2e/qemu.e2e.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { qemuArgs, type LaunchSpec } from '../../drivers/qemu/cmdline.js'
+import { qemuArgs } from '../../drivers/qemu/cmdline.js'
 import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
 import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
 import { execFileSync } from 'node:child_process'
@@ -14,24 +14,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT, containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
 import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
+import { baseLaunchSpec } from '../helpers/qemu-launch-spec.js'
 
-const base: LaunchSpec = {
-  name: 'dev',
-  arch: 'x86_64',
-  accel: 'tcg',
-  cpus: 2,
-  memoryMb: 2048,
-  disk: '/s/machines/dev/disk.qcow2',
-  seed: '/s/machines/dev/seed.iso',
-  sshPort: 40022,
-  engineHostPort: 42376,
-  engineGuestPort: 2376,
-  forwards: [],
-  consoleLog: '/s/machines/dev/console.log',
-  pidFile: '/s/machines/dev/qemu.pid',
-  qmp: { path: '/s/machines/dev/qmp.sock' },
-  daemonize: true,
-}
+const base = baseLaunchSpec
 
 describe('resuming a saved state: the command line', () => {
   it('incoming: QEMU waits for the state over QMP (-incoming defer) instead of booting', () => {
