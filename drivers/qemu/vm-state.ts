@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../../src/driver-kit/fs.js'
 import { shq } from '../../src/driver-kit/shell.js'
 import { sleep } from '../../src/driver-kit/wait.js'
 import { qemuArgs, type LaunchSpec, type QmpEndpoint } from './cmdline.js'
@@ -116,11 +117,9 @@ export async function saveState(qmp: QmpEndpoint, f: StateFiles, record: Omit<Sa
     }
     await rename(tmp, f.state)
     const full: SavedStateRecord = { ...record, savedAt: new Date().toISOString() }
-    await writeFile(`${f.record}.tmp`, `${JSON.stringify(full, null, 2)}\n`, { mode: 0o600 })
-    await rename(`${f.record}.tmp`, f.record)
+    await writeFileAtomic(f.record, `${JSON.stringify(full, null, 2)}\n`, 0o600)
   } catch (e) {
     await discardState(f)
-    await rm(`${f.record}.tmp`, { force: true })
     // The guest was only paused: let it carry on as it was.
     await run([{ execute: 'cont' }]).catch(() => undefined)
     throw e
