@@ -399,9 +399,7 @@ export class QemuDriver implements Driver {
     // A boot changes the disk under any saved state, which would then resume onto the wrong disk.
     if (!resume) await discardState(this.stateFiles)
     for (let attempt = 1; ; attempt++) {
-      const spec = this.launchSpec(ports[0]!, ports[1]!)
-      // HVF's aarch64 memory map depends on the QEMU version (see machineArgs).
-      if (spec.arch === 'aarch64' && spec.accel === 'hvf') spec.qemuVersion = await this.versionOf(bin)
+      const spec = await this.launchSpec(ports[0]!, ports[1]!)
       if (net) {
         // Joined at create; asked again so a network whose files were lost is rebuilt.
         const { mac } = (await this.joinNetwork())!
@@ -471,7 +469,8 @@ export class QemuDriver implements Driver {
     await discardState(this.stateFiles)
   }
 
-  private launchSpec(sshPort: number, engineHostPort: number): LaunchSpec {
+  /** The VM's command line as data; the same for a boot and for the hardware fingerprint of a saved state. */
+  private async launchSpec(sshPort: number, engineHostPort: number): Promise<LaunchSpec> {
     const c = this.ctx.config
     const kernel = typeof c.Kernel === 'string' && c.Kernel ? c.Kernel : this.o.kernel ? this.abs(this.o.kernel) : undefined
     const initrd = typeof c.Initrd === 'string' && c.Initrd ? c.Initrd : this.o.initrd ? this.abs(this.o.initrd) : undefined
@@ -499,6 +498,8 @@ export class QemuDriver implements Driver {
       pidFile: this.path('pid'),
       qmp: this.qmp(),
       daemonize: process.platform !== 'win32',
+      // HVF's aarch64 memory map depends on the QEMU version (see machineArgs).
+      ...(this.arch === 'aarch64' && accel === 'hvf' ? { qemuVersion: await this.versionOf(this.binary) } : {}),
     }
   }
 
@@ -769,9 +770,8 @@ export class QemuDriver implements Driver {
       ctx.log.info(`"${ctx.machineName}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`),
     )
     ctx.log.info(`Saving the state of "${ctx.machineName}" to ${this.stateFiles.state}`)
-    const spec = this.launchSpec(Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0))
+    const spec = await this.launchSpec(Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0))
     if (this.o.network) spec.cluster = { localPort: 0, switchPort: 0, mac: String(ctx.config.ClusterMAC) }
-    if (spec.arch === 'aarch64' && spec.accel === 'hvf') spec.qemuVersion = await this.versionOf(this.binary)
     try {
       await saveState(this.qmp(), this.stateFiles, { qemuVersion: await this.versionOf(this.binary), hardware: hardwareFingerprint(spec) }, {
         timeoutMs: this.envMs('MACHINE_QEMU_SAVE_TIMEOUT_MS', 300_000),
