@@ -1,7 +1,6 @@
 import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
-import { envMs } from '../driver-kit/wait.js'
-import { engineRequest, engineStream, readTls, type EngineAnswer } from '../services/engine.js'
+import { engineRequest, engineStream, engineTimeoutMs, readTls, type EngineAnswer } from '../services/engine.js'
 import { clientTlsFiles, engineUrlOf } from '../services/machine.js'
 import { EngineApiError, engineMessage } from '../services/swarm-api.js'
 import type { Store } from '../store/store.js'
@@ -37,7 +36,7 @@ interface Target {
 function targetOf(store: Store, host: HostConfig, env: NodeJS.ProcessEnv): Target {
   const url = engineUrlOf(host)
   if (!url.startsWith('tcp://')) throw new MachineError('no-engine-url', `Machine "${host.Name}" has no TCP engine URL`)
-  return { url, tls: () => readTls(clientTlsFiles(store, host)), machine: host.Name, timeoutMs: envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 }) }
+  return { url, tls: () => readTls(clientTlsFiles(store, host)), machine: host.Name, timeoutMs: engineTimeoutMs(env) }
 }
 
 /** An answer the engine refused, in its own words (as swarm's calls report theirs). */

@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs'
 import { MachineError } from '../core/errors.js'
 import type { HostConfig } from '../core/host-config.js'
 import { programName } from '../core/program-name.js'
-import { envMs } from '../driver-kit/wait.js'
 import type { Store } from '../store/store.js'
-import { engineVersion, readTls } from './engine.js'
+import { engineTimeoutMs, engineVersion, readTls } from './engine.js'
 import { engineUrlOf, machineTlsFiles } from './machine.js'
 
 /**
@@ -28,5 +27,5 @@ export async function machineEngineVersion(store: Store, host: HostConfig, env: 
     if (e instanceof MachineError && e.code === 'bad-pem') throw new MachineError('bad-pem', `Machine "${name}": ${e.message}`, { hint: `run "${programName()} regenerate-certs ${name}"` })
     throw e
   })
-  return engineVersion(url, creds, envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 }), { machine: name })
+  return engineVersion(url, creds, engineTimeoutMs(env), { machine: name })
 }

@@ -4,7 +4,7 @@ import { connect, isIP, type Socket } from 'node:net'
 import type { SecureContext, TLSSocket } from 'node:tls'
 import { formatEngineUrl, parseEngineUrl } from '../core/engine-url.js'
 import { MachineError } from '../core/errors.js'
-import { abortReason } from '../driver-kit/wait.js'
+import { abortReason, envMs } from '../driver-kit/wait.js'
 
 export interface TlsFiles {
   ca: string
@@ -117,6 +117,9 @@ const CERT_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(
 function noResponse(at: string, e: unknown, machine?: string): MachineError {
   return new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(machine), cause: e })
 }
+
+/** The bound of one engine call (connect, TLS, answer): 20 s, or MACHINE_ENGINE_TIMEOUT_MS. */
+export const engineTimeoutMs = (env: NodeJS.ProcessEnv = process.env): number => envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 })
 
 /** A failed handshake: not TLS at all, a certificate we do not trust, or ours refused. */
 function handshakeFailed(at: string, e: unknown, machine?: string): MachineError {

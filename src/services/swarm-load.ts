@@ -4,8 +4,8 @@ import { programName } from '../core/program-name.js'
 import { inSwarm, membersOf, swarmColumn } from '../core/swarm-cluster.js'
 import { envMs } from '../driver-kit/wait.js'
 import type { Store } from '../store/store.js'
-import { engineRequest, engineStream } from './engine.js'
-import { clusterNameOf, engineTargetOf, engineTimeoutMs, type SwarmContext } from './swarm.js'
+import { engineRequest, engineStream, engineTimeoutMs } from './engine.js'
+import { clusterNameOf, engineTargetOf, type SwarmContext } from './swarm.js'
 import { engineMessage, type EngineTarget } from './swarm-api.js'
 
 // `machine swarm load IMAGE…`: a local image onto every node of a swarm, with no registry —

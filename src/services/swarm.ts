@@ -6,11 +6,10 @@ import { programName } from '../core/program-name.js'
 import { discoveryOf, inSwarm, membersOf, swarmColumn } from '../core/swarm-cluster.js'
 import { checkAdvertiseAddr } from '../core/swarm-flags.js'
 import { capabilitiesOf, type Driver } from '../driver-kit/contract.js'
-import { envMs } from '../driver-kit/wait.js'
 import { FileJournal } from '../store/journal.js'
 import { withClusterLock, withMachineLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
-import { readTls } from './engine.js'
+import { engineTimeoutMs, readTls } from './engine.js'
 import { engineUrlOf, machineTlsFiles, openLoaded, type OpenMachine } from './machine.js'
 import type { Reporter } from './reporter.js'
 import { chooseAdvertiseAddress, isLoopbackAddress } from './swarm-address.js'
@@ -44,7 +43,6 @@ export function engineTargetOf(store: Store, host: HostConfig): EngineTarget {
   return { url: engineUrlOf(host), tls: () => readTls(files), machine: host.Name }
 }
 
-export const engineTimeoutMs = (env: NodeJS.ProcessEnv = process.env): number => envMs(env, 'MACHINE_ENGINE_TIMEOUT_MS', 20_000, { min: 1, max: 3_600_000 })
 
 const open = (store: Store, host: HostConfig, c: SwarmContext, forCluster = false): Promise<OpenMachine> =>
   openLoaded(store, host, { config: c.config, signal: c.signal, env: c.env, forCluster, log: { info: (l) => c.reporter.info(l), debug: (l) => c.reporter.debug(l) } })
