@@ -110,20 +110,27 @@ export class FleetWatch {
     this.schedule()
     return () => {
       this.listeners.delete(fn)
-      if (!this.listeners.size) clearTimeout(this.timer)
+      if (!this.listeners.size) {
+        // Forgotten too: schedule() starts polling again only when no timer is set.
+        clearTimeout(this.timer)
+        this.timer = undefined
+      }
     }
   }
 
   private schedule(): void {
     if (this.timer || this.stopped) return
-    this.timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       this.refresh()
         .catch(() => undefined)
         .finally(() => {
+          // Listening stopped during the round (and may have started again, with its own timer).
+          if (this.timer !== timer) return
           this.timer = undefined
           if (this.listeners.size) this.schedule()
         })
     }, this.intervalMs)
+    this.timer = timer
   }
 
   stop(): void {
