@@ -15,6 +15,9 @@ import { Jobs, type Job } from './jobs.js'
 import { envLines, MACHINE_OPERATIONS, offeredOperations, runCreate, runMachineOperation, type MachineOperation, type OperationContext } from './operations.js'
 import { checkGivenToken, checkOrigin, checkToken, newToken, SECURITY_HEADERS, tokenCookie, type Gate } from './security.js'
 
+/** POST /api/machines/NAME/OPERATION, for exactly the operations the page offers. */
+const OPERATION_ROUTE = new RegExp(`^/api/machines/([^/]+)/(${MACHINE_OPERATIONS.join('|')})$`)
+
 // `machine dashboard`'s HTTP server (node:http, no framework: a dozen routes). The page, its
 // script and style are plain files in templates/dashboard/, read once at start: no build step,
 // no CDN, works offline. See docs/dashboard.md for the routes and the security model.
@@ -159,14 +162,14 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       const j = jobs.get(job[1]!)
       return j ? watchJob(req, res, j) : send(res, 404, { error: 'No such job' })
     }
-    const op = /^\/api\/machines\/([^/]+)\/(start|stop|restart|kill|regenerate-certs|remove)$/.exec(path)
+    const op = OPERATION_ROUTE.exec(path)
     if (op && method === 'POST') {
       const name = machineName(op[1]!)
+      // The route names only MACHINE_OPERATIONS.
       const action = op[2] as MachineOperation
       const body = (await readJson(req)) as { confirm?: unknown }
       // rm asks first on the page; the server insists the answer names the machine, so no stray request removes one.
       if (action === 'remove' && body.confirm !== name) return send(res, 400, { error: `Removing "${name}" needs {"confirm": "${name}"}` })
-      if (!MACHINE_OPERATIONS.includes(action)) return send(res, 404, { error: 'No such operation' })
       if (!(await o.store.exists(name))) return send(res, 404, { error: `Machine "${name}" does not exist` })
       return startJob(res, `${action} ${name}`, (r) => runMachineOperation(ctx, name, action, r))
     }
