@@ -1,0 +1,137 @@
+/**
+ * scripts/oclif-patches.mjs changes how oclif's code loads (lazy requires, rarely used packages
+ * left in node_modules, isWsl from is-wsl) and sorts (command ids without ICU's collator), to make
+ * starts cheaper. Proof that nothing a user sees changes: the same CLI bundled with oclif as
+ * published (scripts/bundle.mjs --plain-oclif, into a copy of the package) answers every case
+ * here byte for byte as the built one does — help texts (root, topic, command, create's driver
+ * help, at several widths and locales), errors for unknown flags, commands and missing
+ * arguments, commands on a machine, and all of it again with a user-installed plugin driver.
+ * Both run through oclif (MACHINE_NO_FAST_PATH: the fast paths are compared with oclif in
+ * static-answers.test.ts).
+ */
+import { spawnSync } from 'node:child_process'
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
+
+/** A copy of the installed package whose dist/bundle has oclif unpatched. */
+async function plainOclifPackage(): Promise<string> {
+  const pkg = await tempDir('plain-oclif-')
+  await cp(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true })
+  for (const f of ['package.json', 'oclif.manifest.json']) await cp(join(ROOT, f), join(pkg, f))
+  for (const d of ['node_modules', 'templates']) await symlink(join(ROOT, d), join(pkg, d))
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), '--plain-oclif', '--outdir', join(pkg, 'dist', 'bundle')], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`bundling with plain oclif failed: ${r.stderr}`)
+  return pkg
+}
+
+/** What the user sees from `args`, through oclif, with `bin` as the program (its path made ROOT's). */
+function run(bin: string, pkg: string, args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, MACHINE_NO_FAST_PATH: '1', ...env }, encoding: 'utf8', input: '' })
+  const same = (s: string) => s.replaceAll(pkg, ROOT)
+  return { code: r.status, stdout: same(r.stdout), stderr: same(r.stderr) }
+}
+
+/** The example plugin driver (test/fixtures/example-driver), installed as oclif installs user plugins. */
+async function pluginDataDir(): Promise<string> {
+  const data = await tempDir('plugin-data-')
+  await mkdir(join(data, 'node_modules'))
+  await cp(join(ROOT, 'test', 'fixtures', 'example-driver'), join(data, 'node_modules', 'machine-driver-example'), { recursive: true })
+  await symlink(ROOT, join(data, 'node_modules', 'machine'))
+  const plugins = [{ name: 'machine-driver-example', type: 'user', tag: 'latest' }]
+  await writeFile(join(data, 'package.json'), JSON.stringify({ private: true, oclif: { schema: 1, plugins }, dependencies: { 'machine-driver-example': '0.1.0' } }))
+  return data
+}
+
+const CASES: string[][] = [
+  ['--help'],
+  [],
+  ['swarm'],
+  ['swarm', '--help'],
+  ['inspect', '--help'],
+  ['ls', '--help'],
+  ['create', '--help'],
+  ['create', '-d', 'none', '--help'],
+  ['create', '-d', 'nosuch', '--help'],
+  ['--version'],
+  ['version'],
+  ['version', '--json'],
+  ['inspect'],
+  ['inspect', '--bogus', 'm1'],
+  ['inspect', 'nosuch'],
+  ['inspec', 'm1'],
+  ['nosuch', '--json'],
+  ['--json'],
+  ['swarm', 'nosuch'],
+  ['inspect', 'm1'],
+  ['inspect', '--format', '{{.DriverName}}', 'm1'],
+  ['status', 'm1'],
+  ['url', 'm1'],
+  ['ip', 'm1'],
+  ['config', 'm1'],
+  ['ls', '--format', '{{.Name}} {{.DriverName}}'],
+  ['env', 'm1'],
+  ['drivers'],
+  ['rm', '-y', 'nosuch'],
+]
+
+describe('oclif with scripts/oclif-patches.mjs answers as oclif as published does', () => {
+  let pkg = ''
+  let store = ''
+  let home = ''
+  beforeAll(async () => {
+    pkg = await plainOclifPackage()
+    store = await tempStore()
+    home = await tempDir('patches-home-')
+    const made = await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23799', 'm1'], { store })
+    expect(made.stderr).toBe('')
+  }, 120_000)
+
+  const compare = (args: string[], env: NodeJS.ProcessEnv) => {
+    const base = { HOME: home, XDG_CONFIG_HOME: '', XDG_DATA_HOME: '', MACHINE_CONFIG_DIR: '', MACHINE_STORAGE_PATH: store, ...env }
+    const patched = run(BIN, ROOT, args, base)
+    const plain = run(join(pkg, 'bin', 'run.js'), pkg, args, base)
+    expect(patched, `machine ${args.join(' ')} (${JSON.stringify(env)})`).toEqual(plain)
+    return patched
+  }
+
+  it('every case, and the help at other widths and in locales whose collation differs', () => {
+    for (const args of CASES) compare(args, { MACHINE_DATA_DIR: join(home, 'no-plugins') })
+    for (const env of [{ OCLIF_COLUMNS: '50' }, { OCLIF_COLUMNS: '200' }, { LC_ALL: 'lt_LT.UTF-8' }, { LC_ALL: 'da_DK.UTF-8' }, { LANG: 'C' }]) {
+      for (const args of [['--help'], ['swarm'], ['inspec'], ['inspect', '--help']]) compare(args, { MACHINE_DATA_DIR: join(home, 'no-plugins'), ...env })
+    }
+    // The cases above are not all errors or all the same text.
+    expect(compare(['inspect', 'm1'], {}).stdout).toContain('"DriverName": "none"')
+    expect(compare(['inspec', 'm1'], {}).stderr).toMatch(/did you mean .* inspect"/)
+    expect(compare(['inspect', '--bogus', 'm1'], {}).code).not.toBe(0)
+  }, 240_000)
+
+  it('with a user-installed plugin driver: its commands, help and driver as before', async () => {
+    const data = await pluginDataDir()
+    const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache') }
+    for (const args of [['drivers'], ['--help'], ['create', '--help'], ['create', '-d', 'example', '--help'], ['inspect', 'm1'], ['inspec', 'm1'], ['nosuch']]) compare(args, env)
+    expect(compare(['drivers'], env).stdout).toMatch(/^example \(plugin\)/m)
+  }, 120_000)
+})
+
+describe('what an oclif command start no longer loads', () => {
+  it('inspect loads none of the packages left in node_modules, nor wsl-utils (child_process)', async () => {
+    const store = await tempStore()
+    await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23798', 'm1'], { store })
+    const trace = join(await tempDir('trace-'), 'imports.txt')
+    const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, 'inspect', 'm1'], {
+      env: { ...process.env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace },
+      encoding: 'utf8',
+    })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    const loaded = await readFile(trace, 'utf8')
+    expect(loaded).toContain('@oclif/core/lib/config/config.js') // the trace sees oclif's modules
+    // (A bundle file's sources are all listed once it loads: these are files of their own.)
+    for (const notNeeded of ['/semver/', '/minimatch/', '/tinyglobby/', '/lilconfig/', '/cli-spinners/', '/powershell-utils/']) {
+      expect(loaded, notNeeded).not.toContain(notNeeded)
+    }
+  })
+})
