@@ -8,7 +8,8 @@
 // - the order of a plugin's commands: oclif sorts them with localeCompare, whose first call builds
 //   ICU's collator (~67 M instructions); src/cli/command-order.ts gives the same order;
 // - oclif's platform check imports wsl-utils for its isWsl (is-wsl's), and wsl-utils imports
-//   node:child_process at load: isWsl is taken from is-wsl itself, the rest from wsl-utils when used.
+//   node:child_process at load: isWsl is taken from is-wsl itself, the rest from wsl-utils when used;
+// - packages oclif needs only for what this CLI never does on a start stay in node_modules (below).
 // Every patch must apply, or the build fails: a new oclif that no longer matches is noticed.
 // test/commands/oclif-patches.test.ts runs a CLI bundled with and without them and compares.
 import { readFile } from 'node:fs/promises'
@@ -17,8 +18,9 @@ import { dirname, join, sep } from 'node:path'
 const OCLIF_LIB = `${sep}@oclif${sep}core${sep}lib${sep}`
 // What oclif requires only for: its Node version check (semver; src/main.ts turns it off, ours is
 // stricter), plugins named by pattern (minimatch), plugins without a manifest (tinyglobby) or
-// without an oclif section in package.json (lilconfig), and spinners (cli-spinners).
-const RARE_DEPENDENCIES = /^(?:semver|minimatch|tinyglobby|lilconfig|cli-spinners)$/
+// without an oclif section in package.json (lilconfig). (Not cli-spinners: oclif makes its spinner
+// whenever stderr is a terminal.)
+const RARE_DEPENDENCIES = /^(?:semver|minimatch|tinyglobby|lilconfig)$/
 
 /**
  * `const name_1 = require("x");` (also wrapped in __importDefault/__importStar, or `var`) at the
@@ -82,7 +84,7 @@ export function oclifPatches(root) {
         }
       })
       // Packages oclif needs only for what this CLI's start never does stay in node_modules (the
-      // bundled chunk is read and checked whole on every start: these were 40% of it), required
+      // bundled chunk is read and checked whole on every start: these were a third of it), required
       // from @oclif/core's own directory, where npm installed them for it, when first used.
       b.onResolve({ filter: RARE_DEPENDENCIES }, (args) => {
         if (!args.importer.includes(OCLIF_LIB)) return undefined
