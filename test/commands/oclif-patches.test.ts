@@ -34,13 +34,14 @@ function run(bin: string, pkg: string, args: string[], env: NodeJS.ProcessEnv) {
   return { code: r.status, stdout: same(r.stdout), stderr: same(r.stderr) }
 }
 
-/** The example plugin driver (test/fixtures/example-driver), installed as oclif installs user plugins. */
-async function pluginDataDir(): Promise<string> {
+/** The example plugin driver (test/fixtures/example-driver), installed as oclif installs user plugins, or linked (`plugins link`). */
+async function pluginDataDir(type: 'user' | 'link' = 'user'): Promise<string> {
   const data = await tempDir('plugin-data-')
   await mkdir(join(data, 'node_modules'))
   await cp(join(ROOT, 'test', 'fixtures', 'example-driver'), join(data, 'node_modules', 'machine-driver-example'), { recursive: true })
   await symlink(ROOT, join(data, 'node_modules', 'machine'))
-  const plugins = [{ name: 'machine-driver-example', type: 'user', tag: 'latest' }]
+  const root = join(data, 'node_modules', 'machine-driver-example')
+  const plugins = [type === 'user' ? { name: 'machine-driver-example', type, tag: 'latest' } : { name: 'machine-driver-example', type, root }]
   await writeFile(join(data, 'package.json'), JSON.stringify({ private: true, oclif: { schema: 1, plugins }, dependencies: { 'machine-driver-example': '0.1.0' } }))
   return data
 }
@@ -108,11 +109,13 @@ describe('oclif with scripts/oclif-patches.mjs answers as oclif as published doe
     expect(compare(['inspect', '--bogus', 'm1'], {}).code).not.toBe(0)
   }, 240_000)
 
-  it('with a user-installed plugin driver: its commands, help and driver as before', async () => {
-    const data = await pluginDataDir()
-    const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache') }
-    for (const args of [['drivers'], ['--help'], ['create', '--help'], ['create', '-d', 'example', '--help'], ['inspect', 'm1'], ['inspec', 'm1'], ['nosuch']]) compare(args, env)
-    expect(compare(['drivers'], env).stdout).toMatch(/^example \(plugin\)/m)
+  it('with a user-installed or a linked plugin driver: its commands, help and driver as before', async () => {
+    for (const type of ['user', 'link'] as const) {
+      const data = await pluginDataDir(type)
+      const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache') }
+      for (const args of [['drivers'], ['--help'], ['create', '--help'], ['create', '-d', 'example', '--help'], ['inspect', 'm1'], ['inspec', 'm1'], ['nosuch']]) compare(args, env)
+      expect(compare(['drivers'], env).stdout, type).toMatch(/^example \(plugin\)/m)
+    }
   }, 120_000)
 })
 
