@@ -5,7 +5,8 @@
  * published (scripts/bundle.mjs --plain-oclif, into a copy of the package) answers every case
  * here byte for byte as the built one does — help texts (root, topic, command, create's driver
  * help, at several widths and locales), errors for unknown flags, commands and missing
- * arguments, commands on a machine, and all of it again with a user-installed plugin driver.
+ * arguments, commands on a machine, again with a user-installed or linked plugin driver, and
+ * plugins whose commands oclif finds by globbing, in an .oclifrc.json or in child plugins.
  * Both run through oclif (MACHINE_NO_FAST_PATH: the fast paths are compared with oclif in
  * static-answers.test.ts).
  */
@@ -116,6 +117,56 @@ describe('oclif with scripts/oclif-patches.mjs answers as oclif as published doe
       for (const args of [['drivers'], ['--help'], ['create', '--help'], ['create', '-d', 'example', '--help'], ['inspect', 'm1'], ['inspec', 'm1'], ['nosuch']]) compare(args, env)
       expect(compare(['drivers'], env).stdout, type).toMatch(/^example \(plugin\)/m)
     }
+  }, 120_000)
+})
+
+/**
+ * User plugins that take oclif down the paths whose packages stay in node_modules: commands found
+ * by globbing a directory (no manifest: tinyglobby), the oclif section in an .oclifrc.json instead
+ * of package.json (lilconfig), and child plugins named by a pattern (minimatch).
+ */
+async function commandPluginsDataDir(): Promise<string> {
+  const data = await tempDir('plugin-cmds-')
+  const modules = join(data, 'node_modules')
+  await mkdir(join(modules, '@oclif'), { recursive: true })
+  await symlink(join(ROOT, 'node_modules', '@oclif', 'core'), join(modules, '@oclif', 'core'))
+  const command = (text: string) =>
+    `import { Command } from '@oclif/core'\nexport default class extends Command {\n  static description = 'Print ${text}'\n  async run() { await this.parse(); this.log('${text}') }\n}\n`
+  const plugin = async (name: string, pjson: object, rc: object | undefined, commands: Record<string, string>) => {
+    await mkdir(join(modules, name, 'commands'), { recursive: true })
+    await writeFile(join(modules, name, 'package.json'), JSON.stringify({ name, version: '1.0.0', type: 'module', ...pjson }))
+    if (rc) await writeFile(join(modules, name, '.oclifrc.json'), JSON.stringify(rc))
+    for (const [id, text] of Object.entries(commands)) await writeFile(join(modules, name, 'commands', `${id}.js`), command(text))
+  }
+  await plugin('machine-plugin-globbed', { oclif: { commands: './commands', plugins: ['machine-plugin-child-*'] }, dependencies: { 'machine-plugin-child-a': '1.0.0' } }, undefined, { hello: 'hello from a globbed command' })
+  await plugin('machine-plugin-child-a', { oclif: { commands: './commands' } }, undefined, { child: 'hello from a child plugin' })
+  await plugin('machine-plugin-rc', {}, { commands: './commands' }, { rchello: 'hello from an .oclifrc.json plugin' })
+  const plugins = ['machine-plugin-globbed', 'machine-plugin-rc'].map((name) => ({ name, type: 'user', tag: 'latest' }))
+  await writeFile(join(data, 'package.json'), JSON.stringify({ private: true, oclif: { schema: 1, plugins }, dependencies: { 'machine-plugin-globbed': '1.0.0', 'machine-plugin-rc': '1.0.0' } }))
+  return data
+}
+
+describe('plugins that need the packages oclif-patches leaves in node_modules', () => {
+  it('load, list and run their commands as with oclif as published', async () => {
+    const pkg = await plainOclifPackage()
+    const data = await commandPluginsDataDir()
+    const env = { MACHINE_DATA_DIR: data, MACHINE_CACHE_DIR: join(data, 'cache'), MACHINE_STORAGE_PATH: await tempStore(), HOME: await tempDir('patches-home-') }
+    const both = (args: string[]) => {
+      const patched = run(BIN, ROOT, args, env)
+      expect(patched, args.join(' ')).toEqual(run(join(pkg, 'bin', 'run.js'), pkg, args, env))
+      return patched
+    }
+    expect(both(['hello']).stdout).toBe('hello from a globbed command\n')
+    expect(both(['child']).stdout).toBe('hello from a child plugin\n')
+    expect(both(['rchello']).stdout).toBe('hello from an .oclifrc.json plugin\n')
+    expect(both(['--help']).stdout).toMatch(/^ {2}rchello +Print hello from an \.oclifrc\.json plugin$/m)
+    both(['hello', '--help'])
+    both(['helo'])
+    // These starts did take those packages, from node_modules.
+    const trace = join(await tempDir('trace-'), 'imports.txt')
+    spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, 'hello'], { env: { ...process.env, ...env, MACHINE_TRACE_IMPORTS: trace } })
+    const loaded = await readFile(trace, 'utf8')
+    for (const dependency of ['/node_modules/tinyglobby/', '/node_modules/lilconfig/', '/node_modules/minimatch/']) expect(loaded, dependency).toContain(dependency)
   }, 120_000)
 })
 
