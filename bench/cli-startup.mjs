@@ -79,6 +79,11 @@ const commands = [
   { label: 'machine status', args: (i) => [bin, 'status', `m${i % N}`], goal: 2.0, every: 3 },
   { label: 'help (terminal)', args: () => [bin, '--help'], goal: 2.0, every: 3, tty: true },
 ]
+// The terminal is util-linux's script(1); without it (macOS' takes other arguments) that row is left out.
+if (spawnSync('script', ['-qec', 'true', '/dev/null']).status !== 0) {
+  console.log('note: no util-linux script(1): --help in a terminal is not measured')
+  commands.splice(commands.findIndex((c) => c.tty), 1)
+}
 const shellQuote = (a) => `'${a.replaceAll("'", "'\\''")}'`
 // A command in a pseudo-terminal: script(1) runs it (its own output and stderr both come back on stdout).
 const inTerminal = (argv) => ['script', '-qec', argv.map(shellQuote).join(' '), '/dev/null']
@@ -112,7 +117,7 @@ if (values.instructions) {
     return Number(m[1]) / 1e6
   }
   nodeFigure = count(['-e', '0'])
-  nodeTerminalFigure = count(['-e', '0'], true)
+  if (commands.some((c) => c.tty)) nodeTerminalFigure = count(['-e', '0'], true)
   for (const c of commands) figures.push({ ...c, value: count(c.args(1), c.tty) })
 } else {
   const nodeMs = []
@@ -121,7 +126,7 @@ if (values.instructions) {
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so machine load affects all alike.
     nodeMs.push(run(['-e', '0']).ms)
-    if (i % 3 === 0) nodeTerminalMs.push(run(['-e', '0'], [], true).ms)
+    if (i % 3 === 0 && commands.some((c) => c.tty)) nodeTerminalMs.push(run(['-e', '0'], [], true).ms)
     commands.forEach((c, k) => {
       if (i % (c.every ?? 1) !== 0) return
       const r = run(c.args(i), [], c.tty)
@@ -130,13 +135,13 @@ if (values.instructions) {
     })
   }
   nodeFigure = median(nodeMs)
-  nodeTerminalFigure = median(nodeTerminalMs)
+  if (nodeTerminalMs.length > 0) nodeTerminalFigure = median(nodeTerminalMs)
   commands.forEach((c, k) => figures.push({ ...c, value: median(ms[k]) }))
 }
 if (!values.keep) await rm(storePath, { recursive: true, force: true })
 const unit = values.instructions ? 'M instructions' : 'ms'
 console.log(`machines: ${N}, ${values.instructions ? 'callgrind, one run each' : `runs: ${RUNS} (medians)`}`)
-console.log(`${'node -e 0'.padEnd(16)} ${nodeFigure.toFixed(1)} ${unit} (in a terminal: ${nodeTerminalFigure.toFixed(1)})`)
+console.log(`${'node -e 0'.padEnd(16)} ${nodeFigure.toFixed(1)} ${unit}${nodeTerminalFigure === undefined ? '' : ` (in a terminal: ${nodeTerminalFigure.toFixed(1)})`}`)
 for (const f of figures) {
   const reference = f.tty ? nodeTerminalFigure : nodeFigure
   console.log(`${f.label.padEnd(16)} ${f.value.toFixed(1)} ${unit}  = ${(f.value / reference).toFixed(2)}x node${f.tty ? ' in a terminal' : ''} (goal <= ${f.goal}x)`)
