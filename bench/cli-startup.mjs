@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Benchmark: `machine env NAME`, `machine ls` on a store of 500 `none` machines, `machine --help`,
-// `machine version` (both answered from build-time texts, src/fast/static-answers.ts) and
-// `machine inspect NAME` (a command through oclif), each as a ratio to a bare `node -e 0` measured
-// in the same run (issue 18's goals: env ≤ 1.2×, ls ≤ 2.0×, any other start ≤ 2×).
+// `machine version` (both answered from build-time texts, src/fast/static-answers.ts),
+// `machine inspect NAME` and `machine status NAME` (commands through oclif) and `machine --help` in a
+// terminal (through oclif: a pseudo-terminal made by script(1), whose ratio is to `node -e 0` run the
+// same way), each as a ratio to a bare `node -e 0` measured in the same run (issue 18's goals:
+// env ≤ 1.2×, ls ≤ 2.0×, any other start ≤ 2×).
 // The machines' engines are on closed loopback ports (one per machine), so `ls` measures our own work (500 state
 // checks + 500 refused TLS dials) rather than 500 TLS handshakes. `ls floor` (bench/ls-floor.mjs)
 // is the least any listing must do in bare Node: read 500 configs and make 500 refused dials; ls
@@ -78,59 +80,76 @@ const commands = [
   { label: 'machine version', args: () => [bin, 'version'], goal: 2.0, every: 3 },
   // Any other command starts through oclif (Config.load, the command's module, its parser).
   { label: 'machine inspect', args: (i) => [bin, 'inspect', `m${i % N}`], goal: 2.0, every: 3 },
+  { label: 'machine status', args: (i) => [bin, 'status', `m${i % N}`], goal: 2.0, every: 3 },
+  { label: 'help (terminal)', args: () => [bin, '--help'], goal: 2.0, every: 3, tty: true },
 ]
+// The terminal is util-linux's script(1); without it (macOS' takes other arguments) that row is left out.
+if (spawnSync('script', ['-qec', 'true', '/dev/null']).status !== 0) {
+  console.log('note: no util-linux script(1): --help in a terminal is not measured')
+  commands.splice(commands.findIndex((c) => c.tty), 1)
+}
+const shellQuote = (a) => `'${a.replaceAll("'", "'\\''")}'`
+// A command in a pseudo-terminal: script(1) runs it (its own output and stderr both come back on stdout).
+const inTerminal = (argv) => ['script', '-qec', argv.map(shellQuote).join(' '), '/dev/null']
 
-function run(args, prefix = []) {
-  const [cmd, ...rest] = [...prefix, process.execPath, ...args]
+function run(args, prefix = [], tty = false) {
+  const argv = [...prefix, process.execPath, ...args]
+  const [cmd, ...rest] = tty ? inTerminal(argv) : argv
   const t = process.hrtime.bigint()
   const r = spawnSync(cmd, rest, { env, encoding: 'utf8', maxBuffer: 64 << 20 })
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`)
-  return { ms, out: r.stdout, err: r.stderr }
+  return { ms, out: r.stdout, err: tty ? r.stdout : r.stderr }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // Warm up: the first runs fill Node's compile cache, as any second invocation by a user would.
 for (let i = 0; i < 2; i++) {
   run(['-e', '0'])
-  for (const c of commands) run(c.args(i))
+  for (const c of commands) run(c.args(i), [], c.tty)
 }
 
 let nodeFigure
+let nodeTerminalFigure
 const figures = []
 if (values.instructions) {
   // One run each is enough: the count barely moves between runs.
-  const count = (args) => {
-    const { err } = run(args, ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'])
+  const count = (args, tty = false) => {
+    const { err } = run(args, ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'], tty)
     const m = /Collected : (\d+)/.exec(err)
     if (!m) throw new Error(`no instruction count from valgrind for ${args.join(' ')}: is valgrind installed?`)
     return Number(m[1]) / 1e6
   }
   nodeFigure = count(['-e', '0'])
-  for (const c of commands) figures.push({ ...c, value: count(c.args(1)) })
+  if (commands.some((c) => c.tty)) nodeTerminalFigure = count(['-e', '0'], true)
+  for (const c of commands) figures.push({ ...c, value: count(c.args(1), c.tty) })
 } else {
   const nodeMs = []
+  const nodeTerminalMs = []
   const ms = commands.map(() => [])
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, so machine load affects all alike.
     nodeMs.push(run(['-e', '0']).ms)
+    if (i % 3 === 0 && commands.some((c) => c.tty)) nodeTerminalMs.push(run(['-e', '0'], [], true).ms)
     commands.forEach((c, k) => {
       if (i % (c.every ?? 1) !== 0) return
-      const r = run(c.args(i))
+      const r = run(c.args(i), [], c.tty)
       if (c.check && !c.check(r.out)) throw new Error(`${c.label}: unexpected output`)
       ms[k].push(r.ms)
     })
   }
   nodeFigure = median(nodeMs)
+  if (nodeTerminalMs.length > 0) nodeTerminalFigure = median(nodeTerminalMs)
   commands.forEach((c, k) => figures.push({ ...c, value: median(ms[k]) }))
 }
 if (!values.keep) await rm(storePath, { recursive: true, force: true })
 const unit = values.instructions ? 'M instructions' : 'ms'
 console.log(`machines: ${N}, ${values.instructions ? 'callgrind, one run each' : `runs: ${RUNS} (medians)`}`)
-console.log(`${'node -e 0'.padEnd(16)} ${nodeFigure.toFixed(1)} ${unit}`)
+console.log(`${'node -e 0'.padEnd(16)} ${nodeFigure.toFixed(1)} ${unit}${nodeTerminalFigure === undefined ? '' : ` (in a terminal: ${nodeTerminalFigure.toFixed(1)})`}`)
 for (const f of figures) {
+  const reference = f.tty ? nodeTerminalFigure : nodeFigure
   const floor = figures.find((g) => g.floorOf === f.label)
   const goal = f.goal ? ` (goal <= ${f.goal}x)` : ''
   const againstFloor = floor ? `, ${(f.value / floor.value).toFixed(2)}x its floor` : ''
-  console.log(`${f.label.padEnd(16)} ${f.value.toFixed(1)} ${unit}  = ${(f.value / nodeFigure).toFixed(2)}x node${goal}${againstFloor}`)
+  console.log(`${f.label.padEnd(16)} ${f.value.toFixed(1)} ${unit}  = ${(f.value / reference).toFixed(2)}x node${f.tty ? ' in a terminal' : ''}${goal}${againstFloor}`)
 }

@@ -16,10 +16,15 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { builtinModules } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
+import { oclifPatches } from './oclif-patches.mjs'
 
 const root = resolve(import.meta.dirname, '..')
-const outdir = join(root, 'dist', 'bundle')
+// --outdir and --plain-oclif (oclif as published, without scripts/oclif-patches.mjs) are for
+// test/commands/oclif-patches.test.ts, which compares a CLI bundled both ways.
+const { values: options } = parseArgs({ options: { outdir: { type: 'string' }, 'plain-oclif': { type: 'boolean' } } })
+const outdir = options.outdir ? resolve(options.outdir) : join(root, 'dist', 'bundle')
 
 function tsFiles(dir) {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
@@ -118,7 +123,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const otherDependencies = Object.keys(pkg.dependencies).filter((d) => d !== '@oclif/core')
 for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false, splitting = true } of builds) {
   const result = await build({
-    plugins: [...plugins, lazyBuiltins],
+    plugins: [...plugins, ...(bundleOclif && !options['plain-oclif'] ? [oclifPatches(root)] : []), lazyBuiltins],
     ...(bundleOclif
       ? {
           external: [...external, ...otherDependencies.flatMap((d) => [d, `${d}/*`])],
