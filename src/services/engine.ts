@@ -113,6 +113,9 @@ function dialFailed(at: string, e: unknown, machine?: string): MachineError {
 // OpenSSL's verdicts on the engine's certificate, and its alerts when the engine refuses ours.
 const CERT_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_SIGNATURE_FAILURE|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/
 
+/** The engine's side closed the TCP connection before the TLS handshake could end. */
+const peerClosed = (): Error => Object.assign(new Error('socket disconnected before the TLS handshake'), { code: 'ECONNRESET' })
+
 /** The connection closed before an HTTP response (for buffered and streaming calls alike). */
 function noResponse(at: string, e: unknown, machine?: string): MachineError {
   return new MachineError('engine-error', `${at} closed the connection without an HTTP response (${code(e) || (e as Error).message})`, { hint: statusHint(machine), cause: e })
@@ -202,13 +205,20 @@ export async function engineRequest(
       socket.once('error', (e) => reject(dialFailed(at, e, o.machine)))
     })
     phase = 'tls'
-    const creds = typeof tls === 'function' ? await tls() : tls
+    // A port that closes at once (not the engine) may do so while the TLS files are read, before
+    // TLS has the socket to notice: said now, not when the call's bound runs out.
+    const closed = new Promise<never>((_, reject) => socket.once('close', () => reject(handshakeFailed(at, peerClosed(), o.machine))))
+    closed.catch(() => undefined)
+    const creds = typeof tls === 'function' ? await Promise.race([tls(), closed]) : tls
     secure = builtin.tls().connect({ socket, host, secureContext: contextFor(creds), ...(isIP(host) ? {} : { servername: host }) })
     const s = secure
-    await new Promise<void>((resolve, reject) => {
-      s.once('secureConnect', resolve)
-      s.once('error', (e) => reject(handshakeFailed(at, e, o.machine)))
-    })
+    await Promise.race([
+      new Promise<void>((resolve, reject) => {
+        s.once('secureConnect', resolve)
+        s.once('error', (e) => reject(handshakeFailed(at, e, o.machine)))
+      }),
+      closed,
+    ])
     phase = 'response'
     return new Promise((resolve, reject) => {
       // No agent: with `agent: false` Node makes a fresh https.Agent, which ignores
@@ -314,6 +324,8 @@ export async function engineStream(
       tcp.setTimeout(idleMs, () => fail(timedOut(at, phase, idleMs, o.machine)))
       // on, not once: an error after the answer must not be an unhandled one.
       tcp.on('error', (e) => fail(phase === 'connect' ? dialFailed(at, e, o.machine) : e))
+      // As engineRequest's: a close before the handshake ended is said at once.
+      tcp.once('close', () => phase === 'tls' && fail(handshakeFailed(at, peerClosed(), o.machine)))
       tcp.once('connect', () => {
         phase = 'tls'
         const go = async (): Promise<void> => {

@@ -138,6 +138,9 @@ describe('ls checks its flags, and filters before probing', () => {
       const r = await runCli(['ls', '--filter', 'name=^alpha$'], { store, env })
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['NAME', 'alpha'])
+      // A port that closes at once is said at once, not at --timeout's end (it was, while the TLS files were read).
+      expect(r.stdout).toContain('closed the connection during the TLS handshake')
+      expect(r.ms).toBeLessThan(5000)
       expect(a.connections()).toBe(a0 + 1)
       expect(b.connections()).toBe(b0)
       // A driver no machine has: nothing is probed at all.

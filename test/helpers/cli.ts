@@ -42,6 +42,10 @@ export function runCli(args: string[], o: { store?: string; env?: NodeJS.Process
       clearTimeout(t)
       res({ code: code ?? -1, stdout, stderr, ms: Date.now() - started })
     })
+    // A command that exits without reading its stdin makes this write fail (EPIPE): not an error.
+    p.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') rej(e)
+    })
     p.stdin.end(o.input ?? '')
   })
 }
