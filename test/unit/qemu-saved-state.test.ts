@@ -12,7 +12,15 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT, containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
+import {
+  CLOUD_CONFIG_DROP_IN,
+  CLOUD_CONFIG_DROP_IN_TEXT,
+  cloudConfigDropInBootcmd,
+  CONTAINERD_DROP_IN,
+  CONTAINERD_DROP_IN_TEXT,
+  containerdDropInBootcmd,
+  START_CONTAINERD_BOOTCMD,
+} from '../../drivers/qemu/guest-engine-start.js'
 import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
 import { baseLaunchSpec } from '../helpers/qemu-launch-spec.js'
 
@@ -127,5 +135,17 @@ describe('containerd beside cloud-init (guest-engine-start.ts)', () => {
     expect(write!.endsWith(`> ${CONTAINERD_DROP_IN}`)).toBe(true)
     // Never fails the boot: no containerd, no start.
     expect(START_CONTAINERD_BOOTCMD).toEqual(['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true'])
+  })
+
+  it("cloud-init's config stage is only ordered after the engine: no other dependency, nothing of the unit replaced", () => {
+    // Only comments, the section and one After= line: ordering never starts or stops anything,
+    // and a guest without docker.service (the install path) is not held at all.
+    const lines = CLOUD_CONFIG_DROP_IN_TEXT.split('\n').filter((l) => l && !l.startsWith('#'))
+    expect(lines).toEqual(['[Unit]', 'After=docker.service'])
+    const [sh, c, write] = cloudConfigDropInBootcmd()
+    expect([sh, c]).toEqual(['sh', '-c'])
+    expect(write).toMatch(/^\[ -f \/lib\/systemd\/system\/cloud-config\.service \] \|\| exit 0; mkdir -p \/etc\/systemd\/system\/cloud-config\.service\.d && /)
+    expect(Buffer.from(/ echo (\S+) \| base64 -d > /.exec(write!)![1]!, 'base64').toString()).toBe(CLOUD_CONFIG_DROP_IN_TEXT)
+    expect(write!.endsWith(`> ${CLOUD_CONFIG_DROP_IN}`)).toBe(true)
   })
 })
