@@ -80,6 +80,10 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
       return r.stdout.trim()
     }
     expect(await sh("sudo journalctl -b -u docker.service -o cat | grep -c '^Starting docker.service'")).toBe('1')
+    // dockerd, started before containerd was ready (guest-engine-start.ts), uses the system's
+    // containerd through its socket and did not start one of its own.
+    expect(await sh('ps -C containerd -o args=')).toBe('/usr/bin/containerd')
+    expect(await sh('ps -C dockerd -o args=')).toContain(' --containerd=/run/containerd/containerd.sock ')
     // guest-engine-start.ts: cloud-config.service started after docker.service had (monotonic µs).
     const mono = async (unit: string, prop: string) => Number((await sh(`systemctl show ${unit} -p ${prop} --value`)) || NaN)
     const engineUp = await mono('docker.service', 'ActiveEnterTimestampMonotonic')
