@@ -1,4 +1,4 @@
-import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from './engine-config.js'
+import { DROP_IN, HAS_CONTAINERD_UNIT, REMOTE_CA, REMOTE_CERT, REMOTE_KEY } from './engine-config.js'
 
 /** Where the engine bootstrap puts the path of dockerd, which is only known on the host. */
 export const DOCKERD_PLACEHOLDER = '@DOCKERD@'
@@ -21,8 +21,9 @@ export interface BootstrapFiles {
   caCert: string
   serverCert: string
   serverKey: string
-  /** The drop-in rendered with DOCKERD_PLACEHOLDER for the dockerd path. */
+  /** The drop-in rendered with DOCKERD_PLACEHOLDER for the dockerd path, without and with containerd's socket (EngineConfigInput.containerd). */
   dropIn: string
+  dropInContainerd: string
 }
 
 /** The shell script itself (no single quotes in it: it is wrapped in '…' above). */
@@ -34,7 +35,8 @@ export function engineBootstrapScript(f: BootstrapFiles): string {
     `echo ${b64(f.caCert)} | base64 -d > ${REMOTE_CA}`,
     `echo ${b64(f.serverCert)} | base64 -d > ${REMOTE_CERT}`,
     `(umask 077; echo ${b64(f.serverKey)} | base64 -d > ${REMOTE_KEY})`,
-    `echo ${b64(f.dropIn)} | base64 -d | sed "s|${DOCKERD_PLACEHOLDER}|$d|" > ${DROP_IN}`,
+    // The one provisioning renders for this host: with containerd's socket where it is a service.
+    `if ${HAS_CONTAINERD_UNIT}; then echo ${b64(f.dropInContainerd)}; else echo ${b64(f.dropIn)}; fi | base64 -d | sed "s|${DOCKERD_PLACEHOLDER}|$d|" > ${DROP_IN}`,
     // systemd read its units before cloud-init ran: make it see the drop-in before docker starts.
     'systemctl daemon-reload',
   ].join('\n')

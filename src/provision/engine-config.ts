@@ -9,6 +9,10 @@ export const REMOTE_CA = '/etc/docker/ca.pem'
 export const REMOTE_CERT = '/etc/docker/server.pem'
 export const REMOTE_KEY = '/etc/docker/server-key.pem'
 export const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf'
+/** containerd's socket when it runs as its own service (Debian's docker.io, Docker's containerd.io). */
+export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock'
+/** A shell test, true on hosts where containerd runs as its own service. */
+export const HAS_CONTAINERD_UNIT = '[ -f /lib/systemd/system/containerd.service ]'
 
 // Moved to the driver kit (the vmware driver renders its .vmx with them); still exported here.
 export { renderTemplate, templatesDir }
@@ -57,11 +61,20 @@ export interface EngineConfigInput {
   dockerd: string
   port: number
   engine: EngineOptions
+  /**
+   * The host runs containerd as its own service (HAS_CONTAINERD_UNIT): dockerd is given its
+   * socket, as the distribution's own docker.service does and our ExecStart= replaces. Without it
+   * dockerd only uses the system containerd if the socket exists the moment it starts, and starts
+   * a containerd of its own otherwise; with it, it waits for the socket, so it may start while
+   * containerd is still starting (the qemu driver's first boot does).
+   */
+  containerd?: boolean
 }
 
 export function dockerdArgs(i: EngineConfigInput): string[] {
   const e = i.engine
   const args = [i.dockerd, '-H', `tcp://0.0.0.0:${i.port}`, '-H', 'unix:///var/run/docker.sock']
+  if (i.containerd) args.push(`--containerd=${CONTAINERD_SOCKET}`)
   if (e.StorageDriver) args.push('--storage-driver', e.StorageDriver)
   if (e.GraphDir) args.push('--data-root', e.GraphDir)
   if (e.LogLevel) args.push('--log-level', e.LogLevel)

@@ -3,7 +3,7 @@ import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
 import type { SshSession } from '../ssh/index.js'
 import { boundedSession } from './bounded.js'
-import { DROP_IN, REMOTE_CA, REMOTE_CERT, REMOTE_KEY, renderDropIn } from './engine-config.js'
+import { DROP_IN, HAS_CONTAINERD_UNIT, REMOTE_CA, REMOTE_CERT, REMOTE_KEY, renderDropIn } from './engine-config.js'
 import { describeOs, osFamily, parseOsRelease } from './os-release.js'
 import { shq, sudoFor } from './shell.js'
 
@@ -34,6 +34,7 @@ export interface ProvisionResult {
 }
 
 const DOCKERD_PATH = 'command -v dockerd || ls /usr/bin/dockerd /usr/sbin/dockerd 2>/dev/null | head -n1'
+const CONTAINERD_UNIT = `${HAS_CONTAINERD_UNIT} && echo yes || echo no`
 
 /**
  * One shell command answering every question provisioning asks, in sections ("@@section"),
@@ -47,6 +48,7 @@ async function probeHost(ssh: SshSession, sudo: string, nameRe: string, paths: s
     `echo @@hosts; grep -qE '^127\\.0\\.1\\.1([[:space:]]+[^[:space:]]+)*[[:space:]]+${nameRe}([[:space:]]|$)' /etc/hosts && echo yes || echo no`,
     'echo @@docker; (command -v dockerd || command -v docker) >/dev/null 2>&1 && echo yes || echo no',
     `echo @@dockerd; ${DOCKERD_PATH}`,
+    `echo @@containerd; ${CONTAINERD_UNIT}`,
     // Content ("<hex>  <path>") and mode/owner ("<mode> <uid> <gid> <path>") of the TLS files and drop-in.
     `echo @@sums; sha256sum ${files} 2>/dev/null`,
     `echo @@modes; stat -c '%a %u %g %n' ${files} 2>/dev/null`,
@@ -134,7 +136,12 @@ export async function provisionDebian(session: SshSession, i: ProvisionInput): P
     changed = true
   }
   // Debian's dockerd lives in /usr/sbin, Docker's packages put it in /usr/bin: ask the host.
-  const dockerd = (installedEngine ? await ssh.run(DOCKERD_PATH) : (probe.dockerd ?? '')).trim().split('\n')[0]
+  // …and whether containerd is a service of its own there: asked again after an install, which may have brought it.
+  const [dockerdOut, containerdOut] = installedEngine
+    ? (await ssh.run(`${DOCKERD_PATH}; echo @@containerd; ${CONTAINERD_UNIT}`)).split('@@containerd\n')
+    : [probe.dockerd ?? '', probe.containerd ?? '']
+  const dockerd = (dockerdOut ?? '').trim().split('\n')[0]
+  const containerd = (containerdOut ?? '').trim() === 'yes'
   if (!dockerd) {
     throw installedEngine
       ? new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
@@ -142,7 +149,7 @@ export async function provisionDebian(session: SshSession, i: ProvisionInput): P
   }
 
   step('Configuring the engine with TLS')
-  const dropIn = renderDropIn({ machineName: i.machineName, driverName: i.driverName, dockerd, port: i.enginePort, engine: i.engine })
+  const dropIn = renderDropIn({ machineName: i.machineName, driverName: i.driverName, dockerd, port: i.enginePort, engine: i.engine, containerd })
   const wanted: Array<{ path: string; content: string; mode: number }> = [
     { path: REMOTE_CA, content: i.caCert, mode: 0o644 },
     { path: REMOTE_CERT, content: i.serverCert, mode: 0o644 },

@@ -237,14 +237,16 @@ function validateInstallUrl(url: string | undefined): void {
  */
 async function engineBootstrapFor(m: OpenMachine): Promise<string> {
   const certs = await ensureServerCert(m.host, await certNames(m))
-  const dropIn = renderDropIn({
-    machineName: m.host.Name,
-    driverName: m.host.DriverName,
-    dockerd: DOCKERD_PLACEHOLDER,
-    port: m.driver.enginePort?.() ?? 2376,
-    engine: m.host.HostOptions.EngineOptions,
-  })
-  return engineBootstrapCommand({ caCert: certs.ca, serverCert: certs.cert, serverKey: certs.key, dropIn })
+  const dropIn = (containerd: boolean) =>
+    renderDropIn({
+      machineName: m.host.Name,
+      driverName: m.host.DriverName,
+      dockerd: DOCKERD_PLACEHOLDER,
+      port: m.driver.enginePort?.() ?? 2376,
+      engine: m.host.HostOptions.EngineOptions,
+      containerd,
+    })
+  return engineBootstrapCommand({ caCert: certs.ca, serverCert: certs.cert, serverKey: certs.key, dropIn: dropIn(false), dropInContainerd: dropIn(true) })
 }
 
 async function rollback(store: Store, name: string, m: OpenMachine | undefined, journal: FileJournal, reporter: Reporter): Promise<void> {

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemuDefinition from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
+import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
 import { versionedQemu } from '../helpers/fake-qemu.js'
 import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
@@ -82,6 +83,8 @@ afterAll(async () => {
 describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
   it('creates a detached VM, journals its files and process, and says which accelerator it chose', async () => {
     const m = await make('life1')
+    // What create hands a driver with the engineBootstrap capability (see engineBootstrapFor).
+    m.ctx.engineBootstrap = 'true # the engine bootstrap'
     await m.driver.preCreateCheck()
     await m.driver.create(m.journal)
     expect(await m.driver.state()).toBe('Running')
@@ -138,6 +141,12 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     expect(ud.users[0].ssh_authorized_keys).toEqual([readFileSync(join(m.ctx.machineDir, 'id_rsa.pub'), 'utf8').trim()])
     expect(ud.ssh_keys.ed25519_public).toBe((c.SSHHostKeys as string[])[0])
     expect(ud.ssh_keys.ed25519_private).toMatch(/BEGIN OPENSSH PRIVATE KEY/)
+    // The drop-ins come before the engine bootstrap, whose daemon-reload makes systemd read them
+    // on this boot; containerd is started after it (guest-engine-start.ts).
+    const at = (cmd: unknown) => (ud.bootcmd as unknown[]).findIndex((b) => JSON.stringify(b) === JSON.stringify(cmd))
+    const order = [containerdDropInBootcmd(), containerdFirstBootBootcmd(), cloudConfigDropInBootcmd(), m.ctx.engineBootstrap, START_CONTAINERD_BOOTCMD].map(at)
+    expect(order.every((i) => i >= 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
 
     // The VM is not our child and not in our session: it outlives this process (the CLI).
     const pid = pidOf(m)

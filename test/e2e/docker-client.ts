@@ -35,3 +35,27 @@ export async function busyboxRootfsTar(busybox: string, work: string): Promise<B
   await symlink('busybox', join(rootfs, 'bin/sh'))
   return execFileSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 64 << 20 })
 }
+
+/**
+ * The certificate the engine at DOCKER_HOST presents, read over a TLS handshake made with the
+ * machine's client certificate (DOCKER_CERT_PATH): its DER, to compare with the store's server.pem.
+ */
+export async function servedCertificate(env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const { connect } = await import('node:tls')
+  const { readFile } = await import('node:fs/promises')
+  const url = new URL(env.DOCKER_HOST!.replace(/^tcp:/, 'https:'))
+  const dir = env.DOCKER_CERT_PATH!
+  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFile(join(dir, f))))
+  return new Promise((resolve, reject) => {
+    // Verified against the machine's CA; the name check is the engine's business, not this one's.
+    const s = connect({ host: url.hostname, port: Number(url.port), ca, cert, key, checkServerIdentity: () => undefined, timeout: MIN }, () => {
+      resolve(s.getPeerCertificate().raw)
+      s.end()
+    })
+    s.on('error', reject)
+    s.on('timeout', () => s.destroy(new Error(`no TLS answer from ${env.DOCKER_HOST}`)))
+  })
+}
+
+/** A PEM certificate's DER. */
+export const pemDer = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')

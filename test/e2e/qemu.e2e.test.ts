@@ -14,7 +14,7 @@ import { launchChromium } from '../helpers/chromium.mjs'
 import { freePort } from '../helpers/sshd.js'
 import { qemuFlags, testImage } from './image.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
-import { busyboxRootfsTar, dockerWith, parseEnv } from './docker-client.js'
+import { busyboxRootfsTar, dockerWith, parseEnv, pemDer, servedCertificate } from './docker-client.js'
 
 const MIN = 60_000
 let store: string
@@ -68,6 +68,28 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     // Without the client certificate the engine refuses.
     const noCert = spawnSync('docker', ['version'], { env: { ...process.env, DOCKER_HOST: dockerEnv.DOCKER_HOST, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '' }, encoding: 'utf8', timeout: MIN })
     expect(noCert.status).not.toBe(0)
+  }, 5 * MIN)
+
+  it('the first boot started the engine once, with the machine\'s own server certificate, and held cloud-init\'s config stage until it had started', async () => {
+    // The engine's TLS files came in the seed (the engine bootstrap): provisioning found them as
+    // it wanted them and neither rewrote them nor restarted the engine.
+    expect(await servedCertificate(dockerEnv)).toEqual(pemDer(await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')))
+    const sh = async (cmd: string) => {
+      const r = await runCli(['ssh', 'e2e1', '--', cmd], { store })
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.trim()
+    }
+    expect(await sh("sudo journalctl -b -u docker.service -o cat | grep -c '^Starting docker.service'")).toBe('1')
+    // dockerd, started before containerd was ready (guest-engine-start.ts), uses the system's
+    // containerd through its socket and did not start one of its own.
+    expect(await sh('ps -C containerd -o args=')).toBe('/usr/bin/containerd')
+    expect(await sh('ps -C dockerd -o args=')).toContain(' --containerd=/run/containerd/containerd.sock ')
+    // guest-engine-start.ts: cloud-config.service started after docker.service had (monotonic µs).
+    const mono = async (unit: string, prop: string) => Number((await sh(`systemctl show ${unit} -p ${prop} --value`)) || NaN)
+    const engineUp = await mono('docker.service', 'ActiveEnterTimestampMonotonic')
+    const configStarted = await mono('cloud-config.service', 'InactiveExitTimestampMonotonic')
+    expect(engineUp).toBeGreaterThan(0)
+    expect(configStarted).toBeGreaterThanOrEqual(engineUp)
   }, 5 * MIN)
 
   it('imports a tiny image and runs a container on the VM', async () => {
@@ -196,9 +218,20 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     const before = await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')
     const r = await runCli(['regenerate-certs', '-f', 'e2e1'], { store, timeoutMs: 10 * MIN })
     expect(r.code).toBe(0)
-    expect(await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')).not.toBe(before)
+    const after = await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')
+    expect(after).not.toBe(before)
     expect(docker(['version', '--format', '{{.Server.Version}}']).code).toBe(0)
+    expect(await servedCertificate(dockerEnv)).toEqual(pemDer(after))
   }, 15 * MIN)
+
+  it('after regenerate-certs a reboot serves the new certificate, not the one from the seed', async () => {
+    // The seed (still attached) carries the first certificate; its bootcmd runs once per instance.
+    const r = await runCli(['restart', 'e2e1'], { store, timeoutMs: 20 * MIN })
+    expect(r.code, r.stderr).toBe(0)
+    dockerEnv = parseEnv((await runCli(['env', 'e2e1'], { store, env: { SHELL: '/bin/bash' } })).stdout)
+    expect(await servedCertificate(dockerEnv)).toEqual(pemDer(await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')))
+    expect(docker(['version', '--format', '{{.Server.Version}}']).code).toBe(0)
+  }, 25 * MIN)
 
   it('provision again changes nothing', async () => {
     const r = await runCli(['provision', 'e2e1'], { store, timeoutMs: 10 * MIN })

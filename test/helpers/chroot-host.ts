@@ -214,6 +214,8 @@ echo "install.sh" >> /var/log/calls.log
 install -m 755 /usr/share/fake-docker/dockerd /usr/bin/dockerd
 install -m 755 /usr/share/fake-docker/docker /usr/bin/docker
 echo enabled > /var/lib/fake-systemd/docker.enabled
+# As get.docker.com's containerd.io: containerd runs as its own service.
+mkdir -p /lib/systemd/system && echo '[Service]' > /lib/systemd/system/containerd.service
 `,
   '/usr/share/fake-docker/dockerd': `#!/bin/sh
 echo "dockerd $*" >> /var/log/calls.log

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createCA, createServerCert, type PemPair } from '../../src/certs/certs.js'
 import { defaultEngineOptions } from '../../src/core/host-config.js'
@@ -32,7 +33,19 @@ describe('engine bootstrap at first boot', () => {
     serverCert: server.cert,
     serverKey: server.key,
     dropIn: renderDropIn({ machineName: 'vm1', driverName: 'qemu', dockerd: DOCKERD_PLACEHOLDER, port: 2376, engine }),
+    dropInContainerd: renderDropIn({ machineName: 'vm1', driverName: 'qemu', dockerd: DOCKERD_PLACEHOLDER, port: 2376, engine, containerd: true }),
   })
+  const provision = () =>
+    provisionDebian(ssh, {
+      machineName: 'vm1',
+      driverName: 'qemu',
+      sshUser: 'root',
+      enginePort: 2376,
+      engine,
+      caCert: ca.cert,
+      serverCert: server.cert,
+      serverKey: server.key,
+    })
 
   it('is wrapped to run once per instance and quotes safely', () => {
     const cmd = engineBootstrapCommand(files())
@@ -48,18 +61,23 @@ describe('engine bootstrap at first boot', () => {
     expect(host.calls()).toContain('systemctl daemon-reload')
     const before = host.calls().length
     const cmdsBefore = host.commands().length
-    const result = await provisionDebian(ssh, {
-      machineName: 'vm1',
-      driverName: 'qemu',
-      sshUser: 'root',
-      enginePort: 2376,
-      engine,
-      caCert: ca.cert,
-      serverCert: server.cert,
-      serverKey: server.key,
-    })
+    const result = await provision()
     expect(result).toMatchObject({ changed: false, restartedEngine: false, installedEngine: false })
     expect(host.calls().slice(before).filter((c) => !/^systemctl is-(active|enabled) docker$/.test(c))).toEqual([])
     expect(host.commands().slice(cmdsBefore).some((c) => c.includes('install -D'))).toBe(false)
+    expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).not.toContain('--containerd')
+  })
+
+  it('where containerd is a service of its own, dockerd is given its socket, by the bootstrap and provisioning alike', async () => {
+    await mkdir(host.path('/lib/systemd/system'), { recursive: true })
+    await writeFile(host.path('/lib/systemd/system/containerd.service'), '[Service]\nExecStart=/usr/bin/containerd\n')
+    const r = await ssh.exec(`sh -c '${engineBootstrapScript(files())}'`)
+    expect(r.code).toBe(0)
+    expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toContain(
+      'ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock --containerd=/run/containerd/containerd.sock --tlsverify',
+    )
+    const before = host.calls().length
+    expect(await provision()).toMatchObject({ changed: false, restartedEngine: false })
+    expect(host.calls().slice(before).filter((c) => !/^systemctl is-(active|enabled) docker$/.test(c))).toEqual([])
   })
 })

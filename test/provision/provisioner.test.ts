@@ -322,7 +322,10 @@ describe('provisionDebian installs Docker when it is missing', () => {
     expect(calls.some((c) => /^curl -fsSL https:\/\/get\.docker\.com -o \/tmp\/\S+$/.test(c))).toBe(true)
     expect(calls).toContain('install.sh')
     expect(existsSync(host.path('/usr/bin/dockerd'))).toBe(true)
-    expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toContain(`${EXEC_START}\n`)
+    // The install brought containerd's unit (asked again after the install): dockerd gets its socket.
+    expect(await host.read('/etc/systemd/system/docker.service.d/10-machine.conf')).toContain(
+      `${EXEC_START.replace(' -H unix:///var/run/docker.sock ', ' -H unix:///var/run/docker.sock --containerd=/run/containerd/containerd.sock ')}\n`,
+    )
     const again = await provisionDebian(ssh, input({ engine: { InstallURL: 'https://get.docker.com' } }))
     expect(again).toMatchObject({ changed: false, installedEngine: false })
     expect(host.calls().filter((c) => c.startsWith('curl '))).toHaveLength(1)

@@ -123,6 +123,14 @@ describe('engine configuration (systemd drop-in)', () => {
     )
     expect(text).not.toContain('{{')
   })
+  it("gives dockerd containerd's socket only for a host where containerd is a service of its own, before the user's flags", () => {
+    const e = { ...defaultEngineOptions(), ArbitraryFlags: ['containerd=/other.sock'] }
+    const args = dockerdArgs({ ...base, engine: e, containerd: true })
+    expect(args.slice(0, 6)).toEqual(['/usr/sbin/dockerd', '-H', 'tcp://0.0.0.0:2376', '-H', 'unix:///var/run/docker.sock', '--containerd=/run/containerd/containerd.sock'])
+    // A user's --engine-opt containerd=… comes later, so it wins (dockerd takes the last one).
+    expect(args.at(-1)).toBe('--containerd=/other.sock')
+    expect(dockerdArgs({ ...base, engine: e, containerd: false }).filter((a) => a.startsWith('--containerd='))).toEqual(['--containerd=/other.sock'])
+  })
   it('renders a typical configuration byte for byte (pinned)', () => {
     const e = {
       ...defaultEngineOptions(),

@@ -8,11 +8,25 @@ import { describe, expect, it } from 'vitest'
 import { qemuArgs } from '../../drivers/qemu/cmdline.js'
 import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
 import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CONTAINERD_DROP_IN, CONTAINERD_DROP_IN_TEXT, containerdDropInBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
+import {
+  CLOUD_CONFIG_DROP_IN,
+  CLOUD_CONFIG_DROP_IN_TEXT,
+  cloudConfigDropInBootcmd,
+  CONTAINERD_DROP_IN,
+  CONTAINERD_DROP_IN_TEXT,
+  containerdDropInBootcmd,
+  CONTAINERD_FIRST_BOOT_DROP_IN,
+  CONTAINERD_FIRST_BOOT_DROP_IN_TEXT,
+  containerdFirstBootBootcmd,
+  START_CONTAINERD_BOOTCMD,
+} from '../../drivers/qemu/guest-engine-start.js'
+import { dropInBootcmd } from '../../drivers/qemu/guest-drop-in.js'
+import { HAS_CONTAINERD_UNIT } from '../../src/provision/engine-config.js'
 import { POWEROFF_DROP_IN, POWEROFF_DROP_IN_TEXT, poweroffDropInBootcmd } from '../../drivers/qemu/guest-poweroff.js'
 import { baseLaunchSpec } from '../helpers/qemu-launch-spec.js'
 
@@ -127,5 +141,44 @@ describe('containerd beside cloud-init (guest-engine-start.ts)', () => {
     expect(write!.endsWith(`> ${CONTAINERD_DROP_IN}`)).toBe(true)
     // Never fails the boot: no containerd, no start.
     expect(START_CONTAINERD_BOOTCMD).toEqual(['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true'])
+  })
+
+  it('on the first boot only, containerd counts as started once it runs: a runtime drop-in, written once per instance where dockerd gets its socket', async () => {
+    expect(CONTAINERD_FIRST_BOOT_DROP_IN.startsWith('/run/systemd/system/containerd.service.d/')).toBe(true)
+    expect(CONTAINERD_FIRST_BOOT_DROP_IN_TEXT.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['[Service]', 'Type=simple'])
+    const [sh, c, script] = containerdFirstBootBootcmd()
+    expect([sh, c]).toEqual(['sh', '-c'])
+    expect(script!.startsWith(`command -v dockerd >/dev/null 2>&1 && ${HAS_CONTAINERD_UNIT} && command -v cloud-init-per >/dev/null 2>&1 || exit 0; `)).toBe(true)
+    // Run by a real sh, with stubs for dockerd and cloud-init-per (which records its arguments)
+    // and the unit test made true: cloud-init-per receives the drop-in writer intact.
+    const bin = await mkdtemp(join(tmpdir(), 'machine-bootcmd-'))
+    try {
+      await writeFile(join(bin, 'dockerd'), '#!/bin/sh\n', { mode: 0o755 })
+      await writeFile(join(bin, 'cloud-init-per'), `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done > ${bin}/args\n`, { mode: 0o755 })
+      const r = spawnSync('sh', ['-c', script!.replace(HAS_CONTAINERD_UNIT, 'true')], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      const args = (await readFile(join(bin, 'args'), 'utf8')).split('\0').slice(0, -1)
+      const writer = dropInBootcmd('containerd.service', CONTAINERD_FIRST_BOOT_DROP_IN, CONTAINERD_FIRST_BOOT_DROP_IN_TEXT)[2]
+      expect(args).toEqual(['instance', 'machine-containerd-first-boot', 'sh', '-c', writer])
+      // Without dockerd nothing is done, and the boot goes on.
+      await rm(join(bin, 'dockerd'))
+      await rm(join(bin, 'args'))
+      expect(spawnSync('sh', ['-c', script!.replace(HAS_CONTAINERD_UNIT, 'true')], { env: { PATH: `${bin}:/usr/bin:/bin` } }).status).toBe(0)
+      expect(existsSync(join(bin, 'args'))).toBe(false)
+    } finally {
+      await rm(bin, { recursive: true, force: true })
+    }
+  })
+
+  it("cloud-init's config stage is only ordered after the engine: no other dependency, nothing of the unit replaced", () => {
+    // Only comments, the section and one After= line: ordering never starts or stops anything,
+    // and a guest without docker.service (the install path) is not held at all.
+    const lines = CLOUD_CONFIG_DROP_IN_TEXT.split('\n').filter((l) => l && !l.startsWith('#'))
+    expect(lines).toEqual(['[Unit]', 'After=docker.service'])
+    const [sh, c, write] = cloudConfigDropInBootcmd()
+    expect([sh, c]).toEqual(['sh', '-c'])
+    expect(write).toMatch(/^\[ -f \/lib\/systemd\/system\/cloud-config\.service \] \|\| exit 0; mkdir -p \/etc\/systemd\/system\/cloud-config\.service\.d && /)
+    expect(Buffer.from(/ echo (\S+) \| base64 -d > /.exec(write!)![1]!, 'base64').toString()).toBe(CLOUD_CONFIG_DROP_IN_TEXT)
+    expect(write!.endsWith(`> ${CLOUD_CONFIG_DROP_IN}`)).toBe(true)
   })
 })
