@@ -55,7 +55,7 @@ import { qmpExecute, qmpStatus } from './qmp.js'
 import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
 import { syncGuestClock } from './guest-clock.js'
 import { poweroffDropInBootcmd } from './guest-poweroff.js'
-import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
+import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, sshPasswordOffBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { archOfNode, formatSize, parseDiskSize, parsePortForward, type Accel, type GuestArch, type PortForward } from './settings.js'
 import { defaultImageUrl, hostGuestArch, type options } from './options.js'
@@ -256,8 +256,9 @@ export class QemuDriver implements Driver {
     // containerd started beside cloud-init (guest-engine-start.ts), the engine's TLS config
     // installed before its first start (see DriverContext.engineBootstrap), then containerd started;
     // on the first boot "started" as soon as it runs, so dockerd need not wait for it to be ready;
-    // cloud-init's config stage held until the engine has started.
-    cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), poweroffDropInBootcmd(), containerdDropInBootcmd(), containerdFirstBootBootcmd(), cloudConfigDropInBootcmd()]
+    // cloud-init's config stage held until the engine has started, with SSH's password setting
+    // written before sshd starts, so that the stage does not restart sshd after create returned.
+    cfg.bootcmd = [...((cfg.bootcmd as unknown[] | undefined) ?? []), poweroffDropInBootcmd(), containerdDropInBootcmd(), containerdFirstBootBootcmd(), cloudConfigDropInBootcmd(), sshPasswordOffBootcmd()]
     if (ctx.engineBootstrap) cfg.bootcmd = [...(cfg.bootcmd as unknown[]), ctx.engineBootstrap, START_CONTAINERD_BOOTCMD]
     const instanceId = `machine-${randomUUID()}`
     const seed = this.path('seed')

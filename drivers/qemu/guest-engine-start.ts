@@ -83,3 +83,23 @@ export function containerdFirstBootBootcmd(): string[] {
 
 /** bootcmd after the engine bootstrap: start containerd now (its queued start job no longer waits for cloud-init). */
 export const START_CONTAINERD_BOOTCMD = ['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true']
+
+/**
+ * cloud-init's config stage turns SSH password logins off (our `ssh_pwauth: false`) and restarts
+ * sshd when that changes the file it keeps them in. Now that the stage runs after the engine has
+ * started, that restart would come after create has returned, when a `machine ssh` can be refused.
+ * So the setting is written first, before sshd starts, in that file where sshd_config includes
+ * sshd_config.d (cloud-init >= 22.3 keeps it in 50-cloud-init.conf there): cloud-init finds nothing
+ * to change and restarts nothing. Elsewhere (older images) cloud-init edits sshd_config itself, as
+ * before. Only ever turns password logins off. `root` prefixes the paths (tests).
+ */
+export function sshPasswordOffBootcmd(root = ''): string[] {
+  const file = `${root}/etc/ssh/sshd_config.d/50-cloud-init.conf`
+  return [
+    'sh',
+    '-c',
+    `grep -qs '^Include /etc/ssh/sshd_config.d/\\*.conf' ${root}/etc/ssh/sshd_config || exit 0; ` +
+      `grep -qsx 'PasswordAuthentication no' ${file} && exit 0; ` +
+      `mkdir -p ${root}/etc/ssh/sshd_config.d && (umask 077 && echo 'PasswordAuthentication no' >> ${file})`,
+  ]
+}

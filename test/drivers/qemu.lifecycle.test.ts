@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import qemuDefinition from '../../drivers/qemu/index.js'
 import { FILES } from '../../drivers/qemu/driver.js'
-import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
+import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, sshPasswordOffBootcmd, START_CONTAINERD_BOOTCMD } from '../../drivers/qemu/guest-engine-start.js'
 import { liveProcessesNaming } from '../helpers/processes.js'
 import { versionedQemu } from '../helpers/fake-qemu.js'
 import type { Driver, DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
@@ -144,7 +144,7 @@ describe('qemu driver lifecycle (real QEMU, blank disk)', () => {
     // The drop-ins come before the engine bootstrap, whose daemon-reload makes systemd read them
     // on this boot; containerd is started after it (guest-engine-start.ts).
     const at = (cmd: unknown) => (ud.bootcmd as unknown[]).findIndex((b) => JSON.stringify(b) === JSON.stringify(cmd))
-    const order = [containerdDropInBootcmd(), containerdFirstBootBootcmd(), cloudConfigDropInBootcmd(), m.ctx.engineBootstrap, START_CONTAINERD_BOOTCMD].map(at)
+    const order = [containerdDropInBootcmd(), containerdFirstBootBootcmd(), cloudConfigDropInBootcmd(), sshPasswordOffBootcmd(), m.ctx.engineBootstrap, START_CONTAINERD_BOOTCMD].map(at)
     expect(order.every((i) => i >= 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)
 

@@ -70,7 +70,7 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     expect(noCert.status).not.toBe(0)
   }, 5 * MIN)
 
-  it('the first boot started the engine once, with the machine\'s own server certificate, and held cloud-init\'s config stage until it had started', async () => {
+  it('the first boot started the engine once, with the machine\'s own server certificate, and held cloud-init\'s config stage until it had started, which then left sshd running', async () => {
     // The engine's TLS files came in the seed (the engine bootstrap): provisioning found them as
     // it wanted them and neither rewrote them nor restarted the engine.
     expect(await servedCertificate(dockerEnv)).toEqual(pemDer(await readFile(join(store, 'machines/e2e1/server.pem'), 'utf8')))
@@ -90,6 +90,11 @@ describe('end to end: qemu VM + TLS engine + real docker client', () => {
     const configStarted = await mono('cloud-config.service', 'InactiveExitTimestampMonotonic')
     expect(engineUp).toBeGreaterThan(0)
     expect(configStarted).toBeGreaterThanOrEqual(engineUp)
+    // That stage, now after create returned, found SSH's password setting already written
+    // (sshPasswordOffBootcmd) and did not restart sshd: one start in this boot, once cloud-init is done.
+    await sh('sudo cloud-init status --wait >/dev/null')
+    expect(await sh("sudo journalctl -b -u ssh.service -o cat | grep -c '^Starting ssh.service'")).toBe('1')
+    expect(await sh('sudo sshd -T | grep -i "^passwordauthentication"')).toBe('passwordauthentication no')
   }, 5 * MIN)
 
   it('imports a tiny image and runs a container on the VM', async () => {

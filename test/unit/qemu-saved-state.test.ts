@@ -9,8 +9,8 @@ import { qemuArgs } from '../../drivers/qemu/cmdline.js'
 import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
 import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -23,6 +23,7 @@ import {
   CONTAINERD_FIRST_BOOT_DROP_IN,
   CONTAINERD_FIRST_BOOT_DROP_IN_TEXT,
   containerdFirstBootBootcmd,
+  sshPasswordOffBootcmd,
   START_CONTAINERD_BOOTCMD,
 } from '../../drivers/qemu/guest-engine-start.js'
 import { dropInBootcmd } from '../../drivers/qemu/guest-drop-in.js'
@@ -180,5 +181,31 @@ describe('containerd beside cloud-init (guest-engine-start.ts)', () => {
     expect(write).toMatch(/^\[ -f \/lib\/systemd\/system\/cloud-config\.service \] \|\| exit 0; mkdir -p \/etc\/systemd\/system\/cloud-config\.service\.d && /)
     expect(Buffer.from(/ echo (\S+) \| base64 -d > /.exec(write!)![1]!, 'base64').toString()).toBe(CLOUD_CONFIG_DROP_IN_TEXT)
     expect(write!.endsWith(`> ${CLOUD_CONFIG_DROP_IN}`)).toBe(true)
+  })
+
+  it("SSH password logins are off before sshd starts, where cloud-init would write it: its config stage then restarts nothing", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'machine-sshd-'))
+    const run = () => spawnSync(sshPasswordOffBootcmd(root)[0]!, sshPasswordOffBootcmd(root).slice(1), { encoding: 'utf8' })
+    const file = join(root, 'etc/ssh/sshd_config.d/50-cloud-init.conf')
+    try {
+      await mkdir(join(root, 'etc/ssh'), { recursive: true })
+      // An image whose sshd_config does not include sshd_config.d: left to cloud-init, as before.
+      await writeFile(join(root, 'etc/ssh/sshd_config'), 'Port 22\nPasswordAuthentication yes\n')
+      expect(run().status).toBe(0)
+      expect(existsSync(file)).toBe(false)
+      // Debian 12's: the Include comes first, and cloud-init keeps its settings in 50-cloud-init.conf.
+      await writeFile(join(root, 'etc/ssh/sshd_config'), 'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n')
+      expect(run().status).toBe(0)
+      expect(await readFile(file, 'utf8')).toBe('PasswordAuthentication no\n')
+      expect(statSync(file).mode & 0o777).toBe(0o600)
+      // Every boot runs it: once written, nothing more.
+      expect(run().status).toBe(0)
+      await writeFile(file, 'UseDNS no\n')
+      expect(run().status).toBe(0)
+      expect(run().status).toBe(0)
+      expect(await readFile(file, 'utf8')).toBe('UseDNS no\nPasswordAuthentication no\n')
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 })
