@@ -27,7 +27,7 @@
  * drop-in gives it containerd's socket (EngineConfigInput.containerd), starts when cloud-init
  * ends and waits for the socket itself while it does its own start-up.
  */
-import { HAS_CONTAINERD_UNIT } from '../../src/provision/engine-config.js'
+import { HAS_CONTAINERD_UNIT } from '../../src/driver-kit/shell.js'
 import { dropInBootcmd } from './guest-drop-in.js'
 
 export const CONTAINERD_DROP_IN = '/etc/systemd/system/containerd.service.d/10-machine-early.conf'

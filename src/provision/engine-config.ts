@@ -4,6 +4,7 @@ import { displayValue, hasControlChar, validateEngineOptions } from '../core/eng
 import { MachineError } from '../core/errors.js'
 import type { EngineOptions } from '../core/host-config.js'
 import { renderTemplate, templatesDir } from '../driver-kit/templates.js'
+import { HAS_CONTAINERD_UNIT } from '../driver-kit/shell.js'
 
 export const REMOTE_CA = '/etc/docker/ca.pem'
 export const REMOTE_CERT = '/etc/docker/server.pem'
@@ -11,8 +12,8 @@ export const REMOTE_KEY = '/etc/docker/server-key.pem'
 export const DROP_IN = '/etc/systemd/system/docker.service.d/10-machine.conf'
 /** containerd's socket when it runs as its own service (Debian's docker.io, Docker's containerd.io). */
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock'
-/** A shell test, true on hosts where containerd runs as its own service. */
-export const HAS_CONTAINERD_UNIT = '[ -f /lib/systemd/system/containerd.service ]'
+// Shared with the qemu seed's first-boot commands (drivers import only the driver kit).
+export { HAS_CONTAINERD_UNIT }
 
 // Moved to the driver kit (the vmware driver renders its .vmx with them); still exported here.
 export { renderTemplate, templatesDir }
