@@ -82,7 +82,7 @@ export function containerdFirstBootBootcmd(): string[] {
 }
 
 /** bootcmd after the engine bootstrap: start containerd now (its queued start job no longer waits for cloud-init). */
-export const START_CONTAINERD_BOOTCMD = ['sh', '-c', '[ -f /lib/systemd/system/containerd.service ] && systemctl start --no-block containerd.service; true']
+export const START_CONTAINERD_BOOTCMD = ['sh', '-c', `${HAS_CONTAINERD_UNIT} && systemctl start --no-block containerd.service; true`]
 
 /**
  * cloud-init's config stage turns SSH password logins off (our `ssh_pwauth: false`) and restarts

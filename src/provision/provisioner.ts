@@ -57,7 +57,11 @@ async function probeHost(ssh: SshSession, sudo: string, nameRe: string, paths: s
     'true',
   ].join('; ')
   // As root in one go: each sudo is a PAM session, about a second on an emulated VM.
-  const out = (await ssh.exec(sudo ? `${sudo}sh -c ${shq(script)}` : script)).stdout
+  return sectionsOf((await ssh.exec(sudo ? `${sudo}sh -c ${shq(script)}` : script)).stdout)
+}
+
+/** The answers of a script whose parts each begin with an "@@section" line, by section. */
+function sectionsOf(out: string): Record<string, string> {
   const sections: Record<string, string> = {}
   let current = ''
   for (const line of out.split('\n')) {
@@ -137,11 +141,9 @@ export async function provisionDebian(session: SshSession, i: ProvisionInput): P
   }
   // Debian's dockerd lives in /usr/sbin, Docker's packages put it in /usr/bin: ask the host.
   // …and whether containerd is a service of its own there: asked again after an install, which may have brought it.
-  const [dockerdOut, containerdOut] = installedEngine
-    ? (await ssh.run(`${DOCKERD_PATH}; echo @@containerd; ${CONTAINERD_UNIT}`)).split('@@containerd\n')
-    : [probe.dockerd ?? '', probe.containerd ?? '']
-  const dockerd = (dockerdOut ?? '').trim().split('\n')[0]
-  const containerd = (containerdOut ?? '').trim() === 'yes'
+  const found = installedEngine ? sectionsOf(await ssh.run(`echo @@dockerd; ${DOCKERD_PATH}; echo @@containerd; ${CONTAINERD_UNIT}`)) : probe
+  const dockerd = (found.dockerd ?? '').trim().split('\n')[0]
+  const containerd = (found.containerd ?? '').trim() === 'yes'
   if (!dockerd) {
     throw installedEngine
       ? new MachineError('engine-missing', `dockerd was not found on "${i.machineName}" after installing Docker`, { hint: 'check the engine install URL output with --debug' })
