@@ -142,6 +142,13 @@ for (const { name, entryPoints, plugins = [], external = [], bundleOclif = false
     target: 'node22',
     chunkNames: `chunks/${name}-[name]-[hash]`,
     metafile: true,
+    // Whitespace and syntax only: names stay as written (stack traces still name the functions),
+    // but each start reads, hashes and lazily compiles less text (measured with
+    // bench/cli-startup.mjs --instructions: env -5 M, inspect -8 M instructions, ~4%). The maps
+    // beside each file are for reading a --debug stack trace, never loaded on a start.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'external',
     logLevel: 'warning',
   })
   Object.assign(outputs, result.metafile.outputs)

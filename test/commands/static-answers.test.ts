@@ -45,7 +45,9 @@ describe('the root help and version without oclif', () => {
   })
 
   it('read a missing NAME from stdin as oclif does: `echo NAME | machine version` (or env) is about NAME', async () => {
-    const env = await cleanEnv()
+    // Both paths give stdin up after OCLIF_STDIN_TIMEOUT_MS (10 ms unset): on a loaded machine the
+    // piped text could come later than that for one of them. A long bound: EOF ends the read.
+    const env = { ...(await cleanEnv()), OCLIF_STDIN_TIMEOUT_MS: '10000' }
     for (const args of [['version'], ['env']]) {
       const fast = await runCli(args, { env, input: 'nosuch\n' })
       const slow = await runCli(args, { env: { ...env, MACHINE_NO_FAST_PATH: '1' }, input: 'nosuch\n' })
