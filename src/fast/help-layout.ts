@@ -1,0 +1,138 @@
+/**
+ * oclif's root help laid out for a width, without oclif: `machine --help` in a terminal is
+ * wrapped to its columns, and loading oclif to do that was ~3x bare Node (bench/cli-startup.mjs,
+ * "help (terminal)"). The parts (sections, the rows of TOPICS and COMMANDS) are oclif's own,
+ * taken at build time (scripts/static-answers.mjs); the layout below is @oclif/core 5's
+ * (help/formatter.js: section, renderList, wrap; indent-string 4) and the wrap-ansi 7 it wraps
+ * with ({ hard: true }), step by step. It is exact only for the texts PLAIN_TEXT allows, which
+ * the build checks: there a string's width (string-width 4) is its length and wrap-ansi's escape
+ * code handling has nothing to do. test/commands/static-answers.test.ts compares it with oclif's
+ * output at every width.
+ */
+
+/** One line of the help, a section of text lines (VERSION, USAGE…) or a list section (COMMANDS, TOPICS). */
+export type RootHelpPart = string | { header: string; text: string[] } | { header: string; rows: [left: string, right: string][] }
+
+/** How oclif would render it: the terminal's width (at least 40; 80 without a terminal) and bold headers. */
+export interface HelpLook {
+  width: number
+  bold: boolean
+}
+
+/**
+ * Letters and punctuation whose width is one column in string-width 4, that no emoji sequence
+ * can be made of, and that Unicode normalization leaves alone (wrap-ansi normalizes first).
+ * Any other character in a row or a text (East Asian wide ones, combining marks, escape codes,
+ * tabs, emoji) and the build leaves the root help to oclif.
+ */
+export const PLAIN_TEXT = /^[\u0020-\u007e\u00a0-\u02ff\u2010-\u2027\u2030-\u205e]*$/
+
+/** The help as oclif prints it: its parts on lines of their own (oclif logs each with console.log). */
+export function layOutRootHelp(parts: readonly RootHelpPart[], look: HelpLook): string {
+  return parts.map((part) => (typeof part === 'string' ? part : section(part, look))).join('\n')
+}
+
+/** HelpFormatter.section: the header, bold where oclif sees colour, and the body indented by 2. */
+function section(part: Exclude<RootHelpPart, string>, { width, bold }: HelpLook): string {
+  const header = bold ? `\u001b[1m${part.header}\u001b[22m` : part.header
+  // A text section's body was wrapped by HelpFormatter.wrap with its default spacing, 2.
+  const body = 'rows' in part ? renderList(part.rows, width) : wrap(part.text.join('\n'), width - 2)
+  return `${header}\n${indent(body, 2)}`
+}
+
+/** HelpFormatter.renderList with formatTopics' and formatCommands' options (indentation 2, spacer '\n'). */
+function renderList(rows: readonly [string, string][], width: number): string {
+  const maxLength = rows.reduce((max, [left]) => Math.max(max, left.length), 0)
+  let output = ''
+  let cur = ''
+  for (const [left, right] of rows) {
+    if (cur) output += `\n${cur}`
+    cur = left
+    if (!right) {
+      cur = cur.trim()
+      continue
+    }
+    const [first, ...lines] = wrap(right.trim(), width - (2 + maxLength + 2))
+      .split('\n')
+      .map((s) => s.trim())
+    cur += ' '.repeat(maxLength - cur.length + 2) + first
+    if (lines.length === 0) continue
+    // oclif: "if we start putting too many lines down, render in multiline format"
+    if (lines.length > 4) return renderMultiline(rows, width)
+    cur += `\n${indent(lines.join('\n'), maxLength + 2)}`
+  }
+  if (cur) output += `\n${cur}`
+  return output.trim()
+}
+
+/** renderList's multiline form: each row's left on a line, its right under it indented by 4. */
+function renderMultiline(rows: readonly [string, string][], width: number): string {
+  let output = ''
+  for (const [left, right] of rows) {
+    if (!left && !right) continue
+    if (left) output += wrap(left.trim(), width - 2)
+    if (right) output += `\n${indent(wrap(right.trim(), width - 4), 4)}`
+    output += '\n\n'
+  }
+  return output.trim()
+}
+
+/** indent-string 4: every line that is not blank. */
+function indent(text: string, count: number): string {
+  return text.replace(/^(?!\s*$)/gm, ' '.repeat(count))
+}
+
+/** wrap-ansi 7 with { hard: true } (and its defaults trim and wordWrap) on plain text: each line on its own. */
+export function wrap(text: string, columns: number): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((line) => wrapLine(line, columns))
+    .join('\n')
+}
+
+/** wrap-ansi's exec() for those options, without the escape codes plain text cannot have. */
+function wrapLine(line: string, columns: number): string {
+  if (line.trim() === '') return ''
+  const words = line.split(' ')
+  const rows = ['']
+  for (const [index, word] of words.entries()) {
+    rows[rows.length - 1] = rows[rows.length - 1]!.trimStart()
+    let rowLength = rows[rows.length - 1]!.length
+    if (index !== 0 && rowLength > 0) {
+      rows[rows.length - 1] += ' '
+      rowLength++
+    }
+    // Hard: a word longer than a line is cut, starting on this line when that takes no more lines.
+    if (word.length > columns) {
+      const remainingColumns = columns - rowLength
+      const breaksStartingThisLine = 1 + Math.floor((word.length - remainingColumns - 1) / columns)
+      const breaksStartingNextLine = Math.floor((word.length - 1) / columns)
+      if (breaksStartingNextLine < breaksStartingThisLine) rows.push('')
+      wrapWord(rows, word, columns)
+      continue
+    }
+    if (rowLength + word.length > columns && rowLength > 0 && word.length > 0) rows.push('')
+    rows[rows.length - 1] += word
+  }
+  // wrap-ansi's stringVisibleTrimSpacesRight: on plain text, the spaces that end a row.
+  return rows.map((row) => row.replace(/ +$/, '')).join('\n')
+}
+
+/** wrap-ansi's wrapWord: `word` a character at a time onto the rows, a new row when one is full. */
+function wrapWord(rows: string[], word: string, columns: number): void {
+  let visible = rows[rows.length - 1]!.length
+  for (const [index, character] of [...word].entries()) {
+    if (visible + 1 <= columns) rows[rows.length - 1] += character
+    else {
+      rows.push(character)
+      visible = 0
+    }
+    visible++
+    if (visible === columns && index < word.length - 1) {
+      rows.push('')
+      visible = 0
+    }
+  }
+  if (!visible && rows[rows.length - 1]!.length > 0 && rows.length > 1) rows[rows.length - 2] += rows.pop()!
+}
