@@ -16,13 +16,11 @@ import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const { layOutRootHelp, PLAIN_TEXT } = await import(join(root, 'dist/src/fast/help-layout.js'))
+const { layOutRootHelp, partsOfUnwrappedHelp, PLAIN_TEXT } = await import(join(root, 'dist/src/fast/help-layout.js'))
 // The same marker is replaced by src/fast/static-answers.ts.
 const USER_AGENT_MARK = '\u0000user-agent\u0000'
 // Wide enough that oclif wraps nothing.
 const UNWRAPPED = 100000
-// oclif's list sections (help/index.js formatTopics, formatCommands); any other is text.
-const LIST_SECTIONS = new Set(['TOPICS', 'COMMANDS'])
 
 const home = mkdtempSync(join(tmpdir(), 'machine-static-'))
 try {
@@ -35,7 +33,12 @@ try {
   const wide = oclifHelp({ OCLIF_COLUMNS: String(UNWRAPPED) })
   const ua = /^VERSION\n {2}(.+)$/m.exec(wide)
   if (!ua) throw new Error(`no VERSION line in machine --help:\n${wide}`)
-  const parts = partsOf(wide.replace(ua[0], `VERSION\n  ${USER_AGENT_MARK}`))
+  let parts
+  try {
+    parts = partsOfUnwrappedHelp(wide.replace(ua[0], `VERSION\n  ${USER_AGENT_MARK}`))
+  } catch (e) {
+    throw new Error(`static-answers: machine --help: ${e.message}`)
+  }
   const answers = { bin: pkg.oclif.bin, version: pkg.version }
   const withUa = parts.map((p) => (typeof p !== 'string' && 'text' in p ? { ...p, text: p.text.map((l) => l.replace(USER_AGENT_MARK, ua[1])) } : p))
   const beyond = beyondLayout(withUa)
@@ -56,48 +59,6 @@ try {
   writeFileSync(join(root, 'dist/bundle/static-answers.json'), JSON.stringify(answers))
 } finally {
   rmSync(home, { recursive: true, force: true })
-}
-
-/**
- * The unwrapped help as parts: a line not indented and followed by indented ones is a section's
- * header, its body those lines (and the blank lines between them) less their indentation; any
- * other line stands as it is.
- */
-function partsOf(text) {
-  const lines = text.split('\n')
-  const parts = []
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]
-    if (line.startsWith(' ')) throw new Error(`static-answers: an indented line outside any section of machine --help: ${JSON.stringify(line)}`)
-    if (line === '' || !lines[i + 1]?.startsWith('  ')) {
-      parts.push(line)
-      continue
-    }
-    const body = []
-    for (; i + 1 < lines.length; i++) {
-      const next = lines[i + 1]
-      if (next.startsWith('  ')) body.push(next.slice(2))
-      else if (next === '' && lines.slice(i + 2).find((l) => l !== '')?.startsWith('  ')) body.push('')
-      else break
-    }
-    parts.push(LIST_SECTIONS.has(line) ? { header: line, rows: rowsOf(line, body) } : { header: line, text: body })
-  }
-  return parts
-}
-
-/** A list's rows, unwrapped: the left column (a name, no spaces), padded to the widest and 2 more, then the right. */
-function rowsOf(header, lines) {
-  const lefts = lines.map((l) => l.split(' ', 1)[0])
-  const column = Math.max(...lefts.map((l) => l.length)) + 2
-  return lines.map((line, i) => {
-    const left = lefts[i]
-    if (line === left) return [left, '']
-    const right = line.slice(column)
-    if (line.slice(left.length, column).trim() !== '' || right.startsWith(' ') || right === '') {
-      throw new Error(`static-answers: a row of ${header} in machine --help is not a name and a description: ${JSON.stringify(line)}`)
-    }
-    return [left, right]
-  })
 }
 
 /** Why help-layout.ts could lay these parts out other than oclif would, if it could. */

@@ -2,7 +2,8 @@
  * oclif's root help laid out for a width, without oclif: `machine --help` in a terminal is
  * wrapped to its columns, and loading oclif to do that was ~3x bare Node (bench/cli-startup.mjs,
  * "help (terminal)"). The parts (sections, the rows of TOPICS and COMMANDS) are oclif's own,
- * taken at build time (scripts/static-answers.mjs); the layout below is @oclif/core 5's
+ * read at build time from its help rendered unwrapped (partsOfUnwrappedHelp, called by
+ * scripts/static-answers.mjs); the layout below is @oclif/core 5's
  * (help/formatter.js: section, renderList, wrap; indent-string 4) and the wrap-ansi 7 it wraps
  * with ({ hard: true }), step by step. It is exact only for the texts PLAIN_TEXT allows, which
  * the build checks: there a string's width (string-width 4) is its length and wrap-ansi's escape
@@ -21,11 +22,61 @@ export interface HelpLook {
 
 /**
  * Letters and punctuation whose width is one column in string-width 4, that no emoji sequence
- * can be made of, and that Unicode normalization leaves alone (wrap-ansi normalizes first).
+ * can be made of, and that Unicode normalization leaves alone (wrap-ansi normalizes first); no
+ * space but ' ' (wrap-ansi splits words on ' ' only, and trims the others off a row's start when
+ * it adds the next word, so a text with a no-break space wraps differently once wrapped wide).
  * Any other character in a row or a text (East Asian wide ones, combining marks, escape codes,
  * tabs, emoji) and the build leaves the root help to oclif.
  */
-export const PLAIN_TEXT = /^[\u0020-\u007e\u00a0-\u02ff\u2010-\u2027\u2030-\u205e]*$/
+export const PLAIN_TEXT = /^[\u0020-\u007e\u00a1-\u02ff\u2010-\u2027\u2030-\u205e]*$/
+
+// oclif's list sections (help/index.js formatTopics, formatCommands); any other section is text.
+const LIST_SECTIONS = new Set(['TOPICS', 'COMMANDS'])
+
+/**
+ * The parts of a help oclif rendered so wide that nothing wrapped (the build's, OCLIF_COLUMNS):
+ * a line not indented and followed by indented ones (blank lines apart) is a section's header, its
+ * body those lines and the blank lines before and between them, less their indentation; any other
+ * line stands as it is.
+ * A list's rows are a name (no spaces) padded to the widest name and 2 more, then its text.
+ * Throws on what is not of that shape.
+ */
+export function partsOfUnwrappedHelp(help: string): RootHelpPart[] {
+  const lines = help.split('\n')
+  const textAfter = (i: number) => lines.slice(i + 1).find((l) => l !== '')
+  const parts: RootHelpPart[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    if (line.startsWith(' ')) throw new Error(`an indented line outside any section: ${JSON.stringify(line)}`)
+    if (line === '' || !textAfter(i)?.startsWith('  ')) {
+      parts.push(line)
+      continue
+    }
+    const body: string[] = []
+    for (; i + 1 < lines.length; i++) {
+      const next = lines[i + 1]!
+      if (next.startsWith('  ')) body.push(next.slice(2))
+      else if (next === '' && textAfter(i + 1)?.startsWith('  ')) body.push('')
+      else break
+    }
+    parts.push(LIST_SECTIONS.has(line) ? { header: line, rows: rowsOf(line, body) } : { header: line, text: body })
+  }
+  return parts
+}
+
+function rowsOf(header: string, lines: readonly string[]): [string, string][] {
+  const lefts = lines.map((l) => l.split(' ', 1)[0]!)
+  const column = Math.max(...lefts.map((l) => l.length)) + 2
+  return lines.map((line, i) => {
+    const left = lefts[i]!
+    if (line === left && left !== '') return [left, '']
+    const right = line.slice(column)
+    if (line.slice(left.length, column).trim() !== '' || right.startsWith(' ') || right === '') {
+      throw new Error(`a row of ${header} that is not a name and a text: ${JSON.stringify(line)}`)
+    }
+    return [left, right]
+  })
+}
 
 /** The help as oclif prints it: its parts on lines of their own (oclif logs each with console.log). */
 export function layOutRootHelp(parts: readonly RootHelpPart[], look: HelpLook): string {

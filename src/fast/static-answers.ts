@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs'
 import { arch, platform } from 'node:os'
 import { successEnvelope } from '../cli/render-error.js'
 import { writeStdout } from '../cli/stdio.js'
-import { layOutRootHelp, type RootHelpPart } from './help-layout.js'
+import { layOutRootHelp, type HelpLook, type RootHelpPart } from './help-layout.js'
 import { rootHelpLook } from './help-look.js'
 import { parseFlags } from './parse.js'
 import { noArgumentOnStdin } from './stdin.js'
@@ -48,8 +48,13 @@ export async function answerStatic(argv: readonly string[], bin: string, env: No
   else if (version) await writeStdout(`${answers.bin} version ${answers.version}\n`)
   else if (answers.rootHelp && look) {
     const userAgent = `${answers.bin}/${answers.version} ${platform()}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}`
-    const parts = answers.rootHelp.map((part) => (typeof part !== 'string' && 'text' in part ? { ...part, text: part.text.map((l) => l.replace(USER_AGENT_MARK, userAgent)) } : part))
-    await writeStdout(layOutRootHelp(parts, look))
+    await writeStdout(rootHelpText(answers.rootHelp, userAgent, look))
   } else return false
   return true
+}
+
+/** The root help's parts as built, with oclif's user agent (config.userAgent) in its VERSION section, laid out. */
+export function rootHelpText(parts: readonly RootHelpPart[], userAgent: string, look: HelpLook): string {
+  const filled = parts.map((part) => (typeof part !== 'string' && 'text' in part ? { ...part, text: part.text.map((l) => l.replace(USER_AGENT_MARK, userAgent)) } : part))
+  return layOutRootHelp(filled, look)
 }
