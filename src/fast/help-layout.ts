@@ -6,8 +6,8 @@
  * scripts/static-answers.mjs); the layout below is @oclif/core 5's
  * (help/formatter.js: section, renderList, wrap; indent-string 4) and the wrap-ansi 7 it wraps
  * with ({ hard: true }), step by step. It is exact only for the texts PLAIN_TEXT allows, which
- * the build checks: there a string's width (string-width 4) is its length and wrap-ansi's escape
- * code handling has nothing to do. test/commands/static-answers.test.ts compares it with oclif's
+ * the build checks: there a string's width (string-width 4) is its length, ' ' is the only
+ * whitespace and wrap-ansi's escape code handling has nothing to do. test/commands/static-answers.test.ts compares it with oclif's
  * output at every width.
  */
 
@@ -150,8 +150,9 @@ function wrapLine(line: string, columns: number): string {
   if (line.trim() === '') return ''
   const words = line.split(' ')
   const rows = ['']
-  // Loops by index, as below: this runs once per start, before V8 optimizes anything, where an
-  // iterator and a regular expression cost more than the work (~0.5 ms, measured).
+  // By index, and no regular expressions here or in indent(): this runs once per start, before
+  // V8 optimizes anything, where iterators and regular expressions cost more than the work
+  // (the whole layout: ~0.9 ms with them, ~0.6 ms without).
   for (let index = 0; index < words.length; index++) {
     const word = words[index]!
     rows[rows.length - 1] = rows[rows.length - 1]!.trimStart()
@@ -179,7 +180,9 @@ function wrapLine(line: string, columns: number): string {
 /** wrap-ansi's wrapWord: `word` a character at a time onto the rows, a new row when one is full. */
 function wrapWord(rows: string[], word: string, columns: number): void {
   let visible = rows[rows.length - 1]!.length
-  for (const [index, character] of [...word].entries()) {
+  // Characters are UTF-16 units: PLAIN_TEXT holds no surrogates.
+  for (let index = 0; index < word.length; index++) {
+    const character = word[index]!
     if (visible + 1 <= columns) rows[rows.length - 1] += character
     else {
       rows.push(character)

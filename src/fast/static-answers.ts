@@ -3,9 +3,9 @@
  * dist/bundle/static-answers.json (scripts/static-answers.mjs writes it after the manifest)
  * without loading oclif, whose Config.load and CommonJS files made these starts ~5x bare Node
  * for a fixed text, and ~3x in a terminal (bench/cli-startup.mjs).
- * The help is oclif's own root help, taken apart at build time (its sections and list rows) and
- * laid out here for this start's width and colours as oclif would (help-layout.ts, help-look.ts):
- * 80 columns and no colour without a terminal, the terminal's columns and bold headers in one.
+ * The help is oclif's own root help, kept by the build as printed without a terminal (80
+ * columns, no colour) and taken apart (its sections and list rows), which are laid out here for
+ * any other width and colours as oclif would (help-layout.ts; help-look.ts decides them).
  * Whatever could make oclif render it differently (FORCE_COLOR; OCLIF_COLUMNS; CI variables;
  * a theme.json; installed plugins, which add commands; WSL, which oclif names as the platform;
  * Windows) returns false and oclif answers as before.
