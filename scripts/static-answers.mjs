@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Part of `npm run build`, after the manifest: the answers of `machine --help` (root) and
 // `machine version` that depend on nothing but the build, written to dist/bundle/static-answers.json
-// so that a start can print them without loading oclif (src/fast/static-answers.ts; oclif's
-// Config.load and its ~120 CommonJS files were ~4x bare Node for a fixed text).
+// and root-help-parts.json so that a start can print them without loading oclif
+// (src/fast/static-answers.ts; oclif's Config.load and its ~120 CommonJS files were ~4x bare Node
+// for a fixed text).
 // The root help is oclif's own, rendered here by the built CLI with no user theme or plugins (an
-// empty HOME), kept as its parts: lines, text sections and the rows of its lists, read from a
-// rendering so wide that nothing wraps. A start lays them out for its terminal as oclif would
-// (src/fast/help-layout.ts), which is checked here against oclif's own output at 80 columns (no
-// terminal), at 40 (the narrowest terminal oclif knows) and with bold headers. Its VERSION line,
-// the only part that depends on the running Node, is kept as a marker.
+// empty HOME): kept as printed without a terminal (80 columns, no colour) and as its parts (lines,
+// text sections and the rows of its lists), read from a rendering so wide that nothing wraps. A
+// start in a terminal lays the parts out as oclif would (src/fast/help-layout.ts), which is
+// checked here against oclif's own output at 80 columns, at 40 (the narrowest terminal oclif
+// knows) and with bold headers. Its VERSION line, the only part that depends on the running Node,
+// is kept as a marker.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -55,7 +57,8 @@ try {
         throw new Error(`static-answers: the root help laid out without oclif (src/fast/help-layout.ts) differs from oclif's at ${JSON.stringify(look)}: does it still follow @oclif/core's help/formatter.js?`)
       }
     }
-    answers.rootHelpParts = parts
+    // Read by a start in a terminal only: the other answers do not parse it.
+    writeFileSync(join(root, 'dist/bundle/root-help-parts.json'), JSON.stringify(parts))
   }
   writeFileSync(join(root, 'dist/bundle/static-answers.json'), JSON.stringify(answers))
 } finally {

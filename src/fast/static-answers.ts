@@ -24,9 +24,13 @@ interface StaticAnswers {
   version: string
   /** oclif's root help at 80 columns without colour (no terminal), as printed. */
   rootHelp: string
-  /** Its parts, for any other width or colours; absent when the build found texts beyond what help-layout.ts lays out exactly. */
-  rootHelpParts?: RootHelpPart[]
 }
+
+/**
+ * The root help's parts, for any other width or colours: a file of their own, which the other
+ * answers do not read. Absent when the build found texts beyond what help-layout.ts lays out exactly.
+ */
+const ROOT_HELP_PARTS = '../dist/bundle/root-help-parts.json'
 
 // Written by scripts/static-answers.mjs in place of the help's VERSION line (oclif's user agent).
 const USER_AGENT_MARK = '\u0000user-agent\u0000'
@@ -52,8 +56,15 @@ export async function answerStatic(argv: readonly string[], bin: string, env: No
     const userAgent = `${answers.bin}/${answers.version} ${platform()}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}`
     // Laying the parts out costs ~0.5 ms on a start (nothing is optimized yet): not for the text the build kept.
     if (look.width === 80 && !look.bold) await writeStdout(answers.rootHelp.replace(USER_AGENT_MARK, userAgent))
-    else if (answers.rootHelpParts) await writeStdout(rootHelpText(answers.rootHelpParts, userAgent, look))
-    else return false
+    else {
+      let parts: RootHelpPart[]
+      try {
+        parts = JSON.parse(readFileSync(new URL(ROOT_HELP_PARTS, bin), 'utf8')) as RootHelpPart[]
+      } catch {
+        return false
+      }
+      await writeStdout(rootHelpText(parts, userAgent, look))
+    }
   }
   return true
 }

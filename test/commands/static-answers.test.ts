@@ -132,15 +132,14 @@ describe('the root help in a terminal, without oclif', () => {
     // each width here in one process (320 starts in terminals would take minutes on 2 cores), and
     // the layout is the one a start runs (rootHelpText). What a start decides before, the width
     // and colours, is compared with oclif's in real terminals below.
-    const answers = JSON.parse(await readFile(join(ROOT, 'dist/bundle/static-answers.json'), 'utf8')) as { rootHelpParts?: RootHelpPart[] }
-    expect(answers.rootHelpParts).toBeDefined()
+    const parts = JSON.parse(await readFile(join(ROOT, 'dist/bundle/root-help-parts.json'), 'utf8')) as RootHelpPart[]
     const widths = [...Array.from({ length: 261 }, (_, i) => 40 + i), 400, 1000, 10_000]
     const env = await terminalEnv()
     for (const bold of [false, true]) {
       const oclif = await oclifAtWidths(widths, bold, env)
       const userAgent = /^(?:\u001b\[1m)?VERSION(?:\u001b\[22m)?\n {2}(.+)$/m.exec(oclif[80]!)![1]!
       for (const width of widths) {
-        expect(rootHelpText(answers.rootHelpParts!, userAgent, { width, bold }), `${width} columns${bold ? ', bold' : ''}`).toBe(oclif[width])
+        expect(rootHelpText(parts, userAgent, { width, bold }), `${width} columns${bold ? ', bold' : ''}`).toBe(oclif[width])
       }
       expect(oclif[100]!.includes('\u001b[1mCOMMANDS\u001b[22m\n')).toBe(bold)
       // The widths make a difference: rows wrap, and narrow ones go multiline (name, then text under it).
