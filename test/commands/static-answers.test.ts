@@ -20,15 +20,10 @@ async function cleanEnv(): Promise<NodeJS.ProcessEnv> {
 
 /** Whether the start loaded oclif (the import trace of test/helpers/trace-imports.mjs). */
 async function loadsOclif(args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  const trace = join(await tempDir('trace-'), 'imports.txt')
-  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...args], {
-    env: { ...process.env, ...env, MACHINE_TRACE_IMPORTS: trace },
-    encoding: 'utf8',
-  })
+  const trace = await traced()
+  const r = spawnSync(process.execPath, [...trace.nodeArgs, BIN, ...args], { env: { ...process.env, ...env, ...trace.env }, encoding: 'utf8' })
   expect(r.error).toBeUndefined()
-  const loaded = await readFile(trace, 'utf8')
-  expect(loaded).toContain('src:src/main.ts') // the trace works
-  return loaded.includes('@oclif/core')
+  return trace.loadedOclif()
 }
 
 describe('the root help and version without oclif', () => {

@@ -4,6 +4,7 @@
  * received: the CLI's stdout and stderr, with CR LF line ends.
  */
 import { spawn } from 'node:child_process'
+import { shq } from '../../src/provision/shell.js'
 import { BIN, ROOT } from './cli.js'
 
 export interface TerminalRun {
@@ -17,10 +18,8 @@ export interface TerminalRun {
   quietStderr?: boolean
 }
 
-const shellQuote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`
-
 export function runInTerminal(args: string[], o: TerminalRun): Promise<string> {
-  const argv = [process.execPath, ...(o.nodeArgs ?? []), BIN, ...args].map(shellQuote).join(' ')
+  const argv = [process.execPath, ...(o.nodeArgs ?? []), BIN, ...args].map(shq).join(' ')
   const command = `stty cols ${o.cols} && exec ${argv}${o.quietStderr ? ' 2>/dev/null' : ''}`
   return new Promise((resolve, reject) => {
     const p = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] })
