@@ -1,14 +1,14 @@
 /**
  * oclif's root help laid out for a width, without oclif: `machine --help` in a terminal is
- * wrapped to its columns, and loading oclif to do that was ~3x bare Node (bench/cli-startup.mjs,
+ * wrapped to its columns, and loading oclif to do that was ~3.4x bare Node (bench/cli-startup.mjs,
  * "help (terminal)"). The parts (sections, the rows of TOPICS and COMMANDS) are oclif's own,
  * read at build time from its help rendered unwrapped (partsOfUnwrappedHelp, called by
- * scripts/static-answers.mjs); the layout below is @oclif/core 5's
- * (help/formatter.js: section, renderList, wrap; indent-string 4) and the wrap-ansi 7 it wraps
- * with ({ hard: true }), step by step. It is exact only for the texts PLAIN_TEXT allows, which
- * the build checks: there a string's width (string-width 4) is its length, ' ' is the only
- * whitespace and wrap-ansi's escape code handling has nothing to do. test/commands/static-answers.test.ts compares it with oclif's
- * output at every width.
+ * scripts/static-answers.mjs); the layout below is @oclif/core 5's (help/formatter.js: section,
+ * renderList, wrap; indent-string 4) and the wrap-ansi 7 it wraps with ({ hard: true }), step by
+ * step. It is exact only for the texts PLAIN_TEXT allows, which the build checks: there a
+ * string's width (string-width 4) is its length, ' ' is the only whitespace and wrap-ansi's
+ * escape code handling has nothing to do. test/commands/static-answers.test.ts compares it with
+ * oclif's output at every width, test/unit/help-layout.test.ts on random texts.
  */
 
 /** One line of the help, a section of text lines (VERSION, USAGE…) or a list section (COMMANDS, TOPICS). */
