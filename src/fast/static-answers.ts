@@ -61,7 +61,7 @@ export async function answerStatic(argv: readonly string[], bin: string, env: No
       try {
         parts = JSON.parse(readFileSync(new URL(ROOT_HELP_PARTS, bin), 'utf8')) as RootHelpPart[]
       } catch {
-        return false
+        return false // no parts: the build left the terminal's help to oclif (or a tsc-only build)
       }
       await writeStdout(rootHelpText(parts, userAgent, look))
     }
