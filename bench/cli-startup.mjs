@@ -2,8 +2,9 @@
 // Benchmark: `machine env NAME`, `machine ls` on a store of 500 `none` machines, `machine --help`,
 // `machine version` (both answered from build-time texts, src/fast/static-answers.ts),
 // `machine inspect NAME` and `machine status NAME` (commands through oclif) and `machine --help` in a
-// terminal (through oclif: a pseudo-terminal made by script(1), whose ratio is to `node -e 0` run the
-// same way), each as a ratio to a bare `node -e 0` measured in the same run (issue 18's goals:
+// terminal (laid out for its width from the build's parts, src/fast/help-layout.ts; a pseudo-terminal
+// made by script(1), whose ratio is to `node -e 0` run the same way), each as a ratio to a bare
+// `node -e 0` measured in the same run (issue 18's goals:
 // env ≤ 1.2×, ls ≤ 2.0×, any other start ≤ 2×).
 // The machines' engines are on closed loopback ports (one per machine), so `ls` measures our own work (500 state
 // checks + 500 refused TLS dials) rather than 500 TLS handshakes. `ls floor` (bench/ls-floor.mjs)

@@ -26,7 +26,7 @@ export async function main(args: string[], bin: string): Promise<void> {
   if ((argv[0] === 'env' || argv[0] === 'ls') && !process.env.MACHINE_NO_FAST_PATH) {
     if (await runFast(argv[0], argv.slice(1))) process.exit()
   }
-  // The root help and `version` are texts fixed at build time (see src/fast/static-answers.ts).
+  // The root help and `version` are answered from what the build kept (see src/fast/static-answers.ts).
   if (!process.env.MACHINE_NO_FAST_PATH && (await answerStatic(argv, bin))) process.exit()
 
   exitOnEpipe()
