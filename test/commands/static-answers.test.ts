@@ -1,30 +1,16 @@
 // `machine --help` (and `machine` alone) and `machine version` are answered from texts rendered
 // at build time (src/fast/static-answers.ts): the same bytes as oclif's, without loading oclif,
 // and oclif answers whenever it could render them differently.
-import { spawnSync } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { loadsOclif, ROOT, runCli, tempStore } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 
 /** A HOME with no theme and no plugins, so only what a test adds can change the answer. */
 async function cleanEnv(): Promise<NodeJS.ProcessEnv> {
   const home = await tempDir('static-home-')
   return { HOME: home, XDG_CONFIG_HOME: '', XDG_DATA_HOME: '', MACHINE_CONFIG_DIR: '', MACHINE_DATA_DIR: '', OCLIF_COLUMNS: '', FORCE_COLOR: undefined, MACHINE_STORAGE_PATH: await tempStore() }
-}
-
-/** Whether the start loaded oclif (the import trace of test/helpers/trace-imports.mjs). */
-async function loadsOclif(args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  const trace = join(await tempDir('trace-'), 'imports.txt')
-  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...args], {
-    env: { ...process.env, ...env, MACHINE_TRACE_IMPORTS: trace },
-    encoding: 'utf8',
-  })
-  expect(r.error).toBeUndefined()
-  const loaded = await readFile(trace, 'utf8')
-  expect(loaded).toContain('src:src/main.ts') // the trace works
-  return loaded.includes('@oclif/core')
 }
 
 describe('the root help and version without oclif', () => {
