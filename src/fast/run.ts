@@ -14,7 +14,7 @@
  * services/machine.ts); only what `ip` and `active` alone need is imported where they run.
  */
 import { envRequest } from '../cli/env-request.js'
-import { ACTIVE_FLAGS, CONFIG_FLAGS, ENV_FLAGS, INSPECT_FLAGS, LS_FLAGS, NO_FLAGS, type FlagSpecs, type FlagValues, type GlobalFlagValues } from '../cli/flag-spec.js'
+import { ACTIVE_FLAGS, CONFIG_FLAGS, ENV_FLAGS, INSPECT_FLAGS, LS_FLAGS, NO_FLAGS, type FlagSpecs, type GlobalFlagValues } from '../cli/flag-spec.js'
 import { lsRequest } from '../cli/ls-request.js'
 import { isDebugEnv, reportError, successEnvelope } from '../cli/render-error.js'
 import { exitOnEpipe, writeStdout } from '../cli/stdio.js'
@@ -42,8 +42,7 @@ const hostsOf = (entries: LoadedEntry[]) => entries.map((e) => e.host)
  */
 async function parseWithNames<S extends FlagSpecs>(argv: string[], specs: S, maxNames: number) {
   const p = parseFlags(argv, specs, maxNames)
-  if (!p || (p.args.length === 0 && !(await noArgumentOnStdin()))) return undefined
-  return p as { flags: FlagValues<S> & Flags; args: string[] }
+  return !p || (p.args.length === 0 && !(await noArgumentOnStdin())) ? undefined : p
 }
 
 export async function runFast(command: string | undefined, argv: string[]): Promise<boolean> {
