@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: `machine env NAME`, `machine ls` on a store of 500 `none` machines, `machine --help`,
 // `machine version` (both answered from build-time texts, src/fast/static-answers.ts),
-// `machine inspect NAME` and `machine status NAME` (commands through oclif) and `machine --help` in a
+// `machine inspect NAME`, `machine status NAME` and `machine ip NAME` (on the fast path like env,
+// src/fast/run.ts; status and ip load the machine's driver), `machine inspect NAME` through oclif
+// (MACHINE_NO_FAST_PATH: what any other command's start costs) and `machine --help` in a
 // terminal (laid out for its width from the build's parts, src/fast/help-layout.ts; a pseudo-terminal
 // made by script(1), whose ratio is to `node -e 0` run the same way), each as a ratio to a bare
 // `node -e 0` measured in the same run (issue 18's goals:
@@ -79,9 +81,12 @@ const commands = [
   { label: 'ls floor', args: () => [join(root, 'bench/ls-floor.mjs')], every: 3, floorOf: 'machine ls', check: (out) => out.split('\n').length >= N },
   { label: 'machine --help', args: () => [bin, '--help'], goal: 2.0, every: 3 },
   { label: 'machine version', args: () => [bin, 'version'], goal: 2.0, every: 3 },
-  // Any other command starts through oclif (Config.load, the command's module, its parser).
+  // The machine queries scripts run: the fast path too.
   { label: 'machine inspect', args: (i) => [bin, 'inspect', `m${i % N}`], goal: 2.0, every: 3 },
   { label: 'machine status', args: (i) => [bin, 'status', `m${i % N}`], goal: 2.0, every: 3 },
+  { label: 'machine ip', args: (i) => [bin, 'ip', `m${i % N}`], goal: 2.0, every: 3 },
+  // Any other command starts through oclif (Config.load, the command's module, its parser).
+  { label: 'inspect (oclif)', args: (i) => [bin, 'inspect', `m${i % N}`], goal: 2.0, every: 3, env: { MACHINE_NO_FAST_PATH: '1' } },
   { label: 'help (terminal)', args: () => [bin, '--help'], goal: 2.0, every: 3, tty: true },
 ]
 // The terminal is util-linux's script(1); without it (macOS' takes other arguments) that row is left out.
@@ -93,11 +98,11 @@ const shellQuote = (a) => `'${a.replaceAll("'", "'\\''")}'`
 // A command in a pseudo-terminal: script(1) runs it (its own output and stderr both come back on stdout).
 const inTerminal = (argv) => ['script', '-qec', argv.map(shellQuote).join(' '), '/dev/null']
 
-function run(args, prefix = [], tty = false) {
+function run(args, prefix = [], tty = false, extraEnv = {}) {
   const argv = [...prefix, process.execPath, ...args]
   const [cmd, ...rest] = tty ? inTerminal(argv) : argv
   const t = process.hrtime.bigint()
-  const r = spawnSync(cmd, rest, { env, encoding: 'utf8', maxBuffer: 64 << 20 })
+  const r = spawnSync(cmd, rest, { env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 })
   const ms = Number(process.hrtime.bigint() - t) / 1e6
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`)
   return { ms, out: r.stdout, err: tty ? r.stdout : r.stderr }
@@ -107,7 +112,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 // Warm up: the first runs fill Node's compile cache, as any second invocation by a user would.
 for (let i = 0; i < 2; i++) {
   run(['-e', '0'])
-  for (const c of commands) run(c.args(i), [], c.tty)
+  for (const c of commands) run(c.args(i), [], c.tty, c.env)
 }
 
 let nodeFigure
@@ -115,15 +120,15 @@ let nodeTerminalFigure
 const figures = []
 if (values.instructions) {
   // One run each is enough: the count barely moves between runs.
-  const count = (args, tty = false) => {
-    const { err } = run(args, ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'], tty)
+  const count = (args, tty = false, extraEnv = {}) => {
+    const { err } = run(args, ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'], tty, extraEnv)
     const m = /Collected : (\d+)/.exec(err)
     if (!m) throw new Error(`no instruction count from valgrind for ${args.join(' ')}: is valgrind installed?`)
     return Number(m[1]) / 1e6
   }
   nodeFigure = count(['-e', '0'])
   if (commands.some((c) => c.tty)) nodeTerminalFigure = count(['-e', '0'], true)
-  for (const c of commands) figures.push({ ...c, value: count(c.args(1), c.tty) })
+  for (const c of commands) figures.push({ ...c, value: count(c.args(1), c.tty, c.env) })
 } else {
   const nodeMs = []
   const nodeTerminalMs = []
@@ -134,7 +139,7 @@ if (values.instructions) {
     if (i % 3 === 0 && commands.some((c) => c.tty)) nodeTerminalMs.push(run(['-e', '0'], [], true).ms)
     commands.forEach((c, k) => {
       if (i % (c.every ?? 1) !== 0) return
-      const r = run(c.args(i), [], c.tty)
+      const r = run(c.args(i), [], c.tty, c.env)
       if (c.check && !c.check(r.out)) throw new Error(`${c.label}: unexpected output`)
       ms[k].push(r.ms)
     })

@@ -1,6 +1,7 @@
 /**
  * What `machine` does on start, after bin/run.js has turned Node's compile cache on: shell
- * completion, the global flags moved after the command, the fast path for `env`/`ls`, else oclif.
+ * completion, the global flags moved after the command, the fast path (`env`, `ls` and the machine
+ * queries scripts run: `inspect`, `status`, `url`, `ip`, `config`, `active`), else oclif.
  * Built into dist/bundle/src/main.js by scripts/bundle.mjs (one file per start-up path instead
  * of dozens of small modules: module loading was most of a start beyond bare Node).
  */
@@ -22,12 +23,12 @@ export async function main(args: string[], bin: string): Promise<void> {
   // Global flags before the command (docker-machine's order) move after it, for oclif.
   const argv = hoistGlobalFlags(args)
 
-  // `env` and `ls` are run without loading oclif when their arguments are plain (see src/fast).
-  if ((argv[0] === 'env' || argv[0] === 'ls') && !process.env.MACHINE_NO_FAST_PATH) {
-    if (await runFast(argv[0], argv.slice(1))) process.exit()
+  if (!process.env.MACHINE_NO_FAST_PATH) {
+    // env, ls and the machine queries run without loading oclif when their arguments are plain
+    // (see src/fast/run.ts); the root help and `version` are texts fixed at build time
+    // (src/fast/static-answers.ts).
+    if ((await runFast(argv[0], argv.slice(1))) || (await answerStatic(argv, bin))) process.exit()
   }
-  // The root help and `version` are answered from what the build kept (see src/fast/static-answers.ts).
-  if (!process.env.MACHINE_NO_FAST_PATH && (await answerStatic(argv, bin))) process.exit()
 
   exitOnEpipe()
   // oclif checks Node against its own engines (>=18) with semver, 47 files to load on each start;

@@ -5,12 +5,10 @@ import { GLOBAL_FLAGS } from './flag-spec.js'
 import { oclifFlags } from './oclif-flags.js'
 import { Output } from './output.js'
 import { TerminalReporter } from './progress.js'
-import { errorEnvelope, reportError, successEnvelope } from './render-error.js'
+import { errorEnvelope, isDebugEnv, reportError, successEnvelope } from './render-error.js'
 
 /** oclif's FlagOutput/ArgOutput (not exported): taking the command's Input keeps its flags typed. */
 type Parsed = { [name: string]: any }
-
-export const isDebugEnv = (env: NodeJS.ProcessEnv = process.env): boolean => /^(1|true|yes)$/i.test(env.MACHINE_DEBUG ?? '')
 
 /**
  * Every command: the global flags (docker-machine's, accepted before or after the command

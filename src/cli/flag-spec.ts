@@ -1,8 +1,10 @@
 /**
- * Flags of the hot commands (`env`, `ls`) and the global ones, declared once as plain data:
- * oclif flags are made from them for help and the normal path (oclif-flags.ts), the fast path
- * of bin/run.js parses the same declarations with node:util's parseArgs without loading oclif
- * (fast/parse.ts), and bin/run.js moves the global ones after the command (global-argv.ts).
+ * Flags of the commands on the fast path (`env`, `ls`, and the machine queries scripts run:
+ * `inspect`, `status`, `url`, `ip`, `config`, `active`) and the global ones, declared once as
+ * plain data: oclif flags are made from them for help and the normal path (oclif-flags.ts), the
+ * fast path of bin/run.js parses the same declarations with node:util's parseArgs without
+ * loading oclif (fast/parse.ts), and bin/run.js moves the global ones after the command
+ * (global-argv.ts).
  * This module imports nothing: bin/run.js loads it on every start.
  */
 export interface FlagSpec {
@@ -51,6 +53,22 @@ export const LS_FLAGS = {
   format: { type: 'string', char: 'f', description: 'Go-template-style format, e.g. "table {{.Name}}\\t{{.State}}"' },
 } as const satisfies FlagSpecs
 
+export const INSPECT_FLAGS = {
+  format: { type: 'string', char: 'f', description: 'Go-template-style format, e.g. {{.DriverName}} or {{json .Driver}}' },
+} as const satisfies FlagSpecs
+
+export const CONFIG_FLAGS = {
+  swarm: { type: 'boolean', description: "use a manager of the machine's swarm that accepts connections" },
+} as const satisfies FlagSpecs
+
+export const ACTIVE_FLAGS = { timeout: TIMEOUT_FLAG } as const satisfies FlagSpecs
+
+/** `status`, `url` and `ip`: the global flags and --json only. */
+export const NO_FLAGS = {} as const satisfies FlagSpecs
+
 export type GlobalFlagValues = FlagValues<typeof GLOBAL_FLAGS>
 export type EnvFlagValues = FlagValues<typeof ENV_FLAGS>
 export type LsFlagValues = FlagValues<typeof LS_FLAGS>
+export type InspectFlagValues = FlagValues<typeof INSPECT_FLAGS>
+export type ConfigFlagValues = FlagValues<typeof CONFIG_FLAGS>
+export type ActiveFlagValues = FlagValues<typeof ACTIVE_FLAGS>

@@ -47,6 +47,9 @@ const exitCodeOf = (err: unknown): number => {
   return (err as { oclif?: { exit?: number } })?.oclif?.exit || 1
 }
 
+/** --debug's other spelling, for every command on either path (BaseCommand, src/fast/run.ts). */
+export const isDebugEnv = (env: NodeJS.ProcessEnv = process.env): boolean => /^(1|true|yes)$/i.test(env.MACHINE_DEBUG ?? '')
+
 /** The --json envelope for a successful command. */
 export const successEnvelope = (command: string | undefined, data: unknown) => ({ ok: true, command, data })
 

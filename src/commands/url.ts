@@ -1,18 +1,20 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { NO_FLAGS } from '../cli/flag-spec.js'
+import { oclifFlags } from '../cli/oclif-flags.js'
 import { loadNamedMachine } from '../services/each-machine.js'
-import { runningEngineUrl } from '../services/machine.js'
+import { urlOutput } from '../services/machine-queries.js'
 
 export default class Url extends BaseCommand {
   static override summary = "Print a machine's engine URL"
   static override args = { name: Args.string({ description: 'machine name (default: "default")' }) }
+  static override flags = oclifFlags(NO_FLAGS)
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Url)
-    const host = await loadNamedMachine(this.store, args.name, 'url')
-    const url = await runningEngineUrl(this.store, host, this.config)
-    if (this.jsonEnabled()) return { name: host.Name, url }
-    this.out.info(url)
+    const r = await urlOutput(this.store, await loadNamedMachine(this.store, args.name, 'url'), this.config)
+    if (this.jsonEnabled()) return r.json
+    process.stdout.write(r.text)
     return undefined
   }
 }

@@ -15,3 +15,9 @@ export const BUILTIN_DRIVERS: Record<string, () => Promise<DriverDefinition>> = 
   google: () => import('../../drivers/google/index.js').then((m) => m.default),
   azure: () => import('../../drivers/azure/index.js').then((m) => m.default),
 }
+
+/**
+ * Whether `name` is a built-in driver: its own key only, so a config.json naming "toString" or
+ * "constructor" is not taken for one (a plugin driver is found through oclif's hooks instead).
+ */
+export const isBuiltinDriver = (name: string): boolean => Object.hasOwn(BUILTIN_DRIVERS, name)

@@ -2,7 +2,7 @@ import type { Config } from '@oclif/core'
 import { MachineError } from '../core/errors.js'
 import { nearest } from '../core/names.js'
 import type { DriverDefinition, DriverModule } from '../driver-kit/contract.js'
-import { BUILTIN_DRIVERS } from './builtin.js'
+import { BUILTIN_DRIVERS, isBuiltinDriver } from './builtin.js'
 
 /** The oclif hook a plugin package implements to add drivers: it returns DriverDefinition[]. */
 export const PLUGIN_DRIVER_HOOK = 'machine-drivers'
@@ -37,7 +37,7 @@ export function loadDriverModule(def: DriverDefinition): Promise<DriverModule> {
 }
 
 export async function getDriverDefinition(name: string, config?: Config): Promise<DriverDefinition> {
-  const builtin = BUILTIN_DRIVERS[name]
+  const builtin = isBuiltinDriver(name) ? BUILTIN_DRIVERS[name] : undefined
   if (builtin) {
     let d = definitions.get(name)
     if (!d) {

@@ -171,12 +171,13 @@ describe('plugins that need the packages oclif-patches leaves in node_modules', 
 })
 
 describe('what an oclif command start no longer loads', () => {
-  it('inspect loads none of the packages left in node_modules, nor wsl-utils (child_process)', async () => {
+  it('inspect (through oclif) loads none of the packages left in node_modules, nor wsl-utils (child_process)', async () => {
     const store = await tempStore()
     await runCli(['create', '-d', 'none', '--url', 'tcp://127.0.0.1:23798', 'm1'], { store })
     const trace = join(await tempDir('trace-'), 'imports.txt')
+    // inspect's own start is the fast path (src/fast/run.ts): oclif's is asked for.
     const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, 'inspect', 'm1'], {
-      env: { ...process.env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace },
+      env: { ...process.env, MACHINE_STORAGE_PATH: store, MACHINE_TRACE_IMPORTS: trace, MACHINE_NO_FAST_PATH: '1' },
       encoding: 'utf8',
     })
     expect(r.stderr).toBe('')

@@ -2,13 +2,13 @@
 // kept of oclif's answers (src/fast/static-answers.ts): the same bytes as oclif's, in a pipe or in
 // a terminal of any width, without loading oclif, and oclif answers whenever it could render them
 // differently.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { RootHelpPart } from '../../src/fast/help-layout.js'
 import { rootHelpText } from '../../src/fast/static-answers.js'
-import { BIN, ROOT, runCli, tempStore } from '../helpers/cli.js'
+import { loadsOclif, ROOT, runCli, tempStore } from '../helpers/cli.js'
 import { runInTerminal, type TerminalRun } from '../helpers/terminal.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -16,14 +16,6 @@ import { tempDir } from '../helpers/tmp.js'
 async function cleanEnv(): Promise<NodeJS.ProcessEnv> {
   const home = await tempDir('static-home-')
   return { HOME: home, XDG_CONFIG_HOME: '', XDG_DATA_HOME: '', MACHINE_CONFIG_DIR: '', MACHINE_DATA_DIR: '', OCLIF_COLUMNS: '', FORCE_COLOR: undefined, MACHINE_STORAGE_PATH: await tempStore() }
-}
-
-/** Whether the start loaded oclif (the import trace of test/helpers/trace-imports.mjs). */
-async function loadsOclif(args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  const trace = await traced()
-  const r = spawnSync(process.execPath, [...trace.nodeArgs, BIN, ...args], { env: { ...process.env, ...env, ...trace.env }, encoding: 'utf8' })
-  expect(r.error).toBeUndefined()
-  return trace.loadedOclif()
 }
 
 describe('the root help and version without oclif', () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
@@ -21,6 +21,26 @@ export interface RunAs {
   uid: number
   gid: number
 }
+
+/**
+ * What a start of the built binary loaded (test/helpers/trace-imports.mjs): each module's URL and,
+ * for a bundle file, `src:<path>` lines for the sources it holds.
+ */
+export async function importTrace(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<string> {
+  const trace = join(await tempDir('trace-'), 'imports.txt')
+  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...args], {
+    env: { ...process.env, ...env, MACHINE_TRACE_IMPORTS: trace },
+    encoding: 'utf8',
+    input,
+  })
+  expect(r.error).toBeUndefined()
+  const loaded = await readFile(trace, 'utf8')
+  expect(loaded).toContain('src:src/main.ts') // the trace works
+  return loaded
+}
+
+/** Whether that start loaded oclif: false when the command was answered on a fast path (src/fast). */
+export const loadsOclif = async (args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<boolean> => (await importTrace(args, env, input)).includes('@oclif/core')
 
 /** Run the built `machine` binary like a user would (a fresh process, its own store). */
 export function runCli(args: string[], o: { store?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; as?: RunAs } = {}): Promise<CliResult> {

@@ -161,6 +161,13 @@ describe('a machine on the plugin driver, end to end through the built CLI', () 
     expect(r.stdout).toBe('ex1 example Running tcp://127.0.0.1:23999\n')
   })
 
+  it('status, url, ip and active ask the plugin driver (oclif finds it: the fast path hands them over)', async () => {
+    expect((await runCli(['status', 'ex1'], { store, env })).stdout).toBe('Running\n')
+    expect((await runCli(['url', 'ex1'], { store, env })).stdout).toBe('tcp://127.0.0.1:23999\n')
+    expect(JSON.parse((await runCli(['ip', '--json', 'ex1'], { store, env })).stdout).data).toEqual([{ name: 'ex1', ip: '127.0.0.1' }])
+    expect((await runCli(['active'], { store, env: { ...env, DOCKER_HOST: 'tcp://127.0.0.1:23999' } })).stdout).toBe('ex1\n')
+  })
+
   it('stop and start act on the host process; ssh is refused as the capabilities say', async () => {
     expect((await runCli(['stop', 'ex1'], { store, env })).code).toBe(0)
     expect(alive(pid)).toBe(false)

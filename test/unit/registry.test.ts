@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Config } from '@oclif/core'
 import { defineDriver } from '../../src/driver-kit/contract.js'
+import { isBuiltinDriver } from '../../src/registry/builtin.js'
 import { allDriverDefinitions, getDriverDefinition, PLUGIN_DRIVER_HOOK } from '../../src/registry/index.js'
 import { errorLineAsync } from '../helpers/errors.js'
 
@@ -33,5 +34,13 @@ describe('driver registry', () => {
   it('suggests the nearest name for a typo, plugins included', async () => {
     expect(await errorLineAsync(() => getDriverDefinition('mycluod', configWith([[plugin]])))).toMatch(/^Driver "mycluod" not found: did you mean "mycloud"\?/)
     expect(await errorLineAsync(() => getDriverDefinition('zzzzzzzzzz', configWith([])))).toMatch(/available drivers: none, generic, qemu, virtualbox, hyperv, vmware, amazonec2, google, azure/)
+  })
+  it('takes no key every object has (a hostile config.json\'s DriverName) for a built-in driver', async () => {
+    expect(isBuiltinDriver('none')).toBe(true)
+    expect(isBuiltinDriver('example')).toBe(false)
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(isBuiltinDriver(name), name).toBe(false)
+      expect(await errorLineAsync(() => getDriverDefinition(name, configWith([[plugin]]))), name).toMatch(new RegExp(`^Driver "${name}" not found`))
+    }
   })
 })
