@@ -7,6 +7,8 @@
 //   use: the same modules, loaded when something reads them;
 // - the order of a plugin's commands: oclif sorts them with localeCompare, whose first call builds
 //   ICU's collator (~67 M instructions); src/cli/command-order.ts gives the same order;
+// - oclif's logger loads the debug package (and with it node:tty, node:net, the streams) even when
+//   DEBUG enables nothing: then its debug functions are ones that do nothing;
 // - oclif's platform check imports wsl-utils for its isWsl (is-wsl's), and wsl-utils imports
 //   node:child_process at load: isWsl is taken from is-wsl itself, the rest from wsl-utils when used;
 // - packages oclif needs only for what this CLI never does on a start stay in node_modules (below).
@@ -48,6 +50,19 @@ export function commandOrder(source, comparatorPath) {
   return source.replace(sort, `.sort((a, b) => require(${JSON.stringify(comparatorPath)}).compareCommandIds(a.id, b.id))`)
 }
 
+/**
+ * oclif's logger makes a `debug` function for each namespace, and the first one loads the debug
+ * package, which loads supports-color, node:tty and with it node:net and Node's streams (~5 ms of
+ * oclif's Config.load). Without DEBUG in the environment the debug package enables no namespace
+ * and its functions return at once: then the logger gets a function that does nothing, without
+ * loading it. (Only `DEBUG` decides it: oclif never calls the package's enable().)
+ */
+export function quietLogger(source) {
+  const make = 'const debug = (0, debug_1.default)(namespace);'
+  if (!source.includes(make)) throw new Error(`oclif-patches: logger.js no longer makes its debug function with ${make}`)
+  return source.replace(make, 'const debug = process.env.DEBUG ? (0, debug_1.default)(namespace) : () => {};')
+}
+
 /** The esbuild plugin: applies the patches above to @oclif/core and its import of wsl-utils. */
 export function oclifPatches(root) {
   const comparator = join(root, 'src', 'cli', 'command-order.ts')
@@ -58,6 +73,7 @@ export function oclifPatches(root) {
       b.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/, namespace: 'file' }, async (args) => {
         let source = (await readFile(args.path, 'utf8'))
         const file = args.path.slice(args.path.lastIndexOf(OCLIF_LIB) + OCLIF_LIB.length).split(sep).join('/')
+        if (file === 'logger.js') source = quietLogger(source)
         source = lazyRequires(source).source
         if (file === 'config/plugin.js') source = commandOrder(source, comparator)
         if (file === 'util/os.js' && !source.includes("import('wsl-utils')")) throw new Error('oclif-patches: util/os.js no longer imports wsl-utils')
@@ -96,7 +112,9 @@ export function oclifPatches(root) {
 module.exports = process.getBuiltinModule('node:module').createRequire(oclif)(${JSON.stringify(args.path)})`,
       }))
       b.onEnd((result) => {
-        if (result.errors.length === 0 && !seen.has('config/plugin.js')) throw new Error('oclif-patches: @oclif/core/lib/config/plugin.js was not bundled')
+        for (const file of ['config/plugin.js', 'logger.js']) {
+          if (result.errors.length === 0 && !seen.has(file)) throw new Error(`oclif-patches: @oclif/core/lib/${file} was not bundled`)
+        }
       })
     },
   }

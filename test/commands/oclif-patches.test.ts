@@ -108,6 +108,9 @@ describe('oclif with scripts/oclif-patches.mjs answers as oclif as published doe
     expect(compare(['inspect', 'm1'], {}).stdout).toContain('"DriverName": "none"')
     expect(compare(['inspec', 'm1'], {}).stderr).toMatch(/did you mean .* inspect"/)
     expect(compare(['inspect', '--bogus', 'm1'], {}).code).not.toBe(0)
+    // The logger does nothing without DEBUG (no debug package loaded); with it, oclif's lines as before.
+    // (Namespaces that do not tell whether the package has a tsconfig.json, which the plain copy lacks.)
+    expect(compare(['inspect', 'm1'], { DEBUG: 'oclif:main,oclif:find-root:*', DEBUG_HIDE_DATE: '1' }).stderr).toMatch(/^oclif:find-root:root-plugin Found root at /m)
   }, 240_000)
 
   it('with a user-installed or a linked plugin driver: its commands, help and driver as before', async () => {
