@@ -1,6 +1,7 @@
 import { Command, type Interfaces } from '@oclif/core'
 import { resolveStorePath } from '../store/paths.js'
 import { Store } from '../store/store.js'
+import type { QueryOutput } from '../services/machine-queries.js'
 import { GLOBAL_FLAGS } from './flag-spec.js'
 import { oclifFlags } from './oclif-flags.js'
 import { Output } from './output.js'
@@ -45,6 +46,17 @@ export abstract class BaseCommand extends Command {
 
   protected get store(): Store {
     return (this._store ??= new Store(resolveStorePath(this._storagePathFlag)))
+  }
+
+  /**
+   * A command's answer from the service that both paths call (services/machine-queries.ts,
+   * env-output.ts, ls.ts): its data for the --json envelope (run() returns it), else its text on
+   * stdout, as src/fast/run.ts prints it.
+   */
+  protected answer(r: QueryOutput): unknown {
+    if (this.jsonEnabled()) return r.json
+    process.stdout.write(r.text)
+    return undefined
   }
 
   protected override toSuccessJson(result: unknown): unknown {

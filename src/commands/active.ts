@@ -9,9 +9,6 @@ export default class Active extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parseArgs(Active)
-    const r = await activeOutput(this.store, await activeTarget(this.store, flags.timeout, process.env), { config: this.config })
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await activeOutput(this.store, await activeTarget(this.store, flags.timeout, process.env), { config: this.config }))
   }
 }

@@ -12,9 +12,6 @@ export default class ConfigCmd extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(ConfigCmd)
-    const r = await configOutput(this.store, { name: args.name, swarm: flags.swarm })
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await configOutput(this.store, { name: args.name, swarm: flags.swarm }))
   }
 }

@@ -15,9 +15,6 @@ export default class Env extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Env)
-    const r = await envOutput(this.store, envRequest(flags, args.name))
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await envOutput(this.store, envRequest(flags, args.name)))
   }
 }

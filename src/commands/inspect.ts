@@ -13,9 +13,6 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parseArgs(Inspect)
-    const r = await inspectOutput(this.store, { name: args.name, format: flags.format })
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await inspectOutput(this.store, { name: args.name, format: flags.format }))
   }
 }

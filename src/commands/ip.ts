@@ -12,9 +12,6 @@ export default class Ip extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { argv } = await this.parseArgs(Ip)
-    const r = await ipOutput(this.store, argv as string[], { config: this.config, reporter: this.reporter })
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await ipOutput(this.store, argv as string[], { config: this.config, reporter: this.reporter }))
   }
 }

@@ -15,9 +15,6 @@ export default class Ls extends BaseCommand {
     const { flags } = await this.parseArgs(Ls)
     // Bad flags fail before the store is read (the fast path shares this: src/fast/run.ts).
     const request = lsRequest(flags)
-    const r = await lsOutput(this.store, request(await this.store.loadAll(), this.config))
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await lsOutput(this.store, request(await this.store.loadAll(), this.config)))
   }
 }

@@ -12,9 +12,6 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Status)
-    const r = await statusOutput(this.store, await loadNamedMachine(this.store, args.name, 'status'), this.config)
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await statusOutput(this.store, await loadNamedMachine(this.store, args.name, 'status'), this.config))
   }
 }

@@ -12,9 +12,6 @@ export default class Url extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parseArgs(Url)
-    const r = await urlOutput(this.store, await loadNamedMachine(this.store, args.name, 'url'), this.config)
-    if (this.jsonEnabled()) return r.json
-    process.stdout.write(r.text)
-    return undefined
+    return this.answer(await urlOutput(this.store, await loadNamedMachine(this.store, args.name, 'url'), this.config))
   }
 }
