@@ -19,8 +19,8 @@ import { join, resolve } from 'node:path'
 const root = resolve(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const { layOutRootHelp, partsOfUnwrappedHelp, PLAIN_TEXT } = await import(join(root, 'dist/src/fast/help-layout.js'))
-// The same marker is replaced by src/fast/static-answers.ts.
-const USER_AGENT_MARK = '\u0000user-agent\u0000'
+// The marker a start replaces with its user agent, and how it does (src/fast/static-answers.ts).
+const { USER_AGENT_MARK, withUserAgent } = await import(join(root, 'dist/src/fast/static-answers.js'))
 // Wide enough that oclif wraps nothing.
 const UNWRAPPED = 100000
 
@@ -43,7 +43,7 @@ try {
   }
   const plain = oclifHelp()
   const answers = { bin: pkg.oclif.bin, version: pkg.version, rootHelp: plain.replace(ua[0], `VERSION\n  ${USER_AGENT_MARK}`) }
-  const withUa = parts.map((p) => (typeof p !== 'string' && 'text' in p ? { ...p, text: p.text.map((l) => l.replace(USER_AGENT_MARK, ua[1])) } : p))
+  const withUa = withUserAgent(parts, ua[1])
   const beyond = beyondLayout(withUa)
   if (beyond) console.warn(`static-answers: ${beyond}: oclif renders the root help in a terminal`)
   else {

@@ -33,7 +33,7 @@ interface StaticAnswers {
 const ROOT_HELP_PARTS = '../dist/bundle/root-help-parts.json'
 
 // Written by scripts/static-answers.mjs in place of the help's VERSION line (oclif's user agent).
-const USER_AGENT_MARK = '\u0000user-agent\u0000'
+export const USER_AGENT_MARK = '\u0000user-agent\u0000'
 
 /** Answer `argv` (after the global flags were moved) if it is one of the fixed texts; false sends it to oclif. */
 export async function answerStatic(argv: readonly string[], bin: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
@@ -69,8 +69,12 @@ export async function answerStatic(argv: readonly string[], bin: string, env: No
   return true
 }
 
-/** The root help's parts as built, with oclif's user agent (config.userAgent) in its VERSION section, laid out. */
+/** The root help's parts as built, with oclif's user agent (config.userAgent) in its VERSION section. */
+export function withUserAgent(parts: readonly RootHelpPart[], userAgent: string): RootHelpPart[] {
+  return parts.map((part) => (typeof part !== 'string' && 'text' in part ? { ...part, text: part.text.map((l) => l.replace(USER_AGENT_MARK, userAgent)) } : part))
+}
+
+/** The root help's parts as built, with oclif's user agent, laid out. */
 export function rootHelpText(parts: readonly RootHelpPart[], userAgent: string, look: HelpLook): string {
-  const filled = parts.map((part) => (typeof part !== 'string' && 'text' in part ? { ...part, text: part.text.map((l) => l.replace(USER_AGENT_MARK, userAgent)) } : part))
-  return layOutRootHelp(filled, look)
+  return layOutRootHelp(withUserAgent(parts, userAgent), look)
 }
