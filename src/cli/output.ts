@@ -10,7 +10,7 @@
 export class Output {
   readonly json: boolean
   readonly debugEnabled: boolean
-  readonly tty: boolean
+  private isTerminal: boolean | undefined
   /** The live lines by owner ('' for a lone spinner, a machine's name when several run), in order. */
   private readonly liveRows = new Map<string, string>()
   /** How many live lines are on the screen now (the cursor is at the end of the last one). */
@@ -20,7 +20,16 @@ export class Output {
   constructor(o: { json: boolean; debug: boolean }) {
     this.json = o.json
     this.debugEnabled = o.debug
-    this.tty = !!process.stdout.isTTY && !o.json
+  }
+
+  /**
+   * Whether stdout is a terminal (live lines are drawn): asked when something is first shown, not
+   * when an Output is made. Node makes process.stdout (and loads its stream modules, ~10 M
+   * instructions) on first use, which a command that reports nothing (`ip`) never needs.
+   */
+  get tty(): boolean {
+    this.isTerminal ??= !this.json && !!process.stdout.isTTY
+    return this.isTerminal
   }
 
   info(line: string): void {
