@@ -53,7 +53,7 @@ import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js'
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
-import { syncGuestClock } from './guest-clock.js'
+import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
 import { poweroffDropInBootcmd } from './guest-poweroff.js'
 import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, sshPasswordOffBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
@@ -669,16 +669,9 @@ export class QemuDriver implements Driver {
     if (resumed) await this.resyncClock()
   }
 
-  /** After a resume: the guest's clock is behind by the time it was saved (guest-clock.ts). A failure is said, not thrown: the VM runs. */
+  /** After a resume: the guest's clock is behind by the time it was saved (driver-kit/guest-clock.ts). */
   private async resyncClock(): Promise<void> {
-    const { ctx } = this
-    const timeoutMs = this.envMs('MACHINE_QEMU_CLOCK_SYNC_MS', 30_000)
-    try {
-      const behind = await this.withGuestSsh(timeoutMs, (session) => syncGuestClock(session, { timeoutMs }))
-      ctx.log.debug(`the guest's clock was ${behind} ms behind: set from the host's`)
-    } catch (e) {
-      ctx.log.info(`The clock of "${ctx.machineName}" could not be set after the resume (${(e as Error).message}): it is behind by the time it was saved`)
-    }
+    await resyncClockAfterResume(this.ctx, await this.sshInfo(), this.envMs('MACHINE_QEMU_CLOCK_SYNC_MS', 30_000))
   }
 
   /** One SSH session to the guest (its host key pinned as for any connection). */

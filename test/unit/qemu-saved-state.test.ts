@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { qemuArgs } from '../../drivers/qemu/cmdline.js'
-import { shiftClockCommand, syncGuestClock } from '../../drivers/qemu/guest-clock.js'
+import { shiftClockCommand, syncGuestClock } from '../../src/driver-kit/guest-clock.js'
 import { hardwareFingerprint, unusableBecause } from '../../drivers/qemu/vm-state.js'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'

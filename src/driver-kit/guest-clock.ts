@@ -1,8 +1,9 @@
 /**
- * The guest's clock after a resume: it carries on from the moment the state was saved, so it is
- * behind by as long as the VM was saved (TLS certificate checks, file times and logs would all be
- * off). Set over SSH from the host's clock; the test image has neither chrony nor an NTP client
- * (and a NAT'd guest may reach no NTP server).
+ * The guest's clock after a resume (a local VM driver's `stop --save`, then `start`): it carries
+ * on from the moment the state was saved, so it is behind by as long as the VM was saved (TLS
+ * certificate checks, file times and logs would all be off). Set over SSH from the host's clock:
+ * an image may have no NTP client, a NAT'd guest may reach no NTP server, and a hypervisor's own
+ * time sync needs its guest tools.
  *
  * Setting the time to a host timestamp sent in the command would be late by however long sudo
  * takes to start under emulation (often hundreds of ms). Instead the guest's offset is measured
@@ -10,7 +11,10 @@
  * tries: the first pays for cold caches, and each costs about a second under TCG), and the guest
  * then adds that offset to its own clock at the instant it sets it.
  */
-import type { SshSession } from '../../src/driver-kit/ssh.js'
+import { existsSync } from 'node:fs'
+import type { DriverContext, SshInfo } from './contract.js'
+import { knownHostsPath } from './layout.js'
+import { connectSsh, type SshSession } from './ssh.js'
 
 /** The host's wall clock in nanoseconds since the epoch, to the microsecond. */
 export const hostNowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n
@@ -41,4 +45,25 @@ export async function syncGuestClock(session: Pick<SshSession, 'exec'>, o: { tim
   const r = await session.exec(`sudo -n sh -c '${shiftClockCommand(offset)}'`, { timeoutMs: o.timeoutMs })
   if (r.code !== 0) throw new Error(`setting it failed: ${r.stderr.trim() || `exit ${r.code}`}`)
   return Number(offset / 1_000_000n)
+}
+
+/**
+ * After a driver resumed its VM from a saved state: set the guest's clock from the host's over
+ * one SSH session (the host key pinned as for any connection). A failure is said, not thrown: the
+ * VM runs, its clock behind. `timeoutMs` bounds each step (30 s is plenty: each command costs a
+ * second or so on an emulated guest).
+ */
+export async function resyncClockAfterResume(ctx: DriverContext, info: SshInfo, timeoutMs: number): Promise<void> {
+  try {
+    if (!info.port || !existsSync(info.keyPath)) throw new Error('the machine has no SSH port or key')
+    const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(ctx.machineDir) }, { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) })
+    try {
+      const behind = await syncGuestClock(session, { timeoutMs })
+      ctx.log.debug(`the guest's clock was ${behind} ms behind: set from the host's`)
+    } finally {
+      session.close()
+    }
+  } catch (e) {
+    ctx.log.info(`The clock of "${ctx.machineName}" could not be set after the resume (${(e as Error).message}): it is behind by the time it was saved`)
+  }
 }
