@@ -10,6 +10,8 @@
  * before the first connection; the engine on 2376.
  * Every PowerShell call goes through one injected runner (powershell.ts), with one of the fixed
  * scripts of scripts.ts.
+ * `stop --save` is Hyper-V's own Save-VM (the state file in Hyper-V's folder of the VM, under
+ * <machineDir>/hyperv/); Start-VM resumes it; Remove-VMSavedState drops it.
  */
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -17,9 +19,10 @@ import { rm, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
-import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
+import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
@@ -236,17 +239,28 @@ export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> impl
     return machineState(vm.state)
   }
 
+  /**
+   * Start-VM boots a stopped VM and resumes a saved one. Nothing else of create is redone: the
+   * settings it made (CPUs, memory, firmware, MAC, VLAN) are the VM's own and a saved VM could
+   * not take changes to them anyway. The address is read again either way (a resumed guest keeps
+   * its lease, but the switch's network may have changed while it was saved), and a resumed
+   * guest's clock is set from the host's: it is behind by as long as the VM was saved.
+   */
   async start(): Promise<void> {
     const st = await this.state()
+    const resuming = st === 'Saved'
+    if (resuming) this.ctx.log.info(`Resuming "${this.name}" from its saved state`)
     if (st !== 'Running' && st !== 'Starting') await this.ps(scripts.start(this.name), { signal: this.ctx.signal })
     await this.waitForAddress()
+    if (resuming) await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_HYPERV_CLOCK_SYNC_MS', 30_000, { min: 1 }))
   }
 
-  async stop(): Promise<void> {
+  async stop(o: StopOptions = {}): Promise<void> {
     const st = await this.state()
     if (st === 'Stopped') return
+    if (o.save) return this.save(st)
     // A saved VM is not running: stopping it means dropping the saved state (it then boots afresh).
-    if (st === 'Saved') return this.kill()
+    if (st === 'Saved') return this.discardSavedState()
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_HYPERV_STOP_TIMEOUT_MS', 120_000, { min: 1 })
     this.ctx.log.info(`Shutting "${this.name}" down`)
     try {
@@ -263,8 +277,38 @@ export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> impl
     await this.start()
   }
 
+  /**
+   * `stop --save`: Save-VM, which returns once Hyper-V has written the state (State: Saved). A
+   * Paused VM is saved as it is: Hyper-V saves a paused VM directly, and resuming it first would
+   * only let the guest run for a moment before being frozen again.
+   */
+  private async save(st: MachineState): Promise<void> {
+    if (st === 'Saved') return
+    if (st !== 'Running' && st !== 'Paused') {
+      throw new MachineError('not-running', `"${this.name}" is ${st || 'in an unknown state'}: only a running or paused VM's state can be saved`, { hint: `wait for it to settle, or run "machine stop ${this.name}" to power it off` })
+    }
+    this.ctx.log.info(`Saving the state of "${this.name}" (Hyper-V Save-VM)`)
+    try {
+      await this.ps(scripts.save(this.name), { timeoutMs: envMs(this.ctx.env, 'MACHINE_HYPERV_SAVE_TIMEOUT_MS', 300_000, { min: 1 }) })
+    } catch (e) {
+      if (!(e instanceof PowerShellError) || e.notFound) throw e
+      const now = await this.state().catch(() => '' as MachineState)
+      throw new MachineError('save-failed', `The state of "${this.name}" could not be saved (${e.message}); it is ${now || 'in an unknown state'}`, {
+        hint: `run "machine stop ${this.name}" to power it off instead`,
+      })
+    }
+  }
+
+  /** Drop a saved VM's state explicitly: the VM is then Off and its next start boots it afresh. */
+  private async discardSavedState(): Promise<void> {
+    this.ctx.log.info(`Discarding the saved state of "${this.name}": its next start boots it afresh`)
+    await this.ps(scripts.discardSavedState(this.name))
+  }
+
   async kill(): Promise<void> {
-    if ((await this.state()) === 'Stopped') return
+    const st = await this.state()
+    if (st === 'Stopped') return
+    if (st === 'Saved') return this.discardSavedState()
     await this.ps(scripts.kill(this.name))
   }
 
@@ -276,7 +320,10 @@ export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> impl
           hint: `remove it in Hyper-V Manager if it should go, then run "machine rm ${this.name}" again`,
         })
       }
-      if (machineState(vm.state) !== 'Stopped') await this.ps(scripts.kill(this.name))
+      const st = machineState(vm.state)
+      // Remove-VM takes a VM that is off: a saved one's state is dropped first, a running one turned off.
+      if (st === 'Saved') await this.ps(scripts.discardSavedState(this.name))
+      else if (st !== 'Stopped') await this.ps(scripts.kill(this.name))
       try {
         await this.ps(scripts.remove(this.name))
       } catch (e) {

@@ -60,6 +60,14 @@ export const scripts = {
   /** A shutdown through the guest's integration services; -Force: no confirmation prompt. */
   stop: (name: string): string => `Hyper-V\\Stop-VM -Name ${vmName(name)} -Force`,
   kill: (name: string): string => `Hyper-V\\Stop-VM -Name ${vmName(name)} -TurnOff -Force`,
+  /**
+   * `stop --save`: the VM's memory and devices written to its runtime state file, in Hyper-V's
+   * folder of the VM (State becomes Saved); Start-VM resumes it. -Confirm:$false: a prompt cannot
+   * be answered under -NonInteractive, whatever the cmdlet's confirm impact.
+   */
+  save: (name: string): string => `Hyper-V\\Save-VM -Name ${vmName(name)} -Confirm:$false`,
+  /** The saved state dropped (State becomes Off; the next Start-VM boots). Windows 10 / Server 2016 and later. */
+  discardSavedState: (name: string): string => `Hyper-V\\Remove-VMSavedState -VMName ${vmName(name)} -Confirm:$false`,
   /** The VM's registration and configuration; its disks are files the driver deletes itself. */
   remove: (name: string): string => `Hyper-V\\Remove-VM -Name ${vmName(name)} -Force`,
 } as const

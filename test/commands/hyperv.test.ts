@@ -2,8 +2,9 @@
  * `machine create -d hyperv` end to end through the BUILT binary, against the stateful fake
  * powershell.exe on PATH and a fake hypervisor that serves each running VM's guest with the
  * project's test doubles (a chroot host behind a real sshd with the seed's host key, the TLS
- * engine stand-in): create → env → stop → start → rm, then a failure injected at each cmdlet of
- * create (nothing left: no VM, no machine, no files) and at stop, start and rm.
+ * engine stand-in): create → env → stop → start → rm; stop --save → start (a resume) and the
+ * saved state discarded by stop, kill and rm; then a failure injected at each cmdlet of create
+ * (nothing left: no VM, no machine, no files) and at stop, start and rm.
  *
  * The fake reports the guest's address as 127.0.0.1 (Hyper-V guests have their own address; the
  * tests may use no other), so its sshd and engine listen on free ports of 127.0.0.1, which the CLI
@@ -13,7 +14,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { runCli, startCli, tempStore } from '../helpers/cli.js'
 import { fakeHyperV, startHypervisor } from '../helpers/fake-hyperv.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -93,6 +94,101 @@ describe('machine create -d hyperv, end to end on the fake powershell.exe', () =
     expect(hv.state().vms).toEqual([])
     expect(existsSync(join(store, 'machines', 'h1'))).toBe(false)
     // Every call was one the fake recognised: no script outside the driver's templates ran.
+    expect(hv.calls().filter((c) => c.cmdlet === 'UNRECOGNISED' || c.cmdlet === 'REFUSED')).toEqual([])
+    await hypervisor.stop()
+  }, 300_000)
+
+  it('stop --save → Saved → start resumes it (Start-VM, no boot, the clock tried) → stop and kill of a saved machine discard its state; rm of a saved one leaves nothing', async () => {
+    const hv = await fakeHyperV({ ...KNOBS, MACHINE_HYPERV_CLOCK_SYNC_MS: '2000' })
+    const hypervisor = startHypervisor(hv)
+    const store = await tempStore()
+    const env = hv.env
+    const created = await runCli(['create', '-d', 'hyperv', '--hyperv-image', await rawImage(), 's1'], { store, env, timeoutMs: 240_000 })
+    expect(created.code, `${created.stderr}\nevents: ${hypervisor.events.join(' | ')}`).toBe(0)
+    const status = async () => (await runCli(['status', 's1'], { store, env })).stdout.trim()
+    const vm = () => hv.state().vms[0]!
+    const stateFile = () => join(vm().path, 'Virtual Machines', `${vm().id}.vmrs`)
+    const cmdletsSince = (n: number) => hv.calls().slice(n).map((c) => c.cmdlet)
+
+    let mark = hv.calls().length
+    const saved = await runCli(['stop', '--save', 's1'], { store, env })
+    expect(saved.code, saved.stderr).toBe(0)
+    expect(saved.stdout).toContain('Machine "s1" was saved.')
+    expect(cmdletsSince(mark)).toContain('Save-VM')
+    expect(cmdletsSince(mark)).not.toContain('Stop-VM')
+    expect(vm().state).toBe('Saved')
+    // The state lives in Hyper-V's folder of the VM, inside the machine's directory.
+    expect(stateFile().startsWith(join(store, 'machines', 's1', 'hyperv'))).toBe(true)
+    expect(existsSync(stateFile())).toBe(true)
+    expect(await status()).toBe('Saved')
+    await vi.waitFor(() => expect(hypervisor.events).toContain('save s1'), { timeout: 5000 })
+
+    const again = await runCli(['stop', '--save', 's1'], { store, env })
+    expect(again.code).not.toBe(0)
+    oneLine(again.stderr)
+    expect(again.stderr).toMatch(/Machine "s1" is already saved: ".*\bstart s1" resumes it/)
+
+    mark = hv.calls().length
+    const guest = [...hypervisor.guests.values()][0]!
+    const execsBefore = guest.disk.commands().length
+    const resumed = await runCli(['start', 's1'], { store, env, timeoutMs: 120_000 })
+    expect(resumed.code, `${resumed.stderr}\nevents: ${hypervisor.events.join(' | ')}`).toBe(0)
+    expect(cmdletsSince(mark)).toContain('Start-VM')
+    // Hyper-V resumed it: no boot (the fake's boot path would set lastStart 'boot' and the hypervisor log "boot s1" again).
+    expect(vm()).toMatchObject({ state: 'Running', lastStart: 'resume' })
+    expect(hypervisor.events.filter((e) => e === 'boot s1')).toHaveLength(1)
+    expect(hypervisor.events).toContain('resume s1')
+    expect(existsSync(stateFile())).toBe(false)
+    // The clock was asked for over SSH with the pinned key; the test guest has no `date`, so its failure is said, not fatal.
+    expect(guest.disk.commands().slice(execsBefore)).toContain('date +%s%N')
+    expect(resumed.stdout + resumed.stderr).toContain('The clock of "s1" could not be set after the resume')
+    expect(await status()).toBe('Running')
+    // The engine answers after the resume (start waited for it with the machine's certificates).
+    const envOut = await runCli(['env', '--shell', 'bash', 's1'], { store, env })
+    expect(envOut.code, envOut.stderr).toBe(0)
+
+    // stop of a saved machine: its state is discarded (Remove-VMSavedState), not resumed or shut down.
+    expect((await runCli(['stop', '--save', 's1'], { store, env })).code).toBe(0)
+    mark = hv.calls().length
+    const discarded = await runCli(['stop', 's1'], { store, env })
+    expect(discarded.code, discarded.stderr).toBe(0)
+    expect(discarded.stdout + discarded.stderr).toContain('Discarding the saved state of "s1": its next start boots it afresh')
+    // The command's state check, the driver's, the discard, the wait for Stopped.
+    expect(cmdletsSince(mark)).toEqual(['Get-VM', 'Get-VM', 'Remove-VMSavedState', 'Get-VM'])
+    expect(vm().state).toBe('Off')
+    expect(existsSync(stateFile())).toBe(false)
+    expect(await status()).toBe('Stopped')
+
+    // --save on a stopped machine: one line, nothing run but the state query.
+    mark = hv.calls().length
+    const stoppedSave = await runCli(['stop', '--save', 's1'], { store, env })
+    expect(stoppedSave.code).not.toBe(0)
+    oneLine(stoppedSave.stderr)
+    expect(stoppedSave.stderr).toContain('Machine "s1" is already stopped')
+    expect(cmdletsSince(mark)).toEqual(['Get-VM'])
+
+    // The next start boots afresh.
+    const booted = await runCli(['start', 's1'], { store, env, timeoutMs: 120_000 })
+    expect(booted.code, `${booted.stderr}\nevents: ${hypervisor.events.join(' | ')}`).toBe(0)
+    expect(vm().lastStart).toBe('boot')
+    expect(booted.stdout + booted.stderr).not.toContain('clock')
+
+    // kill of a saved machine discards its state too.
+    expect((await runCli(['stop', '--save', 's1'], { store, env })).code).toBe(0)
+    mark = hv.calls().length
+    const killed = await runCli(['kill', 's1'], { store, env })
+    expect(killed.code, killed.stderr).toBe(0)
+    expect(cmdletsSince(mark)).toContain('Remove-VMSavedState')
+    expect(cmdletsSince(mark)).not.toContain('Stop-VM -TurnOff')
+    expect(await status()).toBe('Stopped')
+
+    // rm of a saved machine: its state, the VM and every file go.
+    expect((await runCli(['start', 's1'], { store, env, timeoutMs: 120_000 })).code).toBe(0)
+    expect((await runCli(['stop', '--save', 's1'], { store, env })).code).toBe(0)
+    const removed = await runCli(['rm', '-y', 's1'], { store, env })
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(hv.state().vms).toEqual([])
+    expect(existsSync(join(store, 'machines', 's1'))).toBe(false)
     expect(hv.calls().filter((c) => c.cmdlet === 'UNRECOGNISED' || c.cmdlet === 'REFUSED')).toEqual([])
     await hypervisor.stop()
   }, 300_000)

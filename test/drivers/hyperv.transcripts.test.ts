@@ -1,8 +1,9 @@
 /**
  * Golden transcripts of the hyperv driver: the exact PowerShell script bodies of pre-create
- * checks, create, state, start, stop, kill and rm, with an injected runner replaying recorded
- * cmdlet output (test/drivers/fixtures/hyperv/). Hyper-V itself cannot run here; the end-to-end
- * tests run the built CLI against the stateful fake powershell.exe instead.
+ * checks, create, state, start, stop, kill and rm, and of stop --save, resume and discarding a
+ * saved state, with an injected runner replaying recorded cmdlet output
+ * (test/drivers/fixtures/hyperv/). Hyper-V itself cannot run here; the end-to-end tests run the
+ * built CLI against the stateful fake powershell.exe instead.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
@@ -308,5 +309,104 @@ describe('hyperv state, start, stop, kill, rm', () => {
     const gone = await driver({ 'Get-VM': NONE })
     await gone.d.remove(new MemoryJournal())
     expect(gone.calls.map(keyOf)).toEqual(['Get-VM'])
+  })
+})
+
+describe('hyperv stop --save, resume, and discarding a saved state', () => {
+  const GET_VM = "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VM -Name 'default' | Select-Object Name, Path, @{ Name = 'State'; Expression = { [string]$_.State } })"
+  const ADAPTER = "ConvertTo-Json -Compress -InputObject @(Hyper-V\\Get-VMNetworkAdapter -VMName 'default' | ForEach-Object { $_.IPAddresses })"
+  const SAVE = "Hyper-V\\Save-VM -Name 'default' -Confirm:$false"
+  const DISCARD = "Hyper-V\\Remove-VMSavedState -VMName 'default' -Confirm:$false"
+  /** A driver on recorded answers whose log lines are kept. */
+  const driver = async (answers: Record<string, Answer | Answer[]>, env: NodeJS.ProcessEnv = {}) => {
+    const s = await setup()
+    s.ctx.config.IPAddress = '192.168.1.50'
+    s.ctx.env = { ...s.ctx.env, ...env }
+    const logs: string[] = []
+    s.ctx.log = { info: (l: string) => logs.push(l), debug: () => undefined }
+    const r = recorded(answers)
+    return { d: new HyperVDriver(s.ctx, { ps: r.ps }), calls: r.calls, s, logs }
+  }
+
+  it('the capability is declared: lifecycle lets --save through to this driver', () => {
+    expect(definition.capabilities?.saveState).toBe(true)
+  })
+
+  it('stop --save of a running VM is Save-VM and nothing else (no shutdown, no turn-off)', async () => {
+    const { d, calls, logs } = await driver({ 'Get-VM': ok('get-vm-running.json') })
+    await d.stop({ save: true })
+    expect(calls).toEqual([GET_VM, SAVE])
+    expect(logs).toEqual(['Saving the state of "default" (Hyper-V Save-VM)'])
+  })
+
+  it('a paused VM is saved as it is, without resuming it first', async () => {
+    const { d, calls } = await driver({ 'Get-VM': ok('get-vm-paused.json') })
+    await d.stop({ save: true })
+    expect(calls).toEqual([GET_VM, SAVE])
+  })
+
+  it('stop --save of a stopped or already saved VM changes nothing; of a VM between states it is one line', async () => {
+    for (const f of ['get-vm-off.json', 'get-vm-saved.json']) {
+      const { d, calls } = await driver({ 'Get-VM': ok(f) })
+      await d.stop({ save: true })
+      expect(calls, f).toEqual([GET_VM])
+    }
+    const starting = await driver({ 'Get-VM': ok('get-vm-starting.json') })
+    expect(await errorLineAsync(() => starting.d.stop({ save: true }))).toBe(
+      '"default" is Starting: only a running or paused VM\'s state can be saved: wait for it to settle, or run "machine stop default" to power it off',
+    )
+    expect(starting.calls).toEqual([GET_VM])
+  })
+
+  it('a Save-VM that fails is one line with Hyper-V\'s reason and the state the VM is left in', async () => {
+    const { d, calls } = await driver({ 'Get-VM': ok('get-vm-running.json'), 'Save-VM': { fail: fixture('error-save-no-space.txt') } })
+    expect(await errorLineAsync(() => d.stop({ save: true }))).toBe(
+      'The state of "default" could not be saved (Hyper-V Save-VM failed: \'default\' failed to save. There is not enough space on the disk. (0x80070070)); it is Running: run "machine stop default" to power it off instead',
+    )
+    expect(calls).toEqual([GET_VM, SAVE, GET_VM])
+  })
+
+  it('start of a saved VM is Start-VM (Hyper-V resumes it), the address read again, then the clock set over SSH (its failure said)', async () => {
+    const { d, calls, s, logs } = await driver({ 'Get-VM': ok('get-vm-saved.json'), 'Get-VMNetworkAdapter': ok('adapter-ips.json') }, { MACHINE_HYPERV_CLOCK_SYNC_MS: '200' })
+    await d.start()
+    // The second adapter read is sshInfo's, for the clock's SSH session. Nothing of create is redone.
+    expect(calls).toEqual([GET_VM, "Hyper-V\\Start-VM -Name 'default'", ADAPTER, ADAPTER])
+    expect(s.ctx.config.IPAddress).toBe('192.168.1.57')
+    expect(logs[0]).toBe('Resuming "default" from its saved state')
+    // No guest here (no key was ever made): the clock is tried, and its failure is one line, not an error.
+    expect(logs.at(-1)).toBe('The clock of "default" could not be set after the resume (the machine has no SSH port or key): it is behind by the time it was saved')
+  })
+
+  it('start of a stopped VM boots it and leaves the clock alone', async () => {
+    const { d, calls, logs } = await driver({ 'Get-VM': ok('get-vm-off.json'), 'Get-VMNetworkAdapter': ok('adapter-ips.json') })
+    await d.start()
+    expect(calls.map(keyOf)).toEqual(['Get-VM', 'Start-VM', 'Get-VMNetworkAdapter'])
+    expect(logs.filter((l) => /clock|Resuming/.test(l))).toEqual([])
+  })
+
+  it('stop and kill of a saved VM discard its state with Remove-VMSavedState, said in one line (the next start boots)', async () => {
+    for (const op of ['stop', 'kill'] as const) {
+      const { d, calls, logs } = await driver({ 'Get-VM': ok('get-vm-saved.json') })
+      await d[op]()
+      expect(calls, op).toEqual([GET_VM, DISCARD])
+      expect(logs, op).toEqual(['Discarding the saved state of "default": its next start boots it afresh'])
+    }
+  })
+
+  it('rm of a saved VM drops its state, then Remove-VM, then its files', async () => {
+    const s = await setup()
+    await writeFile(join(s.dir, 'disk.vhdx'), 'x')
+    const r = recorded({ 'Get-VM': ok('get-vm-saved.json', s.dir) })
+    await new HyperVDriver(s.ctx, { ps: r.ps }).remove(new MemoryJournal())
+    expect(r.calls).toEqual([GET_VM, DISCARD, "Hyper-V\\Remove-VM -Name 'default' -Force"])
+    expect(await readdir(s.dir)).toEqual([])
+  })
+
+  it('a hostile machine name never reaches Save-VM or Remove-VMSavedState (they take wildcards)', async () => {
+    const s = await setup()
+    const ctx = (await makeDriverContext(definition, { 'hyperv-image': s.image }, ENV, await tempDir('hyperv-store-'), 'x*')) as unknown as DriverContext<typeof options>
+    const r = recorded({ 'Get-VM': ok('get-vm-running.json') })
+    expect(await errorLineAsync(() => new HyperVDriver(ctx, { ps: r.ps }).stop({ save: true }))).toBe('"x*" cannot be a Hyper-V VM name here: use letters, digits, "." and "-"')
+    expect(r.calls).toEqual([])
   })
 })

@@ -11,6 +11,8 @@
  * instead, and the CLI is told them with MACHINE_HYPERV_SSH_PORT / MACHINE_HYPERV_ENGINE_PORT
  * (in `env`): test files can run in parallel, next to an sshd on port 22.
  * Power off: sshd and engine stop, the chroot (the VM's disk) stays. Remove-VM: the chroot goes.
+ * Save-VM freezes the guest (sshd and engine stop, nothing in it changes: its engine stays
+ * active) and a Start-VM that resumes it thaws it ("resume NAME", not "boot NAME").
  */
 import { fakeCliDir } from './fake-cli.js'
 import { boot, destroy, firstSeed, hypervisorLoop, powerOff, syncEngine, type Guest, type SeedInfo } from './fake-guest.js'
@@ -66,7 +68,10 @@ export function startHypervisor(hv: FakeHyperV): FakeHypervisor {
       let g = guests.get(vm.id)
       // The guest is up once the fake reports its address (the firmware accepted it, it booted).
       const booted = guestAddresses(vm, hv.env).length > 0
-      if (booted && !g?.up) {
+      if (booted && g && !g.up && vm.lastStart === 'resume') {
+        await thaw(g)
+        events.push(`resume ${vm.name}`)
+      } else if (booted && !g?.up) {
         const seed = g?.seed ?? readSeed(vm)
         if (!seed) {
           if (!events.includes(`no seed ${vm.name}`)) events.push(`no seed ${vm.name}`)
@@ -75,6 +80,9 @@ export function startHypervisor(hv: FakeHyperV): FakeHypervisor {
         g = await boot(g, seed, { hostname: vm.name, sshPort: hv.sshPort, enginePort: hv.enginePort })
         guests.set(vm.id, g)
         events.push(`boot ${vm.name}`)
+      } else if (vm.state === 'Saved' && g?.up) {
+        await freeze(g)
+        events.push(`save ${vm.name}`)
       } else if (vm.state !== 'Running' && g?.up) {
         await powerOff(g)
         events.push(`poweroff ${vm.name}`)
@@ -89,4 +97,18 @@ export function startHypervisor(hv: FakeHyperV): FakeHypervisor {
     }
   })
   return { events: loop.events, guests: loop.guests, stop: () => loop.stop() }
+}
+
+/** A saved guest: unreachable (sshd and engine stop) but unchanged inside, its engine still active for the resume. */
+async function freeze(g: Guest): Promise<void> {
+  await g.engine?.stop()
+  g.engine = undefined
+  await g.disk.down()
+  g.up = false
+}
+
+/** A resumed guest: served again on its ports, without a boot (no bootcmd, its services as they were). */
+async function thaw(g: Guest): Promise<void> {
+  await g.disk.up(g.sshPort)
+  g.up = true
 }

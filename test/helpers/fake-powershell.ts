@@ -12,7 +12,10 @@
  * The answers follow the real cmdlets: ConvertTo-Json -Compress arrays, VMState names, Hyper-V's
  * error messages ("Hyper-V was unable to find a virtual machine with name …") on stderr with
  * exit code 1 (what the driver's catch block prints). Remove-VM leaves the VHDs and the ISO, as
- * the real one does. A VM whose secure boot template is not the UEFI CA one never gets an address
+ * the real one does. Save-VM writes the VM's state next to its configuration (a .vmrs file in
+ * "Virtual Machines", as Windows 10 / Server 2016 configuration versions keep it) and the VM is
+ * Saved; Start-VM of a Saved VM resumes it (the guest's address is there at once: it kept its
+ * lease, no boot) and Remove-VMSavedState drops the state (Off). A VM whose secure boot template is not the UEFI CA one never gets an address
  * (the Debian shim is not signed by Windows' own CA: the firmware refuses it).
  *
  * The world is one JSON file in $FAKE_HYPERV_HOME, changed under a lock (exclusive mkdir) and
@@ -34,7 +37,7 @@ export interface FakeVm {
   name: string
   id: string
   path: string
-  state: 'Off' | 'Running'
+  state: 'Off' | 'Running' | 'Saved' | 'Paused'
   memoryBytes: number
   vhd: string
   switchName: string
@@ -45,6 +48,8 @@ export interface FakeVm {
   vlan: number
   dvds: string[]
   bootedAt?: number
+  /** How the last Start-VM ran it: a boot, or a resume of a saved state. */
+  lastStart?: 'boot' | 'resume'
 }
 
 export interface FakeHyperVState {
@@ -117,6 +122,8 @@ const PATTERNS: Array<{ cmdlet: string; re: RegExp }> = [
   { cmdlet: 'Stop-VM -TurnOff', re: new RegExp(`^Hyper-V\\\\Stop-VM -Name ${LIT} -TurnOff -Force$`) },
   { cmdlet: 'Stop-VM', re: new RegExp(`^Hyper-V\\\\Stop-VM -Name ${LIT} -Force$`) },
   { cmdlet: 'Remove-VM', re: new RegExp(`^Hyper-V\\\\Remove-VM -Name ${LIT} -Force$`) },
+  { cmdlet: 'Save-VM', re: new RegExp(`^Hyper-V\\\\Save-VM -Name ${LIT} -Confirm:\\$false$`) },
+  { cmdlet: 'Remove-VMSavedState', re: new RegExp(`^Hyper-V\\\\Remove-VMSavedState -VMName ${LIT} -Confirm:\\$false$`) },
 ]
 
 /** Which cmdlet a body is, and its arguments (literals read, numbers as text), or undefined. */
@@ -169,6 +176,12 @@ function magic(path: string): 'vhd' | 'vhdx' | 'other' {
 }
 
 const fileNotFound = (p: string) => new PsError(`The system cannot find the file specified. (${p})`)
+
+/** Hyper-V's answer to a state change the VM's state does not allow (as for Start-VM of a running VM). */
+const wrongState = (vm: FakeVm) => new PsError(`'${vm.name}' failed to change state. The operation cannot be performed while the object is in its current state.`)
+
+/** Where the fake keeps a saved VM's state: its runtime state file next to the configuration. */
+export const savedStateFile = (vm: FakeVm): string => join(vm.path, 'Virtual Machines', `${vm.id}.vmrs`)
 
 export function guestAddresses(vm: FakeVm, env: NodeJS.ProcessEnv, now = Date.now()): string[] {
   if (vm.state !== 'Running' || vm.bootedAt === undefined) return []
@@ -253,14 +266,39 @@ export function execute(s: FakeHyperVState, cmdlet: string, a: string[], env: No
     }
     case 'Start-VM': {
       const vm = vmOf(s, a[0]!)
-      if (vm.state === 'Running') throw new PsError(`'${vm.name}' failed to change state. The operation cannot be performed while the object is in its current state.`)
+      if (vm.state === 'Running') throw wrongState(vm)
+      if (vm.state === 'Saved') {
+        // A resume: the guest carries on where it was saved (bootedAt kept: its address is there at once).
+        rmSync(savedStateFile(vm), { force: true })
+        vm.lastStart = 'resume'
+      } else {
+        vm.bootedAt = Date.now()
+        vm.lastStart = 'boot'
+      }
       vm.state = 'Running'
-      vm.bootedAt = Date.now()
       return ''
     }
     case 'Stop-VM':
     case 'Stop-VM -TurnOff': {
       const vm = vmOf(s, a[0]!)
+      // A shutdown goes through the guest's integration services, which a saved VM is not running.
+      if (cmdlet === 'Stop-VM' && vm.state === 'Saved') throw wrongState(vm)
+      rmSync(savedStateFile(vm), { force: true })
+      vm.state = 'Off'
+      delete vm.bootedAt
+      return ''
+    }
+    case 'Save-VM': {
+      const vm = vmOf(s, a[0]!)
+      if (vm.state !== 'Running' && vm.state !== 'Paused') throw wrongState(vm)
+      writeFileSync(savedStateFile(vm), `fake saved state of ${vm.name}`)
+      vm.state = 'Saved'
+      return ''
+    }
+    case 'Remove-VMSavedState': {
+      const vm = vmOf(s, a[0]!)
+      if (vm.state !== 'Saved') throw wrongState(vm)
+      rmSync(savedStateFile(vm), { force: true })
       vm.state = 'Off'
       delete vm.bootedAt
       return ''
