@@ -23,8 +23,10 @@ import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
+import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { hostType, VmwareToolError, vmwareTools, type ToolRunner } from './client.js'
@@ -236,7 +238,15 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
     if (st === 'Running') return
     const resuming = st === 'Saved'
     if (resuming) this.ctx.log.info(`Resuming "${this.name}" from its saved state`)
-    await this.vmrun(['start', this.files.vmx, 'nogui'], { signal: this.ctx.signal })
+    try {
+      await this.vmrun(['start', this.files.vmx, 'nogui'], { signal: this.ctx.signal })
+    } catch (e) {
+      // VMware may refuse a state (saved by another version, on another processor): the way out is to boot.
+      if (!(resuming && e instanceof VmwareToolError)) throw e
+      throw new MachineError('resume-failed', `"${this.name}" could not be resumed: ${e.message}`, {
+        hint: e.hint ?? `run "machine stop ${this.name}" to discard its saved state, then "machine start ${this.name}" boots it`,
+      })
+    }
     this.ctx.config.IPAddress = await this.waitForAddress({ quiet: resuming })
     if (resuming) await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VMWARE_CLOCK_SYNC_MS', 30_000, { min: 1 }))
   }
@@ -286,6 +296,7 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
    */
   private async suspend(): Promise<void> {
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SAVE_TIMEOUT_MS', 300_000, { min: 1 })
+    await this.flushGuestDisks()
     this.ctx.log.info(`Saving the state of "${this.name}" beside ${this.files.vmx}`)
     try {
       await this.vmrun(['suspend', this.files.vmx, 'hard'], { timeoutMs, signal: this.ctx.signal })
@@ -294,6 +305,28 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
       throw new MachineError('save-failed', `The state of "${this.name}" could not be saved: ${e.message}`, {
         hint: e.hint ?? `run "machine stop ${this.name}" to power it off instead`,
       })
+    }
+  }
+
+  /**
+   * `sync` in the guest over SSH (its host key pinned as for any connection) before a suspend: a
+   * state later discarded (or refused by VMware) then loses nothing the guest had written. A
+   * failure is said, and the save goes on: the state itself holds the unwritten data.
+   */
+  private async flushGuestDisks(): Promise<void> {
+    const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SYNC_TIMEOUT_MS', 15_000, { min: 1 })
+    try {
+      const info = await this.sshInfo()
+      const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(this.ctx.machineDir) }, { timeoutMs, signal: this.ctx.signal, log: (l) => this.ctx.log.debug(l) })
+      try {
+        const r = await session.exec('sync', { timeoutMs })
+        if (r.code !== 0) throw new Error(r.stderr.trim() || `sync exited ${r.code}`)
+      } finally {
+        session.close()
+      }
+    } catch (e) {
+      this.ctx.signal.throwIfAborted()
+      this.ctx.log.info(`"${this.name}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`)
     }
   }
 

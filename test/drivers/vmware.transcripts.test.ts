@@ -367,6 +367,21 @@ describe('vmware stop --save: the golden transcripts', () => {
     await m.d.stop({ save: true })
     expect(m.calls).toEqual([['vmrun', '-T', 'ws', 'list'], ['vmrun', '-T', 'ws', 'suspend', m.vmx, 'hard']])
     expect(await m.d.state()).toBe('Saved')
+    // The guest's disks flushed first over SSH: no guest answers here, so that is said and the save goes on.
+    expect(m.lines[0]).toMatch(/^"default" could not be asked to flush its disks before saving \(.+\): saving it anyway$/)
+    expect(m.lines[1]).toBe(`Saving the state of "default" beside ${m.vmx}`)
+  })
+
+  it('a resume VMware refuses is one line saying how to boot instead; the state stays until then', async () => {
+    const m = await created()
+    await m.d.stop({ save: true })
+    const d = new VmwareDriver(m.s.ctx, {
+      tools: recordedTools((c) => (verbOf(c) === 'list' ? { stdout: vmwareFixture('vmrun-list-none.txt') } : { fail: 'Error: Unknown error\n' })).tools,
+      platform: 'linux',
+    })
+    // "Error: Unknown error" is vmrun's generic failure text (no exact wording of a refused state is on record).
+    expect(await errorLineAsync(() => d.start())).toBe('"default" could not be resumed: vmrun start failed: Unknown error: run "machine stop default" to discard its saved state, then "machine start default" boots it')
+    expect(await d.state()).toBe('Saved')
   })
 
   it('save of a stopped machine does nothing', async () => {
