@@ -253,7 +253,7 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
 
   /**
    * Soft (the guest shuts down: VMware Tools or ACPI), bounded; then hard. With `save`, the VM is
-   * suspended instead (saveAndSuspend). A Saved VM's state is discarded: its next start boots.
+   * suspended instead (suspend). A Saved VM's state is discarded: its next start boots.
    */
   async stop(o: StopOptions = {}): Promise<void> {
     const st = await this.state()
@@ -292,7 +292,7 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
    * scripts, whose default takes the guest's network down before the save and brings it up
    * after the resume. A hard suspend saves the guest as it is, network and lease included; the
    * start after it asks the address again and sets the clock. A VM paused in VMware's window
-   * (vmrun list names it as running) is suspended as it is, still paused when it resumes.
+   * (vmrun list names it as running) is suspended as it is, not resumed first.
    */
   private async suspend(): Promise<void> {
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SAVE_TIMEOUT_MS', 300_000, { min: 1 })
