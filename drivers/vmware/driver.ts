@@ -17,18 +17,22 @@ import { cpus as hostCpus } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hostGuestArch } from '../../src/driver-kit/cloud-images.js'
-import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
+import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
+import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
+import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { hostType, VmwareToolError, vmwareTools, type ToolRunner } from './client.js'
 import { makeDisk } from './disk.js'
 import { addressFromDhcpFiles, dhcpFiles } from './leases.js'
+import { discardSavedState, hasSavedState } from './saved-state.js'
 import type { options } from './options.js'
 import { networkConfig, userData } from './seed.js'
 import { macFor, renderVmx } from './vmx.js'
@@ -217,19 +221,45 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
         hint: `it was removed outside machine: run "machine rm ${this.name}" to forget it`,
       })
     }
-    // vmrun tells only whether a VM runs (as docker-machine's state): a suspended VM reads Stopped.
-    return (await this.running()) ? 'Running' : 'Stopped'
+    // vmrun list names only the VMs that run (a paused one too); a suspended VM is known by its
+    // state file, which the .vmx names (saved-state.ts).
+    if (await this.running()) return 'Running'
+    return hasSavedState(this.files.vmx) ? 'Saved' : 'Stopped'
   }
 
+  /**
+   * `vmrun start` boots a stopped VM and resumes a suspended one (VMware then deletes the state).
+   * Either way the address is asked again (a resumed guest keeps its DHCP lease, but VMware may
+   * have handed the address to another VM meanwhile); after a resume, the guest's clock is set.
+   * Nothing else of a boot applies: the driver changes no setting at start.
+   */
   async start(): Promise<void> {
-    if ((await this.state()) === 'Running') return
-    await this.vmrun(['start', this.files.vmx, 'nogui'], { signal: this.ctx.signal })
-    this.ctx.config.IPAddress = await this.waitForAddress()
+    const st = await this.state()
+    if (st === 'Running') return
+    const resuming = st === 'Saved'
+    if (resuming) this.ctx.log.info(`Resuming "${this.name}" from its saved state`)
+    try {
+      await this.vmrun(['start', this.files.vmx, 'nogui'], { signal: this.ctx.signal })
+    } catch (e) {
+      // VMware may refuse a state (saved by another version, on another processor): the way out is to boot.
+      if (!(resuming && e instanceof VmwareToolError)) throw e
+      throw new MachineError('resume-failed', `"${this.name}" could not be resumed: ${e.message}`, {
+        hint: e.hint ?? `run "machine stop ${this.name}" to discard its saved state, then "machine start ${this.name}" boots it`,
+      })
+    }
+    this.ctx.config.IPAddress = await this.waitForAddress({ quiet: resuming })
+    if (resuming) await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VMWARE_CLOCK_SYNC_MS', 30_000, { min: 1 }))
   }
 
-  /** Soft (the guest shuts down: VMware Tools or ACPI), bounded; then hard. */
-  async stop(): Promise<void> {
-    if ((await this.state()) === 'Stopped') return
+  /**
+   * Soft (the guest shuts down: VMware Tools or ACPI), bounded; then hard. With `save`, the VM is
+   * suspended instead (suspend). A Saved VM's state is discarded: its next start boots.
+   */
+  async stop(o: StopOptions = {}): Promise<void> {
+    const st = await this.state()
+    if (st === 'Saved' && !o.save) return this.discardState()
+    if (st !== 'Running') return
+    if (o.save) return this.suspend()
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_STOP_TIMEOUT_MS', 120_000, { min: 1 })
     this.ctx.log.info(`Shutting down "${this.name}"`)
     try {
@@ -249,8 +279,61 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
   }
 
   async kill(): Promise<void> {
-    if ((await this.state()) === 'Stopped') return
-    await this.hardStop()
+    const st = await this.state()
+    // A saved state is a running VM's too: killed, it goes (the next start boots afresh).
+    if (st === 'Saved') return this.discardState()
+    if (st === 'Running') await this.hardStop()
+  }
+
+  /**
+   * `stop --save`: `vmrun suspend <vmx> hard`, which returns once VMware has written the state.
+   * Hard, not soft: a soft suspend needs VMware Tools running in the guest (cloud-init installs
+   * them last, and a host-only guest may never get them) and then runs the guest's suspend
+   * scripts, whose default takes the guest's network down before the save and brings it up
+   * after the resume. A hard suspend saves the guest as it is, network and lease included; the
+   * start after it asks the address again and sets the clock. A VM paused in VMware's window
+   * (vmrun list names it as running) is suspended as it is, not resumed first.
+   */
+  private async suspend(): Promise<void> {
+    const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SAVE_TIMEOUT_MS', 300_000, { min: 1 })
+    await this.flushGuestDisks()
+    this.ctx.log.info(`Saving the state of "${this.name}" beside ${this.files.vmx}`)
+    try {
+      await this.vmrun(['suspend', this.files.vmx, 'hard'], { timeoutMs, signal: this.ctx.signal })
+    } catch (e) {
+      if (!(e instanceof VmwareToolError)) throw e
+      throw new MachineError('save-failed', `The state of "${this.name}" could not be saved: ${e.message}`, {
+        hint: e.hint ?? `run "machine stop ${this.name}" to power it off instead`,
+      })
+    }
+  }
+
+  /**
+   * `sync` in the guest over SSH (its host key pinned as for any connection) before a suspend: a
+   * state later discarded (or refused by VMware) then loses nothing the guest had written. A
+   * failure is said, and the save goes on: the state itself holds the unwritten data.
+   */
+  private async flushGuestDisks(): Promise<void> {
+    const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SYNC_TIMEOUT_MS', 15_000, { min: 1 })
+    try {
+      const info = await this.sshInfo()
+      const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(this.ctx.machineDir) }, { timeoutMs, signal: this.ctx.signal, log: (l) => this.ctx.log.debug(l) })
+      try {
+        const r = await session.exec('sync', { timeoutMs })
+        if (r.code !== 0) throw new Error(r.stderr.trim() || `sync exited ${r.code}`)
+      } finally {
+        session.close()
+      }
+    } catch (e) {
+      this.ctx.signal.throwIfAborted()
+      this.ctx.log.info(`"${this.name}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`)
+    }
+  }
+
+  /** Drop a Saved VM's state (stop without --save, kill, rm): its next start boots afresh. */
+  private async discardState(): Promise<void> {
+    this.ctx.log.info(`Discarding the saved state of "${this.name}": its next start boots it afresh`)
+    await discardSavedState(this.files.vmx)
   }
 
   private async hardStop(): Promise<void> {
@@ -266,6 +349,8 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
     if (existsSync(f.vmx)) {
       try {
         if (await this.running()) await this.hardStop()
+        // A suspended VM's state goes first: deleteVM is for a VM that is powered off.
+        else await discardSavedState(f.vmx)
         // deleteVM removes the VM's own files (.vmx, its disks, .nvram, .vmsd, logs) and forgets it in VMware's library.
         await this.vmrun(['deleteVM', f.vmx])
       } catch (e) {
@@ -281,7 +366,7 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
       await journal.forget(e.kind, e.id)
     }
     // Whatever the journal no longer lists (it is cleared after a create), and VMware's leftovers beside the .vmx.
-    const leftovers = ['vmsd', 'vmxf', 'nvram', 'vmx.lck', 'vmdk.lck'].map((x) => join(this.ctx.machineDir, `${this.name}.${x}`))
+    const leftovers = ['vmsd', 'vmxf', 'nvram', 'vmss', 'vmem', 'vmx.lck', 'vmdk.lck'].map((x) => join(this.ctx.machineDir, `${this.name}.${x}`))
     await Promise.all([...Object.values(f), ...leftovers, join(this.ctx.machineDir, 'vmware.log')].map((p) => rm(p, { force: true, recursive: true })))
   }
 

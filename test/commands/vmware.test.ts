@@ -4,8 +4,9 @@
  * VM's guest (test/helpers/fake-vmware.ts: a chroot host behind a real sshd with the host key
  * from the driver's seed, the TLS engine stand-in once provisioning has started the engine).
  *
- * create → env → a client reaches the engine → stop → start → status/ip/ssh → rm, leaving no VM,
- * disk, file, guest or open port; and a failure injected at each vmrun / vmware-vdiskmanager
+ * create → env → a client reaches the engine → stop → start → status/ip/ssh → stop --save →
+ * start (VMware's resume) → stop/kill of a saved machine (the state discarded) → rm of a saved
+ * machine, leaving no VM, disk, file, guest or open port; and a failure injected at each vmrun / vmware-vdiskmanager
  * call of create leaves nothing behind either and says so in one line.
  */
 import { existsSync, readdirSync } from 'node:fs'
@@ -27,13 +28,14 @@ describe('the fake vmrun / vmware-vdiskmanager answer as the real ones', () => {
   beforeAll(async () => {
     vm = await fakeVmware({ scope: 'file' })
   })
-  it('list with nothing running; stop/deleteVM of a missing or stopped VM with the recorded errors and exit 255', async () => {
+  it('list with nothing running; stop/suspend/deleteVM of a missing or stopped VM with the recorded errors and exit 255', async () => {
     expect(await runFake(vm, 'vmrun', ['-T', 'ws', 'list'])).toMatchObject({ code: 0, stdout: 'Total running VMs: 0\n' })
     const dir = await tempDir('vmware-fake-')
     const vmx = join(dir, 'x.vmx')
     expect(await runFake(vm, 'vmrun', ['-T', 'ws', 'deleteVM', vmx])).toMatchObject({ code: 255, stdout: `Error: Cannot open VM: ${vmx}, The virtual machine cannot be found\n` })
     await writeFile(vmx, '.encoding = "UTF-8"\nscsi0:0.fileName = "x.vmdk"\n')
     expect(await runFake(vm, 'vmrun', ['-T', 'ws', 'stop', vmx, 'hard'])).toMatchObject({ code: 255, stdout: `Error: The virtual machine is not powered on: ${vmx}\n` })
+    expect(await runFake(vm, 'vmrun', ['-T', 'ws', 'suspend', vmx, 'hard'])).toMatchObject({ code: 255, stdout: `Error: The virtual machine is not powered on: ${vmx}\n` })
     expect(await runFake(vm, 'vmrun', ['-T', 'ws', 'start', vmx, 'nogui'])).toMatchObject({ code: 255, stdout: expect.stringMatching(/^Error: Cannot open the disk /) })
     expect(await runFake(vm, 'vmrun', ['-T', 'xx', 'list'])).toMatchObject({ code: 255 })
   })
@@ -119,15 +121,6 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     expect(vm.calls().slice(before).map((c) => c.join(' '))).toEqual(['vmrun -T ws list'])
   }, 60_000)
 
-  it('stop --save of a driver that cannot save state: one line naming the fix, the VM untouched', async () => {
-    const before = vm.calls().length
-    const r = await runCli(['stop', '--save', 'v1'], { store, env })
-    expect(r.code).not.toBe(0)
-    expect(r.stderr).toMatch(/^Error: v1: The vmware driver cannot save a machine's state: run "\S+ stop v1" to power it off\n$/)
-    expect(vm.calls().length).toBe(before)
-    expect(vm.state().running).not.toEqual([])
-  }, 60_000)
-
   it('stops v1 with a soft vmrun stop: the guest and its ports go down', async () => {
     const r = await runCli(['stop', 'v1'], { store, env })
     expect(r.code, r.stderr).toBe(0)
@@ -146,12 +139,94 @@ describe('machine create -d vmware, end to end on the fake VMware', () => {
     await expectServing('v1', { store, env })
   }, 150_000)
 
-  it('rm v1 leaves nothing: no running VM or disk in VMware, no file, no guest, no open port', async () => {
+  // stop --save: VMware suspends the VM (its state in v1.vmss, named by the .vmx); start resumes it.
+  const dir = () => join(store, 'machines', 'v1')
+  const vmx = () => join(dir(), 'v1.vmx')
+  const vmwareLog = () => readFile(join(dir(), 'vmware.log'), 'utf8')
+  const status = async () => (await runCli(['status', 'v1'], { store, env })).stdout.trim()
+  const callsSince = (n: number) => vm.calls().slice(n).map((c) => c.slice(3).join(' '))
+  const guest = () => hv.guests.get(vmx())!
+
+  it('stop --save v1: the guest flushes its disks, then vmrun suspend hard; status Saved, the state beside the .vmx, the guest down', async () => {
+    const before = vm.calls().length
+    const execs = guest().disk.commands().length
+    const r = await runCli(['stop', '--save', 'v1'], { store, env })
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+    expect(callsSince(before).filter((c) => !c.startsWith('list'))).toEqual([`suspend ${vmx()} hard`])
+    // Asked over SSH (the fake guest has no `sync`: that is said, and the save goes on).
+    expect(guest().disk.commands().slice(execs)).toEqual(['sync'])
+    expect(r.stdout).toMatch(/^"v1" could not be asked to flush its disks before saving \(.*\): saving it anyway$/m)
+    await hv.settled()
+    expect(vm.state().running).toEqual([])
+    expect(existsSync(join(dir(), 'v1.vmss'))).toBe(true)
+    expect(await readFile(vmx(), 'utf8')).toMatch(/^checkpoint\.vmState = "v1\.vmss"$/m)
+    expect(await portOpen(vm.sshPort)).toBe(false)
+    expect(await status()).toBe('Saved')
+    expect((await runCli(['ls'], { store, env })).stdout).toMatch(/^v1\s+-\s+vmware\s+Saved\s/m)
+  }, 60_000)
+
+  it('stop --save of a Saved machine: one line saying it is saved and how to resume it', async () => {
+    const before = vm.calls().length
+    const r = await runCli(['stop', '--save', 'v1'], { store, env })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/^Error: v1: Machine "v1" is already saved: "\S+ start v1" resumes it\n$/)
+    expect(callsSince(before)).toEqual(['list'])
+  }, 60_000)
+
+  it('start v1 resumes it (VMware\'s resume, not a boot): the state used up, the clock set over SSH, the engine answering', async () => {
+    const log = await vmwareLog()
+    const execs = guest().disk.commands().length
+    const r = await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+    expect(r.stdout).toContain('Resuming "v1" from its saved state')
+    // The fake vmrun logs how it started the VM, as VMware's vmware.log does.
+    expect((await vmwareLog()).slice(log.length)).toBe(`fake vmware: resumed ${vmx()} from v1.vmss\n`)
+    expect(existsSync(join(dir(), 'v1.vmss'))).toBe(false)
+    // The clock's resync asked the guest its time over SSH. The fake guest (a chroot run as this
+    // host's root) has no `date`, so it could not set the clock of the host: that is said in one line.
+    expect(guest().disk.commands().slice(execs)).toEqual(['date +%s%N'])
+    expect(r.stdout).toMatch(/^The clock of "v1" could not be set after the resume \(the guest's date said ".*date: command not found"\): it is behind by the time it was saved$/m)
+    await hv.settled()
+    await expectServing('v1', { store, env })
+  }, 150_000)
+
+  it('stop v1 of a Saved machine discards the state (no vmrun stop): Stopped, and the next start boots', async () => {
+    expect((await runCli(['stop', '--save', 'v1'], { store, env })).code).toBe(0)
+    const before = vm.calls().length
+    const r = await runCli(['stop', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('Discarding the saved state of "v1": its next start boots it afresh')
+    expect(callsSince(before).every((c) => c.startsWith('list'))).toBe(true)
+    expect(existsSync(join(dir(), 'v1.vmss')) || existsSync(join(dir(), 'v1.vmem'))).toBe(false)
+    expect(await readFile(vmx(), 'utf8')).toMatch(/^checkpoint\.vmState = ""$/m)
+    expect(await status()).toBe('Stopped')
+    const log = await vmwareLog()
+    expect((await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })).code).toBe(0)
+    expect((await vmwareLog()).slice(log.length)).toBe(`fake vmware: powered on ${vmx()}\n`)
+    await hv.settled()
+  }, 150_000)
+
+  it('kill v1 of a Saved machine discards the state too; stop --save of a stopped machine is refused in one line', async () => {
+    expect((await runCli(['stop', '--save', 'v1'], { store, env })).code).toBe(0)
+    const r = await runCli(['kill', 'v1'], { store, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(existsSync(join(dir(), 'v1.vmss'))).toBe(false)
+    expect(await status()).toBe('Stopped')
+    const again = await runCli(['stop', '--save', 'v1'], { store, env })
+    expect(again.code).not.toBe(0)
+    expect(again.stderr).toMatch(/^Error: v1: Machine "v1" is already stopped\n$/)
+    expect((await runCli(['start', 'v1'], { store, env, timeoutMs: 120_000 })).code).toBe(0)
+    await hv.settled()
+  }, 150_000)
+
+  it('rm v1 of a Saved machine leaves nothing: no running VM or disk in VMware, no file, no guest, no open port', async () => {
+    expect((await runCli(['stop', '--save', 'v1'], { store, env })).code).toBe(0)
+    expect(await status()).toBe('Saved')
     const r = await runCli(['rm', '-y', 'v1'], { store, env })
     expect(r.code, r.stderr).toBe(0)
     await hv.settled()
     expect(vm.state()).toEqual({ running: [], disks: {} })
-    expect(vm.calls().slice(-3).map((c) => c[3])).toEqual(['list', 'stop', 'deleteVM'])
+    expect(vm.calls().slice(-2).map((c) => c[3])).toEqual(['list', 'deleteVM'])
     await expectGone('v1', { store, guests: hv.guests, ports: [vm.sshPort, vm.enginePort] })
   }, 60_000)
 })

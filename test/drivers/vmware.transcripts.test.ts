@@ -5,9 +5,9 @@
  * each step leaving none of its files. VMware itself cannot run here; the end-to-end test runs
  * the built CLI against fake tools on PATH instead (vmware.e2e.test.ts).
  */
-import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
@@ -18,6 +18,8 @@ import { machineFiles, VmwareDriver } from '../../drivers/vmware/driver.js'
 import type { options } from '../../drivers/vmware/options.js'
 import { parseVmx } from '../../drivers/vmware/vmx.js'
 import { errorLineAsync } from '../helpers/errors.js'
+import { writeVmxKey } from '../helpers/fake-vmrun.js'
+import { freePort } from '../helpers/sshd.js'
 import { tempDir } from '../helpers/tmp.js'
 import { recordedTools, verbOf, VMWARE_FIXTURES, vmwareFixture, type ToolAnswer } from '../helpers/vmware-transcript.js'
 
@@ -42,17 +44,35 @@ async function setup(flags: Record<string, unknown> = {}, env: NodeJS.ProcessEnv
   return { ctx, dir: ctx.machineDir, image, share }
 }
 
-/** A VMware whose one VM runs after `start` until a `stop`; `override` answers first (a failure, a hang). */
+/**
+ * A VMware whose one VM runs after `start` until a `stop` or `suspend`; `override` answers first
+ * (a failure, a hang). A suspend leaves VMware's files (`default.vmss`, `default.vmem`, the .vmx's
+ * checkpoint.vmState, as the fake vmrun does) and a start of a suspended VM resumes it, using them up.
+ */
 function vmwareHost(s: Setup, override: (call: readonly string[]) => ToolAnswer | undefined = () => undefined, leases: string[] = []) {
   let running = false
   const r = recordedTools((call) => {
     const o = override(call)
     if (o) return o
+    const vmx = machineFiles(s.dir, 'default').vmx
     switch (verbOf(call)) {
       case 'list':
         return { stdout: vmwareFixture(running ? 'vmrun-list-running.txt' : 'vmrun-list-none.txt', s.dir) }
       case 'start':
+        if (!running && existsSync(join(s.dir, 'default.vmss'))) {
+          rmSync(join(s.dir, 'default.vmss'))
+          rmSync(join(s.dir, 'default.vmem'), { force: true })
+          writeVmxKey(vmx, 'checkpoint.vmState', '')
+        }
         running = true
+        return {}
+      case 'suspend':
+        // vmrun suspend prints nothing on success (VMware's "Using vmrun" guide); a stopped VM: "not powered on".
+        if (!running) return { fail: vmwareFixture('error-not-powered-on.txt', s.dir) }
+        running = false
+        writeFileSync(join(s.dir, 'default.vmss'), 'state')
+        writeFileSync(join(s.dir, 'default.vmem'), 'memory')
+        writeVmxKey(vmx, 'checkpoint.vmState', 'default.vmss')
         return {}
       case 'stop':
         if (!running) return { fail: vmwareFixture('error-not-powered-on.txt', s.dir) }
@@ -320,5 +340,139 @@ describe('vmware lifecycle: the golden transcripts', () => {
     const m = await created()
     m.setRunning(false)
     expect(await errorLineAsync(() => m.d.ip())).toMatch(/"default" is not running: it has no address.*machine start default/)
+  })
+})
+
+describe('vmware stop --save: the golden transcripts', () => {
+  /**
+   * A created machine whose guest is "at" 127.0.0.1 on a port nothing listens on: the clock's
+   * resync after a resume tries SSH there and says it failed (no guest here), never another address.
+   */
+  async function created() {
+    const s = await setup({}, { ...ENV, MACHINE_VMWARE_SSH_PORT: String(await freePort()), MACHINE_VMWARE_CLOCK_SYNC_MS: '2000' })
+    const lines: string[] = []
+    ;(s.ctx as { log: unknown }).log = { info: (l: string) => lines.push(l), debug: () => undefined }
+    const host = vmwareHost(s, (c) => (verbOf(c) === 'getGuestIPAddress' ? { stdout: '127.0.0.1\n' } : undefined))
+    const journal = await createMachine(host.d)
+    host.calls.length = 0
+    lines.length = 0
+    const f = machineFiles(s.dir, 'default')
+    const vmxText = () => readFile(f.vmx, 'utf8')
+    const verbs = () => host.calls.map((c) => c.slice(3, 4).concat(c.slice(5)).join(' '))
+    return { s, ...host, journal, vmx: f.vmx, vmss: join(s.dir, 'default.vmss'), vmem: join(s.dir, 'default.vmem'), lines, vmxText, verbs }
+  }
+
+  it('save: vmrun suspend hard; then state is Saved (the .vmx names default.vmss, which exists)', async () => {
+    const m = await created()
+    await m.d.stop({ save: true })
+    expect(m.calls).toEqual([['vmrun', '-T', 'ws', 'list'], ['vmrun', '-T', 'ws', 'suspend', m.vmx, 'hard']])
+    expect(await m.d.state()).toBe('Saved')
+    // The guest's disks flushed first over SSH: no guest answers here, so that is said and the save goes on.
+    expect(m.lines[0]).toMatch(/^"default" could not be asked to flush its disks before saving \(.+\): saving it anyway$/)
+    expect(m.lines[1]).toBe(`Saving the state of "default" beside ${m.vmx}`)
+  })
+
+  it('a resume VMware refuses is one line saying how to boot instead; the state stays until then', async () => {
+    const m = await created()
+    await m.d.stop({ save: true })
+    const d = new VmwareDriver(m.s.ctx, {
+      tools: recordedTools((c) => (verbOf(c) === 'list' ? { stdout: vmwareFixture('vmrun-list-none.txt') } : { fail: 'Error: Unknown error\n' })).tools,
+      platform: 'linux',
+    })
+    // "Error: Unknown error" is vmrun's generic failure text (no exact wording of a refused state is on record).
+    expect(await errorLineAsync(() => d.start())).toBe('"default" could not be resumed: vmrun start failed: Unknown error: run "machine stop default" to discard its saved state, then "machine start default" boots it')
+    expect(await d.state()).toBe('Saved')
+  })
+
+  it('save of a stopped machine does nothing', async () => {
+    const m = await created()
+    await m.d.stop()
+    m.calls.length = 0
+    await m.d.stop({ save: true })
+    expect(m.verbs()).toEqual(['list'])
+    expect(await m.d.state()).toBe('Stopped')
+  })
+
+  it('save refused by VMware is one line naming the machine and the fix', async () => {
+    const m = await created()
+    const d = new VmwareDriver(m.s.ctx, { tools: recordedTools((c) => (verbOf(c) === 'list' ? { stdout: vmwareFixture('vmrun-list-running.txt', m.s.dir) } : { fail: 'Error: Insufficient permissions in host operating system\n' })).tools, platform: 'linux' })
+    expect(await errorLineAsync(() => d.stop({ save: true }))).toBe(
+      'The state of "default" could not be saved: vmrun suspend failed: Insufficient permissions in host operating system: run "machine stop default" to power it off instead',
+    )
+  })
+
+  it('start of a Saved machine: the same vmrun start (VMware resumes), the address again, then the clock over SSH (said when it fails)', async () => {
+    const m = await created()
+    await m.d.stop({ save: true })
+    m.calls.length = 0
+    m.lines.length = 0
+    await m.d.start()
+    expect(m.calls).toEqual([['vmrun', '-T', 'ws', 'list'], ['vmrun', '-T', 'ws', 'start', m.vmx, 'nogui'], ['vmrun', '-T', 'ws', 'getGuestIPAddress', m.vmx, '-wait']])
+    expect(m.lines[0]).toBe('Resuming "default" from its saved state')
+    // No guest answers SSH here: the resync is tried at the guest's address and said to have failed.
+    expect(m.lines.at(-1)).toMatch(/^The clock of "default" could not be set after the resume \(.*\): it is behind by the time it was saved$/)
+    expect(await m.d.state()).toBe('Running')
+    expect(existsSync(m.vmss)).toBe(false)
+  })
+
+  it('start of a Stopped machine does not touch the clock', async () => {
+    const m = await created()
+    await m.d.stop()
+    m.lines.length = 0
+    await m.d.start()
+    expect(m.lines.join('\n')).not.toMatch(/clock|Resuming/)
+  })
+
+  for (const how of ['stop', 'kill'] as const) {
+    it(`${how} of a Saved machine discards the state: the files go, checkpoint.vmState is cleared, no vmrun call but list; the next start boots`, async () => {
+      const m = await created()
+      await m.d.stop({ save: true })
+      const before = await m.vmxText()
+      m.calls.length = 0
+      await m.d[how]()
+      expect(m.verbs()).toEqual(['list'])
+      expect(existsSync(m.vmss) || existsSync(m.vmem)).toBe(false)
+      const after = await m.vmxText()
+      expect(parseVmx(after).get('checkpoint.vmstate')).toBe('')
+      // Every other line as it was.
+      expect(after.split('\n').filter((l) => !/^checkpoint\.vmState/i.test(l))).toEqual(before.split('\n').filter((l) => !/^checkpoint\.vmState/i.test(l)))
+      expect(m.lines).toContain('Discarding the saved state of "default": its next start boots it afresh')
+      expect(await m.d.state()).toBe('Stopped')
+      m.lines.length = 0
+      await m.d.start()
+      expect(m.lines.join('\n')).not.toMatch(/Resuming|clock/)
+    })
+  }
+
+  it('rm of a Saved machine: the state goes, deleteVM, and no file is left', async () => {
+    const m = await created()
+    await m.d.stop({ save: true })
+    m.calls.length = 0
+    await m.d.remove(m.journal)
+    expect(m.verbs()).toEqual(['list', 'deleteVM'])
+    for (const p of [...Object.values(machineFiles(m.s.dir, 'default')), m.vmss, m.vmem]) expect(existsSync(p), p).toBe(false)
+  })
+
+  it('a .vmx naming a state outside the VM\'s directory (a path, .., a symbolic link) is no saved state, and discarding deletes nothing there', async () => {
+    const m = await created()
+    await m.d.stop()
+    const outside = join(await tempDir('vmware-outside-'), 'victim.vmss')
+    // Each name below points at a file that exists: only the name's form makes it no saved state.
+    for (const p of [outside, join(m.s.dir, '..', 'victim.vmss'), join(m.s.dir, 'sub', 'default.vmss')]) {
+      await mkdir(dirname(p), { recursive: true })
+      await writeFile(p, 'keep me')
+    }
+    for (const name of [outside, '../victim.vmss', 'sub/default.vmss', 'sub\\default.vmss', `${m.s.dir}/sub/default.vmss`]) {
+      writeVmxKey(m.vmx, 'checkpoint.vmState', name)
+      expect(await m.d.state(), name).toBe('Stopped')
+      await m.d.kill()
+    }
+    expect(await readFile(join(m.s.dir, '..', 'victim.vmss'), 'utf8')).toBe('keep me')
+    expect(await readFile(join(m.s.dir, 'sub', 'default.vmss'), 'utf8')).toBe('keep me')
+    symlinkSync(outside, m.vmss)
+    writeVmxKey(m.vmx, 'checkpoint.vmState', 'default.vmss')
+    expect(await m.d.state()).toBe('Stopped')
+    await m.d.kill()
+    expect(await readFile(outside, 'utf8')).toBe('keep me')
   })
 })

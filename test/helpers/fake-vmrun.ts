@@ -14,7 +14,12 @@
  * -wait waits for that, as the real one waits for VMware Tools, and a hard stop returns once the
  * guest is down.
  *
- * FAKE_VMWARE_FAIL="<verb>:<n>": the n-th call of that verb (start, stop, getGuestIPAddress,
+ * Suspend (`vmrun suspend <vmx> hard|soft`) is VMware's: the state goes to `<name>.vmss` and
+ * `<name>.vmem` beside the .vmx, which VMware rewrites with `checkpoint.vmState = "<name>.vmss"`;
+ * the VM leaves `vmrun list`. `start` of such a VM resumes it (vmware.log says "resumed", not
+ * "powered on"), deleting the state and clearing the entry, as VMware does once a state is used.
+ *
+ * FAKE_VMWARE_FAIL="<verb>:<n>": the n-th call of that verb (start, stop, suspend, getGuestIPAddress,
  * deleteVM, list, -r, -x) fails as the real tool fails there ("<verb>:<n>+": every call from it). FAKE_VMWARE_SOFT_STOP_MS: how long a
  * soft stop takes (default 200).
  */
@@ -50,6 +55,16 @@ export function readVmx(path: string): Map<string, string> {
     if (r) m.set(r[1]!.toLowerCase(), r[2]!.replace(/\|([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))))
   }
   return m
+}
+
+/** Set one key of a .vmx as VMware rewrites it (the line replaced, or added at the end). */
+export function writeVmxKey(path: string, key: string, value: string): void {
+  const lines = readFileSync(path, 'utf8').split('\n')
+  const i = lines.findIndex((l) => l.trim().toLowerCase().startsWith(`${key.toLowerCase()} `) || l.trim().toLowerCase().startsWith(`${key.toLowerCase()}=`))
+  const line = `${key} = "${value}"`
+  if (i >= 0) lines[i] = line
+  else lines.splice(lines.at(-1) === '' ? lines.length - 1 : lines.length, 0, line)
+  writeFileSync(path, lines.join('\n'))
 }
 
 /** A file a .vmx names, relative to the .vmx's directory unless absolute. */
@@ -106,6 +121,15 @@ function run(home: string, tool: string, argv: string[], wait: (w: { vmx: string
       if (fail) return vmrunError('The file is already in use')
       if (isRunning) return 0
       const c = readVmx(vmx)
+      const saved = c.get('checkpoint.vmstate')
+      if (saved && existsSync(vmxFile(vmx, saved))) {
+        for (const f of [vmxFile(vmx, saved), vmxFile(vmx, saved.replace(/\.vmss$/, '.vmem'))]) rmSync(f, { force: true })
+        writeVmxKey(vmx, 'checkpoint.vmState', '')
+        st.running.push(vmx)
+        writeFileSync(join(dirname(vmx), 'vmware.log'), `fake vmware: resumed ${vmx} from ${saved}\n`, { flag: 'a' })
+        save()
+        return 0
+      }
       const disk = vmxFile(vmx, c.get('scsi0:0.filename') ?? '')
       if (!st.disks[disk] || !existsSync(disk)) return vmrunError(`Cannot open the disk '${disk}' or one of the snapshot disks it depends on.`)
       const cd = vmxFile(vmx, c.get('sata0:1.filename') ?? '')
@@ -136,6 +160,22 @@ function run(home: string, tool: string, argv: string[], wait: (w: { vmx: string
       while (guestsUp(home).includes(vmx) && Date.now() < until) sleepSync(20)
       return 0
     }
+    case 'suspend': {
+      if (!existsSync(vmx)) return vmrunError(`Cannot open VM: ${vmx}, The virtual machine cannot be found`)
+      if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
+      const mode = args[2] ?? 'soft'
+      if (mode === 'soft' && !guestsUp(home).includes(vmx)) return vmrunError(`The VMware Tools are not running in the virtual machine: ${vmx}`)
+      if (fail) return vmrunError('The operation was canceled')
+      const stem = basename(vmx).replace(/\.vmx$/, '')
+      writeFileSync(join(dirname(vmx), `${stem}.vmss`), 'fake VMware suspended state\n')
+      writeFileSync(join(dirname(vmx), `${stem}.vmem`), Buffer.alloc(4096))
+      writeVmxKey(vmx, 'checkpoint.vmState', `${stem}.vmss`)
+      st.running = st.running.filter((p) => p !== vmx)
+      save()
+      const until = Date.now() + 10_000
+      while (guestsUp(home).includes(vmx) && Date.now() < until) sleepSync(20)
+      return 0
+    }
     case 'getGuestIPAddress': {
       if (!isRunning) return vmrunError(`The virtual machine is not powered on: ${vmx}`)
       if (fail) return vmrunError('Unable to get the IP address')
@@ -153,7 +193,7 @@ function run(home: string, tool: string, argv: string[], wait: (w: { vmx: string
         delete st.disks[vmxFile(vmx, disk)]
       }
       const stem = vmx.replace(/\.vmx$/, '')
-      for (const f of [vmx, `${stem}.nvram`, `${stem}.vmsd`, `${stem}.vmxf`, join(dirname(vmx), 'vmware.log')]) rmSync(f, { force: true })
+      for (const f of [vmx, `${stem}.nvram`, `${stem}.vmsd`, `${stem}.vmxf`, `${stem}.vmss`, `${stem}.vmem`, join(dirname(vmx), 'vmware.log')]) rmSync(f, { force: true })
       save()
       return 0
     }

@@ -1,15 +1,18 @@
 /**
  * The vmware driver's pure parts: the .vmx escaping against hostile names and paths, the flat
  * descriptor, the static MAC range, the vmnet DHCP files (fixtures), vmrun's output and error
- * lines, where the tools are looked for, and the flags against docker-machine's.
+ * lines, where the tools are looked for, the flags against docker-machine's, and a suspended
+ * VM's state as the .vmx names it.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { callName, installDirs, toolErrorLine, toolFailure, toolPath } from '../../drivers/vmware/client.js'
 import { parseGuestIp, parseVmrunList } from '../../drivers/vmware/driver.js'
 import { addressFromDhcpConf, addressFromDhcpFiles, addressFromLeases } from '../../drivers/vmware/leases.js'
 import { options } from '../../drivers/vmware/options.js'
+import { discardSavedState, isPlainFileName, savedStateFiles } from '../../drivers/vmware/saved-state.js'
 import { escapeVmxValue, macFor, parseVmx, renderFlatDescriptor, renderVmx, unescapeVmxValue, type VmxSpec } from '../../drivers/vmware/vmx.js'
 import { configKey } from '../../src/driver-kit/options.js'
 import { errorLine } from '../helpers/errors.js'
@@ -199,5 +202,39 @@ describe('the flags against docker-machine\'s vmware driver', () => {
   }
   it('saves docker-machine\'s field names', () => {
     expect(options.map((o) => configKey(o))).toEqual(expect.arrayContaining(['CPU', 'Memory', 'DiskSize', 'SSHUser', 'NoShare', 'WaitIP', 'NetworkType', 'Boot2DockerURL', 'ConfigDriveURL']))
+  })
+})
+
+describe('a suspended VM\'s state, as the .vmx names it (saved-state.ts)', () => {
+  it('only a plain file name counts: no directory part in either separator, no drive, no . or .., no control character', () => {
+    for (const ok of ['default.vmss', 'my vm-1.vmss', 'José.vmss']) expect(isPlainFileName(ok), ok).toBe(true)
+    for (const bad of ['', '.', '..', '../x.vmss', 'a/x.vmss', 'a\\x.vmss', '/tmp/x.vmss', 'C:x.vmss', 'C:\\x.vmss', 'x\n.vmss', 'x\u0000.vmss']) expect(isPlainFileName(bad), JSON.stringify(bad)).toBe(false)
+  })
+
+  it('reads the key case-blind and |XX-escaped, as VMware does; a name not ending .vmss or a missing file is no state', async () => {
+    const dir = await tempDir('vmware-ss-')
+    const vmx = join(dir, 'default.vmx')
+    await writeFile(join(dir, 'my|vm.vmss'), 'state')
+    await writeFile(vmx, '.encoding = "UTF-8"\r\nCheckPoint.VMState = "my|7Cvm.vmss"\r\n')
+    expect(savedStateFiles(vmx)).toEqual({ vmss: join(dir, 'my|vm.vmss'), vmem: join(dir, 'my|vm.vmem') })
+    await writeFile(vmx, 'checkpoint.vmState = "default.vmx"\n')
+    expect(savedStateFiles(vmx)).toBeUndefined()
+    await writeFile(vmx, 'checkpoint.vmState = "gone.vmss"\n')
+    expect(savedStateFiles(vmx)).toBeUndefined()
+    expect(savedStateFiles(join(dir, 'missing.vmx'))).toBeUndefined()
+  })
+
+  it('a discard deletes the state and its memory and clears only that value, CRLF lines and all kept; a .vmx without one is not rewritten', async () => {
+    const dir = await tempDir('vmware-ss-')
+    const vmx = join(dir, 'default.vmx')
+    await writeFile(join(dir, 'default.vmss'), 'state')
+    await writeFile(join(dir, 'default.vmem'), 'memory')
+    const text = '.encoding = "UTF-8"\r\ndisplayName = "default"\r\ncheckpoint.vmState = "default.vmss"\r\nmemsize = "1024"\r\n'
+    await writeFile(vmx, text)
+    expect(await discardSavedState(vmx)).toBe(true)
+    expect(existsSync(join(dir, 'default.vmss')) || existsSync(join(dir, 'default.vmem'))).toBe(false)
+    expect(await readFile(vmx, 'utf8')).toBe(text.replace('"default.vmss"', '""'))
+    expect(savedStateFiles(vmx)).toBeUndefined()
+    expect(await discardSavedState(vmx)).toBe(false)
   })
 })
