@@ -23,6 +23,7 @@ import type { Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions
 import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { formatEngineUrl } from '../../src/driver-kit/engine-url.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
+import { flushGuestDisks } from '../../src/driver-kit/guest-session.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
@@ -287,6 +288,8 @@ export class HyperVDriver extends LocalVmDriver<typeof options, HyperVDeps> impl
     if (st !== 'Running' && st !== 'Paused') {
       throw new MachineError('not-running', `"${this.name}" is ${st || 'in an unknown state'}: only a running or paused VM's state can be saved`, { hint: `wait for it to settle, or run "machine stop ${this.name}" to power it off` })
     }
+    // A paused guest cannot run anything: it is saved as it is.
+    if (st === 'Running') await flushGuestDisks(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_HYPERV_SYNC_TIMEOUT_MS', 15_000, { min: 1 }))
     this.ctx.log.info(`Saving the state of "${this.name}" (Hyper-V Save-VM)`)
     try {
       await this.ps(scripts.save(this.name), { timeoutMs: envMs(this.ctx.env, 'MACHINE_HYPERV_SAVE_TIMEOUT_MS', 300_000, { min: 1 }) })

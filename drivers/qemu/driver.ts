@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
-import { connectSsh, type SshSession } from '../../src/driver-kit/ssh.js'
+import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
@@ -54,6 +54,7 @@ import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
+import { flushGuestDisks } from '../../src/driver-kit/guest-session.js'
 import { poweroffDropInBootcmd } from './guest-poweroff.js'
 import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, sshPasswordOffBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
@@ -674,19 +675,6 @@ export class QemuDriver implements Driver {
     await resyncClockAfterResume(this.ctx, await this.sshInfo(), this.envMs('MACHINE_QEMU_CLOCK_SYNC_MS', 30_000))
   }
 
-  /** One SSH session to the guest (its host key pinned as for any connection). */
-  private async withGuestSsh<T>(timeoutMs: number, fn: (session: SshSession) => Promise<T>): Promise<T> {
-    const { ctx } = this
-    const info = await this.sshInfo()
-    if (!info.port || !existsSync(info.keyPath)) throw new Error('the machine has no SSH port or key')
-    const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(ctx.machineDir) }, { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) })
-    try {
-      return await fn(session)
-    } finally {
-      session.close()
-    }
-  }
-
   async stop(o: StopOptions = {}): Promise<void> {
     const { ctx } = this
     const pid = await this.livePid()
@@ -761,10 +749,7 @@ export class QemuDriver implements Driver {
     if (st !== 'Running' && st !== 'Paused') {
       throw new MachineError('not-running', `"${ctx.machineName}" is ${st || 'in an unknown state'}: only a running VM's state can be saved`, { hint: `run "machine stop ${ctx.machineName}" to power it off` })
     }
-    const syncMs = this.envMs('MACHINE_QEMU_SYNC_TIMEOUT_MS', 15_000)
-    await this.withGuestSsh(syncMs, (session) => session.exec('sync', { timeoutMs: syncMs })).catch((e: unknown) =>
-      ctx.log.info(`"${ctx.machineName}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`),
-    )
+    await flushGuestDisks(ctx, await this.sshInfo(), this.envMs('MACHINE_QEMU_SYNC_TIMEOUT_MS', 15_000))
     ctx.log.info(`Saving the state of "${ctx.machineName}" to ${this.stateFiles.state}`)
     const spec = await this.launchSpec(Number(ctx.config.SSHPort ?? 0), Number(ctx.config.EnginePort ?? 0))
     if (this.o.network) spec.cluster = { localPort: 0, switchPort: 0, mac: String(ctx.config.ClusterMAC) }

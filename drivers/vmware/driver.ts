@@ -22,11 +22,10 @@ import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
+import { flushGuestDisks } from '../../src/driver-kit/guest-session.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
-import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { guestPort } from '../../src/driver-kit/ports.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
-import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { savedSshInfo } from '../../src/driver-kit/ssh-info.js'
 import { envMs, pollIntervalMs, sleep } from '../../src/driver-kit/wait.js'
 import { hostType, VmwareToolError, vmwareTools, type ToolRunner } from './client.js'
@@ -296,7 +295,7 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
    */
   private async suspend(): Promise<void> {
     const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SAVE_TIMEOUT_MS', 300_000, { min: 1 })
-    await this.flushGuestDisks()
+    await flushGuestDisks(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VMWARE_SYNC_TIMEOUT_MS', 15_000, { min: 1 }))
     this.ctx.log.info(`Saving the state of "${this.name}" beside ${this.files.vmx}`)
     try {
       await this.vmrun(['suspend', this.files.vmx, 'hard'], { timeoutMs, signal: this.ctx.signal })
@@ -305,28 +304,6 @@ export class VmwareDriver extends LocalVmDriver<typeof options, VmwareDeps> impl
       throw new MachineError('save-failed', `The state of "${this.name}" could not be saved: ${e.message}`, {
         hint: e.hint ?? `run "machine stop ${this.name}" to power it off instead`,
       })
-    }
-  }
-
-  /**
-   * `sync` in the guest over SSH (its host key pinned as for any connection) before a suspend: a
-   * state later discarded (or refused by VMware) then loses nothing the guest had written. A
-   * failure is said, and the save goes on: the state itself holds the unwritten data.
-   */
-  private async flushGuestDisks(): Promise<void> {
-    const timeoutMs = envMs(this.ctx.env, 'MACHINE_VMWARE_SYNC_TIMEOUT_MS', 15_000, { min: 1 })
-    try {
-      const info = await this.sshInfo()
-      const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(this.ctx.machineDir) }, { timeoutMs, signal: this.ctx.signal, log: (l) => this.ctx.log.debug(l) })
-      try {
-        const r = await session.exec('sync', { timeoutMs })
-        if (r.code !== 0) throw new Error(r.stderr.trim() || `sync exited ${r.code}`)
-      } finally {
-        session.close()
-      }
-    } catch (e) {
-      this.ctx.signal.throwIfAborted()
-      this.ctx.log.info(`"${this.name}" could not be asked to flush its disks before saving (${(e as Error).message}): saving it anyway`)
     }
   }
 

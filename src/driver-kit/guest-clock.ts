@@ -11,10 +11,9 @@
  * tries: the first pays for cold caches, and each costs about a second under TCG), and the guest
  * then adds that offset to its own clock at the instant it sets it.
  */
-import { existsSync } from 'node:fs'
 import type { DriverContext, SshInfo } from './contract.js'
-import { knownHostsPath } from './layout.js'
-import { connectSsh, type SshSession } from './ssh.js'
+import { withGuestSession } from './guest-session.js'
+import type { SshSession } from './ssh.js'
 
 /** The host's wall clock in nanoseconds since the epoch, to the microsecond. */
 export const hostNowNs = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n
@@ -49,21 +48,16 @@ export async function syncGuestClock(session: Pick<SshSession, 'exec'>, o: { tim
 
 /**
  * After a driver resumed its VM from a saved state: set the guest's clock from the host's over
- * one SSH session (the host key pinned as for any connection). A failure is said, not thrown: the
+ * one SSH session (guest-session.ts). A failure is said, not thrown: the
  * VM runs, its clock behind. `timeoutMs` bounds each step (30 s is plenty: each command costs a
  * second or so on an emulated guest).
  */
 export async function resyncClockAfterResume(ctx: DriverContext, info: SshInfo, timeoutMs: number): Promise<void> {
   try {
-    if (!info.port || !existsSync(info.keyPath)) throw new Error('the machine has no SSH port or key')
-    const session = await connectSsh({ ...info, knownHostsPath: knownHostsPath(ctx.machineDir) }, { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) })
-    try {
-      const behind = await syncGuestClock(session, { timeoutMs })
-      ctx.log.debug(`the guest's clock was ${behind} ms behind: set from the host's`)
-    } finally {
-      session.close()
-    }
+    const behind = await withGuestSession(ctx, info, timeoutMs, (session) => syncGuestClock(session, { timeoutMs }))
+    ctx.log.debug(`the guest's clock was ${behind} ms behind: set from the host's`)
   } catch (e) {
+    ctx.signal.throwIfAborted()
     ctx.log.info(`The clock of "${ctx.machineName}" could not be set after the resume (${(e as Error).message}): it is behind by the time it was saved`)
   }
 }

@@ -332,11 +332,16 @@ describe('hyperv stop --save, resume, and discarding a saved state', () => {
     expect(definition.capabilities?.saveState).toBe(true)
   })
 
-  it('stop --save of a running VM is Save-VM and nothing else (no shutdown, no turn-off)', async () => {
-    const { d, calls, logs } = await driver({ 'Get-VM': ok('get-vm-running.json') })
+  it('stop --save of a running VM flushes the guest\'s disks over SSH, then is Save-VM and nothing else (no shutdown, no turn-off)', async () => {
+    const { d, calls, logs } = await driver({ 'Get-VM': ok('get-vm-running.json'), 'Get-VMNetworkAdapter': ok('adapter-ips.json') })
     await d.stop({ save: true })
-    expect(calls).toEqual([GET_VM, SAVE])
-    expect(logs).toEqual(['Saving the state of "default" (Hyper-V Save-VM)'])
+    // The adapter read is sshInfo's, for the flush's SSH session.
+    expect(calls).toEqual([GET_VM, ADAPTER, SAVE])
+    // No guest here (no key was ever made): the flush is tried, its failure one line, and the save goes on.
+    expect(logs).toEqual([
+      '"default" could not be asked to flush its disks before saving (the machine has no SSH port or key): saving it anyway',
+      'Saving the state of "default" (Hyper-V Save-VM)',
+    ])
   })
 
   it('a paused VM is saved as it is, without resuming it first', async () => {
@@ -359,11 +364,11 @@ describe('hyperv stop --save, resume, and discarding a saved state', () => {
   })
 
   it('a Save-VM that fails is one line with Hyper-V\'s reason and the state the VM is left in', async () => {
-    const { d, calls } = await driver({ 'Get-VM': ok('get-vm-running.json'), 'Save-VM': { fail: fixture('error-save-no-space.txt') } })
+    const { d, calls } = await driver({ 'Get-VM': ok('get-vm-running.json'), 'Get-VMNetworkAdapter': ok('adapter-ips.json'), 'Save-VM': { fail: fixture('error-save-no-space.txt') } })
     expect(await errorLineAsync(() => d.stop({ save: true }))).toBe(
       'The state of "default" could not be saved (Hyper-V Save-VM failed: \'default\' failed to save. There is not enough space on the disk. (0x80070070)); it is Running: run "machine stop default" to power it off instead',
     )
-    expect(calls).toEqual([GET_VM, SAVE, GET_VM])
+    expect(calls).toEqual([GET_VM, ADAPTER, SAVE, GET_VM])
   })
 
   it('start of a saved VM is Start-VM (Hyper-V resumes it), the address read again, then the clock set over SSH (its failure said)', async () => {
