@@ -161,6 +161,10 @@ const notFound = (name: string): VBoxError =>
 const locked = (vm: Vm, context: string): VBoxError =>
   new VBoxError([`The machine '${vm.name}' is already locked for a session (or being unlocked)`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', context, 'VBoxManageModifyVM.cpp', 643)])
 
+/** modifyvm of a saved VM: the first setting it tries fails (Machine::i_checkStateDependency(MutableStateDep)), naming the setter in Context. */
+const notMutable = (option: string): VBoxError =>
+  new VBoxError([`The machine is not mutable (state is Saved)`, ...details('VBOX_E_INVALID_VM_STATE', '0x80bb0002', 'MachineWrap', 'IMachine', `COMSETTER(${option.replace(/^--/, '')})(ValueUnion.psz)`, 'VBoxManageModifyVM.cpp', 782)])
+
 const notRunning = (vm: Vm): VBoxError => new VBoxError([`Machine '${vm.name}' is not currently running`])
 
 const fileNotFound = (path: string): VBoxError =>
@@ -445,6 +449,11 @@ const modifyvm: Handler = (s, args) => {
   const p = parse(folded, MODIFYVM, USAGE.modifyvm!, 0)
   if (p.opts.length === 0) throw new SyntaxError_(USAGE.modifyvm!, 'No options specified')
   if (isLive(vm)) throw locked(vm, 'LockMachine(a->session, LockType_Write)')
+  // A saved VM's settings are its saved state's: VirtualBox refuses to change them (hardware and
+  // network cards: "not mutable", as reported by users of VBoxManage on a VM left Saved by a
+  // snapshot restore). Its NAT engine's AddRedirect has no such check in VirtualBox's sources, so
+  // a real one may accept --natpf<N> here: the fake refuses every option, the stricter reading.
+  if (vm.state === 'saved') throw notMutable(p.opts[0]![0])
   // All checked before anything changes: the real tool applies nothing of a refused command line.
   const next: Vm = JSON.parse(JSON.stringify(vm)) as Vm
   for (const [name, value] of p.opts) {
@@ -927,6 +936,7 @@ const controlvm: Handler = (s, args, out) => {
       if (rest.length !== 1) throw new SyntaxError_(USAGE.controlvm!, 'Incorrect number of parameters')
       const r = parseNatRule(rest[0]!)
       if (nic.natpf.some((x) => x.name === r.name)) throw new VBoxError(['A NAT rule of this name already exists'])
+      if (nic.natpf.some((x) => x.proto === r.proto && x.hostPort === r.hostPort && x.hostIp === r.hostIp)) throw new VBoxError([`A NAT rule for this host port and this host IP already exists`])
       nic.natpf.push(r)
     }
     return
