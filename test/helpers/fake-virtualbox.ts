@@ -172,7 +172,8 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
         await g.engine?.stop()
         g.engine = undefined
         await g.disk.down()
-        await g.disk.up(g.sshPort)
+        // No SSH forward (deleted before its new one is added): nothing reaches sshd meanwhile.
+        if (g.sshPort !== undefined) await g.disk.up(g.sshPort)
         events.push(`forwards ${vm.name}`)
         changed = true
       }
