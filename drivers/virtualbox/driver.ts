@@ -40,6 +40,12 @@ export const SSH_USER = 'docker'
 export const FILES = { disk: 'disk.vdi', seed: 'seed.iso', console: 'console.log' } as const
 export const IMAGE_FLAGS = { image: '--virtualbox-image', checksum: '--virtualbox-image-checksum' }
 
+/** The SSH and engine host ports as saved (`wanted`) and as they are to be (`ports`: new ones for those taken). */
+interface TakenForwards {
+  wanted: number[]
+  ports: number[]
+}
+
 /** What a driver instance is built with besides its context: tests inject a recorded VBoxManage and host. */
 export interface VirtualBoxDeps {
   vbm?: VBoxManage
@@ -329,9 +335,12 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
       await this.vbm(['controlvm', this.name, 'resume'])
       return
     }
-    if (st === 'Saved' && (await this.resumeSaved())) return
-    // Powered off (or its saved state just discarded): its settings can change.
-    if (st === 'Stopped' || st === 'Saved') await this.refreshSettings()
+    if (st === 'Saved') {
+      const r = await this.resumeSaved()
+      if (r.resumed) return
+      // Its saved state discarded: powered off, its settings can change.
+      await this.refreshSettings(r.taken)
+    } else if (st === 'Stopped') await this.refreshSettings()
     await this.startVm()
   }
 
@@ -340,25 +349,29 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
    * to it if it has another name), and a forwarded port taken (moved then). Only while powered
    * off: VirtualBox refuses `modifyvm` of a running or saved VM.
    */
-  private async refreshSettings(): Promise<void> {
+  private async refreshSettings(taken?: TakenForwards): Promise<void> {
     const adapter = await this.network.ensureAdapter(undefined, this.ctx.signal)
     if (adapter !== this.ctx.config.HostOnlyAdapter) {
       this.ctx.log.info(`The host-only adapter of "${this.name}" is now ${adapter}`)
       await this.attachHostOnly(adapter, macForAddress(await this.hostOnlyIp()))
       this.ctx.config.HostOnlyAdapter = adapter
     }
-    await this.moveTakenForwards({ live: false })
+    await this.moveForwards(taken ?? (await this.takenForwards()), { live: false })
   }
 
   /**
-   * The SSH and engine forwards keep their host ports while free; one taken meanwhile is moved to
-   * a new port (said): with `modifyvm` while powered off, `controlvm` on a running VM (`live`).
+   * The SSH and engine forwards keep their host ports while free; for one taken meanwhile, a new
+   * port (said). Asked before the VM starts: once it runs, its own forwards hold them.
    */
-  private async moveTakenForwards(o: { live: boolean }): Promise<void> {
+  private async takenForwards(): Promise<TakenForwards> {
     const wanted = [Number(this.ctx.config.SSHPort ?? 0), Number(this.ctx.config.EnginePort ?? 0)]
     const { ports, changed } = await reusePorts(wanted)
-    if (!changed) return
-    this.ctx.log.info(`Port(s) of "${this.name}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
+    if (changed) this.ctx.log.info(`Port(s) of "${this.name}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
+    return { wanted, ports }
+  }
+
+  /** Forwards moved to their new ports: with `modifyvm` while powered off, `controlvm` on a running VM (`live`). */
+  private async moveForwards({ wanted, ports }: TakenForwards, o: { live: boolean }): Promise<void> {
     if (ports[0] !== wanted[0]) await this.forward('ssh', ports[0]!, 22, { replace: true, live: o.live })
     if (ports[1] !== wanted[1]) await this.forward('docker', ports[1]!, ENGINE_GUEST_PORT, { replace: true, live: o.live })
   }
@@ -377,27 +390,28 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
    *   up redirection"): that startvm failure, like any other that is not the host's (VT-x, Hyper-V,
    *   the kernel module: those keep the state for after the fix), discards the state and boots.
    * Then the guest's clock, behind by the time it was saved, is set from the host's.
-   * Returns false when the state was discarded: the caller boots the VM.
+   * Not `resumed` when the state was discarded: the caller boots the VM (with the ports found taken).
    */
-  private async resumeSaved(): Promise<boolean> {
+  private async resumeSaved(): Promise<{ resumed: boolean; taken?: TakenForwards }> {
     const had = this.ctx.config.HostOnlyAdapter
     const adapter = await this.network.ensureAdapter(undefined, this.ctx.signal)
     if (typeof had === 'string' && had && adapter !== had) {
       await this.savedStateUnusable(`its host-only adapter ${had} is gone, and a saved VM's network cards cannot be changed`)
-      return false
+      return { resumed: false }
     }
+    const taken = await this.takenForwards()
     try {
       await this.startVm()
     } catch (e) {
       if (!(e instanceof VBoxManageError) || e.hint) throw e
       await this.savedStateUnusable(`VirtualBox could not restore it: ${e.message}`)
-      return false
+      return { resumed: false, taken }
     }
     // A VM saved while paused may come back paused: it is to run.
     if ((await this.state()) === 'Paused') await this.vbm(['controlvm', this.name, 'resume'])
-    await this.moveTakenForwards({ live: true })
+    await this.moveForwards(taken, { live: true })
     await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VBOX_CLOCK_SYNC_MS', 30_000, { min: 1 }))
-    return true
+    return { resumed: true }
   }
 
   /** The one line a start says when it cannot resume; the state goes (a boot is next). */

@@ -609,9 +609,10 @@ describe('virtualbox stop --save and the resume', () => {
       'startvm default --type headless',
       'showvminfo default --machinereadable',
     ])
+    // The ports are looked at once, before the restore (once the VM runs, its own forwards hold them).
     expect(m.said).toEqual([
-      'The saved state of "default" cannot be resumed (VirtualBox could not restore it: VBoxManage startvm failed: NAT#0: configuration error: failed to set up redirection of 50022 to 10.0.2.15:22. Probably a conflict with existing services or other rules (VERR_NAT_REDIR_SETUP).): discarding it and booting afresh',
       `Port(s) of "default" were taken: SSH now on 127.0.0.1:${newSsh}, engine on 127.0.0.1:${m.s.ctx.config.EnginePort}`,
+      'The saved state of "default" cannot be resumed (VirtualBox could not restore it: VBoxManage startvm failed: NAT#0: configuration error: failed to set up redirection of 50022 to 10.0.2.15:22. Probably a conflict with existing services or other rules (VERR_NAT_REDIR_SETUP).): discarding it and booting afresh',
     ])
   })
 

@@ -117,7 +117,7 @@ export interface FakeVBoxState {
   /** Calls made so far per subcommand (for FAKE_VBOX_FAIL's nth). */
   counts: Record<string, number>
   /** Set by the hypervisor harness (fake-virtualbox.ts): its pid and the guests it runs now, by VM uuid. */
-  hypervisor?: { pid: number; up: string[] }
+  hypervisor?: { pid: number; up: string[]; /** the host port each running guest's SSH is served on, by uuid */ sshPorts?: Record<string, number | null> }
 }
 
 export const emptyState = (): FakeVBoxState => ({ vms: [], media: [], hostonlyifs: [], dhcpservers: [], counts: {} })
@@ -163,7 +163,7 @@ const locked = (vm: Vm, context: string): VBoxError =>
 
 /** modifyvm of a saved VM: the first setting it tries fails (Machine::i_checkStateDependency(MutableStateDep)), naming the setter in Context. */
 const notMutable = (option: string): VBoxError =>
-  new VBoxError([`The machine is not mutable (state is Saved)`, ...details('VBOX_E_INVALID_VM_STATE', '0x80bb0002', 'MachineWrap', 'IMachine', `COMSETTER(${option.replace(/^--/, '')})(ValueUnion.psz)`, 'VBoxManageModifyVM.cpp', 782)])
+  new VBoxError([`The machine is not mutable (state is Saved)`, ...details('VBOX_E_INVALID_VM_STATE', '0x80bb0002', 'SessionMachine', 'IMachine', `COMSETTER(${option.replace(/^--/, '')})(ValueUnion.psz)`, 'VBoxManageModifyVM.cpp', 782)])
 
 const notRunning = (vm: Vm): VBoxError => new VBoxError([`Machine '${vm.name}' is not currently running`])
 
@@ -1330,6 +1330,7 @@ export function runVBoxManage(home: string, argv: string[]): RunResult {
   const out: Out = { stdout: [] }
   try {
     let waitFor: Vm | undefined
+    let moved: Vm | undefined
     const failed = withState(home, (s): Error | undefined => {
       advanceClock(s)
       // Some subcommands are also counted (and can be failed) per action: "controlvm:poweroff".
@@ -1351,18 +1352,31 @@ export function runVBoxManage(home: string, argv: string[]): RunResult {
       }
       Object.assign(s, copy)
       if (sub === 'controlvm' && (args[1] === 'poweroff' || args[1] === 'savestate')) waitFor = s.vms.find((v) => v.name === args[0] || v.uuid === args[0])
+      if (sub === 'controlvm' && /^natpf[1-8]$/.test(args[1] ?? '')) moved = s.vms.find((v) => v.name === args[0] || v.uuid === args[0])
       return undefined
     })
     if (failed) throw failed
     // The real poweroff returns once the VM process is gone: wait (bounded) for the hypervisor
     // harness, when one runs, to have stopped the guest.
     if (waitFor) waitGuestDown(home, waitFor.uuid)
+    // A NAT rule changed on a running VM applies at once: wait (bounded) for the harness to serve it.
+    if (moved) waitForwardServed(home, moved)
     return { code: 0, stdout: out.stdout.length ? `${out.stdout.join('\n')}\n` : '', stderr: '' }
   } catch (e) {
     const stdout = out.stdout.length ? `${out.stdout.join('\n')}\n` : ''
     if (e instanceof SyntaxError_) return { code: 2, stdout, stderr: `Usage:\n\n${e.usage}\n\nSyntax error: ${e.message}\n` }
     if (e instanceof VBoxError) return { code: 1, stdout, stderr: e.lines.map((l) => (l.startsWith('VBoxManage: ') ? `${l}\n` : `VBoxManage: error: ${l}\n`)).join('') }
     throw e
+  }
+}
+
+function waitForwardServed(home: string, vm: Vm, timeoutMs = 15_000): void {
+  const want = Object.values(vm.nics).flatMap((n) => (n.type === 'nat' ? n.natpf : [])).find((r) => r.guestPort === 22 && r.proto === 'tcp')?.hostPort ?? null
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const h = readState(home).hypervisor
+    if (!h || !pidAlive(h.pid) || !h.sshPorts || h.sshPorts[vm.uuid] === want || Date.now() > deadline) return
+    sleepSync(20)
   }
 }
 

@@ -107,10 +107,12 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
   // The guests the fake's `controlvm poweroff` waits for, in the fake's state.
   const publish = (): void => {
     if (!existsSync(vbox.home)) return
-    const up = [...loop.guests].filter(([, g]) => g.up).map(([uuid]) => uuid)
+    const running = [...loop.guests].filter(([, g]) => g.up)
+    const up = running.map(([uuid]) => uuid)
+    const sshPorts = Object.fromEntries(running.map(([uuid, g]) => [uuid, g.sshPort ?? null]))
     withState(vbox.home, (s) => {
       if (loop.stopped) delete s.hypervisor
-      else s.hypervisor = { pid: process.pid, up }
+      else s.hypervisor = { pid: process.pid, up, sshPorts }
     })
   }
 
@@ -133,7 +135,9 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
         saved.delete(vm.uuid)
         g.sshPort = forwardedPort(vm, 22)
         g.enginePort = forwardedPort(vm, 2376)
-        await g.disk.up(g.sshPort)
+        // A forward whose host port was taken meanwhile does not bind (VirtualBox >= 7.1's NAT logs
+        // it and runs on): the guest runs, unreachable there until the forward is moved.
+        await g.disk.up(g.sshPort).catch(() => events.push(`ssh port taken ${vm.name}`))
         g.up = true
         events.push(`resume ${vm.name}`)
         changed = true
