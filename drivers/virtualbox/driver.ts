@@ -385,10 +385,11 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
    *   line) and the VM boots, as qemu does with a state it cannot resume (savedStateUnusable);
    * - a forwarded port taken meanwhile: the state is kept (it holds the user's running
    *   containers) and the forward is moved once the VM runs, with `controlvm natpf1`, which
-   *   changes a running VM's NAT (and only a running one's). VirtualBox before 7.1 refuses to
-   *   restore a VM one of whose forwards cannot bind ("NAT#0: configuration error: failed to set
-   *   up redirection"): that startvm failure, like any other that is not the host's (VT-x, Hyper-V,
-   *   the kernel module: those keep the state for after the fix), discards the state and boots.
+   *   changes a running VM's NAT (and only a running one's). VirtualBox's older NAT engine
+   *   (before its libslirp-based one) refuses to restore a VM one of whose forwards cannot bind
+   *   ("NAT#0: configuration error: failed to set up redirection"): that startvm failure, like
+   *   any other that is not the host's (VT-x, Hyper-V, the kernel module: those keep the state
+   *   for after the fix), discards the state and boots.
    * Then the guest's clock, behind by the time it was saved, is set from the host's.
    * Not `resumed` when the state was discarded: the caller boots the VM (with the ports found taken).
    */

@@ -581,7 +581,7 @@ describe('virtualbox stop --save and the resume', () => {
     expect(m.said[0]).toBe(`Port(s) of "default" were taken: SSH now on 127.0.0.1:${newSsh}, engine on 127.0.0.1:${engine}`)
   })
 
-  it('a restore VirtualBox refuses (before 7.1: a forward that cannot bind) discards the state, moves the forward and boots', async () => {
+  it('a restore VirtualBox refuses (its older NAT engine: a forward that cannot bind) discards the state, moves the forward and boots', async () => {
     let state = 'saved'
     const m = await savedMachine((dir) => [
       { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },

@@ -135,8 +135,8 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
         saved.delete(vm.uuid)
         g.sshPort = forwardedPort(vm, 22)
         g.enginePort = forwardedPort(vm, 2376)
-        // A forward whose host port was taken meanwhile does not bind (VirtualBox >= 7.1's NAT logs
-        // it and runs on): the guest runs, unreachable there until the forward is moved.
+        // A forward whose host port was taken meanwhile does not bind (VirtualBox's libslirp-based
+        // NAT logs it and runs on): the guest runs, unreachable there until the forward is moved.
         await g.disk.up(g.sshPort).catch(() => events.push(`ssh port taken ${vm.name}`))
         g.up = true
         events.push(`resume ${vm.name}`)
