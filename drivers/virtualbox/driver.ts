@@ -409,10 +409,25 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
       return { resumed: false, taken }
     }
     // A VM saved while paused may come back paused: it is to run.
-    if ((await this.state()) === 'Paused') await this.vbm(['controlvm', this.name, 'resume'])
+    if ((await this.restored()) === 'Paused') await this.vbm(['controlvm', this.name, 'resume'])
     await this.moveForwards(taken, { live: true })
     await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VBOX_CLOCK_SYNC_MS', 30_000, { min: 1 }))
     return { resumed: true }
+  }
+
+  /**
+   * The VM's state once VirtualBox has restored it: startvm may return while it still reads the
+   * state file ("restoring", i.e. Starting), when neither its NAT (`controlvm natpf1`) nor its
+   * guest (the clock) can be reached yet. Bounded: after MACHINE_VBOX_RESUME_TIMEOUT_MS the state
+   * is returned as it is.
+   */
+  private async restored(): Promise<MachineState> {
+    const deadline = Date.now() + envMs(this.ctx.env, 'MACHINE_VBOX_RESUME_TIMEOUT_MS', 120_000, { min: 1 })
+    for (;;) {
+      const st = await this.state()
+      if (st !== 'Starting' || Date.now() >= deadline) return st
+      await sleep(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), this.ctx.signal)
+    }
   }
 
   /** The one line a start says when it cannot resume; the state goes (a boot is next). */

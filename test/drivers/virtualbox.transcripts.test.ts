@@ -541,16 +541,25 @@ describe('virtualbox stop --save and the resume', () => {
     expect(m.said).toEqual([expect.stringMatching(/^The clock of "default" could not be set after the resume \(.+\): it is behind by the time it was saved$/)])
   })
 
-  it('start of a saved VM that comes back paused resumes it', async () => {
+  it('start of a saved VM still restoring after startvm is waited for; one that comes back paused is resumed', async () => {
+    // What showvminfo says after startvm, one call each: "restoring" is VirtualBox's VMState while it reads the state file.
+    const after = ['restoring', 'restoring', 'paused']
     let state = 'saved'
     const m = await savedMachine((dir) => [
-      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
+      { when: argsStart('showvminfo'), answer: () => ({ stdout: fixture('showvminfo-running.txt', dir).replace('VMState="running"', `VMState="${state === 'started' ? (after.shift() ?? 'paused') : state}"`) }) },
       { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
-      { when: argsStart('startvm'), answer: () => ((state = 'paused'), { stdout: fixture('startvm.txt') }) },
+      { when: argsStart('startvm'), answer: () => ((state = 'started'), { stdout: fixture('startvm.txt') }) },
       { when: argsStart('controlvm', 'default', 'resume'), answer: () => ((state = 'running'), {}) },
     ])
     await m.d.start()
-    expect(lines(m.calls).slice(2)).toEqual(['startvm default --type headless', 'showvminfo default --machinereadable', 'showvminfo default --machinereadable', 'controlvm default resume'])
+    expect(lines(m.calls).slice(2)).toEqual([
+      'startvm default --type headless',
+      // the VM's log read for a VT-x problem (restoring), then its state polled until restored (restoring, paused)
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+      'controlvm default resume',
+    ])
   })
 
   it('a forwarded port taken while saved: the VM is restored, then that forward moved with controlvm natpf1 (a saved VM refuses modifyvm)', async () => {
