@@ -40,12 +40,15 @@ export class VBoxManageError extends MachineError {
 /**
  * VBoxManage's own words in one line: its first "VBoxManage: error:" line, leaving out the
  * "Details:"/"Context:" lines that follow it (COM codes and source lines), else its last line.
+ * A startvm that fails says "Failed to open a session for the virtual machine NAME." first and
+ * why on the next line (VT-x missing, a NAT forward that cannot bind…): the reason is taken then.
  */
 export function vboxErrorLine(stderr: string): string {
   const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
   const errors = lines
     .map((l) => /^VBoxManage(?:\.exe)?: error: (.*)$/.exec(l)?.[1]?.trim())
     .filter((l): l is string => !!l && !/^(Details|Context):/.test(l))
+  if (errors.length > 1 && /^Failed to open a session for the virtual machine /.test(errors[0]!)) return errors[1]!
   return errors[0] ?? lines.filter((l) => !/^\d+%/.test(l)).pop() ?? ''
 }
 

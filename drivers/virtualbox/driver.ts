@@ -16,9 +16,11 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { networkInterfaces, cpus as hostCpus } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Driver, DriverContext, Journal, MachineState, SshInfo } from '../../src/driver-kit/contract.js'
+import type { Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
+import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
+import { flushGuestDisks } from '../../src/driver-kit/guest-flush.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { freePorts, reusePorts } from '../../src/driver-kit/ports.js'
@@ -37,6 +39,12 @@ export const ENGINE_GUEST_PORT = 2376
 export const SSH_USER = 'docker'
 export const FILES = { disk: 'disk.vdi', seed: 'seed.iso', console: 'console.log' } as const
 export const IMAGE_FLAGS = { image: '--virtualbox-image', checksum: '--virtualbox-image-checksum' }
+
+/** The SSH and engine host ports as saved (`wanted`) and as they are to be (`ports`: new ones for those taken). */
+interface TakenForwards {
+  wanted: number[]
+  ports: number[]
+}
 
 /** What a driver instance is built with besides its context: tests inject a recorded VBoxManage and host. */
 export interface VirtualBoxDeps {
@@ -212,8 +220,8 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
     await this.vbm(this.modifyArgs(), { signal })
     await this.vbm(['modifyvm', this.name, '--nic1', 'nat', '--nictype1', this.o.natNictype, '--cableconnected1', 'on', '--macaddress1', natMac], { signal })
     const [sshPort, enginePort] = await freePorts(2)
-    await this.forward('ssh', sshPort!, 22, false)
-    await this.forward('docker', enginePort!, ENGINE_GUEST_PORT, false)
+    await this.forward('ssh', sshPort!, 22)
+    await this.forward('docker', enginePort!, ENGINE_GUEST_PORT)
     const adapter = await net.ensureAdapter(journal, signal)
     ctx.config.HostOnlyAdapter = adapter
     await this.attachHostOnly(adapter, hostOnlyMac)
@@ -265,10 +273,14 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
     ]
   }
 
-  /** A NAT forward from 127.0.0.1:<host> to the guest's port (replacing the rule of that name when asked). */
-  private async forward(rule: 'ssh' | 'docker', host: number, guest: number, replace: boolean): Promise<void> {
-    if (replace) await this.vbm(['modifyvm', this.name, '--natpf1', 'delete', rule]).catch(() => undefined)
-    await this.vbm(['modifyvm', this.name, '--natpf1', `${rule},tcp,127.0.0.1,${host},,${guest}`])
+  /**
+   * A NAT forward from 127.0.0.1:<host> to the guest's port (replacing the rule of that name when
+   * asked): `modifyvm --natpf1` while powered off, `controlvm natpf1` on a running VM (`live`).
+   */
+  private async forward(rule: 'ssh' | 'docker', host: number, guest: number, o: { replace?: boolean; live?: boolean } = {}): Promise<void> {
+    const nat = o.live ? ['controlvm', this.name, 'natpf1'] : ['modifyvm', this.name, '--natpf1']
+    if (o.replace) await this.vbm([...nat, 'delete', rule]).catch(() => undefined)
+    await this.vbm([...nat, `${rule},tcp,127.0.0.1,${host},,${guest}`])
     this.ctx.config[rule === 'ssh' ? 'SSHPort' : 'EnginePort'] = host
   }
 
@@ -323,34 +335,118 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
       await this.vbm(['controlvm', this.name, 'resume'])
       return
     }
-    if (st === 'Stopped') {
-      // Settings can change only while powered off (not saved): the host-only adapter may have
-      // been removed since (re-made then), and a forwarded port taken (moved then).
-      const adapter = await this.network.ensureAdapter(undefined, this.ctx.signal)
-      if (adapter !== this.ctx.config.HostOnlyAdapter) {
-        this.ctx.log.info(`The host-only adapter of "${this.name}" is now ${adapter}`)
-        await this.attachHostOnly(adapter, macForAddress(await this.hostOnlyIp()))
-        this.ctx.config.HostOnlyAdapter = adapter
-      }
-      const wanted = [Number(this.ctx.config.SSHPort ?? 0), Number(this.ctx.config.EnginePort ?? 0)]
-      const { ports, changed } = await reusePorts(wanted)
-      if (changed) {
-        this.ctx.log.info(`Port(s) of "${this.name}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
-        if (ports[0] !== wanted[0]) await this.forward('ssh', ports[0]!, 22, true)
-        if (ports[1] !== wanted[1]) await this.forward('docker', ports[1]!, ENGINE_GUEST_PORT, true)
-      }
-    }
+    if (st === 'Saved') {
+      const r = await this.resumeSaved()
+      if (r.resumed) return
+      // Its saved state discarded: powered off, its settings can change.
+      await this.refreshSettings(r.taken)
+    } else if (st === 'Stopped') await this.refreshSettings()
     await this.startVm()
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Before a boot: the host-only adapter may have been removed since (re-made then, NIC 2 moved
+   * to it if it has another name), and a forwarded port taken (moved then). Only while powered
+   * off: VirtualBox refuses `modifyvm` of a running or saved VM.
+   */
+  private async refreshSettings(taken?: TakenForwards): Promise<void> {
+    const adapter = await this.network.ensureAdapter(undefined, this.ctx.signal)
+    if (adapter !== this.ctx.config.HostOnlyAdapter) {
+      this.ctx.log.info(`The host-only adapter of "${this.name}" is now ${adapter}`)
+      await this.attachHostOnly(adapter, macForAddress(await this.hostOnlyIp()))
+      this.ctx.config.HostOnlyAdapter = adapter
+    }
+    await this.moveForwards(taken ?? (await this.takenForwards()), { live: false })
+  }
+
+  /**
+   * The SSH and engine forwards keep their host ports while free; for one taken meanwhile, a new
+   * port (said). Asked before the VM starts: once it runs, its own forwards hold them.
+   */
+  private async takenForwards(): Promise<TakenForwards> {
+    const wanted = [Number(this.ctx.config.SSHPort ?? 0), Number(this.ctx.config.EnginePort ?? 0)]
+    const { ports, changed } = await reusePorts(wanted)
+    if (changed) this.ctx.log.info(`Port(s) of "${this.name}" were taken: SSH now on 127.0.0.1:${ports[0]}, engine on 127.0.0.1:${ports[1]}`)
+    return { wanted, ports }
+  }
+
+  /** Forwards moved to their new ports: with `modifyvm` while powered off, `controlvm` on a running VM (`live`). */
+  private async moveForwards({ wanted, ports }: TakenForwards, o: { live: boolean }): Promise<void> {
+    if (ports[0] !== wanted[0]) await this.forward('ssh', ports[0]!, 22, { replace: true, live: o.live })
+    if (ports[1] !== wanted[1]) await this.forward('docker', ports[1]!, ENGINE_GUEST_PORT, { replace: true, live: o.live })
+  }
+
+  /**
+   * `start` of a Saved VM: `startvm` restores it (memory, devices, and its NAT forwards and
+   * host-only card as they were saved). A saved VM's settings cannot change (`modifyvm`: "The
+   * machine is not mutable (state is Saved)"), so what a boot refreshes is handled here:
+   * - the host-only adapter, re-made if it was removed: under the same name the saved card finds
+   *   it again; under another one the card cannot be moved to it, so the state is discarded (one
+   *   line) and the VM boots, as qemu does with a state it cannot resume (savedStateUnusable);
+   * - a forwarded port taken meanwhile: the state is kept (it holds the user's running
+   *   containers) and the forward is moved once the VM runs, with `controlvm natpf1`, which
+   *   changes a running VM's NAT (and only a running one's). VirtualBox's older NAT engine
+   *   (before its libslirp-based one) refuses to restore a VM one of whose forwards cannot bind
+   *   ("NAT#0: configuration error: failed to set up redirection"): that startvm failure, like
+   *   any other that is not the host's (VT-x, Hyper-V, the kernel module: those keep the state
+   *   for after the fix), discards the state and boots.
+   * Then the guest's clock, behind by the time it was saved, is set from the host's.
+   * Not `resumed` when the state was discarded: the caller boots the VM (with the ports found taken).
+   */
+  private async resumeSaved(): Promise<{ resumed: boolean; taken?: TakenForwards }> {
+    const had = this.ctx.config.HostOnlyAdapter
+    const adapter = await this.network.ensureAdapter(undefined, this.ctx.signal)
+    if (typeof had === 'string' && had && adapter !== had) {
+      await this.savedStateUnusable(`its host-only adapter ${had} is gone, and a saved VM's network cards cannot be changed`)
+      return { resumed: false }
+    }
+    const taken = await this.takenForwards()
+    try {
+      await this.startVm()
+    } catch (e) {
+      if (!(e instanceof VBoxManageError) || e.hint) throw e
+      await this.savedStateUnusable(`VirtualBox could not restore it: ${e.message}`)
+      return { resumed: false, taken }
+    }
+    // A VM saved while paused may come back paused: it is to run.
+    if ((await this.restored()) === 'Paused') await this.vbm(['controlvm', this.name, 'resume'])
+    await this.moveForwards(taken, { live: true })
+    await resyncClockAfterResume(this.ctx, await this.sshInfo(), envMs(this.ctx.env, 'MACHINE_VBOX_CLOCK_SYNC_MS', 30_000, { min: 1 }))
+    return { resumed: true }
+  }
+
+  /**
+   * The VM's state once VirtualBox has restored it: startvm may return while it still reads the
+   * state file ("restoring", i.e. Starting), when neither its NAT (`controlvm natpf1`) nor its
+   * guest (the clock) can be reached yet. Bounded: after MACHINE_VBOX_RESUME_TIMEOUT_MS the state
+   * is returned as it is.
+   */
+  private async restored(): Promise<MachineState> {
+    const deadline = Date.now() + envMs(this.ctx.env, 'MACHINE_VBOX_RESUME_TIMEOUT_MS', 120_000, { min: 1 })
+    for (;;) {
+      const st = await this.state()
+      if (st !== 'Starting' || Date.now() >= deadline) return st
+      await sleep(Math.min(this.pollMs, Math.max(1, deadline - Date.now())), this.ctx.signal)
+    }
+  }
+
+  /** The one line a start says when it cannot resume; the state goes (a boot is next). */
+  private async savedStateUnusable(why: string): Promise<void> {
+    this.ctx.log.info(`The saved state of "${this.name}" cannot be resumed (${why}): discarding it and booting afresh`)
+    await this.vbm(['discardstate', this.name])
+  }
+
+  async stop(o: StopOptions = {}): Promise<void> {
     let st = await this.state()
     if (st === 'Stopped') return
     if (st === 'Saved') {
+      if (o.save) return
       // A saved VM is not running: stopping it means dropping the saved state (it then boots afresh).
+      this.ctx.log.info(`Discarding the saved state of "${this.name}": its next start boots it afresh`)
       await this.vbm(['discardstate', this.name])
       return
     }
+    if (o.save) return this.saveState(st)
     if (st === 'Paused') await this.vbm(['controlvm', this.name, 'resume'])
     const timeout = envMs(this.ctx.env, 'MACHINE_VBOX_STOP_TIMEOUT_MS', 120_000, { min: 1 })
     const deadline = Date.now() + timeout
@@ -363,6 +459,30 @@ export class VirtualBoxDriver extends LocalVmDriver<typeof options, VirtualBoxDe
     }
     this.ctx.log.info(`"${this.name}" did not power off within ${Math.round(timeout / 1000)} s: powering it off`)
     await this.kill()
+  }
+
+  /**
+   * `stop --save`: the guest flushes its disks (so that a state discarded later loses nothing it
+   * wrote), then `controlvm savestate`, which returns once VirtualBox has written the VM's memory
+   * and devices to <machineDir>/<name>/Snapshots/<time>.sav and the VM is "saved". A paused VM is
+   * saved as it is: VirtualBox saves a paused VM directly (a running one it pauses first), and
+   * resuming it first would only let it run for as long as the save takes.
+   */
+  private async saveState(st: MachineState): Promise<void> {
+    const { ctx } = this
+    if (st !== 'Running' && st !== 'Paused') {
+      throw new MachineError('not-running', `"${this.name}" is ${st || 'in an unknown state'}: only a running VM's state can be saved`, { hint: `run "machine stop ${this.name}" to power it off` })
+    }
+    if (st === 'Running') await flushGuestDisks(ctx, await this.sshInfo(), envMs(ctx.env, 'MACHINE_VBOX_SYNC_TIMEOUT_MS', 15_000, { min: 1 }))
+    ctx.log.info(`Saving the state of "${this.name}" (VirtualBox keeps it in ${join(ctx.machineDir, this.name, 'Snapshots')})`)
+    try {
+      await this.vbm(['controlvm', this.name, 'savestate'], { timeoutMs: envMs(ctx.env, 'MACHINE_VBOX_SAVE_TIMEOUT_MS', 300_000, { min: 1 }), signal: ctx.signal })
+    } catch (e) {
+      const now = await this.state().catch(() => '' as const)
+      throw new MachineError('save-failed', `The state of "${this.name}" could not be saved: ${(e as Error).message}${now === 'Running' || now === 'Paused' ? '; it is still running' : ''}`, {
+        hint: `run "machine stop ${this.name}" to power it off instead`,
+      })
+    }
   }
 
   async restart(): Promise<void> {

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { generateHostKey } from '../../src/driver-kit/keys.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
 import { fakeVirtualBox, portOpen, sshExec, startHypervisor, type FakeVirtualBox } from '../helpers/fake-virtualbox.js'
@@ -328,8 +328,14 @@ describe('fake VBoxManage agrees with the recorded outputs (test/drivers/fixture
       expect(recorded.has(line!), `${line} is not in the recorded output`).toBe(true)
     }
     expect((await vb.run(['unregistervm', 'default', '--delete'])).stderr).toBe(fixture('error-locked.txt'))
-    await ok(['controlvm', 'default', 'savestate'])
+    expect(await ok(['controlvm', 'default', 'savestate'])).toBe(fixture('controlvm-savestate.txt'))
     expect(keys(await ok(['showvminfo', 'default', '--machinereadable']))).toEqual(keys(fixture('showvminfo-saved.txt')))
+    // A saved VM's settings cannot change (the Context line names the setter: not compared), nor
+    // its NAT rules through controlvm, which needs a running VM.
+    const firstTwo = (t: string) => t.split('\n').slice(0, 2).join('\n')
+    expect(firstTwo((await vb.run(['modifyvm', 'default', '--memory', '2048'])).stderr)).toBe(firstTwo(fixture('error-not-mutable.txt')))
+    expect((await vb.run(['modifyvm', 'default', '--natpf1', 'delete', 'ssh'])).code).toBe(1)
+    expect((await vb.run(['controlvm', 'default', 'natpf1', 'delete', 'ssh'])).stderr).toBe(fixture('error-not-running.txt'))
     await ok(['discardstate', 'default'])
     expect(keys(await ok(['showvminfo', 'default', '--machinereadable']))).toEqual(keys(fixture('showvminfo-poweroff.txt')))
 
@@ -377,11 +383,31 @@ describe('fake hypervisor', () => {
     await vb.run(['startvm', 'g1', '--type', 'headless'])
     await hv.settled()
     expect(await sshExec(port, 'docker', userKey, hostKey.publicKey, 'echo back')).toBe('back\n')
+    // Saved: nothing listens, and startvm resumes the guest (no boot), on its forwards as they are.
+    expect((await vb.run(['controlvm', 'g1', 'savestate'])).code).toBe(0)
+    expect(await portOpen(port)).toBe(false)
+    await vb.run(['startvm', 'g1', '--type', 'headless'])
+    await hv.settled()
+    expect(await sshExec(port, 'docker', userKey, hostKey.publicKey, 'echo resumed')).toBe('resumed\n')
+    // A forward moved on the running VM is served on its new port.
+    const moved = await freePort()
+    for (const args of [['controlvm', 'g1', 'natpf1', 'delete', 'ssh'], ['controlvm', 'g1', 'natpf1', `ssh,tcp,127.0.0.1,${moved},,22`]]) expect((await vb.run(args)).code).toBe(0)
+    await hv.settled()
+    await vi.waitFor(async () => expect(await sshExec(moved, 'docker', userKey, hostKey.publicKey, 'echo moved')).toBe('moved\n'), { timeout: 10_000, interval: 100 })
+    expect(await portOpen(port)).toBe(false)
+    // Saved, then its state discarded: the next start boots.
+    await vb.run(['controlvm', 'g1', 'savestate'])
+    await vb.run(['discardstate', 'g1'])
+    await hv.settled()
+    await vb.run(['startvm', 'g1', '--type', 'headless'])
+    await hv.settled()
+    expect(await sshExec(moved, 'docker', userKey, hostKey.publicKey, 'echo booted')).toBe('booted\n')
     await vb.run(['controlvm', 'g1', 'poweroff'])
     await vb.run(['unregistervm', 'g1', '--delete'])
     await hv.settled()
     expect(hv.guests.size).toBe(0)
     expect(existsSync(root)).toBe(false)
-    expect(hv.events.filter((e) => !e.startsWith('unregister'))).toEqual(['boot g1', 'poweroff g1', 'boot g1', 'poweroff g1', 'boot g1', 'poweroff g1'])
+    // A forward's delete and add may be seen apart (two "forwards" events) or together.
+    expect(hv.events.filter((e, i) => !e.startsWith('unregister') && e !== hv.events[i - 1])).toEqual(['boot g1', 'poweroff g1', 'boot g1', 'poweroff g1', 'boot g1', 'save g1', 'resume g1', 'forwards g1', 'save g1', 'discard g1', 'boot g1', 'poweroff g1'])
   }, 60_000)
 })

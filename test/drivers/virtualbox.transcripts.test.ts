@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { createServer } from 'node:net'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import type { DriverContext, DriverDefinition } from '../../src/driver-kit/contract.js'
 import { makeDriverContext } from '../../src/driver-kit/conformance.js'
 import { MemoryJournal } from '../../src/driver-kit/memory-journal.js'
@@ -453,6 +454,213 @@ describe('virtualbox state, start, stop, kill', () => {
       'startvm default --type headless',
       'showvminfo default --machinereadable',
     ])
+  })
+})
+
+describe('virtualbox stop --save and the resume', () => {
+  /** A created machine's driver whose user-facing lines are kept in `said`. */
+  async function savedMachine(rules: (dir: string) => Rule[]) {
+    const m = await created(rules, {}, { ...ENV, MACHINE_VBOX_SYNC_TIMEOUT_MS: '2000', MACHINE_VBOX_CLOCK_SYNC_MS: '2000' })
+    const said: string[] = []
+    m.s.ctx.log = { info: (l) => said.push(l), debug: () => {} }
+    return { ...m, said }
+  }
+  /** Something listening on 127.0.0.1:`port` until the test ends (a forwarded port taken meanwhile). */
+  async function occupy(port: number): Promise<void> {
+    const srv = createServer()
+    await new Promise<void>((res, rej) => srv.once('error', rej).listen({ host: '127.0.0.1', port, exclusive: true }, res))
+    onTestFinished(() => new Promise<void>((res) => srv.close(() => res())))
+  }
+
+  it('saves a running VM with controlvm savestate after asking the guest to flush its disks; a paused one is saved as it is', async () => {
+    const run = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: vmInfo('running', dir) },
+      { when: argsStart('controlvm', 'default', 'savestate'), answer: { stdout: fixture('controlvm-savestate.txt') } },
+    ])
+    await run.d.stop({ save: true })
+    expect(lines(run.calls)).toEqual(['showvminfo default --machinereadable', 'controlvm default savestate'])
+    // No guest answers here: the flush is attempted over SSH on the machine's port, and said.
+    expect(run.said).toEqual([
+      expect.stringMatching(/^"default" could not be asked to flush its disks before saving \(.+\): saving it anyway$/),
+      `Saving the state of "default" (VirtualBox keeps it in ${join(run.s.dir, 'default', 'Snapshots')})`,
+    ])
+
+    const paused = await savedMachine((dir) => [{ when: argsStart('showvminfo'), answer: vmInfo('paused', dir) }, { when: argsStart('controlvm'), answer: {} }])
+    await paused.d.stop({ save: true })
+    expect(lines(paused.calls)).toEqual(['showvminfo default --machinereadable', 'controlvm default savestate'])
+    expect(paused.said).toEqual([`Saving the state of "default" (VirtualBox keeps it in ${join(paused.s.dir, 'default', 'Snapshots')})`])
+  })
+
+  it('stop --save of a stopped or saved VM does nothing; of a starting one is one line', async () => {
+    for (const state of ['poweroff', 'aborted', 'saved']) {
+      const m = await savedMachine((dir) => [{ when: argsStart('showvminfo'), answer: vmInfo(state, dir) }])
+      await m.d.stop({ save: true })
+      expect(lines(m.calls), state).toEqual(['showvminfo default --machinereadable'])
+    }
+    const starting = await savedMachine((dir) => [{ when: argsStart('showvminfo'), answer: () => ({ stdout: fixture('showvminfo-running.txt', dir).replace('VMState="running"', 'VMState="starting"') }) }])
+    expect(await errorLineAsync(() => starting.d.stop({ save: true }))).toBe(`"default" is Starting: only a running VM's state can be saved: run "machine stop default" to power it off`)
+    expect(lines(starting.calls)).toEqual(['showvminfo default --machinereadable'])
+  })
+
+  it('a savestate VirtualBox refuses is one line with its reason, saying the VM still runs', async () => {
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: vmInfo('running', dir) },
+      { when: argsStart('controlvm', 'default', 'savestate'), answer: { fail: 'VBoxManage: error: Failed to save the machine state (VERR_DISK_FULL)\nVBoxManage: error: Details: code VBOX_E_IPRT_ERROR (0x80bb0005), component ConsoleWrap, interface IConsole\n' } },
+    ])
+    expect(await errorLineAsync(() => m.d.stop({ save: true }))).toBe(
+      'The state of "default" could not be saved: VBoxManage controlvm savestate failed: Failed to save the machine state (VERR_DISK_FULL); it is still running: run "machine stop default" to power it off instead',
+    )
+  })
+
+  it('stop of a saved VM discards its state, saying so; kill discards it too', async () => {
+    const m = await savedMachine((dir) => [{ when: argsStart('showvminfo'), answer: vmInfo('saved', dir) }, { when: argsStart('discardstate'), answer: {} }])
+    await m.d.stop()
+    expect(lines(m.calls)).toEqual(['showvminfo default --machinereadable', 'discardstate default'])
+    expect(m.said).toEqual(['Discarding the saved state of "default": its next start boots it afresh'])
+  })
+
+  it('start of a saved VM: its adapter checked, startvm restores it, no modifyvm, then the guest clock is set', async () => {
+    let state = 'saved'
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
+    ])
+    const ports = [m.s.ctx.config.SSHPort, m.s.ctx.config.EnginePort]
+    await m.d.start()
+    expect(lines(m.calls)).toEqual([
+      'showvminfo default --machinereadable',
+      'list hostonlyifs',
+      'startvm default --type headless',
+      // the VM's log, read for a VT-x/AMD-V failure; then its state (a VM saved while paused may come back paused)
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+    ])
+    expect([m.s.ctx.config.SSHPort, m.s.ctx.config.EnginePort]).toEqual(ports)
+    // No guest answers here: the clock's resync is attempted over SSH, and its failure said.
+    expect(m.said).toEqual([expect.stringMatching(/^The clock of "default" could not be set after the resume \(.+\): it is behind by the time it was saved$/)])
+  })
+
+  it('start of a saved VM still restoring after startvm is waited for; one that comes back paused is resumed', async () => {
+    // What showvminfo says after startvm, one call each: "restoring" is VirtualBox's VMState while it reads the state file.
+    const after = ['restoring', 'restoring', 'paused']
+    let state = 'saved'
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: () => ({ stdout: fixture('showvminfo-running.txt', dir).replace('VMState="running"', `VMState="${state === 'started' ? (after.shift() ?? 'paused') : state}"`) }) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('startvm'), answer: () => ((state = 'started'), { stdout: fixture('startvm.txt') }) },
+      { when: argsStart('controlvm', 'default', 'resume'), answer: () => ((state = 'running'), {}) },
+    ])
+    await m.d.start()
+    expect(lines(m.calls).slice(2)).toEqual([
+      'startvm default --type headless',
+      // the VM's log read for a VT-x problem (restoring), then its state polled until restored (restoring, paused)
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+      'controlvm default resume',
+    ])
+  })
+
+  it('a forwarded port taken while saved: the VM is restored, then that forward moved with controlvm natpf1 (a saved VM refuses modifyvm)', async () => {
+    let state = 'saved'
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
+      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
+      { when: argsStart('controlvm', 'default', 'natpf1'), answer: () => (state === 'running' ? {} : { fail: fixture('error-not-running.txt') }) },
+    ])
+    const oldSsh = Number(m.s.ctx.config.SSHPort)
+    const engine = m.s.ctx.config.EnginePort
+    await occupy(oldSsh)
+    await m.d.start()
+    const newSsh = Number(m.s.ctx.config.SSHPort)
+    expect(newSsh).not.toBe(oldSsh)
+    expect(m.s.ctx.config.EnginePort).toBe(engine)
+    expect(lines(m.calls)).toEqual([
+      'showvminfo default --machinereadable',
+      'list hostonlyifs',
+      'startvm default --type headless',
+      'showvminfo default --machinereadable',
+      'showvminfo default --machinereadable',
+      'controlvm default natpf1 delete ssh',
+      `controlvm default natpf1 ssh,tcp,127.0.0.1,${newSsh},,22`,
+    ])
+    expect(m.said[0]).toBe(`Port(s) of "default" were taken: SSH now on 127.0.0.1:${newSsh}, engine on 127.0.0.1:${engine}`)
+  })
+
+  it('a restore VirtualBox refuses (its older NAT engine: a forward that cannot bind) discards the state, moves the forward and boots', async () => {
+    let state = 'saved'
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('startvm'), answer: { fail: fixture('error-nat-redir.txt') }, times: 1 },
+      { when: argsStart('discardstate'), answer: () => ((state = 'poweroff'), {}) },
+      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
+      { when: argsStart('modifyvm'), answer: {} },
+      { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
+    ])
+    const oldSsh = Number(m.s.ctx.config.SSHPort)
+    await occupy(oldSsh)
+    await m.d.start()
+    const newSsh = Number(m.s.ctx.config.SSHPort)
+    expect(lines(m.calls)).toEqual([
+      'showvminfo default --machinereadable',
+      'list hostonlyifs',
+      'startvm default --type headless',
+      // the VM's log, read for a VT-x/AMD-V problem behind the failure (none)
+      'showvminfo default --machinereadable',
+      'discardstate default',
+      'list hostonlyifs',
+      'modifyvm default --natpf1 delete ssh',
+      `modifyvm default --natpf1 ssh,tcp,127.0.0.1,${newSsh},,22`,
+      'startvm default --type headless',
+      'showvminfo default --machinereadable',
+    ])
+    // The ports are looked at once, before the restore (once the VM runs, its own forwards hold them).
+    expect(m.said).toEqual([
+      `Port(s) of "default" were taken: SSH now on 127.0.0.1:${newSsh}, engine on 127.0.0.1:${m.s.ctx.config.EnginePort}`,
+      'The saved state of "default" cannot be resumed (VirtualBox could not restore it: VBoxManage startvm failed: NAT#0: configuration error: failed to set up redirection of 50022 to 10.0.2.15:22. Probably a conflict with existing services or other rules (VERR_NAT_REDIR_SETUP).): discarding it and booting afresh',
+    ])
+  })
+
+  it('a host-only adapter re-made under another name: the saved card cannot move, so the state is discarded and the VM boots on it', async () => {
+    let state = 'saved'
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('discardstate'), answer: () => ((state = 'poweroff'), {}) },
+      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
+      { when: argsStart('modifyvm'), answer: {} },
+      { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
+    ])
+    // Recorded at create as another adapter, since removed (VirtualBox lists vboxnet0 for the CIDR now).
+    m.s.ctx.config.HostOnlyAdapter = 'vboxnet7'
+    await m.d.start()
+    expect(lines(m.calls)).toEqual([
+      'showvminfo default --machinereadable',
+      'list hostonlyifs',
+      'discardstate default',
+      'list hostonlyifs',
+      'modifyvm default --nic2 hostonly --nictype2 82540EM --nicpromisc2 deny --hostonlyadapter2 vboxnet0 --cableconnected2 on --macaddress2 080027A83802',
+      'startvm default --type headless',
+      'showvminfo default --machinereadable',
+    ])
+    expect(m.said).toEqual([
+      'The saved state of "default" cannot be resumed (its host-only adapter vboxnet7 is gone, and a saved VM\'s network cards cannot be changed): discarding it and booting afresh',
+      'The host-only adapter of "default" is now vboxnet0',
+    ])
+  })
+
+  it('a restore failing for the host (no VT-x) keeps the state for after the fix: one line, no discardstate', async () => {
+    const m = await savedMachine((dir) => [
+      { when: argsStart('showvminfo'), answer: vmInfo('saved', dir) },
+      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      { when: argsStart('startvm'), answer: { fail: fixture('error-vtx.txt') } },
+    ])
+    expect(await errorLineAsync(() => m.d.start())).toMatch(/^VBoxManage startvm failed: VT-x is not available \(VERR_VMX_NO_VMX\): enable hardware virtualization/)
+    expect(lines(m.calls)).not.toContain('discardstate default')
   })
 })
 

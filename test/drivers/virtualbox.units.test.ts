@@ -108,6 +108,9 @@ describe('VBoxManage errors as one line', () => {
     expect(vboxErrorLine(fixture('error-not-found.txt'))).toBe("Could not find a registered machine named 'default'")
     expect(vboxErrorLine(fixture('error-hostonlyif-create.txt'))).toBe('Failed to create the host-only adapter')
     expect(vboxErrorLine('something odd\n')).toBe('something odd')
+    // startvm: the reason, not the generic line before it.
+    expect(vboxErrorLine(fixture('error-nat-redir.txt'))).toBe('NAT#0: configuration error: failed to set up redirection of 50022 to 10.0.2.15:22. Probably a conflict with existing services or other rules (VERR_NAT_REDIR_SETUP).')
+    expect(vboxErrorLine('VBoxManage: error: Failed to open a session for the virtual machine default.\n')).toBe('Failed to open a session for the virtual machine default.')
     expect(vboxFailure(['showvminfo', 'default', '--machinereadable'], fixture('error-not-found.txt'), 1).line).toBe("VBoxManage showvminfo failed: Could not find a registered machine named 'default'")
     expect(vboxFailure(['showvminfo', 'default'], fixture('error-not-found.txt'), 1).notFound).toBe(true)
     expect(vboxFailure(['startvm', 'default'], fixture('error-vtx.txt'), 1).notFound).toBe(false)

@@ -117,7 +117,7 @@ export interface FakeVBoxState {
   /** Calls made so far per subcommand (for FAKE_VBOX_FAIL's nth). */
   counts: Record<string, number>
   /** Set by the hypervisor harness (fake-virtualbox.ts): its pid and the guests it runs now, by VM uuid. */
-  hypervisor?: { pid: number; up: string[] }
+  hypervisor?: { pid: number; up: string[]; /** the host port each running guest's SSH is served on, by uuid */ sshPorts?: Record<string, number | null> }
 }
 
 export const emptyState = (): FakeVBoxState => ({ vms: [], media: [], hostonlyifs: [], dhcpservers: [], counts: {} })
@@ -160,6 +160,10 @@ const notFound = (name: string): VBoxError =>
 
 const locked = (vm: Vm, context: string): VBoxError =>
   new VBoxError([`The machine '${vm.name}' is already locked for a session (or being unlocked)`, ...details('VBOX_E_INVALID_OBJECT_STATE', '0x80bb0007', 'MachineWrap', 'IMachine', context, 'VBoxManageModifyVM.cpp', 643)])
+
+/** modifyvm of a saved VM: the first setting it tries fails (Machine::i_checkStateDependency(MutableStateDep)), naming the setter in Context. */
+const notMutable = (option: string): VBoxError =>
+  new VBoxError([`The machine is not mutable (state is Saved)`, ...details('VBOX_E_INVALID_VM_STATE', '0x80bb0002', 'SessionMachine', 'IMachine', `COMSETTER(${option.replace(/^--/, '')})(ValueUnion.psz)`, 'VBoxManageModifyVM.cpp', 782)])
 
 const notRunning = (vm: Vm): VBoxError => new VBoxError([`Machine '${vm.name}' is not currently running`])
 
@@ -445,6 +449,11 @@ const modifyvm: Handler = (s, args) => {
   const p = parse(folded, MODIFYVM, USAGE.modifyvm!, 0)
   if (p.opts.length === 0) throw new SyntaxError_(USAGE.modifyvm!, 'No options specified')
   if (isLive(vm)) throw locked(vm, 'LockMachine(a->session, LockType_Write)')
+  // A saved VM's settings are its saved state's: VirtualBox refuses to change them (hardware and
+  // network cards: "not mutable", as reported by users of VBoxManage on a VM left Saved by a
+  // snapshot restore). Its NAT engine's AddRedirect has no such check in VirtualBox's sources, so
+  // a real one may accept --natpf<N> here: the fake refuses every option, the stricter reading.
+  if (vm.state === 'saved') throw notMutable(p.opts[0]![0])
   // All checked before anything changes: the real tool applies nothing of a refused command line.
   const next: Vm = JSON.parse(JSON.stringify(vm)) as Vm
   for (const [name, value] of p.opts) {
@@ -927,6 +936,7 @@ const controlvm: Handler = (s, args, out) => {
       if (rest.length !== 1) throw new SyntaxError_(USAGE.controlvm!, 'Incorrect number of parameters')
       const r = parseNatRule(rest[0]!)
       if (nic.natpf.some((x) => x.name === r.name)) throw new VBoxError(['A NAT rule of this name already exists'])
+      if (nic.natpf.some((x) => x.proto === r.proto && x.hostPort === r.hostPort && x.hostIp === r.hostIp)) throw new VBoxError([`A NAT rule for this host port and this host IP already exists`])
       nic.natpf.push(r)
     }
     return
@@ -1320,6 +1330,7 @@ export function runVBoxManage(home: string, argv: string[]): RunResult {
   const out: Out = { stdout: [] }
   try {
     let waitFor: Vm | undefined
+    let moved: Vm | undefined
     const failed = withState(home, (s): Error | undefined => {
       advanceClock(s)
       // Some subcommands are also counted (and can be failed) per action: "controlvm:poweroff".
@@ -1341,18 +1352,31 @@ export function runVBoxManage(home: string, argv: string[]): RunResult {
       }
       Object.assign(s, copy)
       if (sub === 'controlvm' && (args[1] === 'poweroff' || args[1] === 'savestate')) waitFor = s.vms.find((v) => v.name === args[0] || v.uuid === args[0])
+      if (sub === 'controlvm' && /^natpf[1-8]$/.test(args[1] ?? '')) moved = s.vms.find((v) => v.name === args[0] || v.uuid === args[0])
       return undefined
     })
     if (failed) throw failed
     // The real poweroff returns once the VM process is gone: wait (bounded) for the hypervisor
     // harness, when one runs, to have stopped the guest.
     if (waitFor) waitGuestDown(home, waitFor.uuid)
+    // A NAT rule changed on a running VM applies at once: wait (bounded) for the harness to serve it.
+    if (moved) waitForwardServed(home, moved)
     return { code: 0, stdout: out.stdout.length ? `${out.stdout.join('\n')}\n` : '', stderr: '' }
   } catch (e) {
     const stdout = out.stdout.length ? `${out.stdout.join('\n')}\n` : ''
     if (e instanceof SyntaxError_) return { code: 2, stdout, stderr: `Usage:\n\n${e.usage}\n\nSyntax error: ${e.message}\n` }
     if (e instanceof VBoxError) return { code: 1, stdout, stderr: e.lines.map((l) => (l.startsWith('VBoxManage: ') ? `${l}\n` : `VBoxManage: error: ${l}\n`)).join('') }
     throw e
+  }
+}
+
+function waitForwardServed(home: string, vm: Vm, timeoutMs = 15_000): void {
+  const want = Object.values(vm.nics).flatMap((n) => (n.type === 'nat' ? n.natpf : [])).find((r) => r.guestPort === 22 && r.proto === 'tcp')?.hostPort ?? null
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const h = readState(home).hypervisor
+    if (!h || !pidAlive(h.pid) || !h.sshPorts || h.sshPorts[vm.uuid] === want || Date.now() > deadline) return
+    sleepSync(20)
   }
 }
 

@@ -17,7 +17,10 @@
  * guest port 22, with exactly that host key and user. Whenever the engine in it runs
  * (`systemctl`'s state, as the stubs keep it) with TLS files in /etc/docker, the engine stand-in
  * listens on the host port forwarded to guest port 2376 with those files, as dockerd would. Power off: engine and sshd stop, the chroot (the
- * VM's disk) stays; the next start serves it again. Unregister: the chroot goes.
+ * VM's disk) stays; the next start serves it again. Save (`controlvm savestate`): sshd and the
+ * engine stand-in stop but the guest's engine stays active, and the next start resumes it (event
+ * "resume NAME": no bootcmd, no "boot"); `discardstate` powers it off instead. NAT forwards moved
+ * on a running VM (`controlvm natpf1`) are served on their new ports. Unregister: the chroot goes.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -88,7 +91,7 @@ export function forwardedPort(vm: Vm, guestPort: number): number | undefined {
 export interface FakeHypervisor {
   /** The guests by VM uuid (running or only a disk). */
   guests: Map<string, Guest>
-  /** What happened, oldest first ("boot NAME", "engine NAME", "poweroff NAME", "no seed NAME"...). */
+  /** What happened, oldest first ("boot NAME", "engine NAME", "poweroff NAME", "save NAME", "resume NAME", "discard NAME", "no seed NAME"...). */
   events: string[]
   /** Resolve once every running VM's guest is up and every other one down (bounded). */
   settled(timeoutMs?: number): Promise<void>
@@ -104,10 +107,12 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
   // The guests the fake's `controlvm poweroff` waits for, in the fake's state.
   const publish = (): void => {
     if (!existsSync(vbox.home)) return
-    const up = [...loop.guests].filter(([, g]) => g.up).map(([uuid]) => uuid)
+    const running = [...loop.guests].filter(([, g]) => g.up)
+    const up = running.map(([uuid]) => uuid)
+    const sshPorts = Object.fromEntries(running.map(([uuid, g]) => [uuid, g.sshPort ?? null]))
     withState(vbox.home, (s) => {
       if (loop.stopped) delete s.hypervisor
-      else s.hypervisor = { pid: process.pid, up }
+      else s.hypervisor = { pid: process.pid, up, sshPorts }
     })
   }
 
@@ -116,12 +121,27 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
     events.push(`poweroff ${name}`)
   }
 
+  // Guests whose VM is saved (by uuid): their memory is in the saved state, so a start resumes
+  // them where they were (no boot: no bootcmd, the engine still running) until it is discarded.
+  const saved = new Set<string>()
+
   const loop = hypervisorLoop(async (guests, events) => {
     const s = readState(vbox.home)
     let changed = false
     for (const vm of s.vms) {
       const g = guests.get(vm.uuid)
-      if (live(vm) && !g?.up) {
+      if (live(vm) && g && !g.up && saved.has(vm.uuid)) {
+        // startvm of a saved VM: the guest carries on, served again on the VM's forwards as they are now.
+        saved.delete(vm.uuid)
+        g.sshPort = forwardedPort(vm, 22)
+        g.enginePort = forwardedPort(vm, 2376)
+        // A forward whose host port was taken meanwhile does not bind (VirtualBox's libslirp-based
+        // NAT logs it and runs on): the guest runs, unreachable there until the forward is moved.
+        await g.disk.up(g.sshPort).catch(() => events.push(`ssh port taken ${vm.name}`))
+        g.up = true
+        events.push(`resume ${vm.name}`)
+        changed = true
+      } else if (live(vm) && !g?.up) {
         // The seed is read at every boot (cloud-init's bootcmd runs at every boot).
         const seed = readSeed(vm)
         if (!seed) {
@@ -131,8 +151,34 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
           events.push(`boot ${vm.name}`)
         }
         changed = true
+      } else if (vm.state === 'saved' && g?.up) {
+        // savestate: the guest stops where it is; its engine is only frozen (its service stays active).
+        await g.engine?.stop()
+        g.engine = undefined
+        await g.disk.down()
+        g.up = false
+        saved.add(vm.uuid)
+        events.push(`save ${vm.name}`)
+        changed = true
+      } else if (!live(vm) && vm.state !== 'saved' && saved.delete(vm.uuid) && g) {
+        // discardstate: what the saved state held is gone, as after pulling the plug.
+        await powerOff(g)
+        events.push(`discard ${vm.name}`)
+        changed = true
       } else if (!live(vm) && g?.up) {
         await halt(g, vm.name, events)
+        changed = true
+      }
+      // The NAT forwards of a running VM moved (controlvm natpf1): served on the new ports.
+      if (live(vm) && g?.up && !saved.has(vm.uuid) && (g.sshPort !== forwardedPort(vm, 22) || g.enginePort !== forwardedPort(vm, 2376))) {
+        g.sshPort = forwardedPort(vm, 22)
+        g.enginePort = forwardedPort(vm, 2376)
+        await g.engine?.stop()
+        g.engine = undefined
+        await g.disk.down()
+        // No SSH forward (deleted before its new one is added): nothing reaches sshd meanwhile.
+        if (g.sshPort !== undefined) await g.disk.up(g.sshPort)
+        events.push(`forwards ${vm.name}`)
         changed = true
       }
       const now = guests.get(vm.uuid)
@@ -144,6 +190,7 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
       if (g.up) await halt(g, uuid, events)
       await g.disk.stop()
       guests.delete(uuid)
+      saved.delete(uuid)
       events.push(`unregister ${uuid}`)
       changed = true
     }
