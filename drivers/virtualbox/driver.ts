@@ -20,7 +20,7 @@ import type { Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions
 import { LocalVmDriver } from '../../src/driver-kit/local-driver.js'
 import { MachineError } from '../../src/driver-kit/errors.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
-import { flushGuestDisks } from '../../src/driver-kit/guest-flush.js'
+import { flushGuestDisks } from '../../src/driver-kit/guest-session.js'
 import { resolveImage } from '../../src/driver-kit/image-cache.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
 import { freePorts, reusePorts } from '../../src/driver-kit/ports.js'

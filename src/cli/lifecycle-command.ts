@@ -11,7 +11,7 @@ const done: Record<Action, string> = { start: 'started', stop: 'stopped', restar
 /** `stop --save`: only for `stop`, and only drivers with the saveState capability (others refuse it by name). */
 const saveFlag = {
   save: Flags.boolean({
-    description: 'save the running VM\'s state (memory, devices) instead of powering it off, so that the next start resumes it in seconds (local VM drivers that can: qemu)',
+    description: 'save the running VM\'s state (memory, devices) instead of powering it off, so that the next start resumes it in seconds (local VM drivers: qemu, virtualbox, hyperv, vmware)',
   }),
 }
 
