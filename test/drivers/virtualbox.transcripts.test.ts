@@ -465,6 +465,15 @@ describe('virtualbox stop --save and the resume', () => {
     m.s.ctx.log = { info: (l) => said.push(l), debug: () => {} }
     return { ...m, said }
   }
+  /**
+   * What every restore scenario answers alike: the VM's state as `state()` says, its host-only
+   * adapter as at create, and a saved VM's refusal of any modifyvm (VirtualBox's own message).
+   */
+  const savedVmRules = (dir: string, state: () => string): Rule[] => [
+    { when: argsStart('showvminfo'), answer: () => vmInfo(state(), dir) },
+    { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+    { when: (a) => a[0] === 'modifyvm' && state() === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
+  ]
   /** Something listening on 127.0.0.1:`port` until the test ends (a forwarded port taken meanwhile). */
   async function occupy(port: number): Promise<void> {
     const srv = createServer()
@@ -522,8 +531,7 @@ describe('virtualbox stop --save and the resume', () => {
   it('start of a saved VM: its adapter checked, startvm restores it, no modifyvm, then the guest clock is set', async () => {
     let state = 'saved'
     const m = await savedMachine((dir) => [
-      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
-      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      ...savedVmRules(dir, () => state),
       { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
     ])
     const ports = [m.s.ctx.config.SSHPort, m.s.ctx.config.EnginePort]
@@ -565,10 +573,8 @@ describe('virtualbox stop --save and the resume', () => {
   it('a forwarded port taken while saved: the VM is restored, then that forward moved with controlvm natpf1 (a saved VM refuses modifyvm)', async () => {
     let state = 'saved'
     const m = await savedMachine((dir) => [
-      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
-      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      ...savedVmRules(dir, () => state),
       { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
-      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
       { when: argsStart('controlvm', 'default', 'natpf1'), answer: () => (state === 'running' ? {} : { fail: fixture('error-not-running.txt') }) },
     ])
     const oldSsh = Number(m.s.ctx.config.SSHPort)
@@ -593,11 +599,9 @@ describe('virtualbox stop --save and the resume', () => {
   it('a restore VirtualBox refuses (its older NAT engine: a forward that cannot bind) discards the state, moves the forward and boots', async () => {
     let state = 'saved'
     const m = await savedMachine((dir) => [
-      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
-      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      ...savedVmRules(dir, () => state),
       { when: argsStart('startvm'), answer: { fail: fixture('error-nat-redir.txt') }, times: 1 },
       { when: argsStart('discardstate'), answer: () => ((state = 'poweroff'), {}) },
-      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
       { when: argsStart('modifyvm'), answer: {} },
       { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
     ])
@@ -628,10 +632,8 @@ describe('virtualbox stop --save and the resume', () => {
   it('a host-only adapter re-made under another name: the saved card cannot move, so the state is discarded and the VM boots on it', async () => {
     let state = 'saved'
     const m = await savedMachine((dir) => [
-      { when: argsStart('showvminfo'), answer: () => vmInfo(state, dir) },
-      { when: argsStart('list', 'hostonlyifs'), answer: { stdout: fixture('list-hostonlyifs.txt') } },
+      ...savedVmRules(dir, () => state),
       { when: argsStart('discardstate'), answer: () => ((state = 'poweroff'), {}) },
-      { when: (a) => a[0] === 'modifyvm' && state === 'saved', answer: { fail: fixture('error-not-mutable.txt') } },
       { when: argsStart('modifyvm'), answer: {} },
       { when: argsStart('startvm'), answer: () => ((state = 'running'), { stdout: fixture('startvm.txt') }) },
     ])

@@ -183,6 +183,14 @@ const wrongState = (vm: FakeVm) => new PsError(`'${vm.name}' failed to change st
 /** Where the fake keeps a saved VM's state: its runtime state file next to the configuration. */
 export const savedStateFile = (vm: FakeVm): string => join(vm.path, 'Virtual Machines', `${vm.id}.vmrs`)
 
+/** The VM off, any saved state gone (a turn-off, or Remove-VMSavedState). */
+function turnOff(vm: FakeVm): string {
+  rmSync(savedStateFile(vm), { force: true })
+  vm.state = 'Off'
+  delete vm.bootedAt
+  return ''
+}
+
 export function guestAddresses(vm: FakeVm, env: NodeJS.ProcessEnv, now = Date.now()): string[] {
   if (vm.state !== 'Running' || vm.bootedAt === undefined) return []
   if (vm.secureBootTemplate !== 'MicrosoftUEFICertificateAuthority') return []
@@ -283,10 +291,7 @@ export function execute(s: FakeHyperVState, cmdlet: string, a: string[], env: No
       const vm = vmOf(s, a[0]!)
       // A shutdown goes through the guest's integration services, which a saved VM is not running.
       if (cmdlet === 'Stop-VM' && vm.state === 'Saved') throw wrongState(vm)
-      rmSync(savedStateFile(vm), { force: true })
-      vm.state = 'Off'
-      delete vm.bootedAt
-      return ''
+      return turnOff(vm)
     }
     case 'Save-VM': {
       const vm = vmOf(s, a[0]!)
@@ -298,10 +303,7 @@ export function execute(s: FakeHyperVState, cmdlet: string, a: string[], env: No
     case 'Remove-VMSavedState': {
       const vm = vmOf(s, a[0]!)
       if (vm.state !== 'Saved') throw wrongState(vm)
-      rmSync(savedStateFile(vm), { force: true })
-      vm.state = 'Off'
-      delete vm.bootedAt
-      return ''
+      return turnOff(vm)
     }
     case 'Remove-VM': {
       const vm = vmOf(s, a[0]!)
