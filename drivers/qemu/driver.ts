@@ -14,11 +14,9 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MachineError } from '../../src/driver-kit/errors.js'
-import { connectSsh } from '../../src/driver-kit/ssh.js'
 import { localGuestConfig, renderCloudConfig } from '../../src/driver-kit/cloud-init.js'
 import type { BootWatchOptions, ClusterNetworkPlan, ClusterPeer, Driver, DriverContext, Journal, MachineState, SshInfo, StopOptions } from '../../src/driver-kit/contract.js'
 import { ensureMachineSshKey, generateHostKey } from '../../src/driver-kit/keys.js'
-import { knownHostsPath } from '../../src/driver-kit/layout.js'
 import { accelProblem, chooseAccel } from './accel.js'
 import { accelCacheKey, accelCachePath, readVerdict, writeVerdict, type AccelVerdict } from './accel-cache.js'
 import { watchBoot } from './boot-watch.js'
@@ -54,7 +52,7 @@ import { freePorts, isPortFree, reusePorts } from '../../src/driver-kit/ports.js
 import { qmpExecute, qmpStatus } from './qmp.js'
 import { discardState, hardwareFingerprint, hasSavedState, loadState, readRecord, saveState, unusableBecause, type StateFiles } from './vm-state.js'
 import { resyncClockAfterResume } from '../../src/driver-kit/guest-clock.js'
-import { flushGuestDisks } from '../../src/driver-kit/guest-session.js'
+import { flushGuestDisks, withGuestSession } from '../../src/driver-kit/guest-session.js'
 import { poweroffDropInBootcmd } from './guest-poweroff.js'
 import { cloudConfigDropInBootcmd, containerdDropInBootcmd, containerdFirstBootBootcmd, sshPasswordOffBootcmd, START_CONTAINERD_BOOTCMD } from './guest-engine-start.js'
 import { buildNoCloudSeed } from '../../src/driver-kit/seed-image.js'
@@ -711,23 +709,15 @@ export class QemuDriver implements Driver {
     await this.kill()
   }
 
-  /** `sudo poweroff` over SSH (host key pinned as for any connection); failures only logged. */
+  /** `sudo poweroff` over SSH (one pinned session, guest-session.ts); failures only logged. */
   private async poweroffOverSsh(timeoutMs: number): Promise<void> {
     const { ctx } = this
     const info = await this.sshInfo()
     if (!info.port || !existsSync(info.keyPath)) return
     ctx.log.info(`"${ctx.machineName}" ignores the power button: asking it to power off over SSH`)
     try {
-      const session = await connectSsh(
-        { ...info, knownHostsPath: knownHostsPath(ctx.machineDir) },
-        { timeoutMs, signal: ctx.signal, log: (l) => ctx.log.debug(l) },
-      )
-      try {
-        // --no-block: return before the connection is torn down by the shutdown.
-        await session.exec('sudo -n systemctl poweroff --no-block || sudo -n poweroff', { timeoutMs })
-      } finally {
-        session.close()
-      }
+      // --no-block: return before the connection is torn down by the shutdown.
+      await withGuestSession(ctx, info, timeoutMs, (session) => session.exec('sudo -n systemctl poweroff --no-block || sudo -n poweroff', { timeoutMs }))
     } catch (e) {
       ctx.log.debug(`poweroff over SSH failed: ${(e as Error).message}`)
     }

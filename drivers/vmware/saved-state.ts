@@ -35,12 +35,21 @@ const isRegularFile = (p: string): boolean => {
  * may or may not exist (Fusion keeps memory in the .vmss).
  */
 export function savedStateFiles(vmxPath: string): { vmss: string; vmem: string } | undefined {
-  let text: string
+  const text = readVmx(vmxPath)
+  return text === undefined ? undefined : stateFilesNamed(vmxPath, text)
+}
+
+/** The .vmx's text, or undefined when it cannot be read. */
+function readVmx(vmxPath: string): string | undefined {
   try {
-    text = readFileSync(vmxPath, 'utf8')
+    return readFileSync(vmxPath, 'utf8')
   } catch {
     return undefined
   }
+}
+
+/** savedStateFiles for a .vmx already read. */
+function stateFilesNamed(vmxPath: string, text: string): { vmss: string; vmem: string } | undefined {
   const name = parseVmx(text).get(KEY) ?? ''
   if (!isPlainFileName(name) || !/\.vmss$/i.test(name)) return undefined
   const dir = dirname(vmxPath)
@@ -58,14 +67,10 @@ export const hasSavedState = (vmxPath: string): boolean => savedStateFiles(vmxPa
  * state that is gone reads Stopped (savedStateFiles), and VMware then boots.
  */
 export async function discardSavedState(vmxPath: string): Promise<boolean> {
-  const files = savedStateFiles(vmxPath)
+  const text = readVmx(vmxPath)
+  if (text === undefined) return false
+  const files = stateFilesNamed(vmxPath, text)
   if (files) await Promise.all([rm(files.vmss, { force: true }), rm(files.vmem, { force: true })])
-  let text: string
-  try {
-    text = readFileSync(vmxPath, 'utf8')
-  } catch {
-    return files !== undefined
-  }
   if (parseVmx(text).get(KEY)) {
     const cleared = text.replace(/^(\s*checkpoint\.vmState\s*=\s*)"[^"]*"/gim, '$1""')
     await writeFileAtomic(vmxPath, cleared, 0o600)
