@@ -206,7 +206,9 @@ export function startHypervisor(vbox: FakeVirtualBox): FakeHypervisor {
         return (
           s.vms.every((vm) => {
             const g = loop.guests.get(vm.uuid)
-            return live(vm) ? (g?.up ?? !readSeed(vm)) : !g?.up
+            // A VM no longer saved (discardstate) has settled once its saved guest was dropped.
+            if (!live(vm)) return !g?.up && (vm.state === 'saved' || !saved.has(vm.uuid))
+            return g?.up ?? !readSeed(vm)
           }) && [...loop.guests.keys()].every((u) => s.vms.some((v) => v.uuid === u))
         )
       }, timeoutMs),
